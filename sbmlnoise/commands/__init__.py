@@ -1,0 +1,1 @@
+"""Sub-commands of the ``sbmlnoise`` CLI, one module each (see :mod:`sbmlnoise.cli`)."""

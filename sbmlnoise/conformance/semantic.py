@@ -1,0 +1,146 @@
+"""Score the SBML Test Suite *semantic* cases with the reaction-rate equations.
+
+For each case: import the model, integrate from ``start`` over ``duration`` with
+``steps`` intervals, report each variable as the settings ask (species as amount or
+concentration, parameters and compartments by value) and compare with
+``NNNNN-results.csv``: a point passes when ``|sim - expected| <= absolute +
+relative * |expected|`` (the suite's rule). A case passes when every point does.
+"""
+
+from __future__ import annotations
+
+import time as _time
+import warnings
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ModelError, UnsupportedFeature
+from ..importer import load
+from ..ode import ode_trajectory
+from .common import Case, discover, summarize
+
+
+def simulate_case(case: Case) -> pd.DataFrame:
+    """The case's variables at its output times, as the suite reports them."""
+    s = case.settings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = load(case.model)
+    start, duration, steps = s.get("start") or 0.0, s["duration"], s["steps"]
+    times = np.linspace(start, start + duration, steps + 1)
+    amounts, params = ode_trajectory(net, times, rtol=1e-10, atol=1e-14)
+    columns = {}
+    amount_ids = set(s.get("amount", []))
+    conc_ids = set(s.get("concentration", []))
+    pvals = {p.id: p.value for p in net.parameters}
+    comp_of = {sp.id: sp.compartment for sp in net.species}
+    hosu = {sp.id: sp.has_only_substance_units for sp in net.species}
+    for var in s["variables"]:
+        col = np.empty(len(times))
+        for k, t in enumerate(times):
+            x = amounts[k]
+            p_now = params[k] if params is not None else None
+            values = _values_at(net, x, t, pvals, p_now)
+            if var not in values:
+                raise UnsupportedFeature(f"output variable '{var}' is not a species, "
+                                         "parameter or compartment of the network",
+                                         element=var, feature="output variable")
+            v = values[var]
+            is_species = var in comp_of or var in _assigned_species(net)
+            if is_species:
+                comp = comp_of.get(var) or _assigned_species(net)[var]
+                want_conc = var in conc_ids or (var not in amount_ids and not hosu.get(var, False))
+                if want_conc and var not in amount_ids:
+                    size = values.get(comp, 1.0)
+                    dims = {c.id: c.spatial_dimensions for c in net.compartments}.get(comp, 3)
+                    v = v / size if dims != 0 else v
+            col[k] = v
+        columns[var] = col
+    return pd.DataFrame(columns, index=pd.Index(times, name="time"))
+
+
+def _assigned_species(net) -> dict[str, str]:
+    cached = getattr(net, "_conformance_assigned_species", None)
+    if cached is None:
+        import libsbml
+
+        doc = libsbml.readSBMLFromString(net.sbml)
+        model = doc.getModel()
+        cached = {s.getId(): s.getCompartment() for s in model.getListOfSpecies()
+                  if model.getAssignmentRule(s.getId()) is not None}
+        object.__setattr__(net, "_conformance_assigned_species", cached)
+    return cached
+
+
+def _values_at(net, x, t, pvals, p_now) -> dict[str, float]:
+    values = dict(pvals)
+    if p_now is not None:
+        values.update(zip(net.parameter_ids, p_now))
+    values.update(zip(net.species_ids, x))
+    if net.assignments:
+        if p_now is not None:
+            from .. import expr as ex
+            for name, e in net.assignments:
+                values[name] = ex.evaluate(e, {**values, ex.TIME: t})
+        else:
+            values.update(net.assigned_values(x, t))
+    return values
+
+
+def score_case(case: Case) -> dict:
+    """Run one case: ``{"status", "reason", "seconds", "max_error"}``."""
+    started = _time.perf_counter()
+    try:
+        sim = simulate_case(case)
+        expected = pd.read_csv(case.results)
+        expected.columns = [c.strip() for c in expected.columns]
+        absolute = case.settings.get("absolute") or 0.0
+        relative = case.settings.get("relative") or 0.0
+        worst, worst_var = 0.0, None
+        for var in case.settings["variables"]:
+            exp_col = expected[var].to_numpy(dtype=float)
+            got = sim[var].to_numpy(dtype=float)
+            if len(exp_col) != len(got):
+                return _entry("error", f"expected {len(exp_col)} rows, simulated {len(got)}",
+                              started)
+            both_nan = np.isnan(exp_col) & np.isnan(got)
+            same_inf = np.isinf(exp_col) & (exp_col == got)
+            err = np.abs(got - exp_col)
+            allowed = absolute + relative * np.abs(exp_col)
+            bad = ~(both_nan | same_inf) & ~(err <= allowed)
+            if bad.any():
+                k = int(np.argmax(bad))
+                return _entry("fail", f"{var} at t={sim.index[k]:g}: expected {exp_col[k]:.8g}, "
+                              f"got {got[k]:.8g}", started, float(np.nanmax(err)))
+            finite = np.isfinite(err)
+            if finite.any() and err[finite].max() > worst:
+                worst, worst_var = float(err[finite].max()), var
+        return _entry("pass", "", started, worst)
+    except UnsupportedFeature as err:
+        return _entry("unsupported", str(err), started)
+    except ModelError as err:
+        return _entry("error", str(err), started)
+    except Exception as err:  # a runner reports, it does not crash
+        return _entry("error", f"{type(err).__name__}: {err}", started)
+
+
+def _entry(status, reason, started, max_error=None) -> dict:
+    entry = {"status": status, "reason": reason,
+             "seconds": round(_time.perf_counter() - started, 4)}
+    if max_error is not None:
+        entry["max_error"] = max_error
+    return entry
+
+
+def run_semantic(directory, *, cases: str | None = None,
+                 progress: Callable[[str, dict], None] | None = None) -> dict:
+    """Score every case under ``directory``; returns the API.md JSON structure."""
+    results = {}
+    for case in discover(directory, cases):
+        entry = score_case(case)
+        results[case.id] = entry
+        if progress:
+            progress(case.id, entry)
+    return {"suite": "semantic", "cases": results, "summary": summarize(results)}

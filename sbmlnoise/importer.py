@@ -1,0 +1,838 @@
+"""Import SBML (any level/version libsbml reads), Antimony, or a RoadRunner model.
+
+Public entry points: :func:`load` and :func:`from_roadrunner`. Both return a
+:class:`~sbmlnoise.network.ReactionNetwork`; see :mod:`sbmlnoise.network` for the unit
+conventions. What the importer does, following the SBML L3V2 specification:
+
+* species symbols in math mean the concentration ``amount / size(compartment)`` unless the
+  species has ``hasOnlySubstanceUnits`` or lives in a 0-D compartment; we rewrite every
+  symbol to amounts so the state is always amounts;
+* initial values come from ``initialAmount`` / ``initialConcentration``, then initial
+  assignments and assignment rules (evaluated together at t=0 in dependency order);
+* function definitions are inlined; local parameters get the scoped id
+  ``"<reaction>.<local>"`` so they never clash with globals;
+* assignment rules are inlined into kinetic laws (their dependency graph must be acyclic);
+* species conversion factors (or the model's) scale the species' rows of the stoichiometry;
+* stoichiometries set by initial assignments are evaluated at t=0.
+
+Rate rules, algebraic rules, fast reactions, delays, events with delays and SBML packages
+raise :class:`~sbmlnoise.errors.UnsupportedFeature` naming the element.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from pathlib import Path
+
+import libsbml
+
+from . import expr as ex
+from .errors import ModelError, UnsupportedFeature
+from .network import (Compartment, Event, MassAction, Parameter, ReactionNetwork, Reaction,
+                      Species)
+
+AVOGADRO = 6.02214076e23
+
+_SID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class SbmlnoiseWarning(UserWarning):
+    """A model was read in a way the user may not expect (units, dropped constraints)."""
+
+
+# =========================================================================== front door
+def load(source, *, system_size: float | None = None) -> ReactionNetwork:
+    """Read a model into a :class:`ReactionNetwork`.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        A path to an SBML (``.xml``/``.sbml``) or Antimony (``.ant``/``.txt``) file, or
+        the text of either. SBML is recognised by content (it starts with ``<``).
+    system_size : float, optional
+        Molecules per model substance unit (``Omega``). Default: 1 for ``item`` or
+        undefined substance units, ``N_A * scale`` for ``mole``.
+
+    Examples
+    --------
+    >>> import sbmlnoise as sn
+    >>> net = sn.load("model bd; -> X; k; X -> ; g*X; k = 10; g = 1; X = 0; end")
+    >>> net.species_ids, net.stoichiometry.tolist()
+    (('X',), [[1.0, -1.0]])
+    """
+    if system_size is not None and not (system_size > 0 and math.isfinite(system_size)):
+        raise ValueError("system_size must be a positive finite number")
+    text, path = _read_source(source)
+    if text.lstrip("\ufeff \t\r\n").startswith("<"):
+        sbml_text = text
+    else:
+        sbml_text = antimony_to_sbml(text)
+    return _SbmlReader(sbml_text, path, system_size).read()
+
+
+def from_roadrunner(rr, *, system_size: float | None = None) -> ReactionNetwork:
+    """Import a libRoadRunner (or Tellurium ``te.loada``) model with its *current*
+    parameter values and initial amounts."""
+    try:
+        sbml_text = rr.getCurrentSBML()
+    except AttributeError:
+        raise TypeError("from_roadrunner expects a roadrunner.RoadRunner object") from None
+    net = load(sbml_text, system_size=system_size)
+    current = {}
+    for pid in rr.getGlobalParameterIds():
+        if pid in net.parameter_ids:
+            current[pid] = float(rr.getValue(pid))
+    if current:
+        net = net.with_parameters(**current)
+    return net
+
+
+def antimony_to_sbml(text: str) -> str:
+    """Convert Antimony text to SBML with the antimony library (errors -> ModelError)."""
+    import antimony
+
+    antimony.clearPreviousLoads()
+    code = antimony.loadAntimonyString(text)
+    if code < 0:
+        message = " ".join(antimony.getLastError().split())
+        raise ModelError(f"Antimony: {message or 'could not parse the text'}")
+    module = antimony.getMainModuleName()
+    sbml_text = antimony.getSBMLString(module)
+    if not sbml_text:
+        raise ModelError(f"Antimony: module '{module}' produced no SBML")
+    return sbml_text
+
+
+def _read_source(source) -> tuple[str, str | None]:
+    if isinstance(source, os.PathLike):
+        path = Path(source)
+        return _read_file(path), str(path)
+    if not isinstance(source, str):
+        raise TypeError(f"sn.load expects a path or model text, got {type(source).__name__}")
+    stripped = source.strip()
+    if "\n" not in stripped and len(stripped) < 4096 and not stripped.startswith("<"):
+        candidate = Path(stripped)
+        try:
+            exists = candidate.is_file()
+        except OSError:
+            exists = False
+        if exists:
+            return _read_file(candidate), str(candidate)
+        if candidate.suffix.lower() in (".xml", ".sbml", ".ant") and ";" not in stripped:
+            raise ModelError(f"model file '{stripped}' does not exist")
+    return source, None
+
+
+def _read_file(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ModelError(f"cannot read model file '{path}': {err.strerror or err}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+# =========================================================================== reader
+class _SbmlReader:
+    """One-shot translation of an SBML document into a ReactionNetwork."""
+
+    def __init__(self, sbml_text: str, path: str | None, system_size: float | None):
+        self.sbml_text = sbml_text
+        self.path = path
+        self.user_system_size = system_size
+        self.warnings: list[str] = []
+        self.functions: dict[str, tuple[list[str], ex.Expr]] = {}
+
+    # ------------------------------------------------------------------ document
+    def _document(self):
+        if len(self.sbml_text) > 200_000_000:
+            raise ModelError("SBML document larger than 200 MB")
+        if re.search(r"<!ENTITY", self.sbml_text[:100_000]):
+            raise ModelError("SBML document declares XML entities (DOCTYPE/ENTITY); refused "
+                             "to expand them")
+        doc = libsbml.readSBMLFromString(self.sbml_text)
+        fatal = [doc.getError(i) for i in range(doc.getNumErrors())
+                 if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+        if fatal:
+            raise ModelError(_describe(fatal[0], len(fatal)))
+        model = doc.getModel()
+        if model is None:
+            raise ModelError("SBML document has no <model> element")
+        for i in range(doc.getNumPlugins()):
+            plugin = doc.getPlugin(i)
+            package = plugin.getPackageName()
+            if package in ("l3v2extendedmath", "distrib"):
+                continue  # built into L3V2 math / our own uncertainty write-back
+            if doc.getPackageRequired(package):
+                raise UnsupportedFeature(f"SBML package '{plugin.getPackageName()}' is required "
+                                         "by this model and not supported",
+                                         element="sbml", feature=f"package {plugin.getPackageName()}")
+        doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, False)
+        doc.setConsistencyChecks(libsbml.LIBSBML_CAT_MODELING_PRACTICE, False)
+        doc.setConsistencyChecks(libsbml.LIBSBML_CAT_SBO_CONSISTENCY, False)
+        doc.checkConsistency()
+        fatal = [doc.getError(i) for i in range(doc.getNumErrors())
+                 if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+        if fatal:
+            raise ModelError(_describe(fatal[0], len(fatal)))
+        return doc, model
+
+    # ------------------------------------------------------------------ main
+    def read(self) -> ReactionNetwork:
+        doc, model = self._document()
+        self.model = model
+        self._reject_unsupported(model)
+        self._read_functions(model)
+
+        comps = {}
+        for c in model.getListOfCompartments():
+            comps[c.getId()] = c
+        self.compartments = comps
+        species = {s.getId(): s for s in model.getListOfSpecies()}
+        self.sbml_species = species
+        for sid, s in species.items():
+            if s.getCompartment() not in comps:
+                raise ModelError(f"species '{sid}' lives in undefined compartment "
+                                 f"'{s.getCompartment()}'")
+
+        # symbol -> expression turning the file's meaning into amount semantics
+        self.species_value = {}
+        for sid, s in species.items():
+            if self._is_amount_valued(s):
+                self.species_value[sid] = ex.Sym(sid)
+            else:
+                self.species_value[sid] = ex.div(ex.Sym(sid), ex.Sym(s.getCompartment()))
+
+        # --- rules
+        rules: dict[str, ex.Expr] = {}
+        for rule in model.getListOfRules():
+            var = rule.getVariable()
+            math_expr = self._math(rule.getMath(), f"assignment rule for '{var}'")
+            if var in species:
+                s = species[var]
+                if not self._is_amount_valued(s):
+                    math_expr = ex.mul(math_expr, ex.Sym(s.getCompartment()))
+            rules[var] = math_expr
+
+        # --- reactions (file laws, local parameters renamed)
+        local_params: list[Parameter] = []
+        reaction_laws: dict[str, ex.Expr] = {}
+        for r in model.getListOfReactions():
+            rid = r.getId()
+            law = r.getKineticLaw()
+            if law is None or law.getMath() is None:
+                raise ModelError(f"reaction '{rid}' has no kinetic law; sbmlnoise needs a rate "
+                                 "for every reaction")
+            local_map = {}
+            for lp in list(law.getListOfLocalParameters()) + list(law.getListOfParameters()):
+                scoped = f"{rid}.{lp.getId()}"
+                if scoped in local_map.values():
+                    continue
+                if not lp.isSetValue():
+                    raise ModelError(f"local parameter '{lp.getId()}' of reaction '{rid}' has no value")
+                local_map[lp.getId()] = scoped
+                local_params.append(Parameter(scoped, float(lp.getValue()), "local", lp.getName()))
+            reaction_laws[rid] = self._math(law.getMath(), f"kinetic law of reaction '{rid}'",
+                                            local_map)
+
+        # --- stoichiometry symbols and values
+        stoich_ref_ids: dict[str, libsbml.SpeciesReference] = {}
+        for r in model.getListOfReactions():
+            for ref in list(r.getListOfReactants()) + list(r.getListOfProducts()):
+                if ref.isSetId():
+                    stoich_ref_ids[ref.getId()] = ref
+                if ref.isSetStoichiometryMath() if hasattr(ref, "isSetStoichiometryMath") else False:
+                    raise UnsupportedFeature(f"reaction '{r.getId()}': stoichiometryMath on species "
+                                             f"'{ref.getSpecies()}' is not supported",
+                                             element=r.getId(), feature="stoichiometryMath")
+
+        initial_assignments = {}
+        for ia in model.getListOfInitialAssignments():
+            sym = ia.getSymbol()
+            math_expr = self._math(ia.getMath(), f"initial assignment to '{sym}'")
+            if sym in species and not self._is_amount_valued(species[sym]):
+                math_expr = ex.mul(math_expr, ex.Sym(species[sym].getCompartment()))
+            initial_assignments[sym] = math_expr
+
+        # --- initial values (t = 0): IA > rule > attribute
+        definitions: dict[str, ex.Expr] = {}
+        for cid, c in comps.items():
+            if c.getSpatialDimensionsAsDouble() == 0 and not c.isSetSize():
+                definitions[cid] = ex.ONE
+            elif c.isSetSize():
+                definitions[cid] = ex.Num(c.getSize())
+        for p in model.getListOfParameters():
+            if p.isSetValue():
+                definitions[p.getId()] = ex.Num(p.getValue())
+        for sid, s in species.items():
+            if s.isSetInitialAmount():
+                definitions[sid] = ex.Num(s.getInitialAmount())
+            elif s.isSetInitialConcentration():
+                comp = comps[s.getCompartment()]
+                if comp.getSpatialDimensionsAsDouble() == 0:
+                    definitions[sid] = ex.Num(s.getInitialConcentration())
+                else:
+                    definitions[sid] = ex.mul(ex.Num(s.getInitialConcentration()),
+                                              ex.Sym(s.getCompartment()))
+        for ref_id, ref in stoich_ref_ids.items():
+            definitions[ref_id] = ex.Num(ref.getStoichiometry()) if ref.isSetStoichiometry() \
+                else ex.ONE
+        for lp in local_params:
+            definitions[lp.id] = ex.Num(lp.value)
+        definitions.update(rules)
+        definitions.update(initial_assignments)
+        initial = _evaluate_definitions(definitions, reaction_laws, self.species_value)
+
+        # --- which variables are state, constant parameters, or rule-defined
+        state_species = [sid for sid in species if sid not in rules]
+        parameters: list[Parameter] = []
+        for cid, c in comps.items():
+            if cid in rules:
+                continue
+            if cid not in initial or not math.isfinite(initial[cid]):
+                if self._compartment_used(cid, [*rules.values(), *reaction_laws.values(),
+                                                     *initial_assignments.values()]):
+                    raise ModelError(f"compartment '{cid}' has no size but its size is used "
+                                     "(by a concentration species or in math)")
+                initial[cid] = 1.0
+                self.warnings.append(f"compartment '{cid}' has no size; it is never used, "
+                                     "so 1 is assumed")
+            parameters.append(Parameter(cid, initial[cid], "compartment", c.getName()))
+        for p in model.getListOfParameters():
+            pid = p.getId()
+            if pid in rules:
+                continue
+            if pid not in initial:
+                raise ModelError(f"parameter '{pid}' has no value (set 'value' or an initial "
+                                 "assignment)")
+            parameters.append(Parameter(pid, initial[pid], "global", p.getName()))
+        parameters.extend(local_params)
+        for ref_id in stoich_ref_ids:
+            if ref_id not in rules:
+                parameters.append(Parameter(ref_id, initial[ref_id], "stoichiometry"))
+
+        # --- resolve assignment rules and reaction-id symbols into amount-semantics trees
+        resolved = _resolve(rules, reaction_laws)
+        for var in rules:
+            if var in stoich_ref_ids:
+                raise UnsupportedFeature(f"assignment rule to stoichiometry '{var}' (varying "
+                                         "stoichiometry) is not supported", element=var,
+                                         feature="variable stoichiometry")
+
+        def final(e: ex.Expr) -> ex.Expr:
+            return ex.substitute(e, resolved)
+
+        # --- species objects
+        species_objs = []
+        for sid in state_species:
+            s = species[sid]
+            if sid not in initial or not math.isfinite(initial[sid]):
+                raise ModelError(f"species '{sid}' has no initial amount or concentration")
+            species_objs.append(Species(
+                id=sid, name=s.getName() or sid, compartment=s.getCompartment(),
+                initial_amount=initial[sid], boundary=s.getBoundaryCondition(),
+                constant=s.getConstant(), has_only_substance_units=s.getHasOnlySubstanceUnits()))
+
+        # --- reactions
+        conversion = self._conversion_factors(model, species, initial)
+        reactions: list[Reaction] = []
+        taken = set(species) | set(comps) | {p.getId() for p in model.getListOfParameters()} \
+            | {r.getId() for r in model.getListOfReactions()}
+        for r in model.getListOfReactions():
+            rid = r.getId()
+            reactants = self._refs(r.getListOfReactants(), initial, rid, rules)
+            products = self._refs(r.getListOfProducts(), initial, rid, rules)
+            modifiers = tuple(m.getSpecies() for m in r.getListOfModifiers())
+            rate = final(reaction_laws[rid])
+            self._check_symbols(rate, rid, state_species, parameters)
+            values = {p.id: p.value for p in parameters}
+            channels = _split_reversible(rid, r.getName() or rid, reactants, products, modifiers,
+                                         rate, r.getReversible(), values, taken)
+            reactions.extend(channels)
+
+        # --- events
+        events = self._events(model, final, species)
+
+        assignments = []
+        for var in rules:
+            if var in stoich_ref_ids:
+                continue
+            assignments.append((var, resolved[var]))
+
+        omega, omega_source, units = self._system_size(model, species_objs, species)
+        concentration_species = tuple(sid for sid in species
+                                      if not self._is_amount_valued(species[sid]))
+        return ReactionNetwork(
+            id=model.getId() or "model", name=model.getName() or model.getId() or "model",
+            species=tuple(species_objs), reactions=tuple(reactions), parameters=tuple(parameters),
+            compartments=tuple(Compartment(cid, c.getName() or cid,
+                                           float(initial.get(cid, math.nan)),
+                                           c.getSpatialDimensionsAsDouble(), c.getConstant())
+                               for cid, c in comps.items()),
+            assignments=tuple(assignments), conversion_factors=tuple(conversion.items()),
+            events=events, system_size=omega, system_size_source=omega_source,
+            substance_units=units, sbml=self.sbml_text, source_path=self.path,
+            warnings=tuple(self.warnings), concentration_species=concentration_species)
+
+    # ------------------------------------------------------------------ pieces
+    def _reject_unsupported(self, model) -> None:
+        for rule in model.getListOfRules():
+            if rule.isAlgebraic():
+                raise UnsupportedFeature("algebraic rules are not supported (model needs a DAE "
+                                         "solver)", element="algebraicRule", feature="AlgebraicRule")
+            if rule.isRate():
+                raise UnsupportedFeature(f"rate rule for '{rule.getVariable()}' is not supported",
+                                         element=rule.getVariable(), feature="RateRule")
+        for r in model.getListOfReactions():
+            if r.isSetFast() and r.getFast():
+                raise UnsupportedFeature(f"reaction '{r.getId()}' is marked fast; fast reactions "
+                                         "are not supported", element=r.getId(), feature="FastReaction")
+        for e in model.getListOfEvents():
+            if e.isSetDelay():
+                raise UnsupportedFeature(f"event '{e.getId() or '(unnamed)'}' has a delay; delayed "
+                                         "events are not supported", element=e.getId(),
+                                         feature="EventWithDelay")
+        if model.getNumConstraints():
+            self.warnings.append(f"{model.getNumConstraints()} constraint(s) ignored")
+
+    def _read_functions(self, model) -> None:
+        for fd in model.getListOfFunctionDefinitions():
+            lam = fd.getMath()
+            if lam is None or lam.getType() != libsbml.AST_LAMBDA:
+                raise ModelError(f"function definition '{fd.getId()}' has no lambda")
+            n_args = lam.getNumBvars()
+            bvars = [lam.getChild(i).getName() for i in range(n_args)]
+            body_node = lam.getChild(lam.getNumChildren() - 1)
+            self.functions[fd.getId()] = (bvars, _ast_to_expr(body_node, self.functions, {},
+                                                              f"function '{fd.getId()}'",
+                                                              bound=set(bvars)))
+
+    def _compartment_used(self, cid: str, maths) -> bool:
+        if any(s.getCompartment() == cid and not self._is_amount_valued(s)
+               for s in self.sbml_species.values()):
+            return True
+        return any(cid in ex.symbols(m) for m in maths)
+
+    def _is_amount_valued(self, s) -> bool:
+        comp = self.compartments[s.getCompartment()]
+        return s.getHasOnlySubstanceUnits() or comp.getSpatialDimensionsAsDouble() == 0
+
+    def _math(self, node, where: str, local_map: dict | None = None) -> ex.Expr:
+        if node is None:
+            raise ModelError(f"{where} has no math")
+        raw = _ast_to_expr(node, self.functions, local_map or {}, where)
+        if ex.depth(raw) > 500:
+            raise ModelError(f"{where}: math nested deeper than 500 levels")
+        return ex.substitute(raw, self.species_value)
+
+    def _refs(self, refs, initial, rid, rules) -> tuple[tuple[str, float], ...]:
+        out = []
+        for ref in refs:
+            sid = ref.getSpecies()
+            if sid not in self.sbml_species:
+                raise ModelError(f"reaction '{rid}' refers to undefined species '{sid}'")
+            if sid in rules:
+                # a rule-defined species cannot be changed by a reaction; SBML allows it
+                # only as a boundary species, where the reaction does not change it.
+                pass
+            if ref.isSetId() and ref.getId() in initial:
+                nu = initial[ref.getId()]
+            elif ref.isSetStoichiometry():
+                nu = ref.getStoichiometry()
+            else:
+                nu = 1.0
+            if not math.isfinite(nu):
+                raise ModelError(f"reaction '{rid}': stoichiometry of '{sid}' is not finite")
+            if abs(nu) > 1e6:
+                raise ModelError(f"reaction '{rid}': stoichiometry {nu:g} of '{sid}' is implausibly large")
+            if sid in rules:
+                continue
+            out.append((sid, float(nu)))
+        return tuple(out)
+
+    def _check_symbols(self, rate, rid, state_species, parameters) -> None:
+        known = set(state_species) | {p.id for p in parameters} | {ex.TIME}
+        for name in ex.symbols(rate):
+            if name not in known:
+                raise ModelError(f"kinetic law of reaction '{rid}' uses '{name}', which is not "
+                                 "defined (or only defined by a rule the importer cannot use)")
+
+    def _conversion_factors(self, model, species, initial) -> dict[str, float]:
+        model_cf = model.getConversionFactor() if hasattr(model, "getConversionFactor") else ""
+        out = {}
+        for sid, s in species.items():
+            cf = s.getConversionFactor() if hasattr(s, "getConversionFactor") and \
+                s.isSetConversionFactor() else model_cf
+            if cf:
+                if cf not in initial:
+                    raise ModelError(f"conversion factor '{cf}' of species '{sid}' is undefined")
+                out[sid] = float(initial[cf])
+        return out
+
+    def _events(self, model, final, species) -> tuple[Event, ...]:
+        events = []
+        for k, e in enumerate(model.getListOfEvents()):
+            eid = e.getId() or f"event_{k}"
+            trig = e.getTrigger()
+            if trig is None or trig.getMath() is None:
+                raise ModelError(f"event '{eid}' has no trigger")
+            trigger = final(self._math(trig.getMath(), f"trigger of event '{eid}'"))
+            assigns = []
+            for ea in e.getListOfEventAssignments():
+                var = ea.getVariable()
+                value = final(self._math(ea.getMath(), f"event '{eid}' assignment to '{var}'"))
+                if var in species and not self._is_amount_valued(species[var]):
+                    value = ex.mul(value, ex.Sym(species[var].getCompartment()))
+                assigns.append((var, value))
+            priority = None
+            if e.isSetPriority() and e.getPriority().getMath() is not None:
+                priority = final(self._math(e.getPriority().getMath(), f"priority of event '{eid}'"))
+            initial_value = trig.getInitialValue() if trig.isSetInitialValue() else True
+            persistent = trig.getPersistent() if trig.isSetPersistent() else True
+            events.append(Event(eid, trigger, tuple(assigns), bool(initial_value),
+                                bool(persistent), priority,
+                                bool(e.getUseValuesFromTriggerTime())))
+        return tuple(events)
+
+    def _system_size(self, model, species_objs, sbml_species) -> tuple[float, str, str]:
+        unit_id = model.getSubstanceUnits() if model.getLevel() >= 3 else "substance"
+        if not unit_id and model.getLevel() >= 3:
+            units = {s.getSubstanceUnits() for s in sbml_species.values() if s.isSetSubstanceUnits()}
+            unit_id = units.pop() if len(units) == 1 else ""
+        kind, factor = _substance_unit(model, unit_id)
+        if self.user_system_size is not None:
+            return float(self.user_system_size), "user", kind
+        if kind == "mole":
+            amounts = [s.initial_amount for s in species_objs if not s.constant]
+            looks_like_counts = amounts and all(a == round(a) for a in amounts) and max(amounts) >= 1
+            if looks_like_counts:
+                msg = ("substance unit is mole (SBML's default in Level 2) but the initial "
+                       "amounts are whole numbers that look like molecule counts; they are read "
+                       "as moles (x Avogadro). If they are counts, load with system_size=1")
+                self.warnings.append(msg)
+                warnings.warn(msg, SbmlnoiseWarning, stacklevel=4)
+            return AVOGADRO * factor, "mole units (Avogadro)", kind
+        if kind == "item":
+            return factor, "item units", kind
+        return 1.0, "undefined substance units: amounts read as counts", kind
+
+
+def _substance_unit(model, unit_id: str) -> tuple[str, float]:
+    """(kind, molecules-per-unit factor before Avogadro) of a substance unit id."""
+    if unit_id in ("", None):
+        if model.getLevel() < 3:
+            return "mole", 1.0
+        return "undefined", 1.0
+    if unit_id in ("mole", "item"):
+        return unit_id, 1.0
+    if unit_id in ("dimensionless", "avogadro"):
+        return ("item", 1.0) if unit_id == "dimensionless" else ("mole", 1.0)
+    ud = model.getUnitDefinition(unit_id)
+    if ud is None:
+        if unit_id == "substance":
+            return "mole", 1.0
+        return "undefined", 1.0
+    if ud.getNumUnits() != 1:
+        return "undefined", 1.0
+    u = ud.getUnit(0)
+    factor = (u.getMultiplier() * 10.0 ** u.getScale()) ** u.getExponent()
+    kind = libsbml.UnitKind_toString(u.getKind())
+    if kind in ("mole", "item"):
+        return kind, factor
+    if kind == "dimensionless":
+        return "item", factor
+    return "undefined", 1.0
+
+
+def _describe(error, count: int) -> str:
+    msg = " ".join(error.getMessage().split())
+    more = f" (and {count - 1} more errors)" if count > 1 else ""
+    return f"invalid SBML at line {error.getLine()}: {msg}{more}"
+
+
+# =========================================================================== math
+_BINARY = {libsbml.AST_MINUS: "-", libsbml.AST_DIVIDE: "/", libsbml.AST_POWER: "^",
+           libsbml.AST_FUNCTION_POWER: "^"}
+_NARY = {libsbml.AST_PLUS: "+", libsbml.AST_TIMES: "*", libsbml.AST_LOGICAL_AND: "and",
+         libsbml.AST_LOGICAL_OR: "or", libsbml.AST_LOGICAL_XOR: "xor"}
+_FUNCS = {
+    libsbml.AST_FUNCTION_ABS: "abs", libsbml.AST_FUNCTION_EXP: "exp", libsbml.AST_FUNCTION_LN: "ln",
+    libsbml.AST_FUNCTION_FLOOR: "floor", libsbml.AST_FUNCTION_CEILING: "ceil",
+    libsbml.AST_FUNCTION_FACTORIAL: "factorial", libsbml.AST_FUNCTION_SIN: "sin",
+    libsbml.AST_FUNCTION_COS: "cos", libsbml.AST_FUNCTION_TAN: "tan",
+    libsbml.AST_FUNCTION_ARCSIN: "asin", libsbml.AST_FUNCTION_ARCCOS: "acos",
+    libsbml.AST_FUNCTION_ARCTAN: "atan", libsbml.AST_FUNCTION_SINH: "sinh",
+    libsbml.AST_FUNCTION_COSH: "cosh", libsbml.AST_FUNCTION_TANH: "tanh",
+    libsbml.AST_FUNCTION_ARCSINH: "asinh", libsbml.AST_FUNCTION_ARCCOSH: "acosh",
+    libsbml.AST_FUNCTION_ARCTANH: "atanh", libsbml.AST_FUNCTION_SEC: "sec",
+    libsbml.AST_FUNCTION_CSC: "csc", libsbml.AST_FUNCTION_COT: "cot",
+    libsbml.AST_FUNCTION_SECH: "sech", libsbml.AST_FUNCTION_CSCH: "csch",
+    libsbml.AST_FUNCTION_COTH: "coth", libsbml.AST_FUNCTION_ARCSEC: "arcsec",
+    libsbml.AST_FUNCTION_ARCCSC: "arccsc", libsbml.AST_FUNCTION_ARCCOT: "arccot",
+    libsbml.AST_FUNCTION_ARCSECH: "arcsech", libsbml.AST_FUNCTION_ARCCSCH: "arccsch",
+    libsbml.AST_FUNCTION_ARCCOTH: "arccoth", libsbml.AST_LOGICAL_NOT: "not",
+    libsbml.AST_RELATIONAL_LT: "lt", libsbml.AST_RELATIONAL_LEQ: "leq",
+    libsbml.AST_RELATIONAL_GT: "gt", libsbml.AST_RELATIONAL_GEQ: "geq",
+    libsbml.AST_RELATIONAL_EQ: "eq", libsbml.AST_RELATIONAL_NEQ: "neq",
+    libsbml.AST_FUNCTION_PIECEWISE: "piecewise",
+}
+for _name, _op in (("AST_FUNCTION_MIN", "min"), ("AST_FUNCTION_MAX", "max"),
+                   ("AST_FUNCTION_REM", "rem"), ("AST_FUNCTION_QUOTIENT", "quotient")):
+    if hasattr(libsbml, _name):
+        _FUNCS[getattr(libsbml, _name)] = _op
+
+
+def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Expr:
+    """Translate a libsbml ASTNode into our tree (iteration-safe up to libsbml's depth)."""
+    t = node.getType()
+    kids = [node.getChild(i) for i in range(node.getNumChildren())]
+
+    def conv(child):
+        return _ast_to_expr(child, functions, local_map, where, bound)
+
+    if t == libsbml.AST_INTEGER:
+        return ex.Num(float(node.getInteger()))
+    if t in (libsbml.AST_REAL, libsbml.AST_REAL_E, libsbml.AST_RATIONAL):
+        return ex.Num(float(node.getReal()))
+    if t == libsbml.AST_CONSTANT_PI:
+        return ex.Num(math.pi)
+    if t == libsbml.AST_CONSTANT_E:
+        return ex.Num(math.e)
+    if t == libsbml.AST_CONSTANT_TRUE:
+        return ex.ONE
+    if t == libsbml.AST_CONSTANT_FALSE:
+        return ex.ZERO
+    if t == getattr(libsbml, "AST_NAME_AVOGADRO", -1):
+        return ex.Num(AVOGADRO)
+    if t == libsbml.AST_NAME_TIME:
+        return ex.Sym(ex.TIME)
+    if t == libsbml.AST_NAME:
+        name = node.getName()
+        if name in ("INF", "inf", "infinity") and not _SID.match(name or ""):
+            return ex.Num(math.inf)
+        if name is None or not _SID.match(name):
+            raise ModelError(f"{where}: invalid identifier {name!r}")
+        if name in bound:
+            return ex.Sym(name)
+        return ex.Sym(local_map.get(name, name))
+    if t == libsbml.AST_FUNCTION_DELAY:
+        raise UnsupportedFeature(f"{where}: delay() is not supported", feature="delay")
+    if t == getattr(libsbml, "AST_FUNCTION_RATE_OF", -2):
+        raise UnsupportedFeature(f"{where}: rateOf() is not supported", feature="rateOf")
+    if t == libsbml.AST_FUNCTION:
+        fname = node.getName()
+        if fname not in functions:
+            raise ModelError(f"{where}: call of undefined function '{fname}'")
+        bvars, body = functions[fname]
+        if len(bvars) != len(kids):
+            raise ModelError(f"{where}: function '{fname}' takes {len(bvars)} arguments, "
+                             f"got {len(kids)}")
+        return ex.substitute(body, {b: conv(k) for b, k in zip(bvars, kids)})
+    if t in _NARY:
+        op = _NARY[t]
+        args = [conv(k) for k in kids]
+        if op == "+":
+            return ex.add(*args) if args else ex.ZERO
+        if op == "*":
+            return ex.mul(*args) if args else ex.ONE
+        return ex.Apply(op, tuple(args))
+    if t == libsbml.AST_MINUS and len(kids) == 1:
+        return ex.neg(conv(kids[0]))
+    if t in _BINARY:
+        if len(kids) != 2:
+            raise ModelError(f"{where}: operator needs two arguments, got {len(kids)}")
+        a, b = conv(kids[0]), conv(kids[1])
+        op = _BINARY[t]
+        if op == "-":
+            return ex.sub(a, b)
+        if op == "/":
+            return ex.Apply("/", (a, b))
+        return ex.Apply("^", (a, b))
+    if t == libsbml.AST_FUNCTION_ROOT:
+        if len(kids) == 1:
+            return ex.Apply("sqrt", (conv(kids[0]),))
+        return ex.Apply("root", (conv(kids[0]), conv(kids[1])))
+    if t == libsbml.AST_FUNCTION_LOG:
+        if len(kids) == 1:
+            return ex.Apply("log10", (conv(kids[0]),))
+        return ex.Apply("log", (conv(kids[0]), conv(kids[1])))
+    if t in _FUNCS:
+        op = _FUNCS[t]
+        args = tuple(conv(k) for k in kids)
+        arity = ex.OPERATORS[op]
+        if arity is not None and len(args) != arity:
+            raise ModelError(f"{where}: '{op}' takes {arity} argument(s), got {len(args)}")
+        if op in ("lt", "leq", "gt", "geq", "eq") and len(args) > 2:
+            return ex.Apply("and", tuple(ex.Apply(op, (args[i], args[i + 1]))
+                                         for i in range(len(args) - 1)))
+        return ex.Apply(op, args)
+    raise UnsupportedFeature(f"{where}: MathML element '{node.getName() or t}' is not supported",
+                             feature=f"MathML type {t}")
+
+
+# =========================================================================== helpers
+def _evaluate_definitions(definitions, reaction_laws, species_value) -> dict[str, float]:
+    """Evaluate every defined symbol at t=0, following dependencies (cycles -> error)."""
+    values: dict[str, float] = {}
+    visiting: set[str] = set()
+    exprs = dict(definitions)
+
+    def value(name: str) -> float:
+        if name in values:
+            return values[name]
+        if name == ex.TIME:
+            return 0.0
+        if name in visiting:
+            raise ModelError(f"initial value of '{name}' depends on itself (cyclic initial "
+                             "assignments or rules)")
+        if name in reaction_laws and name not in exprs:
+            expr = reaction_laws[name]
+        elif name in exprs:
+            expr = exprs[name]
+        else:
+            raise ModelError(f"'{name}' is used but has no value at t=0")
+        visiting.add(name)
+        deps = {d: value(d) for d in ex.symbols(expr) if d != ex.TIME}
+        visiting.discard(name)
+        values[name] = ex.evaluate(expr, deps)
+        return values[name]
+
+    for name in list(exprs):
+        value(name)
+    return values
+
+
+def _resolve(rules: dict[str, ex.Expr], reaction_laws: dict[str, ex.Expr]) -> dict[str, ex.Expr]:
+    """Inline assignment rules (and reaction-rate symbols) into each other."""
+    pending = dict(rules)
+    pending.update({rid: law for rid, law in reaction_laws.items() if rid not in rules})
+    resolved: dict[str, ex.Expr] = {}
+    visiting: set[str] = set()
+
+    def resolve(name: str) -> ex.Expr:
+        if name in resolved:
+            return resolved[name]
+        if name in visiting:
+            raise ModelError(f"assignment rules are cyclic through '{name}'")
+        visiting.add(name)
+        expr = pending[name]
+        subs = {d: resolve(d) for d in ex.symbols(expr) if d in pending}
+        visiting.discard(name)
+        resolved[name] = ex.substitute(expr, subs) if subs else expr
+        return resolved[name]
+
+    for name in pending:
+        resolve(name)
+    return {k: v for k, v in resolved.items() if k in rules or k in reaction_laws}
+
+
+def _monomial(term: ex.Expr, state: set[str]):
+    """Split a product into (constant factors, {species: order}) or None."""
+    sign_consts: list[ex.Expr] = []
+    orders: dict[str, int] = {}
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        if not (ex.symbols(node) & (state | {ex.TIME})):
+            sign_consts.append(node)
+            continue
+        if isinstance(node, ex.Sym):
+            orders[node.name] = orders.get(node.name, 0) + 1
+        elif isinstance(node, ex.Apply) and node.op == "*":
+            stack.extend(node.args)
+        elif isinstance(node, ex.Apply) and node.op == "neg":
+            sign_consts.append(ex.Num(-1.0))
+            stack.append(node.args[0])
+        elif isinstance(node, ex.Apply) and node.op == "/":
+            num, den = node.args
+            if ex.symbols(den) & (state | {ex.TIME}):
+                return None
+            sign_consts.append(ex.Apply("/", (ex.ONE, den)))
+            stack.append(num)
+        elif (isinstance(node, ex.Apply) and node.op == "^" and isinstance(node.args[1], ex.Num)
+              and float(node.args[1].value).is_integer() and 0 < node.args[1].value <= 16):
+            inner = _monomial(node.args[0], state)
+            if inner is None:
+                return None
+            n = int(node.args[1].value)
+            base_consts, base_orders = inner
+            if base_consts:
+                sign_consts.append(ex.power(ex.mul(*base_consts), ex.Num(float(n))))
+            for sid, order in base_orders.items():
+                orders[sid] = orders.get(sid, 0) + n * order
+        else:
+            return None
+    return sign_consts, orders
+
+
+def _terms(rate: ex.Expr) -> list[ex.Expr]:
+    if isinstance(rate, ex.Apply) and rate.op == "+":
+        return list(rate.args)
+    if isinstance(rate, ex.Apply) and rate.op == "-":
+        return [rate.args[0], ex.neg(rate.args[1])]
+    return [rate]
+
+
+def _mass_action(term, stoich: dict[str, float], state: set[str], values) -> MassAction | None:
+    split = _monomial(term, state)
+    if split is None:
+        return None
+    consts, orders = split
+    wanted = {s: int(nu) for s, nu in stoich.items() if nu}
+    if any(float(nu) != int(nu) for nu in stoich.values()) or orders != wanted:
+        return None
+    k_expr = ex.mul(*consts) if consts else ex.ONE
+    k = ex.evaluate(k_expr, values)
+    if not math.isfinite(k):
+        return None
+    return MassAction(k, tuple(sorted(orders.items())), k_expr)
+
+
+def _split_reversible(rid, name, reactants, products, modifiers, rate, reversible, values,
+                      taken) -> list[Reaction]:
+    """One channel, or a forward/backward pair when a reversible law splits."""
+    state = set(values) ^ set(values)  # empty set, filled below
+    state = {s for s, _ in reactants} | {s for s, _ in products} | set(modifiers)
+    state |= {n for n in ex.symbols(rate) if n not in values and n != ex.TIME}
+    react = dict(_merge(reactants))
+    prod = dict(_merge(products))
+    single = _mass_action(rate, react, state, values)
+    if single is not None and single.rate_constant >= 0:
+        return [Reaction(rid, name, reactants, products, rate, modifiers, reversible, rid, "net",
+                         single)]
+    if reversible:
+        terms = _terms(rate)
+        if len(terms) == 2:
+            for fwd_term, rev_term in (terms, terms[::-1]):
+                fwd = _mass_action(fwd_term, react, state, values)
+                rev = _mass_action(ex.neg(rev_term), prod, state, values)
+                if fwd and rev and fwd.rate_constant >= 0 and rev.rate_constant >= 0:
+                    fid, bid = _fresh(f"{rid}_fwd", taken), _fresh(f"{rid}_rev", taken)
+                    return [
+                        Reaction(fid, f"{name} (forward)", reactants, products, fwd_term,
+                                 modifiers, True, rid, "forward", fwd),
+                        Reaction(bid, f"{name} (reverse)", products, reactants,
+                                 ex.neg(rev_term), modifiers, True, rid, "reverse", rev),
+                    ]
+    return [Reaction(rid, name, reactants, products, rate, modifiers, reversible, rid, "net", None)]
+
+
+def _merge(pairs):
+    out: dict[str, float] = {}
+    for sid, nu in pairs:
+        out[sid] = out.get(sid, 0.0) + nu
+    return out.items()
+
+
+def _fresh(candidate: str, taken: set[str]) -> str:
+    name, k = candidate, 1
+    while name in taken:
+        k += 1
+        name = f"{candidate}{k}"
+    taken.add(name)
+    return name

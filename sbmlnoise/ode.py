@@ -1,0 +1,175 @@
+"""Reaction-rate equations: deterministic time courses and steady states.
+
+``d amount / dt = N v(amount, t)`` with ``N`` the net stoichiometry and ``v`` the reaction
+rates (see :mod:`sbmlnoise.network` for units). The Jacobian is exact (symbolic
+derivatives of the kinetic laws). Events without delay are handled by root finding on
+their triggers; an event fires when its trigger goes from false to true.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.integrate import solve_ivp
+from scipy.optimize import root
+
+from . import expr as ex
+from .errors import NoSteadyState, SimulationError, UnsupportedFeature
+from .network import ReactionNetwork
+
+__all__ = ["simulate_ode", "steady_state", "ode_trajectory"]
+
+
+def _validate_times(times) -> np.ndarray:
+    times = np.asarray(times, dtype=float).ravel()
+    if times.size == 0:
+        raise ValueError("times must not be empty")
+    if not np.all(np.isfinite(times)):
+        raise ValueError("times must be finite")
+    if np.any(times < 0):
+        raise ValueError("times must be non-negative")
+    if np.any(np.diff(times) < 0):
+        raise ValueError("times must be sorted in increasing order")
+    return times
+
+
+def _rhs(net: ReactionNetwork):
+    stoich = np.asarray(net.stoichiometry)
+
+    def f(t, x):
+        return stoich @ net.rates(x, t)
+
+    def jac(t, x):
+        return stoich @ net.rate_jacobian(x, t)
+
+    try:
+        net.rate_jacobian(net.initial_amounts)
+    except UnsupportedFeature:
+        return f, None  # a law without a derivative rule: the solver differences it
+    return f, jac
+
+
+def simulate_ode(net: ReactionNetwork, times, *, rtol: float = 1e-8, atol: float = 1e-12,
+                 method: str = "LSODA") -> pd.DataFrame:
+    """Integrate the reaction-rate equations from the initial state.
+
+    Parameters
+    ----------
+    net : ReactionNetwork
+    times : array_like, shape (n,)
+        Sorted, non-negative output times (model time units). Integration starts at 0.
+    rtol, atol : float
+        Solver tolerances (``atol`` in model substance units).
+    method : str
+        A :func:`scipy.integrate.solve_ivp` method; the default LSODA switches between
+        stiff and non-stiff integration.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``time``, one column per species: amounts in model substance units.
+    """
+    times = _validate_times(times)
+    traj, _ = ode_trajectory(net, times, rtol=rtol, atol=atol, method=method)
+    frame = pd.DataFrame(traj, index=pd.Index(times, name="time"), columns=list(net.species_ids))
+    frame.attrs["units"] = "amount (model substance units)"
+    return frame
+
+
+def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=1e-12,
+                   method="LSODA"):
+    """Amounts at ``times`` (array (n_times, n_species)) and the parameter vector in
+    force at each time (events may change parameters), as ``(amounts, params)``."""
+    if net.events:
+        from .events import simulate_with_events
+        return simulate_with_events(net, times, rtol=rtol, atol=atol, method=method)
+    f, jac = _rhs(net)
+    x0 = net.initial_amounts.copy()
+    if times[-1] == 0 or net.n_reactions == 0 or not np.any(net.stoichiometry):
+        return np.tile(x0, (len(times), 1)), None
+    kwargs = {"jac": jac} if jac is not None and method in ("LSODA", "BDF", "Radau") else {}
+    sol = solve_ivp(f, (0.0, float(times[-1])), x0, method=method, t_eval=times, rtol=rtol,
+                    atol=atol, **kwargs)
+    if not sol.success:
+        raise SimulationError(f"ODE integration of model '{net.id}' failed: {sol.message}")
+    return sol.y.T, None
+
+
+def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7) -> pd.Series:
+    """Stable steady state of the rate equations, with conserved totals from the
+    initial state.
+
+    Newton's method on the reduced (independent) system, started from the initial state
+    and, if that fails, from the end of a long ODE integration. The result's ``attrs``
+    hold ``eigenvalues`` (of the reduced Jacobian) and ``residual``.
+
+    Raises
+    ------
+    NoSteadyState
+        If no steady state is found, or it is unstable (an eigenvalue with positive real
+        part: e.g. an oscillator) -- the message lists the leading eigenvalues.
+    """
+    if net.events:
+        raise UnsupportedFeature(f"steady state of model '{net.id}' with events is not defined",
+                                 element=net.events[0].id, feature="Event")
+    if net.is_time_dependent:
+        raise UnsupportedFeature(f"model '{net.id}' has time-dependent rates; no steady state",
+                                 feature="csymbol time")
+    stoich = np.asarray(net.stoichiometry)
+    ind = list(net.independent_species)
+    link = net.link_matrix
+    x0 = net.initial_amounts.copy()
+    offset = x0 - link @ x0[ind]
+
+    def full(y):
+        return link @ y + offset
+
+    def residual(y):
+        return (stoich @ net.rates(full(y)))[ind]
+
+    def jacobian(y):
+        return (stoich @ net.rate_jacobian(full(y)))[ind] @ link
+
+    if not ind:
+        result = pd.Series(x0, index=list(net.species_ids), name="steady_state")
+        result.attrs.update(eigenvalues=np.array([]), residual=0.0)
+        return result
+
+    scale = max(1.0, float(np.max(np.abs(x0))))
+    candidates = [x0[ind]]
+    found = None
+    for attempt in range(3):
+        for start in candidates:
+            sol = root(residual, start, jac=jacobian, method="hybr", options={"xtol": 1e-12})
+            x = full(sol.x)
+            res = float(np.max(np.abs(residual(sol.x)))) if sol.x.size else 0.0
+            rate_scale = max(1e-300, float(np.max(np.abs(net.rates(x)))) if net.n_reactions else 1.0)
+            if np.all(np.isfinite(x)) and np.all(x > -1e-9 * scale) and \
+                    res <= max(tol * rate_scale, 1e-12 * scale):
+                found = (sol.x, res)
+                break
+        if found:
+            break
+        t_end = t_max / 10 ** (2 - attempt) if attempt < 2 else t_max
+        try:
+            traj, _ = ode_trajectory(net, np.array([0.0, t_end]), rtol=1e-9, atol=1e-12 * scale)
+        except SimulationError:
+            continue
+        candidates = [traj[-1][ind]]
+    if not found:
+        raise NoSteadyState(f"no steady state found for model '{net.id}' (Newton and long "
+                            "integration did not converge); it may oscillate or grow without "
+                            "bound -- use sn.simulate_ode or the time-dependent LNA")
+    y, res = found
+    eig = np.linalg.eigvals(jacobian(y))
+    x = np.clip(full(y), 0.0, None)
+    leading = float(np.max(eig.real)) if eig.size else -math.inf
+    if leading > 1e-9 * max(1.0, float(np.max(np.abs(eig)))):
+        shown = ", ".join(f"{e:.3g}" for e in sorted(eig, key=lambda e: -e.real)[:3])
+        raise NoSteadyState(f"steady state of model '{net.id}' is unstable (eigenvalues "
+                            f"{shown}); it may oscillate -- use the time-dependent LNA or SSA")
+    result = pd.Series(x, index=list(net.species_ids), name="steady_state")
+    result.attrs.update(eigenvalues=eig, residual=res)
+    return result
