@@ -168,7 +168,8 @@ class _SbmlReader:
             package = plugin.getPackageName()
             if package in ("l3v2extendedmath", "distrib"):
                 continue  # built into L3V2 math / our own uncertainty write-back
-            if doc.getPackageRequired(package):
+            if doc.getLevel() >= 3 and doc.isPackageEnabled(package) and \
+                    doc.getPackageRequired(package):
                 raise UnsupportedFeature(f"SBML package '{plugin.getPackageName()}' is required "
                                          "by this model and not supported",
                                          element="sbml", feature=f"package {plugin.getPackageName()}")
@@ -318,8 +319,9 @@ class _SbmlReader:
 
         # --- resolve assignment rules and reaction-id symbols into amount-semantics trees
         resolved = _resolve(rules, reaction_laws)
+        constant_names = {p.id for p in parameters}
         for var in rules:
-            if var in stoich_ref_ids:
+            if var in stoich_ref_ids and not ex.symbols(resolved[var]) <= constant_names:
                 raise UnsupportedFeature(f"assignment rule to stoichiometry '{var}' (varying "
                                          "stoichiometry) is not supported", element=var,
                                          feature="variable stoichiometry")
@@ -403,7 +405,7 @@ class _SbmlReader:
     def _read_functions(self, model) -> None:
         for fd in model.getListOfFunctionDefinitions():
             lam = fd.getMath()
-            if lam is None or lam.getType() != libsbml.AST_LAMBDA:
+            if lam is None or not lam.isLambda():
                 raise ModelError(f"function definition '{fd.getId()}' has no lambda")
             n_args = lam.getNumBvars()
             bvars = [lam.getChild(i).getName() for i in range(n_args)]
@@ -556,123 +558,119 @@ def _describe(error, count: int) -> str:
 
 
 # =========================================================================== math
-_BINARY = {libsbml.AST_MINUS: "-", libsbml.AST_DIVIDE: "/", libsbml.AST_POWER: "^",
-           libsbml.AST_FUNCTION_POWER: "^"}
-_NARY = {libsbml.AST_PLUS: "+", libsbml.AST_TIMES: "*", libsbml.AST_LOGICAL_AND: "and",
-         libsbml.AST_LOGICAL_OR: "or", libsbml.AST_LOGICAL_XOR: "xor"}
-_FUNCS = {
-    libsbml.AST_FUNCTION_ABS: "abs", libsbml.AST_FUNCTION_EXP: "exp", libsbml.AST_FUNCTION_LN: "ln",
-    libsbml.AST_FUNCTION_FLOOR: "floor", libsbml.AST_FUNCTION_CEILING: "ceil",
-    libsbml.AST_FUNCTION_FACTORIAL: "factorial", libsbml.AST_FUNCTION_SIN: "sin",
-    libsbml.AST_FUNCTION_COS: "cos", libsbml.AST_FUNCTION_TAN: "tan",
-    libsbml.AST_FUNCTION_ARCSIN: "asin", libsbml.AST_FUNCTION_ARCCOS: "acos",
-    libsbml.AST_FUNCTION_ARCTAN: "atan", libsbml.AST_FUNCTION_SINH: "sinh",
-    libsbml.AST_FUNCTION_COSH: "cosh", libsbml.AST_FUNCTION_TANH: "tanh",
-    libsbml.AST_FUNCTION_ARCSINH: "asinh", libsbml.AST_FUNCTION_ARCCOSH: "acosh",
-    libsbml.AST_FUNCTION_ARCTANH: "atanh", libsbml.AST_FUNCTION_SEC: "sec",
-    libsbml.AST_FUNCTION_CSC: "csc", libsbml.AST_FUNCTION_COT: "cot",
-    libsbml.AST_FUNCTION_SECH: "sech", libsbml.AST_FUNCTION_CSCH: "csch",
-    libsbml.AST_FUNCTION_COTH: "coth", libsbml.AST_FUNCTION_ARCSEC: "arcsec",
-    libsbml.AST_FUNCTION_ARCCSC: "arccsc", libsbml.AST_FUNCTION_ARCCOT: "arccot",
-    libsbml.AST_FUNCTION_ARCSECH: "arcsech", libsbml.AST_FUNCTION_ARCCSCH: "arccsch",
-    libsbml.AST_FUNCTION_ARCCOTH: "arccoth", libsbml.AST_LOGICAL_NOT: "not",
-    libsbml.AST_RELATIONAL_LT: "lt", libsbml.AST_RELATIONAL_LEQ: "leq",
-    libsbml.AST_RELATIONAL_GT: "gt", libsbml.AST_RELATIONAL_GEQ: "geq",
-    libsbml.AST_RELATIONAL_EQ: "eq", libsbml.AST_RELATIONAL_NEQ: "neq",
-    libsbml.AST_FUNCTION_PIECEWISE: "piecewise",
+# libsbml's ASTNode.getType() returns a bare SWIG pointer instead of an int once some other
+# SWIG module (tellurium imports several) has been loaded, so the translation relies only
+# on libsbml's predicates (isName, isNumber, ...), operator characters and element names.
+_TIME_URL = "http://www.sbml.org/sbml/symbols/time"
+_AVOGADRO_URL = "http://www.sbml.org/sbml/symbols/avogadro"
+
+_NAMED_FUNCS = {
+    "abs": "abs", "exp": "exp", "ln": "ln", "floor": "floor", "ceiling": "ceil", "ceil": "ceil",
+    "factorial": "factorial", "sin": "sin", "cos": "cos", "tan": "tan", "sec": "sec",
+    "csc": "csc", "cot": "cot", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "sech": "sech",
+    "csch": "csch", "coth": "coth", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+    "arcsec": "arcsec", "arccsc": "arccsc", "arccot": "arccot", "arcsinh": "asinh",
+    "arccosh": "acosh", "arctanh": "atanh", "arcsech": "arcsech", "arccsch": "arccsch",
+    "arccoth": "arccoth", "not": "not", "lt": "lt", "leq": "leq", "gt": "gt", "geq": "geq",
+    "eq": "eq", "neq": "neq", "piecewise": "piecewise", "min": "min", "max": "max",
+    "rem": "rem", "quotient": "quotient", "and": "and", "or": "or", "xor": "xor",
 }
-for _name, _op in (("AST_FUNCTION_MIN", "min"), ("AST_FUNCTION_MAX", "max"),
-                   ("AST_FUNCTION_REM", "rem"), ("AST_FUNCTION_QUOTIENT", "quotient")):
-    if hasattr(libsbml, _name):
-        _FUNCS[getattr(libsbml, _name)] = _op
+_CONSTANTS = {"pi": math.pi, "exponentiale": math.e, "true": 1.0, "false": 0.0,
+              "avogadro": AVOGADRO, "infinity": math.inf, "notanumber": math.nan}
 
 
 def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Expr:
-    """Translate a libsbml ASTNode into our tree (iteration-safe up to libsbml's depth)."""
-    t = node.getType()
+    """Translate a libsbml ASTNode into our tree."""
     kids = [node.getChild(i) for i in range(node.getNumChildren())]
+    name = node.getName()
 
     def conv(child):
         return _ast_to_expr(child, functions, local_map, where, bound)
 
-    if t == libsbml.AST_INTEGER:
-        return ex.Num(float(node.getInteger()))
-    if t in (libsbml.AST_REAL, libsbml.AST_REAL_E, libsbml.AST_RATIONAL):
-        return ex.Num(float(node.getReal()))
-    if t == libsbml.AST_CONSTANT_PI:
-        return ex.Num(math.pi)
-    if t == libsbml.AST_CONSTANT_E:
-        return ex.Num(math.e)
-    if t == libsbml.AST_CONSTANT_TRUE:
-        return ex.ONE
-    if t == libsbml.AST_CONSTANT_FALSE:
-        return ex.ZERO
-    if t == getattr(libsbml, "AST_NAME_AVOGADRO", -1):
-        return ex.Num(AVOGADRO)
-    if t == libsbml.AST_NAME_TIME:
-        return ex.Sym(ex.TIME)
-    if t == libsbml.AST_NAME:
-        name = node.getName()
-        if name in ("INF", "inf", "infinity") and not _SID.match(name or ""):
-            return ex.Num(math.inf)
+    if node.isNumber():
+        return ex.Num(float(node.getValue()))
+    url = node.getDefinitionURLString() if hasattr(node, "getDefinitionURLString") else ""
+    if node.isName() or (node.isConstant() and name == "avogadro"):
+        if url == _TIME_URL:
+            return ex.Sym(ex.TIME)
+        if url == _AVOGADRO_URL:
+            return ex.Num(AVOGADRO)
         if name is None or not _SID.match(name):
             raise ModelError(f"{where}: invalid identifier {name!r}")
         if name in bound:
             return ex.Sym(name)
         return ex.Sym(local_map.get(name, name))
-    if t == libsbml.AST_FUNCTION_DELAY:
-        raise UnsupportedFeature(f"{where}: delay() is not supported", feature="delay")
-    if t == getattr(libsbml, "AST_FUNCTION_RATE_OF", -2):
-        raise UnsupportedFeature(f"{where}: rateOf() is not supported", feature="rateOf")
-    if t == libsbml.AST_FUNCTION:
-        fname = node.getName()
-        if fname not in functions:
-            raise ModelError(f"{where}: call of undefined function '{fname}'")
-        bvars, body = functions[fname]
+    if node.isConstant():
+        if name in _CONSTANTS:
+            return ex.Num(_CONSTANTS[name])
+        raise UnsupportedFeature(f"{where}: MathML constant '{name}' is not supported",
+                                 feature=str(name))
+    if hasattr(node, "isCSymbolFunction") and node.isCSymbolFunction():
+        raise UnsupportedFeature(f"{where}: {name}() is not supported", feature=str(name))
+    if name in ("delay", "rateOf"):
+        raise UnsupportedFeature(f"{where}: {name}() is not supported", feature=name)
+    if node.isLambda():
+        raise ModelError(f"{where}: a lambda may only appear in a function definition")
+    if node.isUserFunction():
+        if name not in functions:
+            raise ModelError(f"{where}: call of undefined function '{name}'")
+        bvars, body = functions[name]
         if len(bvars) != len(kids):
-            raise ModelError(f"{where}: function '{fname}' takes {len(bvars)} arguments, "
+            raise ModelError(f"{where}: function '{name}' takes {len(bvars)} arguments, "
                              f"got {len(kids)}")
         return ex.substitute(body, {b: conv(k) for b, k in zip(bvars, kids)})
-    if t in _NARY:
-        op = _NARY[t]
-        args = [conv(k) for k in kids]
-        if op == "+":
+    args = [conv(k) for k in kids]
+    if node.isOperator():
+        char = node.getCharacter()
+        if char == "+":
             return ex.add(*args) if args else ex.ZERO
-        if op == "*":
+        if char == "*":
             return ex.mul(*args) if args else ex.ONE
-        return ex.Apply(op, tuple(args))
-    if t == libsbml.AST_MINUS and len(kids) == 1:
-        return ex.neg(conv(kids[0]))
-    if t in _BINARY:
-        if len(kids) != 2:
-            raise ModelError(f"{where}: operator needs two arguments, got {len(kids)}")
-        a, b = conv(kids[0]), conv(kids[1])
-        op = _BINARY[t]
-        if op == "-":
-            return ex.sub(a, b)
-        if op == "/":
-            return ex.Apply("/", (a, b))
-        return ex.Apply("^", (a, b))
-    if t == libsbml.AST_FUNCTION_ROOT:
-        if len(kids) == 1:
-            return ex.Apply("sqrt", (conv(kids[0]),))
-        return ex.Apply("root", (conv(kids[0]), conv(kids[1])))
-    if t == libsbml.AST_FUNCTION_LOG:
-        if len(kids) == 1:
-            return ex.Apply("log10", (conv(kids[0]),))
-        return ex.Apply("log", (conv(kids[0]), conv(kids[1])))
-    if t in _FUNCS:
-        op = _FUNCS[t]
-        args = tuple(conv(k) for k in kids)
+        if char == "-":
+            if len(args) == 1:
+                return ex.neg(args[0])
+            _arity(where, "minus", args, 2)
+            return ex.sub(args[0], args[1])
+        if char == "/":
+            _arity(where, "divide", args, 2)
+            return ex.Apply("/", tuple(args))
+        if char == "^":
+            _arity(where, "power", args, 2)
+            return ex.Apply("^", tuple(args))
+        raise UnsupportedFeature(f"{where}: operator {char!r} is not supported", feature=char)
+    if name in ("pow", "power"):
+        _arity(where, name, args, 2)
+        return ex.Apply("^", tuple(args))
+    if name == "root" or name == "sqrt":
+        if len(args) == 1:
+            return ex.Apply("sqrt", (args[0],))
+        _arity(where, name, args, 2)
+        if args[0] == ex.Num(2.0):
+            return ex.Apply("sqrt", (args[1],))
+        return ex.Apply("root", tuple(args))
+    if name in ("log", "log10"):
+        if len(args) == 1:
+            return ex.Apply("log10", (args[0],))
+        _arity(where, name, args, 2)
+        if args[0] == ex.Num(10.0):
+            return ex.Apply("log10", (args[1],))
+        return ex.Apply("log", tuple(args))
+    if name in _NAMED_FUNCS:
+        op = _NAMED_FUNCS[name]
         arity = ex.OPERATORS[op]
-        if arity is not None and len(args) != arity:
-            raise ModelError(f"{where}: '{op}' takes {arity} argument(s), got {len(args)}")
+        if arity is not None:
+            _arity(where, name, args, arity)
         if op in ("lt", "leq", "gt", "geq", "eq") and len(args) > 2:
             return ex.Apply("and", tuple(ex.Apply(op, (args[i], args[i + 1]))
                                          for i in range(len(args) - 1)))
-        return ex.Apply(op, args)
-    raise UnsupportedFeature(f"{where}: MathML element '{node.getName() or t}' is not supported",
-                             feature=f"MathML type {t}")
+        return ex.Apply(op, tuple(args))
+    raise UnsupportedFeature(f"{where}: MathML element '{name}' is not supported",
+                             feature=str(name))
+
+
+def _arity(where: str, name: str, args: list, wanted: int) -> None:
+    if len(args) != wanted:
+        raise ModelError(f"{where}: '{name}' takes {wanted} argument(s), got {len(args)}")
 
 
 # =========================================================================== helpers
@@ -770,11 +768,27 @@ def _monomial(term: ex.Expr, state: set[str]):
     return sign_consts, orders
 
 
-def _terms(rate: ex.Expr) -> list[ex.Expr]:
-    if isinstance(rate, ex.Apply) and rate.op == "+":
-        return list(rate.args)
-    if isinstance(rate, ex.Apply) and rate.op == "-":
-        return [rate.args[0], ex.neg(rate.args[1])]
+def _terms(rate: ex.Expr, limit: int = 8) -> list[ex.Expr]:
+    """Expand ``rate`` into a sum of products (distributing over + and -), at most
+    ``limit`` terms; a tree that does not expand is one term."""
+    if isinstance(rate, ex.Apply):
+        if rate.op == "+":
+            out = [t for a in rate.args for t in _terms(a, limit)]
+            return out if len(out) <= limit else [rate]
+        if rate.op == "-":
+            return _terms(rate.args[0], limit) + [ex.neg(t) for t in _terms(rate.args[1], limit)]
+        if rate.op == "neg":
+            return [ex.neg(t) for t in _terms(rate.args[0], limit)]
+        if rate.op == "*":
+            products = [[]]
+            for factor in rate.args:
+                parts = _terms(factor, limit)
+                products = [p + [q] for p in products for q in parts]
+                if len(products) > limit:
+                    return [rate]
+            return [ex.mul(*p) for p in products]
+        if rate.op == "/":
+            return [ex.Apply("/", (t, rate.args[1])) for t in _terms(rate.args[0], limit)]
     return [rate]
 
 
@@ -812,6 +826,12 @@ def _split_reversible(rid, name, reactants, products, modifiers, rate, reversibl
                 fwd = _mass_action(fwd_term, react, state, values)
                 rev = _mass_action(ex.neg(rev_term), prod, state, values)
                 if fwd and rev and fwd.rate_constant >= 0 and rev.rate_constant >= 0:
+                    fwd_term = ex.mul(fwd.rate_constant_expr,
+                                      *(ex.power(ex.Sym(sp), ex.Num(float(o)))
+                                        for sp, o in fwd.orders))
+                    rev_term = ex.neg(ex.mul(rev.rate_constant_expr,
+                                             *(ex.power(ex.Sym(sp), ex.Num(float(o)))
+                                               for sp, o in rev.orders)))
                     fid, bid = _fresh(f"{rid}_fwd", taken), _fresh(f"{rid}_rev", taken)
                     return [
                         Reaction(fid, f"{name} (forward)", reactants, products, fwd_term,
