@@ -24,9 +24,10 @@ section 4.12, doi:10.1515/jib-2019-0021):
 * **Targets.** Species (assigned values are amounts -- the importer multiplies a
   concentration by its compartment), parameters and compartment sizes. A compartment
   size change keeps every species' *amount* (its concentration changes), as SBML
-  specifies; a concentration species assigned in the same event as its compartment gets
-  the assigned concentration in the *new* size. Assignment rules are inlined in every
-  tree, so they follow changed parameters automatically.
+  specifies. All values of one event are computed before any is assigned, so a
+  concentration assigned together with its compartment's size becomes the amount
+  ``concentration * old size`` (SBML Test Suite case 01779). Assignment rules are
+  inlined in every tree, so they follow changed parameters automatically.
 
 Output times that fall between the last instant with the old trigger values and the
 execution instant report the state after the events (so an event at an output time shows
@@ -105,14 +106,11 @@ class _EventModel:
         self.priorities = ex.compile_vector([e.priority if e.priority is not None else ex.ZERO
                                              for e in events], slots, net.id + ".priorities")
         kinds = {p.id: p.kind for p in net.parameters}
-        comp_of = {s.id: s.compartment for s in net.species}
-        conc = set(net.concentration_species)
         self.assign_funcs = []
-        self.targets = []  # per event: list of (array "x"|"p", index, rescale param index)
+        self.targets = []  # per event: list of (array "x"|"p", index)
         self.changes_parameters = False
         for e in events:
             targets = []
-            assigned = {var for var, _ in e.assignments}
             for var, _ in e.assignments:
                 if var not in slots:
                     raise ModelError(f"event '{e.id}' assigns '{var}', which is not a species, "
@@ -126,12 +124,9 @@ class _EventModel:
                 if kinds.get(var) == "local":
                     raise ModelError(f"event '{e.id}' assigns the local parameter '{var}'")
                 array, index = slots[var]
-                rescale = -1
                 if array == "p":
                     self.changes_parameters = True
-                elif var in conc and comp_of[var] in assigned:
-                    rescale = slots[comp_of[var]][1]
-                targets.append((array, index, rescale))
+                targets.append((array, index))
             self.targets.append(targets)
             self.assign_funcs.append(ex.compile_vector([v for _, v in e.assignments], slots,
                                                        f"{net.id}.{e.id}.assignments"))
@@ -190,12 +185,8 @@ class _EventModel:
 
     def apply(self, k, values, x, p) -> None:
         """Perform event ``k``'s assignments in place (all values computed beforehand)."""
-        old_p = p.copy()
-        for (array, index, _), value in zip(self.targets[k], values):
+        for (array, index), value in zip(self.targets[k], values):
             (x if array == "x" else p)[index] = value
-        for (array, index, rescale), value in zip(self.targets[k], values):
-            if rescale >= 0 and old_p[rescale] != 0.0:
-                x[index] = value * p[rescale] / old_p[rescale]
 
 
 class _Run:
