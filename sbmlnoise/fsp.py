@@ -1,0 +1,611 @@
+"""Finite state projection (FSP) of the chemical master equation.
+
+The CME ``dp/dt = A p`` is solved on a finite set ``J`` of states (molecule counts): the
+states reachable from the initial state inside per-species count caps. Transitions that
+leave ``J`` go to a *sink*; the probability the sink collects is the error of the
+projection (Munsky & Khammash 2006, doi:10.1063/1.2145882). Caps grow adaptively until
+the error bound is below ``tol``.
+
+Conventions
+-----------
+* States are molecule counts ``n = Omega * amount`` (``Omega = net.system_size``);
+  propensities follow :mod:`sbmlnoise.network` (the kinetic law as written, no hidden
+  combinatorial factor). Time is the model's time unit.
+* Column convention: ``A[i, j]`` is the rate of the jump ``j -> i`` (``i != j``) and
+  ``A[j, j] = -`` (total rate out of ``j``, including the rate into the sink).
+
+Error bounds
+------------
+*Transient* (``t`` given): the sink mass ``eps(t) = 1 - sum_J p_J(t)``. By the FSP theorem
+``0 <= p(x, t) - p_J(x, t)`` and ``||p(t) - p_J(t)||_1 <= eps(t)`` (Munsky & Khammash 2006,
+Theorem 2.2); ``probabilities`` sum to exactly ``1 - error_bound``.
+
+*Stationary* (``t=None``): ``p_J`` is the stationary law of the truncated chain with a
+reflecting boundary (transitions out of ``J`` removed). The probability the true chain
+spends outside ``J`` obeys Little's law: ``pi(J^c) = Phi * E[excursion length]`` where
+``Phi`` is the stationary flux from ``J`` across the boundary. We estimate ``Phi`` with
+``p_J`` (``Phi_J = sum_x p_J(x) * rate(x -> outside)``) and bound the length of an
+excursion that starts at the outside state ``y`` with the Lyapunov function ``V(y)`` =
+total overshoot beyond the caps: if the drift ``dV(y) = sum_j a_j(y) (V(y + nu_j) - V(y))``
+(linear extension) is negative, ``E[excursion] <= V(y) / |dV(y)|`` provided the drift does
+not weaken further out (true for degradation/dilution growing with counts; Foster-Lyapunov
+/ optional stopping). Hence
+
+    error_bound = sum_{x -> y leaving J} p_J(x) * a(x -> y) * V(y) / |dV(y)|
+
+(``inf`` where the drift at ``y`` is not negative: then the caps grow). It is exact to
+first order in ``Phi`` for one-step (birth-death-like) boundaries and conservative for
+linear degradation. ``probabilities`` of a stationary result sum to one (the
+conditional law on ``J``); the mass outside is at most ``error_bound`` under the stated
+assumptions. The successive-expansion change ``||p_J(k) - p_J(k-1)||_1`` is reported as
+``extra["expansion_change"]`` as an independent check.
+
+Temporal statistics
+-------------------
+For a stationary result the autocovariance and the two-sided power spectral density of
+any species are exact for the (reflecting) projected chain:
+
+    C(tau) = (x - mu)^T exp(A |tau|) ((x - mu) o p)
+    S(w)   = 2 Re[(x - mu)^T (i w I - A)^{-1} ((x - mu) o p)]
+
+(``o`` the elementwise product). Centring makes ``u = (x - mu) o p`` orthogonal to the
+left null vector ``1`` of ``A``, so ``int_0^inf exp(A tau) u dtau = -A^{-1} u`` exists
+(``w = 0``); the stationary-vector component of the solution is annihilated by
+``(x - mu)^T``.
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sps
+import scipy.sparse.linalg as spla
+
+from . import fsp_solve as _solve
+from .errors import StateSpaceTooLarge
+from .fsp_space import Projection, StochasticModel, prepare, project
+from .stats import NoiseStatistics
+
+__all__ = ["fsp", "FSPResult"]
+
+DEFAULT_MAX_STATES = 2_000_000
+_MAX_EXPANSIONS = 40
+
+
+# =========================================================================== result
+@dataclass(eq=False)
+class FSPResult:
+    """The finite state projection of a CME.
+
+    Attributes
+    ----------
+    states : numpy.ndarray of int64, shape (n_states, n_species)
+        Enumerated states (molecule counts), columns in ``species`` order.
+    probabilities : numpy.ndarray
+        Shape (n_states,) for a stationary result, (n_times, n_states) for ``t`` given.
+    generator : scipy.sparse.csr_matrix, shape (n_states, n_states)
+        The projected generator, column convention (``dp/dt = A p``; the diagonal
+        includes the outflow into the sink).
+    error_bound : float
+        Probability mass outside the projection (module docstring).
+    stats : NoiseStatistics
+        Statistics (method ``"fsp"``) of the stationary law or of the last time point.
+    stats_by_time : list of NoiseStatistics or None
+        One per time point of a transient result.
+    times : numpy.ndarray or None
+        Output times of a transient result.
+    species : tuple of str
+    settings : dict
+    """
+
+    states: np.ndarray
+    probabilities: np.ndarray
+    generator: sps.csr_matrix
+    error_bound: float
+    stats: NoiseStatistics
+    species: tuple
+    times: np.ndarray | None = None
+    stats_by_time: list | None = None
+    settings: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+    _projection: Projection | None = field(default=None, repr=False)
+    _model: StochasticModel | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ access
+    @property
+    def n_states(self) -> int:
+        return int(self.states.shape[0])
+
+    @property
+    def is_stationary(self) -> bool:
+        return self.times is None
+
+    def _p(self, k=None) -> np.ndarray:
+        if self.probabilities.ndim == 1:
+            return self.probabilities
+        return self.probabilities[-1 if k is None else k]
+
+    def stats_at(self, k: int) -> NoiseStatistics:
+        """Statistics at the ``k``-th output time (transient results)."""
+        if self.stats_by_time is None:
+            if k in (0, -1):
+                return self.stats
+            raise IndexError("a stationary FSP result has one set of statistics")
+        return self.stats_by_time[k]
+
+    def marginal(self, species: str, k: int | None = None) -> pd.Series:
+        """Marginal probability of each count of ``species`` (index: counts 0..max).
+
+        ``k`` selects the output time of a transient result (default: the last).
+        """
+        i = self._index(species)
+        p = self._p(k)
+        counts = self.states[:, i]
+        values = np.bincount(counts, weights=p, minlength=int(counts.max()) + 1)
+        return pd.Series(values, index=pd.Index(np.arange(values.size), name="count"),
+                         name=species)
+
+    def _index(self, species: str) -> int:
+        try:
+            return self.species.index(species)
+        except ValueError:
+            raise KeyError(f"no species '{species}' in this FSP result; species are "
+                           f"{', '.join(self.species)}") from None
+
+    @cached_property
+    def _lookup(self) -> dict:
+        return {tuple(row): i for i, row in enumerate(self.states.tolist())}
+
+    def state_index(self, counts) -> int:
+        """Row of ``states`` holding ``counts`` (a tuple in species order)."""
+        key = tuple(int(c) for c in counts)
+        try:
+            return self._lookup[key]
+        except KeyError:
+            raise KeyError(f"state {key} is not in the projection") from None
+
+    # ------------------------------------------------------------------ state graph
+    @cached_property
+    def transitions(self) -> pd.DataFrame:
+        """One row per directed edge of the state graph inside the projection:
+        ``source``, ``target`` (state indices), ``reaction`` (reaction id), ``rate``
+        (propensity at the source, events per time)."""
+        proj, model = self._projection, self._model
+        ids = [model.net.reactions[j].id for j in model.channels]
+        reaction = pd.Categorical.from_codes(proj.rxn, categories=pd.Index(ids))
+        return pd.DataFrame({"source": proj.src, "target": proj.dst, "reaction": reaction,
+                             "rate": proj.rate})
+
+    def currents(self, k: int | None = None) -> pd.DataFrame:
+        """Probability currents between states, one row per unordered state pair with at
+        least one transition (``source < target``): ``forward_flux`` ``p_s w_st``,
+        ``backward_flux`` ``p_t w_ts``, ``net_flux`` (probability per time). Rates of
+        several reactions joining the same pair are summed. Stationary results satisfy
+        Kirchhoff's law: the net fluxes out of every state sum to zero."""
+        proj = self._projection
+        p = self._p(k)
+        s, d, w = proj.src, proj.dst, proj.rate
+        lo, hi = np.minimum(s, d), np.maximum(s, d)
+        n = self.n_states
+        pair = lo * n + hi
+        uniq, inv = np.unique(pair, return_inverse=True)
+        flux = p[s] * w
+        fwd = np.bincount(inv, weights=np.where(s == lo, flux, 0.0), minlength=uniq.size)
+        bwd = np.bincount(inv, weights=np.where(s == hi, flux, 0.0), minlength=uniq.size)
+        return pd.DataFrame({"source": uniq // n, "target": uniq % n, "forward_flux": fwd,
+                             "backward_flux": bwd, "net_flux": fwd - bwd})
+
+    @cached_property
+    def reflecting_generator(self) -> sps.csr_matrix:
+        """The projected generator without the sink (transitions out of the projection
+        removed): a proper generator whose stationary law is ``probabilities``."""
+        return self._projection.generator(reflecting=True)
+
+    def residual(self, k: int | None = None) -> float:
+        """``||A_R p||_1`` for the reflecting generator (stationary results)."""
+        return float(np.abs(self.reflecting_generator @ self._p(k)).sum())
+
+    def __repr__(self) -> str:
+        when = "stationary" if self.times is None else f"{self.times.size} times"
+        return (f"<FSPResult {when}: {self.n_states} states, error bound "
+                f"{self.error_bound:.3g}>")
+
+
+# =========================================================================== front door
+def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
+        max_states: int | None = None) -> FSPResult:
+    """Solve the chemical master equation by finite state projection.
+
+    Parameters
+    ----------
+    net : ReactionNetwork
+        Integer stoichiometry, no events, no explicit time dependence.
+    t : None or array_like of float
+        ``None``: the stationary distribution. Otherwise sorted non-negative output times
+        (model time units); the transient solution from ``net.initial_state``.
+    tol : float
+        Target for the error bound (probability outside the projection).
+    bounds : dict, optional
+        ``{species_id: upper}`` or ``{species_id: (lower, upper)}`` count caps that are
+        kept fixed (not grown); other species grow adaptively.
+    max_states : int, optional
+        Largest projection allowed (default 2,000,000).
+
+    Returns
+    -------
+    FSPResult
+
+    Raises
+    ------
+    StateSpaceTooLarge
+        If reaching ``tol`` would need more than ``max_states`` states (the message gives
+        an estimate and the species that drive the growth).
+    UnsupportedFeature
+        Non-integer stoichiometry or initial counts, events, time-dependent rates.
+
+    Notes
+    -----
+    Enumeration, generator assembly and propensity evaluation are vectorised over states
+    (``O(n_states * n_reactions)``); the stationary law is a sparse LU solve of the
+    generator with one state's probability fixed (GMRES+ILU fallback); transient
+    solutions use ``scipy.sparse.linalg.expm_multiply`` (Al-Mohy & Higham 2011,
+    doi:10.1137/100788860). Error bounds: see the module docstring.
+
+    References
+    ----------
+    B. Munsky and M. Khammash, J. Chem. Phys. 124, 044104 (2006), doi:10.1063/1.2145882.
+    A. Gupta, J. Mikelson and M. Khammash, J. Chem. Phys. 147, 154101 (2017),
+    doi:10.1063/1.5006484 (stationary FSP).
+
+    Examples
+    --------
+    >>> import sbmlnoise as sn
+    >>> net = sn.load("model bd; => X; k; X => ; g*X; k = 5; g = 1; X = 0; end")
+    >>> fr = sn.fsp(net, tol=1e-10)
+    >>> round(float(fr.stats.fano["X"]), 6)
+    1.0
+    """
+    started = _time.perf_counter()
+    if not tol > 0:
+        raise ValueError("tol must be positive")
+    max_states = DEFAULT_MAX_STATES if max_states is None else int(max_states)
+    if max_states < 1:
+        raise ValueError("max_states must be a positive integer")
+    times = None
+    if t is not None:
+        times = np.atleast_1d(np.asarray(t, dtype=float)).ravel()
+        if times.size == 0 or not np.all(np.isfinite(times)) or np.any(times < 0):
+            raise ValueError("t must be finite, non-negative times")
+        if np.any(np.diff(times) < 0):
+            raise ValueError("t must be sorted in increasing order")
+    model = prepare(net, "fsp")
+    lower, upper, user_capped = _parse_bounds(model, bounds)
+    hint = _initial_caps(model, upper, user_capped, times)
+
+    previous = None
+    change = float("nan")
+    for expansion in range(_MAX_EXPANSIONS):
+        proj = project(model, lower, upper, max_states)
+        if proj.n_states > max_states:
+            raise _too_large(model, proj, None, upper, lower, user_capped, float("inf"), tol,
+                             max_states, proj.n_states)
+        info: dict = {}
+        if times is None:
+            a_r = proj.generator(reflecting=True)
+            p, closed, ref = _stationary(a_r, proj, hint, info)
+            eps, blame = _stationary_bound(model, proj, p)
+            if previous is not None:
+                change = _expansion_change(previous, proj, p)
+            previous = (proj, p)
+            p_last = p
+        else:
+            a_j = proj.generator()
+            e0 = np.zeros(proj.n_states)
+            e0[proj.initial_index] = 1.0
+            P = _solve.propagate(a_j, e0, times)
+            eps = max(0.0, 1.0 - float(P[-1].sum()))
+            blame = _transient_blame(model, proj, P)
+            p_last = P[-1]
+        if eps <= tol:
+            break
+        grow = _growable(blame, user_capped, model, upper)
+        if grow.size == 0:
+            warnings.warn(f"fsp: error bound {eps:.3g} exceeds tol={tol:g} but the species "
+                          "that lose probability are capped by `bounds`", stacklevel=2)
+            break
+        new_upper = upper.copy()
+        factor = 2.0 if (not math.isfinite(eps) or eps > 1e4 * tol) else 1.5
+        new_upper[grow] = np.minimum(np.ceil(upper[grow] * factor + 4).astype(np.int64),
+                                     _cap_limit(model)[grow])
+        estimate = _size_estimate(proj, lower, upper, new_upper)
+        if estimate > max_states:
+            raise _too_large(model, proj, p_last, upper, lower, user_capped, eps, tol,
+                             max_states, estimate, grow)
+        upper = new_upper
+    else:
+        warnings.warn(f"fsp: stopped after {_MAX_EXPANSIONS} expansions with error bound "
+                      f"{eps:.3g} > tol={tol:g}", stacklevel=2)
+
+    species = tuple(net.species_ids)
+    settings = {"tol": tol, "bounds": dict(bounds or {}), "max_states": max_states,
+                "system_size": float(net.system_size), "t": None if times is None else times.tolist(),
+                "caps": dict(zip(species, upper.tolist())), "expansions": expansion + 1}
+    extra = {"error_bound": float(eps), "n_states": proj.n_states,
+             "dropped_transitions": proj.dropped, "solver": info.get("solver", "expm_multiply"),
+             "expansions": expansion + 1, "seconds": None}
+    if times is None:
+        a_j = proj.generator()
+        residual = float(np.abs(a_r @ p).sum())
+        extra.update(residual=residual, expansion_change=change,
+                     outflow=float(proj.outflow() @ p), closed_class_size=int(closed.size))
+        temporal = _Temporal(a_r, p, proj.states, closed, ref, species)
+        extra["seconds"] = _time.perf_counter() - started
+        stats = _statistics(proj.states, p, species, "fsp", settings, None, extra,
+                            temporal.autocovariance, temporal.psd)
+        result = FSPResult(states=proj.states, probabilities=p, generator=a_j,
+                           error_bound=float(eps), stats=stats, species=species,
+                           settings=settings, extra=extra, _projection=proj, _model=model)
+        result.__dict__["reflecting_generator"] = a_r
+        return result
+    # no linear system is solved for a transient result; the residual does not apply
+    extra.update(residual=float("nan"), sink_mass=[max(0.0, 1.0 - float(row.sum())) for row in P])
+    extra["seconds"] = _time.perf_counter() - started
+    by_time = []
+    for k, tk in enumerate(times):
+        ex_k = dict(extra, error_bound=max(0.0, 1.0 - float(P[k].sum())))
+        by_time.append(_statistics(proj.states, P[k], species, "fsp", settings, float(tk),
+                                   ex_k, None, None))
+    return FSPResult(states=proj.states, probabilities=P, generator=a_j, error_bound=float(eps),
+                     stats=by_time[-1], species=species, times=times, stats_by_time=by_time,
+                     settings=settings, extra=extra, _projection=proj, _model=model)
+
+
+# =========================================================================== helpers
+def _parse_bounds(model: StochasticModel, bounds):
+    net = model.net
+    n = model.n_species
+    lower = np.zeros(n, dtype=np.int64)
+    upper = np.full(n, -1, dtype=np.int64)
+    capped = np.zeros(n, dtype=bool)
+    for sid, value in (bounds or {}).items():
+        i = net.index(sid)
+        lo, hi = (0, value) if np.ndim(value) == 0 else tuple(value)
+        if hi is None or (isinstance(hi, float) and not math.isfinite(hi)):
+            continue
+        lo, hi = int(lo), int(hi)
+        if lo < 0 or hi < lo:
+            raise ValueError(f"bounds for '{sid}' must satisfy 0 <= lower <= upper")
+        if not lo <= model.x0[i] <= hi:
+            raise ValueError(f"the initial count of '{sid}' ({model.x0[i]}) lies outside "
+                             f"its bounds [{lo}, {hi}]")
+        lower[i], upper[i] = lo, hi
+        capped[i] = True
+    fixed_cap = np.isfinite(model.conservation_cap)
+    cons = np.where(fixed_cap, model.conservation_cap, 0).astype(np.int64)
+    upper = np.where(capped & fixed_cap, np.minimum(upper, cons), upper)
+    upper = np.where(~capped & fixed_cap, cons, upper)
+    capped = capped | fixed_cap
+    lower = np.where(model.fixed, model.x0, lower)
+    return lower, upper, capped
+
+
+def _cap_limit(model) -> np.ndarray:
+    return np.full(model.n_species, np.iinfo(np.int64).max // 4, dtype=np.int64)
+
+
+def _initial_caps(model, upper, capped, times):
+    """Fill ``upper`` for uncapped species from the rate equations (mean + 8 sd of a
+    Poisson guess), in place; return the hint state (counts) for the reference state."""
+    net = model.net
+    guess = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if times is None:
+                from .ode import steady_state
+                guess = np.asarray(steady_state(net), dtype=float) * net.system_size
+            else:
+                from .ode import simulate_ode
+                traj = simulate_ode(net, np.unique(np.concatenate([[0.0], times])))
+                guess = traj.to_numpy().max(axis=0) * net.system_size
+    except Exception:  # noqa: BLE001 - any failure just means "no guess"
+        guess = None
+    if guess is None or not np.all(np.isfinite(guess)):
+        guess = model.x0.astype(float)
+    guess = np.clip(guess, 0.0, 1e15)
+    free = ~capped
+    caps = np.ceil(guess + 8.0 * np.sqrt(guess + 1.0) + 10.0).astype(np.int64)
+    upper[free] = np.maximum(caps[free], model.x0[free])
+    return guess
+
+
+def _stationary(a_r, proj, hint, info):
+    closed = _solve.closed_class(a_r)
+    states = proj.states[closed]
+    ref_local = int(np.argmin(np.abs(states - hint[None, :]).sum(axis=1)))
+    sub = a_r[closed][:, closed].tocsr()
+    p_c = _solve.stationary(sub, ref_local, info)
+    p = np.zeros(proj.n_states)
+    p[closed] = p_c
+    return p, closed, ref_local
+
+
+def _violation(proj, targets):
+    over = np.clip(targets - proj.upper, 0, None)
+    under = np.clip(proj.lower - targets, 0, None)
+    return over, under
+
+
+def _stationary_bound(model, proj, p):
+    """Little's-law bound on the stationary mass outside (module docstring)."""
+    n_species = model.n_species
+    if proj.out_src.size == 0:
+        return 0.0, np.zeros(n_species)
+    flux = p[proj.out_src] * proj.out_rate
+    live = flux > 0
+    if not live.any():
+        return 0.0, np.zeros(n_species)
+    y = proj.out_target[live]
+    flux = flux[live]
+    over, under = _violation(proj, y)
+    v = (over + under).sum(axis=1).astype(float)
+    a_y = model.propensities(y)
+    drift = a_y @ model.nu.T  # (m, n_species)
+    dv = ((over > 0) * drift).sum(axis=1) - ((under > 0) * drift).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau = np.where(dv < 0, v / -dv, np.inf)
+    contrib = flux * tau
+    eps = float(contrib.sum())
+    share = (over + under) / v[:, None]
+    finite = np.isfinite(contrib)
+    blame = (np.where(finite, contrib, 1e300)[:, None] * share).sum(axis=0)
+    return eps, blame
+
+
+def _transient_blame(model, proj, P):
+    if proj.out_src.size == 0:
+        return np.zeros(model.n_species)
+    flux = P[:, proj.out_src].sum(axis=0) * proj.out_rate
+    over, under = _violation(proj, proj.out_target)
+    v = (over + under).sum(axis=1, keepdims=True).astype(float)
+    return (flux[:, None] * (over + under) / v).sum(axis=0)
+
+
+def _growable(blame, capped, model, upper):
+    ok = (blame > 0) & ~capped
+    if not ok.any():
+        return np.zeros(0, dtype=np.int64)
+    top = blame[ok].max()
+    return np.flatnonzero(ok & (blame >= 0.05 * top))
+
+
+def _size_estimate(proj, lower, old, new) -> float:
+    ratio = np.prod((new - lower + 1).astype(float) / (old - lower + 1).astype(float))
+    return float(proj.n_states) * float(ratio)
+
+
+def _expansion_change(previous, proj, p) -> float:
+    old_proj, old_p = previous
+    lookup = {tuple(r): i for i, r in enumerate(proj.states.tolist())} \
+        if proj.n_states < 200_000 else None
+    if lookup is None:
+        return float("nan")
+    idx = np.fromiter((lookup.get(tuple(r), -1) for r in old_proj.states.tolist()),
+                      dtype=np.int64, count=old_proj.n_states)
+    new_on_old = np.zeros(old_proj.n_states)
+    new_on_old[idx >= 0] = p[idx[idx >= 0]]
+    rest = 1.0 - new_on_old.sum()
+    return float(np.abs(new_on_old - old_p).sum() + rest)
+
+
+def _too_large(model, proj, p, upper, lower, capped, eps, tol, max_states, estimate,
+               grow=None):
+    names = model.net.species_ids
+    if grow is None:
+        grow = np.flatnonzero(~capped)
+    drivers = [names[i] for i in grow]
+    detail = ""
+    if p is not None and math.isfinite(eps) and eps > 0:
+        factor = 1.0
+        known = True
+        for i in grow:
+            counts = proj.states[:, i]
+            marg = np.bincount(counts, weights=p, minlength=int(upper[i]) + 1)
+            cap = int(upper[i])
+            w = max(1, (cap - int(lower[i])) // 10)
+            if cap - w < 0 or marg[cap] <= 0 or marg[cap - w] <= 0:
+                known = False
+                break
+            rho = (marg[cap] / marg[cap - w]) ** (1.0 / w)
+            if not 0 < rho < 1:
+                known = False
+                break
+            extra = math.ceil(math.log(tol / eps) / math.log(rho))
+            factor *= (cap + extra - lower[i] + 1) / (cap - lower[i] + 1)
+        if known:
+            estimate = max(estimate, proj.n_states * factor)
+    elif not math.isfinite(eps):
+        detail = (" The net drift of the growing species is not negative at the caps "
+                  "(they grow without bound), so the distribution may have no finite "
+                  "projection within tol.")
+    caps = ", ".join(f"{names[i]} <= {int(upper[i])}" for i in grow)
+    return StateSpaceTooLarge(
+        f"fsp: reaching error bound tol={tol:g} needs about {int(estimate):,} states "
+        f"(estimate), more than max_states={max_states:,}. Growth is driven by species "
+        f"{', '.join(drivers)} (caps so far: {caps}; {proj.n_states:,} states, error bound "
+        f"{eps:.3g}).{detail} Raise max_states, cap species with bounds={{...}}, or use "
+        "sn.ssa / sn.lna.")
+
+
+def _statistics(states, p, species, method, settings, t, extra, acov, psd):
+    total = float(p.sum())
+    w = p / total if total > 0 else p
+    x = states.astype(float)
+    mean = w @ x
+    centred = x - mean
+    cov = (centred * w[:, None]).T @ centred
+    dists = {}
+    for i, sid in enumerate(species):
+        counts = states[:, i]
+        values = np.bincount(counts, weights=p, minlength=int(counts.max()) + 1)
+        dists[sid] = pd.Series(values, index=pd.Index(np.arange(values.size), name="count"),
+                               name=sid)
+    return NoiseStatistics(mean=pd.Series(mean, index=list(species), name="mean"),
+                           covariance=pd.DataFrame(cov, index=list(species),
+                                                   columns=list(species)),
+                           method=method, settings=dict(settings), stderr=None,
+                           distributions=dists, time=t, extra=dict(extra),
+                           autocovariance_function=acov, psd_function=psd)
+
+
+class _Temporal:
+    """Exact stationary autocovariance and PSD on the closed class of the projection."""
+
+    def __init__(self, a_r, p, states, closed, ref, species):
+        self.a = a_r[closed][:, closed].tocsr()
+        self.p = p[closed]
+        self.states = states[closed]
+        self.ref = ref
+        self.species = tuple(species)
+
+    def _centred(self, i):
+        x = self.states[:, i].astype(float)
+        mu = float(self.p @ x)
+        xc = x - mu
+        return xc, xc * self.p
+
+    def _col(self, species):
+        return self.species.index(species)
+
+    def autocovariance(self, species, lags):
+        xc, u = self._centred(self._col(species))
+        lags = np.abs(np.asarray(lags, dtype=float))
+        order = np.argsort(lags)
+        out = np.empty(lags.size)
+        v = u.copy()
+        last = 0.0
+        for k in order:
+            dt = lags[k] - last
+            if dt > 0:
+                v = spla.expm_multiply(self.a * dt, v)
+                last = lags[k]
+            out[k] = float(xc @ v)
+        return out
+
+    def psd(self, species, omegas):
+        xc, u = self._centred(self._col(species))
+        omegas = np.abs(np.asarray(omegas, dtype=float))
+        out = np.empty(omegas.size)
+        cache: dict = {}
+        for k, w in enumerate(omegas):
+            if w not in cache:
+                z = _solve.solve_centered(self.a, u, float(w), self.ref, {})
+                cache[w] = 2.0 * float(np.real(xc @ z))
+            out[k] = cache[w]
+        return out

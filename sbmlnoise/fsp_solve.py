@@ -1,0 +1,144 @@
+"""Sparse linear algebra for the finite state projection (private to :mod:`.fsp`).
+
+All generators use the column convention ``dp/dt = A p`` (``A[i, j]`` is the rate of the
+jump ``j -> i``; columns of a proper generator sum to zero).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sps
+import scipy.sparse.linalg as spla
+from scipy.sparse import csgraph
+
+from .errors import SimulationError
+
+#: above this many states the direct solver is tried with a memory guard, then GMRES
+DIRECT_LIMIT = 3_000_000
+
+
+def closed_class(generator: sps.csr_matrix) -> np.ndarray:
+    """Indices of the unique closed communicating class of a proper generator.
+
+    Raises
+    ------
+    SimulationError
+        If there are several closed classes (the stationary law depends on the initial
+        state, e.g. several absorbing states).
+    """
+    n = generator.shape[0]
+    adj = generator.tocoo()
+    off = adj.row != adj.col
+    # graph edge j -> i for A[i, j] > 0
+    g = sps.csr_matrix((np.ones(int(off.sum())), (adj.col[off], adj.row[off])), shape=(n, n))
+    ncomp, labels = csgraph.connected_components(g, directed=True, connection="strong")
+    if ncomp == 1:
+        return np.arange(n)
+    leaving = labels[adj.col[off]] != labels[adj.row[off]]
+    has_exit = np.zeros(ncomp, dtype=bool)
+    has_exit[labels[adj.col[off][leaving]]] = True
+    closed = np.flatnonzero(~has_exit)
+    if closed.size != 1:
+        raise SimulationError(
+            f"fsp: the projected chain has {closed.size} closed classes (e.g. several "
+            "absorbing states), so its stationary distribution is not unique; use a "
+            "transient solution (sn.fsp(net, t=[...]))")
+    return np.flatnonzero(labels == closed[0])
+
+
+def _reduced(generator: sps.csr_matrix, ref: int):
+    """``(-A)`` without row and column ``ref`` (CSC) and the column ``A[:, ref]``
+    without ``ref``."""
+    n = generator.shape[0]
+    keep = np.ones(n, dtype=bool)
+    keep[ref] = False
+    csc = generator.tocsc()
+    col = np.asarray(csc[:, [ref]].todense()).ravel()[keep]
+    sub = csc[keep][:, keep]
+    return (-sub).tocsc(), col
+
+
+def _solve(matrix: sps.csc_matrix, rhs: np.ndarray, info: dict) -> np.ndarray:
+    """Sparse direct solve (SuperLU, COLAMD ordering); GMRES with an incomplete-LU
+    preconditioner if the factorisation fails or runs out of memory."""
+    n = matrix.shape[0]
+    if n <= DIRECT_LIMIT:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", sps.linalg.MatrixRankWarning)
+                lu = spla.splu(matrix, permc_spec="COLAMD")
+                x = lu.solve(rhs)
+            if np.all(np.isfinite(x)):
+                info["solver"] = "splu"
+                return x
+        except (RuntimeError, MemoryError, sps.linalg.MatrixRankWarning):
+            pass
+    ilu = spla.spilu(matrix, drop_tol=1e-5, fill_factor=20)
+    pre = spla.LinearOperator(matrix.shape, ilu.solve, dtype=matrix.dtype)
+    scale = float(np.abs(rhs).sum()) or 1.0
+    x, code = spla.gmres(matrix, rhs, M=pre, rtol=1e-12, atol=1e-14 * scale, restart=80,
+                         maxiter=2000)
+    info["solver"] = "gmres+ilu"
+    if code != 0:
+        raise SimulationError(f"fsp: the iterative solver did not converge (gmres code {code}) "
+                              f"on {n} states; reduce the state space or tolerances")
+    return x
+
+
+def stationary(generator: sps.csr_matrix, ref: int, info: dict) -> np.ndarray:
+    """Stationary vector of an irreducible proper generator: fix ``p[ref] = 1``, solve
+    the remaining equations ``A p = 0`` (nonsingular for an irreducible chain: the
+    reduced matrix is a nonsingular M-matrix), normalise. The equation of ``ref`` is
+    implied because the columns of ``A`` sum to zero."""
+    n = generator.shape[0]
+    if n == 1:
+        return np.ones(1)
+    mat, col = _reduced(generator, ref)
+    x = _solve(mat, col, info)
+    p = np.empty(n)
+    p[ref] = 1.0
+    p[np.arange(n) != ref] = x
+    p = np.clip(p, 0.0, None)
+    total = p.sum()
+    if not np.isfinite(total) or total <= 0:
+        raise SimulationError("fsp: stationary solve produced no probability mass")
+    return p / total
+
+
+def solve_centered(generator: sps.csr_matrix, u: np.ndarray, omega: float, ref: int,
+                   info: dict) -> np.ndarray:
+    """``z = (i w I - A)^{-1} u`` for ``u`` with ``sum(u) = 0``.
+
+    At ``w = 0`` ``-A`` is singular; a solution exists because ``u`` is orthogonal to the
+    left null vector ``1``, and it is unique up to multiples of the stationary vector. We
+    fix ``z[ref] = 0`` (callers contract ``z`` with a centred vector, which annihilates
+    the stationary vector, so the choice does not matter).
+    """
+    n = generator.shape[0]
+    if omega == 0.0:
+        mat, _ = _reduced(generator, ref)
+        keep = np.arange(n) != ref
+        z = np.zeros(n)
+        z[keep] = _solve(mat, u[keep], info)
+        return z
+    mat = (1j * omega * sps.identity(n, format="csc") - generator.tocsc()).tocsc()
+    lu = spla.splu(mat, permc_spec="COLAMD")
+    return lu.solve(u.astype(complex))
+
+
+def propagate(generator: sps.csr_matrix, p0: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """``exp(A t_k) p0`` for sorted ``times`` (Al-Mohy & Higham's ``expm_multiply``,
+    stepping from one output time to the next). Shape (n_times, n)."""
+    out = np.empty((times.size, p0.size))
+    p = p0.astype(float)
+    last = 0.0
+    for k, t in enumerate(times):
+        dt = float(t) - last
+        if dt > 0:
+            p = spla.expm_multiply(generator * dt, p)
+            p = np.clip(p, 0.0, None)
+        out[k] = p
+        last = float(t)
+    return out

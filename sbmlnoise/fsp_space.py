@@ -1,0 +1,446 @@
+"""State spaces and generators for the finite state projection (private to :mod:`.fsp`).
+
+Everything here works on whole arrays of states: propensities are evaluated for all
+states at once (mass-action products, or the propensity expression trees evaluated with
+numpy ufuncs), all reactions are fired on all states at once, and states are looked up
+through packed integer keys (a dense table over the box of independent species, or a dict
+for very sparse boxes). There is no Python loop over states.
+
+Units: states are molecule counts (int64), propensities events per model time unit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sps
+import scipy.special as spec
+from scipy.sparse import csgraph
+
+from . import expr as ex
+from .errors import ModelError, SimulationError, UnsupportedFeature
+
+#: largest box (product of per-species ranges of the independent species) enumerated densely
+DENSE_BOX_LIMIT = 12_000_000
+
+
+# =========================================================================== propensities
+_UNARY = {
+    "exp": np.exp, "ln": np.log, "log10": np.log10, "sqrt": np.sqrt, "abs": np.abs,
+    "floor": np.floor, "ceil": np.ceil, "sin": np.sin, "cos": np.cos, "tan": np.tan,
+    "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh,
+    "cosh": np.cosh, "tanh": np.tanh, "asinh": np.arcsinh, "acosh": np.arccosh,
+    "atanh": np.arctanh,
+}
+_RECIP = {"sec": np.cos, "csc": np.sin, "cot": np.tan, "sech": np.cosh, "csch": np.sinh,
+          "coth": np.tanh}
+_ARC_RECIP = {"arcsec": np.arccos, "arccsc": np.arcsin, "arccot": np.arctan,
+              "arcsech": np.arccosh, "arccsch": np.arcsinh, "arccoth": np.arctanh}
+_CMP = {"lt": np.less, "leq": np.less_equal, "gt": np.greater, "geq": np.greater_equal,
+        "eq": np.equal, "neq": np.not_equal}
+
+
+def evaluate_array(expr: ex.Expr, env: dict, t: float = 0.0):
+    """Evaluate an expression tree on arrays (numpy broadcasting; same semantics as
+    :func:`sbmlnoise.expr.compile_vector`, booleans as 1.0/0.0)."""
+    if isinstance(expr, ex.Num):
+        return float(expr.value)
+    if isinstance(expr, ex.Sym):
+        if expr.name == ex.TIME:
+            return float(t)
+        try:
+            return env[expr.name]
+        except KeyError:
+            raise ModelError(f"identifier '{expr.name}' is used in math but not defined") from None
+    op = expr.op
+    if op == "piecewise":
+        pieces = list(expr.args)
+        otherwise = evaluate_array(pieces.pop(), env, t) if len(pieces) % 2 == 1 else math.nan
+        result = otherwise
+        for i in range(len(pieces) - 2, -1, -2):
+            cond = evaluate_array(pieces[i + 1], env, t)
+            result = np.where(np.asarray(cond) != 0, evaluate_array(pieces[i], env, t), result)
+        return result
+    a = [evaluate_array(x, env, t) for x in expr.args]
+    if op == "+":
+        out = a[0]
+        for x in a[1:]:
+            out = out + x
+        return out
+    if op == "*":
+        out = a[0]
+        for x in a[1:]:
+            out = out * x
+        return out
+    if op == "-":
+        return a[0] - a[1]
+    if op == "/":
+        return np.divide(a[0], a[1])
+    if op == "^":
+        return np.power(np.asarray(a[0], dtype=float), a[1])
+    if op == "neg":
+        return -np.asarray(a[0])
+    if op in _UNARY:
+        return _UNARY[op](a[0])
+    if op == "factorial":
+        return spec.gamma(np.asarray(a[0], dtype=float) + 1.0)
+    if op in _RECIP:
+        return 1.0 / _RECIP[op](a[0])
+    if op in _ARC_RECIP:
+        return _ARC_RECIP[op](1.0 / np.asarray(a[0], dtype=float))
+    if op == "log":
+        return np.log(a[1]) / np.log(a[0])
+    if op == "root":
+        return np.power(np.asarray(a[1], dtype=float), 1.0 / np.asarray(a[0], dtype=float))
+    if op in _CMP:
+        return _CMP[op](a[0], a[1]).astype(float)
+    if op in ("and", "or", "xor"):
+        if not a:
+            return 1.0 if op == "and" else 0.0
+        truth = [np.asarray(x) != 0 for x in a]
+        fn = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}[op]
+        out = truth[0]
+        for x in truth[1:]:
+            out = fn(out, x)
+        return np.asarray(out, dtype=float)
+    if op == "not":
+        return (np.asarray(a[0]) == 0).astype(float)
+    if op in ("min", "max"):
+        fn = np.minimum if op == "min" else np.maximum
+        out = a[0]
+        for x in a[1:]:
+            out = fn(out, x)
+        return out
+    if op == "rem":
+        return np.fmod(a[0], a[1])
+    if op == "quotient":
+        return np.trunc(np.divide(a[0], a[1]))
+    raise UnsupportedFeature(f"math operator '{op}' cannot be evaluated on arrays", feature=op)
+
+
+class Propensities:
+    """Vectorised propensities ``a(X)`` for a state array ``X`` of shape (m, n_species).
+
+    Mass-action channels use ``a_j = Omega * k_j * prod_i (n_i / Omega) ** order_ij``
+    (the network's convention: the law as written, see :mod:`sbmlnoise.network`); other
+    channels evaluate ``net.propensity_expressions`` on arrays.
+    """
+
+    def __init__(self, net, reaction_indices):
+        self.net = net
+        self.omega = float(net.system_size)
+        self.reactions = [net.reactions[j] for j in reaction_indices]
+        self.exprs = [net.propensity_expressions[j] for j in reaction_indices]
+        self.params = {p.id: float(v) for p, v in zip(net.parameters, net.parameter_values)}
+
+    def __call__(self, states: np.ndarray) -> np.ndarray:
+        states = np.asarray(states, dtype=float)
+        m = states.shape[0]
+        out = np.empty((m, len(self.reactions)))
+        env = None
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for j, r in enumerate(self.reactions):
+                if r.mass_action is not None:
+                    col = np.full(m, self.omega * r.mass_action.rate_constant)
+                    for sid, order in r.mass_action.orders:
+                        col *= (states[:, self.net.index(sid)] / self.omega) ** order
+                    out[:, j] = col
+                else:
+                    if env is None:
+                        env = dict(self.params)
+                        env.update({s: states[:, i] for i, s in enumerate(self.net.species_ids)})
+                    out[:, j] = np.broadcast_to(evaluate_array(self.exprs[j], env), (m,))
+        bad = ~np.isfinite(out) | (out < 0)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            state = dict(zip(self.net.species_ids, states[row].astype(np.int64).tolist()))
+            raise SimulationError(
+                f"fsp: propensity of reaction '{self.reactions[col].id}' is "
+                f"{out[row, col]!r} at counts {state}; propensities must be finite and "
+                "non-negative (check the kinetic law at low counts)")
+        return out
+
+
+# =========================================================================== the model
+@dataclass
+class StochasticModel:
+    """What the projection needs from a network, in counts.
+
+    ``nu`` (n_species, n_channels) int64 holds the net stoichiometry of the channels that
+    change the state (``channels`` are their indices in ``net.reactions``); ``key`` the
+    species whose counts determine a state within its conservation class, ``link`` and
+    ``offset`` give ``x = link @ x[key] + offset``; ``conservation_cap`` is the largest
+    count a conservation law allows (``inf`` if none).
+    """
+
+    net: object
+    nu: np.ndarray
+    channels: np.ndarray
+    x0: np.ndarray
+    key: np.ndarray
+    link: np.ndarray
+    offset: np.ndarray
+    fixed: np.ndarray
+    conservation_cap: np.ndarray
+    propensities: Propensities
+
+    @property
+    def n_species(self) -> int:
+        return self.x0.size
+
+
+def prepare(net, backend: str = "fsp") -> StochasticModel:
+    net.require_stochastic(backend)
+    if net.events:
+        raise UnsupportedFeature(
+            f"{backend}: model '{net.id}' has events, which the finite state projection "
+            "cannot represent (use sn.ssa)", element=net.events[0].id, feature="Event")
+    if net.is_time_dependent:
+        raise UnsupportedFeature(
+            f"{backend}: model '{net.id}' has time-dependent rates; the projected generator "
+            "must be constant (use sn.ssa)", feature="csymbol time")
+    x0f = np.asarray(net.initial_state, dtype=float)
+    x0 = np.round(x0f).astype(np.int64)
+    if np.any(np.abs(x0f - x0) > 1e-6 * np.maximum(1.0, np.abs(x0f))) or np.any(x0 < 0):
+        i = int(np.argmax(np.abs(x0f - x0)))
+        raise UnsupportedFeature(
+            f"{backend}: initial count of species '{net.species_ids[i]}' is {x0f[i]!r}, not a "
+            "whole non-negative number (set system_size so that counts are integers)",
+            element=net.species_ids[i], feature="non-integer initial count")
+    nu_all = np.round(np.asarray(net.stoichiometry, dtype=float)).astype(np.int64)
+    channels = np.flatnonzero(np.any(nu_all != 0, axis=0))
+    nu = nu_all[:, channels]
+    fixed = ~np.any(nu_all != 0, axis=1)
+    ind = np.asarray(net.independent_species, dtype=np.int64)
+    link = np.asarray(net.link_matrix, dtype=float)
+    offset = x0 - link @ x0[ind]
+    caps = np.full(x0.size, np.inf)
+    for law in np.asarray(net.conservation_laws, dtype=float):
+        if np.all(law >= 0) and np.any(law > 0):
+            total = float(law @ x0)
+            for i in np.flatnonzero(law > 0):
+                caps[i] = min(caps[i], math.floor(total / law[i] + 1e-9))
+    caps[fixed] = x0[fixed]
+    return StochasticModel(net=net, nu=nu, channels=channels, x0=x0, key=ind, link=link,
+                           offset=offset, fixed=fixed, conservation_cap=caps,
+                           propensities=Propensities(net, channels))
+
+
+# =========================================================================== projection
+@dataclass
+class Projection:
+    """A finite projection: reachable states inside ``[lower, upper]`` and its edges.
+
+    Internal edges ``src -> dst`` (state indices) by channel ``rxn`` (index into
+    ``model.channels``) at ``rate``; edges leaving the box: ``out_src``, ``out_rxn``,
+    ``out_rate``, ``out_target`` (the state outside, counts). ``dropped`` counts edges with
+    positive propensity that would make a count negative (treated as impossible).
+    """
+
+    states: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    rxn: np.ndarray
+    rate: np.ndarray
+    out_src: np.ndarray
+    out_rxn: np.ndarray
+    out_rate: np.ndarray
+    out_target: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    dropped: int
+    initial_index: int
+
+    @property
+    def n_states(self) -> int:
+        return self.states.shape[0]
+
+    def outflow(self) -> np.ndarray:
+        """Total rate out of the projection per state, shape (n_states,)."""
+        return np.bincount(self.out_src, weights=self.out_rate, minlength=self.n_states)
+
+    def generator(self, reflecting: bool = False) -> sps.csr_matrix:
+        """Column-convention generator: ``A[i, j]`` = rate ``j -> i``; the diagonal holds
+        minus the total outflow, including the outflow to the sink unless ``reflecting``."""
+        n = self.n_states
+        total = np.bincount(self.src, weights=self.rate, minlength=n)
+        if not reflecting:
+            total = total + self.outflow()
+        rows = np.concatenate([self.dst, np.arange(n)])
+        cols = np.concatenate([self.src, np.arange(n)])
+        data = np.concatenate([self.rate, -total])
+        return sps.csr_matrix((data, (rows, cols)), shape=(n, n))
+
+
+def _box_states(model: StochasticModel, lower, upper, limit):
+    """All states in the box whose key species lie in their ranges, or None if the box is
+    larger than ``limit``. Returns (states, key array for lookup, strides, klo, table)."""
+    key = model.key
+    klo = lower[key].astype(np.int64)
+    khi = upper[key].astype(np.int64)
+    radix = khi - klo + 1
+    if np.any(radix <= 0):
+        return None
+    size = 1
+    for r in radix.tolist():
+        size *= int(r)
+        if size > limit:
+            return None
+    strides = np.ones(key.size, dtype=np.int64)
+    for i in range(key.size - 2, -1, -1):
+        strides[i] = strides[i + 1] * radix[i + 1]
+    codes = np.arange(size, dtype=np.int64)
+    xk = np.empty((size, key.size), dtype=np.int64)
+    for i in range(key.size):
+        xk[:, i] = (codes // strides[i]) % radix[i] + klo[i]
+    full = xk @ model.link.T + model.offset
+    states = np.round(full).astype(np.int64)
+    ok = np.all(np.abs(full - states) < 1e-7, axis=1)
+    ok &= np.all(states >= lower, axis=1) & np.all(states <= upper, axis=1)
+    table = np.full(size, -1, dtype=np.int64)
+    keep = np.flatnonzero(ok)
+    table[keep] = np.arange(keep.size)
+    return states[keep], strides, klo, khi, table
+
+
+def _edges(model, states, lookup, lower, upper):
+    """Fire every channel on every state; classify targets as internal, outside or
+    negative. ``lookup(targets) -> index or -1``."""
+    props = model.propensities(states)
+    src, dst, rxn, rate = [], [], [], []
+    osrc, orxn, orate, otgt = [], [], [], []
+    dropped = 0
+    for j in range(model.nu.shape[1]):
+        a = props[:, j]
+        live = np.flatnonzero(a > 0)
+        if live.size == 0:
+            continue
+        tgt = states[live] + model.nu[:, j]
+        neg = np.any(tgt < 0, axis=1)
+        dropped += int(neg.sum())
+        inside = ~neg & np.all(tgt >= lower, axis=1) & np.all(tgt <= upper, axis=1)
+        outside = ~neg & ~inside
+        idx = np.full(live.size, -1, dtype=np.int64)
+        if inside.any():
+            idx[inside] = lookup(tgt[inside])
+        internal = inside & (idx >= 0)
+        src.append(live[internal]); dst.append(idx[internal])
+        rxn.append(np.full(int(internal.sum()), j, dtype=np.int64)); rate.append(a[live[internal]])
+        if outside.any():
+            osrc.append(live[outside]); orxn.append(np.full(int(outside.sum()), j, dtype=np.int64))
+            orate.append(a[live[outside]]); otgt.append(tgt[outside])
+    cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
+    out_target = np.concatenate(otgt) if otgt else np.zeros((0, model.n_species), np.int64)
+    return (cat(src, np.int64), cat(dst, np.int64), cat(rxn, np.int64), cat(rate, float),
+            cat(osrc, np.int64), cat(orxn, np.int64), cat(orate, float), out_target, dropped)
+
+
+def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
+            max_states: int) -> Projection:
+    """States reachable from ``model.x0`` without leaving ``[lower, upper]`` (counts,
+    per species, inclusive), with all their edges."""
+    lower = np.asarray(lower, dtype=np.int64)
+    upper = np.asarray(upper, dtype=np.int64)
+    limit = max(DENSE_BOX_LIMIT, 4 * int(max_states))
+    limit = min(limit, 4 * DENSE_BOX_LIMIT)
+    box = _box_states(model, lower, upper, limit)
+    if box is not None:
+        states, strides, klo, khi, table = box
+
+        def lookup(targets):
+            tk = targets[:, model.key]
+            okk = np.all(tk >= klo, axis=1) & np.all(tk <= khi, axis=1)
+            res = np.full(targets.shape[0], -1, dtype=np.int64)
+            res[okk] = table[(tk[okk] - klo) @ strides]
+            if np.any(res >= 0):
+                hit = res >= 0
+                same = np.all(states[res[hit]] == targets[hit], axis=1)
+                res[np.flatnonzero(hit)[~same]] = -1
+            return res
+
+        start = lookup(model.x0[None, :])[0]
+        if start < 0:
+            raise SimulationError("fsp: the initial state lies outside the requested bounds")
+        e = _edges(model, states, lookup, lower, upper)
+        src, dst = e[0], e[1]
+        n = states.shape[0]
+        graph = sps.csr_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
+        order = csgraph.breadth_first_order(graph, int(start), directed=True,
+                                            return_predecessors=False)
+        reach = np.sort(order)
+        if reach.size < n:
+            remap = np.full(n, -1, dtype=np.int64)
+            remap[reach] = np.arange(reach.size)
+            states = states[reach]
+            keep = remap[src] >= 0
+            src, dst, rxn, rate = remap[src[keep]], remap[dst[keep]], e[2][keep], e[3][keep]
+            okeep = remap[e[4]] >= 0
+            osrc, orxn, orate, otgt = remap[e[4][okeep]], e[5][okeep], e[6][okeep], e[7][okeep]
+            start = int(remap[start])
+        else:
+            rxn, rate = e[2], e[3]
+            osrc, orxn, orate, otgt = e[4], e[5], e[6], e[7]
+        return Projection(states, src, dst, rxn, rate, osrc, orxn, orate, otgt, lower, upper,
+                          e[8], int(start))
+    return _project_bfs(model, lower, upper, max_states)
+
+
+def _project_bfs(model, lower, upper, max_states) -> Projection:
+    """Breadth-first enumeration with a dict on packed keys (for boxes too large to
+    tabulate): each level fires all channels on the whole frontier at once."""
+    key = model.key
+    klo = lower[key]
+    radix = (upper[key] - klo + 1).astype(object)
+    mult = [1] * key.size
+    for i in range(key.size - 2, -1, -1):
+        mult[i] = mult[i + 1] * int(radix[i + 1])
+    use_int = mult[0] * int(radix[0]) < 2 ** 62 if key.size else True
+    strides = np.asarray(mult, dtype=np.int64) if use_int else None
+
+    def pack(xs):
+        tk = xs[:, key] - klo
+        if use_int:
+            return (tk @ strides).tolist()
+        return [row.tobytes() for row in tk]
+
+    index: dict = {}
+    chunks = [model.x0[None, :].copy()]
+    index[pack(chunks[0])[0]] = 0
+    frontier = chunks[0]
+    n = 1
+    while frontier.shape[0]:
+        cand = (frontier[:, None, :] + model.nu.T[None, :, :]).reshape(-1, model.n_species)
+        ok = np.all(cand >= lower, axis=1) & np.all(cand <= upper, axis=1)
+        cand = np.unique(cand[ok], axis=0)
+        keys = pack(cand)
+        new = [i for i, k in enumerate(keys) if k not in index]
+        if not new:
+            break
+        cand = cand[new]
+        for k in (keys[i] for i in new):
+            index[k] = n
+            n += 1
+        if n > 4 * max_states:
+            break
+        chunks.append(cand)
+        frontier = cand
+    states = np.concatenate(chunks)
+
+    def lookup(targets):
+        return np.fromiter((index.get(k, -1) for k in pack(targets)), dtype=np.int64,
+                           count=targets.shape[0])
+
+    e = _edges(model, states, lookup, lower, upper)
+    # keep only states reachable along positive-propensity edges
+    graph = sps.csr_matrix((np.ones(e[0].size), (e[0], e[1])), shape=(n, n))
+    reach = np.sort(csgraph.breadth_first_order(graph, 0, directed=True,
+                                                return_predecessors=False))
+    remap = np.full(n, -1, dtype=np.int64)
+    remap[reach] = np.arange(reach.size)
+    keep = remap[e[0]] >= 0
+    okeep = remap[e[4]] >= 0
+    return Projection(states[reach], remap[e[0][keep]], remap[e[1][keep]], e[2][keep],
+                      e[3][keep], remap[e[4][okeep]], e[5][okeep], e[6][okeep], e[7][okeep],
+                      lower, upper, e[8], 0)
