@@ -22,7 +22,8 @@ section 4.12, doi:10.1515/jib-2019-0021):
   again: newly true triggers fire (cascades), and pending non-persistent events whose
   trigger turned false are dropped. Integration restarts from the new state.
 * **Targets.** Species (assigned values are amounts -- the importer multiplies a
-  concentration by its compartment), parameters and compartment sizes. A compartment
+  concentration by its compartment), parameters, compartment sizes and species
+  references' stoichiometries (the net stoichiometry then changes from the event on). A compartment
   size change keeps every species' *amount* (its concentration changes), as SBML
   specifies. All values of one event are computed before any is assigned, so a
   concentration assigned together with its compartment's size becomes the amount
@@ -76,6 +77,45 @@ def _relations(expr: ex.Expr) -> list[ex.Expr]:
     return found
 
 
+def _stoichiometry_slopes(net: ReactionNetwork, ref_ids) -> list[tuple[int, np.ndarray]]:
+    """For each species-reference id in ``ref_ids``: (parameter index, d N / d value),
+    where N is the net stoichiometry (n_species, n_reactions) of ``net``'s channels.
+
+    The channels do not record which species reference they came from, so the SBML
+    document (``net.sbml``) is read again to map reference ids to reactions and roles.
+    """
+    if not ref_ids:
+        return []
+    import libsbml
+
+    model = libsbml.readSBMLFromString(net.sbml).getModel()
+    roles: dict[str, tuple[str, str, float]] = {}  # ref id -> (reaction id, species, sign)
+    for r in model.getListOfReactions():
+        for sign, refs in ((-1.0, r.getListOfReactants()), (1.0, r.getListOfProducts())):
+            for ref in refs:
+                if ref.isSetId():
+                    roles[ref.getId()] = (r.getId(), ref.getSpecies(), sign)
+    factors = dict(net.conversion_factors)
+    slopes = []
+    for ref_id in ref_ids:
+        if ref_id not in roles:
+            raise UnsupportedFeature(f"stoichiometry '{ref_id}' assigned by an event belongs "
+                                     "to no reaction of the model", element=ref_id,
+                                     feature="EventAssignment to SpeciesReference")
+        rid, sid, sign = roles[ref_id]
+        slope = np.zeros((net.n_species, net.n_reactions))
+        if sid in net.species_index:
+            i = net.index(sid)
+            sp = net.species[i]
+            if not (sp.boundary or sp.constant):
+                for j, ch in enumerate(net.reactions):
+                    if ch.sbml_id == rid:
+                        flip = -1.0 if ch.direction == "reverse" else 1.0
+                        slope[i, j] = sign * flip * factors.get(sid, 1.0)
+        slopes.append((net.parameter_ids.index(ref_id), slope))
+    return slopes
+
+
 class _EventModel:
     """Compiled pieces of a network with events: everything takes ``(x, p, t)``."""
 
@@ -109,6 +149,7 @@ class _EventModel:
         self.assign_funcs = []
         self.targets = []  # per event: list of (array "x"|"p", index)
         self.changes_parameters = False
+        stoich_targets: set[str] = set()
         for e in events:
             targets = []
             for var, _ in e.assignments:
@@ -117,10 +158,7 @@ class _EventModel:
                                      "parameter or compartment of the network (a variable "
                                      "defined by an assignment rule cannot be assigned)")
                 if kinds.get(var) == "stoichiometry":
-                    raise UnsupportedFeature(
-                        f"event '{e.id}' assigns the stoichiometry '{var}'; stoichiometries "
-                        "changed by events are not supported", element=e.id,
-                        feature="EventAssignment to SpeciesReference")
+                    stoich_targets.add(var)
                 if kinds.get(var) == "local":
                     raise ModelError(f"event '{e.id}' assigns the local parameter '{var}'")
                 array, index = slots[var]
@@ -130,20 +168,31 @@ class _EventModel:
             self.targets.append(targets)
             self.assign_funcs.append(ex.compile_vector([v for _, v in e.assignments], slots,
                                                        f"{net.id}.{e.id}.assignments"))
+        self.p0 = net.parameter_values.astype(float).copy()
+        self.stoich_slopes = _stoichiometry_slopes(net, sorted(stoich_targets))
+
+    def stoichiometry(self, p) -> np.ndarray:
+        """Net stoichiometry for parameter vector ``p`` (stoichiometries set by events)."""
+        if not self.stoich_slopes:
+            return self.stoich
+        out = self.stoich.copy()
+        for j, slope in self.stoich_slopes:
+            out += (p[j] - self.p0[j]) * slope
+        return out
 
     # ------------------------------------------------------------------ evaluation
-    def rhs(self, x, p, t) -> np.ndarray:
+    def rhs(self, x, p, t, stoich) -> np.ndarray:
         out = np.zeros(len(self.net.reactions))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             self.rates(x, p, t, out)
-        return self.stoich @ out
+        return stoich @ out
 
-    def jacobian(self, x, p, t) -> np.ndarray:
+    def jacobian(self, x, p, t, stoich) -> np.ndarray:
         n_r = len(self.net.reactions)
         out = np.zeros(n_r * self.n_x)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             self.jac(x, p, t, out)
-        return self.stoich @ out.reshape(n_r, self.n_x)
+        return stoich @ out.reshape(n_r, self.n_x)
 
     def trigger_values(self, x, p, t) -> np.ndarray:
         out = np.zeros(len(self.events))
@@ -319,13 +368,14 @@ class _Run:
     def _solver(self, t_end):
         m = self.model
         p = self.p.copy()
+        stoich = m.stoichiometry(p)
 
         def fun(t, x):
-            return m.rhs(x, p, t)
+            return m.rhs(x, p, t, stoich)
 
         kwargs = {}
         if m.jac is not None and self.solver_class in (LSODA, BDF, Radau):
-            kwargs["jac"] = lambda t, x: m.jacobian(x, p, t)
+            kwargs["jac"] = lambda t, x: m.jacobian(x, p, t, stoich)
         return self.solver_class(fun, self.t, self.x.copy(), t_end, rtol=self.rtol,
                                  atol=self.atol, **kwargs)
 
@@ -397,8 +447,6 @@ def simulate_with_events(net: ReactionNetwork, times, *, rtol: float = 1e-8,
 
     Raises
     ------
-    UnsupportedFeature
-        An event assigns a species reference's stoichiometry.
     SimulationError
         The integrator fails, or events re-trigger each other endlessly at one instant.
 

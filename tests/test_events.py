@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import sbmlnoise as sn
-from sbmlnoise.errors import SimulationError, UnsupportedFeature
+from sbmlnoise.errors import SimulationError
 from sbmlnoise.events import simulate_with_events
 
 RTOL, ATOL = 1e-10, 1e-13
@@ -183,20 +183,50 @@ def test_endless_cascade_raises():
         _run(text, [0.0, 2.0])
 
 
-def test_event_assigning_a_stoichiometry_is_unsupported():
+def _with_stoichiometry_event(antimony_text, side, value):
+    """SBML of ``antimony_text`` whose first reaction's first reactant/product reference
+    gets the id ``nu1`` and the first event an extra assignment ``nu1 = value``."""
     import libsbml
 
-    sbml = sn.antimony_to_sbml("model m; S1 -> S2; k*S1; k = 1; S1 = 1; S2 = 0; "
-                               "E1: at (time > 1): k = 2; end")
-    doc = libsbml.readSBMLFromString(sbml)
+    doc = libsbml.readSBMLFromString(sn.antimony_to_sbml(antimony_text))
     model = doc.getModel()
-    ref = model.getReaction(0).getReactant(0)
+    reaction = model.getReaction(0)
+    ref = reaction.getReactant(0) if side == "reactant" else reaction.getProduct(0)
     ref.setId("nu1")
     ref.setConstant(False)
-    model.getEvent(0).getEventAssignment(0).setVariable("nu1")
-    net = sn.load(libsbml.writeSBMLToString(doc))
-    with pytest.raises(UnsupportedFeature, match="nu1"):
-        simulate_with_events(net, [0.0, 2.0])
+    assignment = model.getEvent(0).createEventAssignment()
+    assignment.setVariable("nu1")
+    assignment.setMath(libsbml.parseL3Formula(repr(float(value))))
+    return libsbml.writeSBMLToString(doc)
+
+
+def test_event_assigning_a_stoichiometry():
+    """-> X at rate 1 with product stoichiometry 1, set to 3 at t = 1 (and k unchanged):
+    X = t, then 1 + 3 (t - 1)."""
+    text = _with_stoichiometry_event("model m; J0: -> X; k; k = 1; X = 0; "
+                                     "E1: at (time >= 1): k = 1; end", "product", 3)
+    times = np.linspace(0.0, 2.0, 21)
+    net, amounts, params = _run(text, times)
+    exact = np.where(times < 1.0, times, 1.0 + 3.0 * (times - 1.0))
+    np.testing.assert_allclose(amounts[:, 0], exact, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(_param(net, params, "nu1"), np.where(times < 1.0, 1.0, 3.0))
+
+
+def test_stoichiometry_event_on_split_reversible_reaction_agrees_with_libroadrunner():
+    """2 S1 <-> S2 (mass action, split into forward/reverse channels); the reactant
+    stoichiometry becomes 3 at t > 1. Against libroadrunner to relative 1e-6."""
+    roadrunner = pytest.importorskip("roadrunner")
+    text = _with_stoichiometry_event("model m; J0: 2 S1 -> S2; k*S1^2 - k2*S2; k = 1; "
+                                     "k2 = 0.3; S1 = 1; S2 = 0; E1: at (time > 1): k = 2; end",
+                                     "reactant", 3)
+    rr = roadrunner.RoadRunner(text)
+    rr.integrator.relative_tolerance = 1e-10
+    rr.integrator.absolute_tolerance = 1e-12
+    ref = rr.simulate(0.0, 3.0, 31, selections=["time", "S1", "S2"])
+    net, amounts, _ = _run(text, np.linspace(0.0, 3.0, 31))
+    assert [r.direction for r in net.reactions] == ["forward", "reverse"]
+    np.testing.assert_allclose(amounts[:, net.index("S1")], ref[:, 1], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(amounts[:, net.index("S2")], ref[:, 2], rtol=1e-6, atol=1e-9)
 
 
 def test_simulate_ode_front_door_uses_events():
