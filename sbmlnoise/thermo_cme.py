@@ -1,0 +1,305 @@
+"""CME-level thermodynamics on the state graph of a finite state projection (private).
+
+The stationary FSP result (:func:`sbmlnoise.fsp`, ``t=None``) gives the states, the
+directed transitions ``i -> j`` with rates ``w_ij`` (propensities) and the stationary
+probabilities ``p``. Everything below is vectorised over the transitions, so it scales to
+the 10^5-10^6 states FSP enumerates.
+
+* **One-way transitions** (``w_ij > 0`` but ``w_ji = 0``) make the entropy production
+  unbounded; they are named by reaction.
+* **Kolmogorov's criterion**: the chain is reversible iff, on every cycle of the graph of
+  two-way transitions, the product of forward rates equals the product of backward rates.
+  It suffices to check the *fundamental cycles* of a spanning forest: with the potential
+  ``phi(child) = phi(parent) + ln(w_parent,child / w_child,parent)`` along the tree, the
+  chord ``u -> v`` closes the cycle with affinity
+  ``A = ln(w_uv / w_vu) + phi(u) - phi(v)``.
+* **Schnakenberg's decomposition** (1976, doi:10.1103/RevModPhys.48.571): the stationary
+  net current ``J_uv = p_u w_uv - p_v w_vu`` on a chord is the flux of its fundamental
+  cycle; since the currents obey Kirchhoff's law, the entropy production
+  ``sigma = 1/2 sum_ij (p_i w_ij - p_j w_ji) ln(p_i w_ij / (p_j w_ji))`` equals
+  ``sum_cycles J_C A_C``. Both are reported (``extra["schnakenberg_sum"]`` is the cycle
+  sum; it differs from ``sigma`` only by the truncation's violation of Kirchhoff's law).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sps
+from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+_TINY = np.finfo(float).tiny
+
+
+def analyze_cme(net, fr, *, rtol: float, atol: float, max_listed: int = 100,
+                max_examples: int = 5) -> dict:
+    """Kolmogorov criterion, currents, cycle fluxes and entropy production of an FSP."""
+    if getattr(fr, "times", None) is not None or np.ndim(fr.probabilities) != 1:
+        raise ValueError("level='cme' needs a stationary FSP result (sn.fsp(net, t=None))")
+    states = np.asarray(fr.states)
+    n = states.shape[0]
+    p = np.asarray(fr.probabilities, dtype=float)
+    tr = fr.transitions
+    src = tr["source"].to_numpy(dtype=np.int64)
+    dst = tr["target"].to_numpy(dtype=np.int64)
+    rate = tr["rate"].to_numpy(dtype=float)
+    rx = pd.Categorical(tr["reaction"])
+    names = [str(c) for c in rx.categories]
+    codes = np.asarray(rx.codes, dtype=np.int64)
+    keep = (rate > 0) & (src != dst)
+    src, dst, rate, codes = src[keep], dst[keep], rate[keep], codes[keep]
+
+    # ---- aggregate parallel transitions into directed edges
+    key = src * n + dst
+    uniq, inv = np.unique(key, return_inverse=True)
+    w = np.bincount(inv, weights=rate, minlength=uniq.size)
+    es, ed = uniq // n, uniq % n
+    label = _edge_labels(inv, codes, names, uniq.size)
+
+    rkey = ed * n + es
+    pos = np.searchsorted(uniq, rkey)
+    pos_c = np.minimum(pos, max(uniq.size - 1, 0))
+    has_rev = (pos < uniq.size) & (uniq[pos_c] == rkey) if uniq.size else np.zeros(0, bool)
+    rev = np.where(has_rev, pos_c, -1)
+    w_rev = np.where(has_rev, w[pos_c], 0.0) if uniq.size else np.zeros(0)
+
+    pc = np.maximum(p, _TINY)
+    fwd_flux = p[es] * w
+    # ---- one-way transitions
+    one = ~has_rev
+    one_way_frame, one_way_rx = _one_way(states, es, ed, w, fwd_flux, label, one, max_examples,
+                                         list(fr.species) if hasattr(fr, "species") else None)
+
+    # ---- two-way edges, each once (es < ed)
+    two = has_rev & (es < ed)
+    u, v = es[two], ed[two]
+    w_uv, w_vu = w[two], w_rev[two]
+    F, B = p[u] * w_uv, p[v] * w_vu
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logterm = np.log(pc[u] * w_uv) - np.log(pc[v] * w_vu)
+        terms = np.where(F == B, 0.0, (F - B) * logterm)
+    sigma_two = float(np.sum(terms))
+    if np.any(one & (fwd_flux > 0)):
+        sigma = math.inf
+    else:
+        sigma = sigma_two
+
+    # ---- spanning forest of the two-way graph (virtual root n joins the components)
+    m = u.size
+    g = sps.coo_matrix((np.ones(m), (u, v)), shape=(n, n)).tocsr()
+    n_comp, comp = connected_components(g, directed=False)
+    reps = np.unique(comp, return_index=True)[1]
+    rows = np.concatenate([u, np.full(reps.size, n)])
+    cols = np.concatenate([v, reps])
+    big = sps.coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
+    order, pred = breadth_first_order(big, n, directed=False, return_predecessors=True)
+    # log ratio of each node's tree edge, parent -> child
+    lw = np.zeros(n + 1)
+    child = order[1:]
+    parent = pred[child]
+    real = parent != n
+    ckey = parent[real] * n + child[real]
+    cpos = np.searchsorted(uniq, ckey)
+    lw[child[real]] = np.log(w[cpos]) - np.log(w_rev[cpos])
+    phi = np.zeros(n + 1)
+    psi = np.zeros(n + 1)
+    _accumulate(order, pred, lw, phi, psi)
+
+    # chords: two-way edges not in the tree
+    tree_key = np.sort(np.stack([parent[real], child[real]]), axis=0)
+    tree_key = tree_key[0] * n + tree_key[1]
+    is_tree = np.isin(u * n + v, tree_key)
+    ch = np.nonzero(~is_tree)[0]
+    cu, cv = u[ch], v[ch]
+    lr = np.log(w_uv[ch]) - np.log(w_vu[ch])
+    affinity = lr + phi[cu] - phi[cv]
+    scale = np.abs(lr) + psi[cu] + psi[cv]
+    kolmogorov = np.abs(affinity) <= atol + rtol * scale
+    cflux = F[ch] - B[ch]
+    # orient every cycle along its net flux (or its affinity when there is no flux)
+    flip = (cflux < 0) | ((cflux == 0) & (affinity < 0))
+    cu, cv = np.where(flip, cv, cu), np.where(flip, cu, cv)
+    affinity, cflux = np.where(flip, -affinity, affinity), np.where(flip, -cflux, cflux)
+    contrib = cflux * affinity
+    schnakenberg = float(np.sum(contrib))
+
+    order_c = np.lexsort((-np.abs(affinity), -np.abs(contrib)))
+    cycles = _cycle_frame(states, order_c, cu, cv, affinity, cflux, contrib, kolmogorov, pred,
+                          uniq, label, n, max_listed)
+
+    pairs = _pair_frame(es, ed, w, w_rev, fwd_flux, p, pc, label, has_rev, rev)
+
+    # ---- verdict
+    db = (not np.any(one)) and bool(np.all(kolmogorov))
+    reasons = []
+    if np.any(one):
+        ex = one_way_frame.iloc[0]
+        reasons.append(
+            f"{int(one.sum())} one-way transition(s) without a reverse jump, from reaction(s) "
+            f"{', '.join(one_way_rx)} (e.g. {ex['source']} -> {ex['target']} by "
+            f"{ex['reaction']}); entropy production unbounded")
+    bad = np.nonzero(~kolmogorov)[0]
+    if bad.size:
+        top = cycles.iloc[0]
+        reasons.append(
+            f"{bad.size} of {ch.size} fundamental cycle(s) violate Kolmogorov's criterion; "
+            f"strongest: {_cycle_text(top)} has affinity {_ln_text(top['affinity'])}, net "
+            f"cycle flux {top['flux']:.3g} per time unit")
+    if db:
+        reason = (f"all {m} two-way transition pairs are reversible jumps and the {ch.size} "
+                  f"fundamental cycle(s) satisfy Kolmogorov's criterion "
+                  f"(max |affinity| {np.max(np.abs(affinity), initial=0.0):.2g})")
+    else:
+        reason = "; ".join(reasons)
+        if not np.any(one):
+            reason += f"; entropy production {sigma:.3g} k_B per time unit"
+    return {"detailed_balance": bool(db), "irreversible": one_way_rx, "pairs": pairs,
+            "cycles": cycles, "entropy_production": sigma, "reason": reason,
+            "one_way": one_way_frame, "schnakenberg_sum": schnakenberg,
+            "entropy_production_two_way": sigma_two}
+
+
+def _accumulate(order, pred, lw, phi, psi) -> None:
+    """phi(child) = phi(parent) + lw(child) along the BFS order (parents come first)."""
+    pr = pred.tolist()
+    lw_l = lw.tolist()
+    ph = phi.tolist()
+    ps = psi.tolist()
+    for c in order[1:].tolist():
+        a = pr[c]
+        ph[c] = ph[a] + lw_l[c]
+        ps[c] = ps[a] + abs(lw_l[c])
+    phi[:] = ph
+    psi[:] = ps
+
+
+def _edge_labels(inv, codes, names, n_edges) -> np.ndarray:
+    """Reaction label of each directed edge ("R1+R2" where several reactions join it)."""
+    label = np.empty(n_edges, dtype=object)
+    first = np.full(n_edges, -1, dtype=np.int64)
+    first[inv[::-1]] = codes[::-1]
+    names_arr = np.array(names, dtype=object)
+    label[:] = names_arr[first] if n_edges else []
+    multi = np.bincount(inv, minlength=n_edges) > 1
+    if np.any(multi):
+        for e in np.nonzero(multi)[0]:
+            cs = sorted(set(codes[inv == e].tolist()))
+            label[e] = "+".join(names[c] for c in cs)
+    return label
+
+
+def _state(states, i) -> tuple:
+    return tuple(int(x) for x in states[i])
+
+
+def _one_way(states, es, ed, w, flux, label, one, max_examples, species):
+    idx = np.nonzero(one)[0]
+    if idx.size == 0:
+        return (pd.DataFrame(columns=["source", "target", "reaction", "rate", "flux"]), [])
+    totals = pd.Series(flux[idx]).groupby(label[idx]).sum().sort_values(ascending=False)
+    rx = []
+    for lab in totals.index:
+        for r in str(lab).split("+"):
+            if r not in rx:
+                rx.append(r)
+    # a few examples per reaction, the largest probability flux first
+    rows = []
+    frame = pd.DataFrame({"e": idx, "label": label[idx], "flux": flux[idx]})
+    for lab, grp in frame.sort_values("flux", ascending=False).groupby("label", sort=False):
+        for e in grp["e"].to_numpy()[:max_examples]:
+            rows.append({"source": _state(states, es[e]), "target": _state(states, ed[e]),
+                         "reaction": lab, "rate": float(w[e]), "flux": float(flux[e])})
+    out = pd.DataFrame(rows).sort_values("flux", ascending=False).reset_index(drop=True)
+    out.attrs["species"] = species
+    out.attrs["n_one_way"] = int(idx.size)
+    return out, rx
+
+
+def _path_to_root(pred, x, n) -> list:
+    path = [x]
+    while pred[path[-1]] != n and pred[path[-1]] >= 0:
+        path.append(int(pred[path[-1]]))
+    return path
+
+
+def _cycle_frame(states, order_c, cu, cv, affinity, cflux, contrib, kolmogorov, pred, uniq,
+                 label, n, max_listed) -> pd.DataFrame:
+    k = order_c.size
+    members = np.empty(k, dtype=object)
+    reactions = np.empty(k, dtype=object)
+    for r, c in enumerate(order_c[:max_listed]):
+        a, b = int(cu[c]), int(cv[c])
+        pa, pb = _path_to_root(pred, a, n), _path_to_root(pred, b, n)
+        on_a = set(pa)
+        lca = next(x for x in pb if x in on_a)
+        down = pa[:pa.index(lca)]          # a, ..., child of lca
+        up = pb[:pb.index(lca) + 1]        # b, ..., lca
+        cyc = [a] + up + down[::-1][:-1] if down else [a] + up[:-1]
+        # cyc lists the states a -> b -> ... -> lca -> ... -> (back to a)
+        steps = list(zip(cyc, cyc[1:] + [cyc[0]]))
+        keys = np.array([s * n + t for s, t in steps], dtype=np.int64)
+        pos = np.searchsorted(uniq, keys)
+        members[r] = [_state(states, s) for s in cyc]
+        reactions[r] = [label[q] for q in pos]
+    frame = pd.DataFrame({
+        "chord_source": [_state(states, cu[c]) for c in order_c],
+        "chord_target": [_state(states, cv[c]) for c in order_c],
+        "members": members, "reactions": reactions,
+        "affinity": affinity[order_c], "flux": cflux[order_c],
+        "entropy_production": contrib[order_c], "kolmogorov": kolmogorov[order_c],
+    })
+    frame.attrs["units"] = ("affinity: dimensionless; flux: probability per time unit; "
+                            "entropy_production: k_B per time unit")
+    frame.attrs["listed"] = int(min(k, max_listed))
+    return frame
+
+
+def _pair_frame(es, ed, w, w_rev, fwd_flux, p, pc, label, has_rev, rev) -> pd.DataFrame:
+    """Probability fluxes grouped by the reaction pair that makes an edge and its reverse."""
+    cols = ["forward", "reverse", "n_transitions", "forward_flux", "backward_flux", "net_flux",
+            "entropy_production"]
+    if es.size == 0:
+        return pd.DataFrame(columns=cols)
+    lab_rev = np.where(has_rev, label[np.maximum(rev, 0)], "")
+    # each two-way edge once (es < ed), each one-way edge once
+    take = (~has_rev) | (es < ed)
+    lf, lr = label[take].astype(str), lab_rev[take].astype(str)
+    F = fwd_flux[take]
+    B = np.where(has_rev[take], p[ed[take]] * w_rev[take], 0.0)
+    swap = (lr != "") & (lf > lr)
+    lf2, lr2 = np.where(swap, lr, lf), np.where(swap, lf, lr)
+    F2, B2 = np.where(swap, B, F), np.where(swap, F, B)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lt = np.log(np.maximum(F2, _TINY)) - np.log(np.maximum(B2, _TINY))
+        term = np.where(F2 == B2, 0.0, np.where(B2 > 0, (F2 - B2) * lt, np.inf))
+    frame = pd.DataFrame({"forward": lf2, "reverse": lr2, "n_transitions": 1,
+                          "forward_flux": F2, "backward_flux": B2, "entropy_production": term})
+    out = frame.groupby(["forward", "reverse"], sort=True, as_index=False).sum()
+    flip = out["forward_flux"] < out["backward_flux"]
+    flip &= out["reverse"] != ""
+    out.loc[flip, ["forward", "reverse"]] = out.loc[flip, ["reverse", "forward"]].to_numpy()
+    out.loc[flip, ["forward_flux", "backward_flux"]] = \
+        out.loc[flip, ["backward_flux", "forward_flux"]].to_numpy()
+    out["net_flux"] = out["forward_flux"] - out["backward_flux"]
+    out["reverse"] = out["reverse"].replace("", None)
+    out = out[cols].sort_values("forward_flux", ascending=False).reset_index(drop=True)
+    out.attrs["units"] = ("fluxes: probability per time unit summed over transitions; "
+                          "entropy_production: k_B per time unit")
+    return out
+
+
+def _cycle_text(row) -> str:
+    mem = row["members"]
+    if isinstance(mem, list) and len(mem) <= 8:
+        return " -> ".join(str(s) for s in mem + [mem[0]])
+    return f"through {row['chord_source']} -> {row['chord_target']}"
+
+
+def _ln_text(a: float) -> str:
+    if not math.isfinite(a):
+        return str(a)
+    if abs(a) < 700:
+        return f"ln {math.exp(a):.3g} ({a:.3g})"
+    return f"{a:.3g}"
