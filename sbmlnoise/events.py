@@ -15,6 +15,9 @@ section 4.12, doi:10.1515/jib-2019-0021):
   covers ``and``/``or``/``not`` combinations and triggers without relations). The events
   execute at the right end of that bracket (a few ulps after the switch), where the
   trigger is already true.
+* **Discontinuous rates.** Relations inside kinetic laws (``piecewise`` in time or
+  state) are located the same way; the integrator restarts at each switch instead of
+  stepping across the discontinuity.
 * **Execution.** Simultaneous events run one at a time, highest ``priority`` first (ties
   and events without priority in document order, which the specification permits). When
   ``useValuesFromTriggerTime`` is true the assignment values are computed when the event
@@ -64,15 +67,15 @@ class _Pending:
     values: np.ndarray | None  # assignment values computed at trigger time, or None
 
 
-def _relations(expr: ex.Expr) -> list[ex.Expr]:
-    """``a - b`` for every relational node ``rel(a, b)`` inside ``expr``."""
-    found: list[ex.Expr] = []
+def _relations(expr: ex.Expr) -> list[ex.Apply]:
+    """Every relational node ``rel(a, b)`` inside ``expr``."""
+    found: list[ex.Apply] = []
     stack = [expr]
     while stack:
         node = stack.pop()
         if isinstance(node, ex.Apply):
             if node.op in _RELATIONS and len(node.args) == 2:
-                found.append(ex.sub(node.args[0], node.args[1]))
+                found.append(node)
             stack.extend(node.args)
     return found
 
@@ -135,11 +138,22 @@ class _EventModel:
         self.events = events
         self.triggers = ex.compile_vector([e.trigger for e in events], slots,
                                           net.id + ".triggers")
+        # switches: the triggers, then the relations inside kinetic laws that depend on
+        # the state or time (piecewise rates); the integrator restarts where any flips
+        varying = set(net.species_ids) | {ex.TIME}
+        rate_relations: list[ex.Apply] = []
+        for r in net.reactions:
+            for node in _relations(r.rate):
+                if node not in rate_relations and ex.symbols(node) & varying:
+                    rate_relations.append(node)
+        self.switches = ex.compile_vector([e.trigger for e in events] + rate_relations, slots,
+                                          net.id + ".switches")
+        self.n_switches = len(events) + len(rate_relations)
         atoms: list[ex.Expr] = []
-        for e in events:
-            for atom in _relations(e.trigger):
-                if atom not in atoms and ex.symbols(atom):
-                    atoms.append(atom)
+        for node in [n for e in events for n in _relations(e.trigger)] + rate_relations:
+            atom = ex.sub(node.args[0], node.args[1])
+            if atom not in atoms and ex.symbols(atom):
+                atoms.append(atom)
         self.n_atoms = len(atoms)
         self.atoms = ex.compile_vector(atoms, slots, net.id + ".trigger_atoms")
         self.has_priority = np.array([e.priority is not None for e in events])
@@ -202,6 +216,16 @@ class _EventModel:
             except (ZeroDivisionError, OverflowError, ValueError):
                 out[:] = np.nan
         return out != 0.0  # NaN counts as true, like a nonzero number
+
+    def switch_values(self, x, p, t) -> np.ndarray:
+        """Booleans: the triggers (event order), then the kinetic laws' relations."""
+        out = np.zeros(self.n_switches)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            try:
+                self.switches(x, p, t, out)
+            except (ZeroDivisionError, OverflowError, ValueError):
+                out[:] = np.nan
+        return out != 0.0
 
     def atom_values(self, x, p, t) -> np.ndarray:
         out = np.zeros(self.n_atoms)
@@ -309,12 +333,12 @@ class _Run:
 
     # ------------------------------------------------------------------ switching
     def _find_switch(self, ta, tb, dense, stored, atoms_a):
-        """First instant in (ta, tb] where the trigger booleans differ from ``stored``:
+        """First instant in (ta, tb] where the switch booleans differ from ``stored``:
         ``(lo, hi)`` with no change at ``lo`` and a change at ``hi``, or None."""
         m, p = self.model, self.p
 
         def differs(s):
-            return bool(np.any(m.trigger_values(dense(s), p, s) != stored))
+            return bool(np.any(m.switch_values(dense(s), p, s) != stored))
 
         atoms_b = m.atom_values(dense(tb), p, tb)
         candidates = []
@@ -381,8 +405,9 @@ class _Run:
 
     def run(self) -> None:
         m = self.model
-        initial = np.array([e.initial_value for e in m.events], dtype=bool)
-        stored = self.execute(initial)
+        n_events = len(m.events)
+        self.execute(np.array([e.initial_value for e in m.events], dtype=bool))
+        stored = m.switch_values(self.x, self.p, self.t)
         self.record(self.t)
         t_end = float(self.times[-1])
         while self.t < t_end:
@@ -401,14 +426,15 @@ class _Run:
                     self.record(tb, dense)
                     self.x = np.asarray(solver.y, dtype=float).copy()
                     self.t = tb
-                    stored = m.trigger_values(self.x, self.p, tb)
+                    stored = m.switch_values(self.x, self.p, tb)
                     atoms_a = m.atom_values(self.x, self.p, tb)
                     continue
                 lo, hi = switch
                 self.record(lo, dense)
                 self.t = hi
                 self.x = np.asarray(dense(hi), dtype=float).copy()
-                stored = self.execute(stored)
+                self.execute(stored[:n_events])
+                stored = m.switch_values(self.x, self.p, self.t)
                 self.record(hi)
                 restart = True
                 break
