@@ -286,7 +286,7 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
             raise ValueError("t must be sorted in increasing order")
     model = prepare(net, "fsp")
     lower, upper, user_capped = _parse_bounds(model, bounds)
-    hint = _initial_caps(model, upper, user_capped, times)
+    hint, t_relax = _initial_caps(model, upper, user_capped, times)
 
     previous = None
     change = float("nan")
@@ -299,7 +299,7 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
         if times is None:
             a_r = proj.generator(reflecting=True)
             p, closed, ref = _stationary(a_r, proj, hint, info)
-            eps, blame = _stationary_bound(model, proj, p)
+            eps, blame, heuristic = _stationary_bound(model, proj, p, t_relax)
             if previous is not None:
                 change = _expansion_change(previous, proj, p)
             previous = (proj, p)
@@ -343,6 +343,7 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
         a_j = proj.generator()
         residual = float(np.abs(a_r @ p).sum())
         extra.update(residual=residual, expansion_change=change,
+                     bound_relaxation_share=heuristic, relaxation_time=t_relax,
                      outflow=float(proj.outflow() @ p), closed_class_size=int(closed.size))
         temporal = _Temporal(a_r, p, proj.states, closed, ref, species)
         extra["seconds"] = _time.perf_counter() - started
@@ -401,15 +402,22 @@ def _cap_limit(model) -> np.ndarray:
 
 def _initial_caps(model, upper, capped, times):
     """Fill ``upper`` for uncapped species from the rate equations (mean + 8 sd of a
-    Poisson guess), in place; return the hint state (counts) for the reference state."""
+    Poisson guess), in place. Returns the guessed state (counts; used to pick the
+    reference state of the stationary solve) and the slowest relaxation time of the
+    rate equations (``inf`` if unknown)."""
     net = model.net
     guess = None
+    t_relax = math.inf
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if times is None:
                 from .ode import steady_state
-                guess = np.asarray(steady_state(net), dtype=float) * net.system_size
+                ss = steady_state(net)
+                guess = np.asarray(ss, dtype=float) * net.system_size
+                eig = np.asarray(ss.attrs.get("eigenvalues", []), dtype=complex)
+                if eig.size and np.all(eig.real < 0):
+                    t_relax = float(1.0 / np.min(-eig.real))
             else:
                 from .ode import simulate_ode
                 traj = simulate_ode(net, np.unique(np.concatenate([[0.0], times])))
@@ -422,7 +430,7 @@ def _initial_caps(model, upper, capped, times):
     free = ~capped
     caps = np.ceil(guess + 8.0 * np.sqrt(guess + 1.0) + 10.0).astype(np.int64)
     upper[free] = np.maximum(caps[free], model.x0[free])
-    return guess
+    return guess, t_relax
 
 
 def _stationary(a_r, proj, hint, info):
@@ -442,15 +450,23 @@ def _violation(proj, targets):
     return over, under
 
 
-def _stationary_bound(model, proj, p):
-    """Little's-law bound on the stationary mass outside (module docstring)."""
+def _stationary_bound(model, proj, p, t_relax=math.inf):
+    """Little's-law bound on the stationary mass outside (module docstring).
+
+    Returns ``(eps, blame per species, share of eps from relaxation-time excursions)``.
+    Where the Lyapunov drift at an outside state is not negative (e.g. a protein above
+    its cap while its mRNA is high), the excursion length is taken as
+    ``4 * t_relax`` (``t_relax`` = slowest relaxation time of the rate equations) --
+    a heuristic, reported separately -- or ``inf`` if ``t_relax`` is unknown.
+    """
     n_species = model.n_species
+    nothing = (0.0, np.zeros(n_species), 0.0)
     if proj.out_src.size == 0:
-        return 0.0, np.zeros(n_species)
+        return nothing
     flux = p[proj.out_src] * proj.out_rate
     live = flux > 0
     if not live.any():
-        return 0.0, np.zeros(n_species)
+        return nothing
     y = proj.out_target[live]
     flux = flux[live]
     over, under = _violation(proj, y)
@@ -458,14 +474,17 @@ def _stationary_bound(model, proj, p):
     a_y = model.propensities(y)
     drift = a_y @ model.nu.T  # (m, n_species)
     dv = ((over > 0) * drift).sum(axis=1) - ((under > 0) * drift).sum(axis=1)
+    negative = dv < 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        tau = np.where(dv < 0, v / -dv, np.inf)
+        tau = np.where(negative, v / -dv, 4.0 * t_relax)
     contrib = flux * tau
     eps = float(contrib.sum())
     share = (over + under) / v[:, None]
     finite = np.isfinite(contrib)
     blame = (np.where(finite, contrib, 1e300)[:, None] * share).sum(axis=0)
-    return eps, blame
+    heuristic = float(contrib[~negative].sum() / eps) if eps > 0 and math.isfinite(eps) else \
+        (1.0 if not negative.all() else 0.0)
+    return eps, blame, heuristic
 
 
 def _transient_blame(model, proj, P):
