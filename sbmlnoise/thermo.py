@@ -412,13 +412,16 @@ def thermodynamics(net, *, level: str = "network", rtol: float = 1e-9, atol: flo
 
         fsp_result = fsp(net, **fsp_kwargs)
     cme = analyze_cme(net, fsp_result, rtol=rtol, atol=atol)
+    reason = cme["reason"]
+    if not ana.detailed_balance and ana.irreversible:
+        reason += f" (network level: {ana.reason})"
     settings.update({k: v for k, v in fsp_kwargs.items()})
     settings["fsp_error_bound"] = float(getattr(fsp_result, "error_bound", math.nan))
     settings["n_states"] = int(len(fsp_result.states))
     return ThermoReport(level="cme", detailed_balance=cme["detailed_balance"],
                         irreversible=cme["irreversible"], pairs=cme["pairs"],
                         cycles=cme["cycles"], entropy_production=cme["entropy_production"],
-                        units="k_B per time unit", reason=cme["reason"], one_way=cme["one_way"],
+                        units="k_B per time unit", reason=reason, one_way=cme["one_way"],
                         settings=settings, notes=tuple(ana.notes),
                         extra={"schnakenberg_sum": cme["schnakenberg_sum"],
                                "network_detailed_balance": ana.detailed_balance},
