@@ -295,6 +295,9 @@ class _Run:
             self.params[self.next_out] = self.p
             self.next_out += 1
 
+    def _output_in(self, upto: float) -> bool:
+        return self.next_out < len(self.times) and self.times[self.next_out] <= upto
+
     # ------------------------------------------------------------------ events
     def execute(self, before: np.ndarray) -> np.ndarray:
         """Fire every event whose trigger went false -> true relative to ``before``,
@@ -332,20 +335,26 @@ class _Run:
         return _Pending(int(k), values)
 
     # ------------------------------------------------------------------ switching
-    def _find_switch(self, ta, tb, dense, stored, atoms_a):
+    @staticmethod
+    def _sign_changes(atoms_a, atoms_b) -> np.ndarray:
+        """Indices of indicators whose sign differs between the two ends of a step."""
+        finite = np.isfinite(atoms_a) & np.isfinite(atoms_b)
+        return np.flatnonzero(finite & (np.sign(atoms_a) != np.sign(atoms_b)))
+
+    def _find_switch(self, ta, tb, dense, stored, atoms_a, atoms_b, flags_b):
         """First instant in (ta, tb] where the switch booleans differ from ``stored``:
-        ``(lo, hi)`` with no change at ``lo`` and a change at ``hi``, or None."""
+        ``(lo, hi)`` with no change at ``lo`` and a change at ``hi``, or None.
+        ``atoms_b``/``flags_b`` are the indicators and switches at ``tb``."""
         m, p = self.model, self.p
 
         def differs(s):
+            if s == tb:
+                return bool(np.any(flags_b != stored))
             return bool(np.any(m.switch_values(dense(s), p, s) != stored))
 
-        atoms_b = m.atom_values(dense(tb), p, tb)
         candidates = []
-        for k in range(m.n_atoms):
+        for k in self._sign_changes(atoms_a, atoms_b):
             ga, gb = atoms_a[k], atoms_b[k]
-            if not (np.isfinite(ga) and np.isfinite(gb)) or np.sign(ga) == np.sign(gb):
-                continue
             if ga == 0.0:
                 candidates.append(ta)
             elif gb == 0.0:
@@ -363,6 +372,9 @@ class _Run:
             if c < lo:
                 continue
             scale = 4 * _EPS * max(1.0, abs(c))
+            below = c - 16.0 * scale  # a tight bracket saves bisection steps
+            if lo < below < c and not differs(below):
+                lo = below
             for mult in (0.0, 1.0, 16.0, 256.0, 4096.0, 65536.0):
                 hi = min(c + mult * scale, tb)
                 if hi <= lo:
@@ -420,14 +432,19 @@ class _Run:
                     raise SimulationError(f"ODE integration of model '{m.net.id}' failed at "
                                           f"t={solver.t:g}: {message}")
                 ta, tb = solver.t_old, solver.t
-                dense = solver.dense_output()
-                switch = self._find_switch(ta, tb, dense, stored, atoms_a)
+                y_b = np.asarray(solver.y, dtype=float).copy()
+                flags_b = m.switch_values(y_b, self.p, tb)
+                atoms_b = m.atom_values(y_b, self.p, tb)
+                quiet = not np.any(flags_b != stored) and \
+                    not len(self._sign_changes(atoms_a, atoms_b))
+                dense = None if quiet and not self._output_in(tb) else solver.dense_output()
+                switch = None if quiet else \
+                    self._find_switch(ta, tb, dense, stored, atoms_a, atoms_b, flags_b)
                 if switch is None:
-                    self.record(tb, dense)
-                    self.x = np.asarray(solver.y, dtype=float).copy()
-                    self.t = tb
-                    stored = m.switch_values(self.x, self.p, tb)
-                    atoms_a = m.atom_values(self.x, self.p, tb)
+                    if dense is not None:
+                        self.record(tb, dense)
+                    self.x, self.t = y_b, tb
+                    stored, atoms_a = flags_b, atoms_b
                     continue
                 lo, hi = switch
                 self.record(lo, dense)
