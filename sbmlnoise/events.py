@@ -18,17 +18,18 @@ section 4.12, doi:10.1515/jib-2019-0021):
 * **Discontinuous rates.** Relations inside kinetic laws (``piecewise`` in time or
   state) are located the same way; the integrator restarts at each switch instead of
   stepping across the discontinuity.
-* **Execution.** Simultaneous events run one at a time, highest ``priority`` first (ties
-  and events without priority in document order, which the specification permits). When
+* **Execution.** Simultaneous events run one at a time, highest ``priority`` first; ties
+  and events without priority run in document order (SBML leaves their order to chance;
+  a fixed order keeps runs reproducible). When
   ``useValuesFromTriggerTime`` is true the assignment values are computed when the event
   fires, otherwise when it executes. After each execution all triggers are evaluated
   again: newly true triggers fire (cascades), and pending non-persistent events whose
   trigger turned false are dropped. Integration restarts from the new state.
 * **Targets.** Species (assigned values are amounts -- the importer multiplies a
   concentration by its compartment), parameters, compartment sizes and species
-  references' stoichiometries (the net stoichiometry then changes from the event on). A compartment
-  size change keeps every species' *amount* (its concentration changes), as SBML
-  specifies. All values of one event are computed before any is assigned, so a
+  references' stoichiometries (the net stoichiometry changes from the event on). A
+  compartment size change keeps every species' *amount* (its concentration changes), as
+  SBML specifies. All values of one event are computed before any is assigned, so a
   concentration assigned together with its compartment's size becomes the amount
   ``concentration * old size`` (SBML Test Suite case 01779). Assignment rules are
   inlined in every tree, so they follow changed parameters automatically.
@@ -36,6 +37,11 @@ section 4.12, doi:10.1515/jib-2019-0021):
 Output times that fall between the last instant with the old trigger values and the
 execution instant report the state after the events (so an event at an output time shows
 its effect there, as in the SBML Test Suite).
+
+Limits: an indicator that crosses zero twice within one solver step (a trigger that is
+true only briefly, in the middle of a step) goes unnoticed, as in any step-wise root
+finder; an equality trigger (``a == b``) fires only if the equality holds at a
+floating-point instant the search visits.
 """
 
 from __future__ import annotations
