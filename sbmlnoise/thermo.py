@@ -196,7 +196,9 @@ class ThermoReport:
         if math.isinf(self.entropy_production):
             ex = ""
             if self.irreversible:
-                ex = " (one-way: " + ", ".join(self.irreversible[:5]) + ")"
+                more = len(self.irreversible) - 5
+                ex = (" (one-way: " + ", ".join(self.irreversible[:5])
+                      + (f" and {more} more" if more > 0 else "") + ")")
             lines.append(f"entropy production unbounded{ex}")
         elif math.isnan(self.entropy_production):
             lines.append("entropy production not available (no steady state)")
@@ -244,8 +246,10 @@ class ThermoReport:
 
 
 def _members_text(members) -> str:
+    from .thermo_network import members_text
+
     if isinstance(members, (list, tuple)):
-        return " -> ".join(str(m) for m in members)
+        return members_text(members)
     return str(members)
 
 
@@ -327,7 +331,7 @@ def _validate(level, rtol, atol) -> None:
 
 
 def thermodynamics(net, *, level: str = "network", rtol: float = 1e-9, atol: float = 1e-12,
-                   **fsp_kwargs) -> ThermoReport:
+                   steady_state: pd.Series | None = None, **fsp_kwargs) -> ThermoReport:
     """Detailed balance, cycle affinities and fluxes, and entropy production.
 
     Parameters
@@ -344,6 +348,9 @@ def thermodynamics(net, *, level: str = "network", rtol: float = 1e-9, atol: flo
         A cycle of log-ratios ``a_j`` (affinity ``A = sum_j a_j``) satisfies the
         Wegscheider/Kolmogorov condition when ``|A| <= atol + rtol * sum_j |a_j|``.
         Steady-state balance checks use ``atol + rtol * (largest flux)``.
+    steady_state : pandas.Series, optional
+        Deterministic steady state (amounts by species id) to use instead of calling
+        :func:`sbmlnoise.steady_state` (e.g. one computed already).
     **fsp_kwargs
         Passed to :func:`sbmlnoise.fsp` (``tol``, ``bounds``, ``max_states``) at
         ``level="cme"``. ``fsp_result=`` reuses an existing stationary FSP result.
@@ -381,7 +388,7 @@ def thermodynamics(net, *, level: str = "network", rtol: float = 1e-9, atol: flo
     from .thermo_network import analyze_network
 
     fsp_result = fsp_kwargs.pop("fsp_result", None)
-    ana = analyze_network(net, rtol=rtol, atol=atol)
+    ana = analyze_network(net, rtol=rtol, atol=atol, steady_state=steady_state)
     settings = {"rtol": rtol, "atol": atol, "system_size": float(net.system_size),
                 "level": level}
     poisson = None

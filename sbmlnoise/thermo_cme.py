@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 _TINY = np.finfo(float).tiny
 
 
-def analyze_cme(net, fr, *, rtol: float, atol: float, max_listed: int = 100,
+def analyze_cme(net, fr, *, rtol: float, atol: float, max_listed: int = 50,
                 max_examples: int = 5) -> dict:
     """Kolmogorov criterion, currents, cycle fluxes and entropy production of an FSP."""
     if getattr(fr, "times", None) is not None or np.ndim(fr.probabilities) != 1:
@@ -190,6 +190,10 @@ def _edge_labels(inv, codes, names, n_edges) -> np.ndarray:
     return label
 
 
+def _tuples(states, rows) -> list:
+    return list(map(tuple, states[rows].tolist()))
+
+
 def _state(states, i) -> tuple:
     return tuple(int(x) for x in states[i])
 
@@ -220,13 +224,14 @@ def _one_way(states, es, ed, w, flux, label, one, max_examples, species):
 def _path_to_root(pred, x, n) -> list:
     path = [x]
     while pred[path[-1]] != n and pred[path[-1]] >= 0:
-        path.append(int(pred[path[-1]]))
+        path.append(pred[path[-1]])
     return path
 
 
 def _cycle_frame(states, order_c, cu, cv, affinity, cflux, contrib, kolmogorov, pred, uniq,
                  label, n, max_listed) -> pd.DataFrame:
     k = order_c.size
+    pred = pred.tolist()
     members = np.empty(k, dtype=object)
     reactions = np.empty(k, dtype=object)
     for r, c in enumerate(order_c[:max_listed]):
@@ -241,17 +246,17 @@ def _cycle_frame(states, order_c, cu, cv, affinity, cflux, contrib, kolmogorov, 
         steps = list(zip(cyc, cyc[1:] + [cyc[0]]))
         keys = np.array([s * n + t for s, t in steps], dtype=np.int64)
         pos = np.searchsorted(uniq, keys)
-        members[r] = [_state(states, s) for s in cyc]
+        members[r] = list(map(tuple, states[cyc].tolist()))
         reactions[r] = [label[q] for q in pos]
     frame = pd.DataFrame({
-        "chord_source": [_state(states, cu[c]) for c in order_c],
-        "chord_target": [_state(states, cv[c]) for c in order_c],
+        "chord_source": cu[order_c], "chord_target": cv[order_c],
         "members": members, "reactions": reactions,
         "affinity": affinity[order_c], "flux": cflux[order_c],
         "entropy_production": contrib[order_c], "kolmogorov": kolmogorov[order_c],
     })
     frame.attrs["units"] = ("affinity: dimensionless; flux: probability per time unit; "
-                            "entropy_production: k_B per time unit")
+                            "entropy_production: k_B per time unit; chord_source/target: "
+                            "rows of the FSP states")
     frame.attrs["listed"] = int(min(k, max_listed))
     return frame
 
@@ -262,28 +267,37 @@ def _pair_frame(es, ed, w, w_rev, fwd_flux, p, pc, label, has_rev, rev) -> pd.Da
             "entropy_production"]
     if es.size == 0:
         return pd.DataFrame(columns=cols)
-    lab_rev = np.where(has_rev, label[np.maximum(rev, 0)], "")
+    code, names = pd.factorize(label)
+    names = np.asarray(names, dtype=object)
+    rank = np.empty(names.size, dtype=np.int64)
+    rank[np.argsort(names.astype(str))] = np.arange(names.size)
+    code_rev = np.where(has_rev, code[np.maximum(rev, 0)], -1)
     # each two-way edge once (es < ed), each one-way edge once
     take = (~has_rev) | (es < ed)
-    lf, lr = label[take].astype(str), lab_rev[take].astype(str)
+    lf, lr = code[take], code_rev[take]
     F = fwd_flux[take]
     B = np.where(has_rev[take], p[ed[take]] * w_rev[take], 0.0)
-    swap = (lr != "") & (lf > lr)
-    lf2, lr2 = np.where(swap, lr, lf), np.where(swap, lf, lr)
-    F2, B2 = np.where(swap, B, F), np.where(swap, F, B)
+    swap = (lr >= 0) & (rank[lf] > rank[np.maximum(lr, 0)])
+    lf, lr = np.where(swap, lr, lf), np.where(swap, lf, lr)
+    F, B = np.where(swap, B, F), np.where(swap, F, B)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lt = np.log(np.maximum(F2, _TINY)) - np.log(np.maximum(B2, _TINY))
-        term = np.where(F2 == B2, 0.0, np.where(B2 > 0, (F2 - B2) * lt, np.inf))
-    frame = pd.DataFrame({"forward": lf2, "reverse": lr2, "n_transitions": 1,
-                          "forward_flux": F2, "backward_flux": B2, "entropy_production": term})
-    out = frame.groupby(["forward", "reverse"], sort=True, as_index=False).sum()
-    flip = out["forward_flux"] < out["backward_flux"]
-    flip &= out["reverse"] != ""
-    out.loc[flip, ["forward", "reverse"]] = out.loc[flip, ["reverse", "forward"]].to_numpy()
-    out.loc[flip, ["forward_flux", "backward_flux"]] = \
-        out.loc[flip, ["backward_flux", "forward_flux"]].to_numpy()
-    out["net_flux"] = out["forward_flux"] - out["backward_flux"]
-    out["reverse"] = out["reverse"].replace("", None)
+        lt = np.log(np.maximum(F, _TINY)) - np.log(np.maximum(B, _TINY))
+        term = np.where(F == B, 0.0, np.where(B > 0, (F - B) * lt, np.inf))
+    key = lf * (names.size + 1) + (lr + 1)
+    uk, inv = np.unique(key, return_inverse=True)
+    fsum = np.bincount(inv, weights=F, minlength=uk.size)
+    bsum = np.bincount(inv, weights=B, minlength=uk.size)
+    with np.errstate(invalid="ignore"):
+        tsum = np.bincount(inv, weights=term, minlength=uk.size)
+    count = np.bincount(inv, minlength=uk.size)
+    fc, rc = uk // (names.size + 1), uk % (names.size + 1) - 1
+    flip = (rc >= 0) & (fsum < bsum)
+    fc, rc = np.where(flip, rc, fc), np.where(flip, fc, rc)
+    fsum, bsum = np.where(flip, bsum, fsum), np.where(flip, fsum, bsum)
+    out = pd.DataFrame({"forward": names[fc],
+                        "reverse": np.where(rc >= 0, names[np.maximum(rc, 0)], None),
+                        "n_transitions": count, "forward_flux": fsum, "backward_flux": bsum,
+                        "net_flux": fsum - bsum, "entropy_production": tsum})
     out = out[cols].sort_values("forward_flux", ascending=False).reset_index(drop=True)
     out.attrs["units"] = ("fluxes: probability per time unit summed over transitions; "
                           "entropy_production: k_B per time unit")
@@ -294,7 +308,7 @@ def _cycle_text(row) -> str:
     mem = row["members"]
     if isinstance(mem, list) and len(mem) <= 8:
         return " -> ".join(str(s) for s in mem + [mem[0]])
-    return f"through {row['chord_source']} -> {row['chord_target']}"
+    return f"through states {row['chord_source']} -> {row['chord_target']} (FSP rows)"
 
 
 def _ln_text(a: float) -> str:

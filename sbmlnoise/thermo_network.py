@@ -458,7 +458,7 @@ def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> N
     reasons = []
     if ana.irreversible:
         ids = [rid for e in ana.irreversible for rid in e.reactions]
-        reasons.append("reaction" + ("s " if len(ids) > 1 else " ") + ", ".join(ids)
+        reasons.append("reaction" + ("s " if len(ids) > 1 else " ") + _short_list(ids)
                        + (" have" if len(ids) > 1 else " has") + " no reverse reaction")
     broken = [q for q, row in enumerate(cyc_rows) if row["wegscheider"] is False]
     unknown = [q for q, row in enumerate(cyc_rows) if row["wegscheider"] is None
@@ -466,7 +466,7 @@ def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> N
     if broken:
         q = max(broken, key=lambda q: abs(cyc_rows[q]["affinity"]))
         row = cyc_rows[q]
-        reasons.append(f"cycle {' -> '.join(row['members'])} has affinity "
+        reasons.append(f"cycle {members_text(row['members'])} has affinity "
                        f"{_ln_text(row['affinity'])} (Wegscheider condition violated, from "
                        f"{row['affinity_from']})")
     if unknown:
@@ -497,6 +497,22 @@ def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> N
         if nonma and not ana.irreversible:
             ana.reason += ("; non-mass-action pairs (" + ", ".join(nonma) + ") were judged by "
                            "the flux ratio J+/J- at the steady state")
+
+
+def _short_list(items, limit: int = 6) -> str:
+    items = list(items)
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+
+
+def members_text(members, limit: int = 8) -> str:
+    """``"R1 -> R2 -> R3"``, shortened for long cycles."""
+    members = [str(m) for m in members]
+    if len(members) <= limit:
+        return " -> ".join(members)
+    return (" -> ".join(members[:limit - 2]) + " -> ... -> " + " -> ".join(members[-2:])
+            + f" ({len(members)} members)")
 
 
 def _ln_text(a: float) -> str:
