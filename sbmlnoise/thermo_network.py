@@ -200,6 +200,51 @@ def _detect(net, parts: list[_Part], dyn_ids: list[str]) -> None:
         p.product = {s: v for s, v in p.product.items() if s in dyn and v}
 
 
+def _pair_up(groups: dict) -> tuple[list, list, set]:
+    """Reverse pairs and irreversible edges from channels grouped by (reactant, product).
+
+    Channels of one reversible law (the importer's forward/reverse split, or our sign
+    split) pair with each other, so parallel reversible reactions between the same
+    complexes (e.g. two chemostats feeding one species) keep their own pairs and form an
+    (emergent) cycle. The remaining channels of each direction are merged (rates add):
+    they pair if the other direction has channels, or join the first law pair.
+    """
+    pairs, irreversible, seen = [], [], set()
+    for key, fwd in groups.items():
+        if key in seen:
+            continue
+        rkey = (key[1], key[0])
+        seen.update({key, rkey})
+        rev = groups.get(rkey, [])
+        if not rev:
+            irreversible.append(_Edge(key, list(fwd)))
+            continue
+        rest_f, rest_r = list(fwd), list(rev)
+        law_pairs = []
+        for sid in dict.fromkeys(p.sbml_id for p in fwd if p.split):
+            f = [p for p in rest_f if p.sbml_id == sid and p.split]
+            r = [p for p in rest_r if p.sbml_id == sid and p.split]
+            if f and r:
+                rest_f = [p for p in rest_f if p not in f]
+                rest_r = [p for p in rest_r if p not in r]
+                kinds = {p.split for p in f + r}
+                by = "reversible law" if kinds == {"law"} else "sign split of the law"
+                if all(p.direction == "reverse" for p in f):
+                    law_pairs.append([_Edge(rkey, r), _Edge(key, f), by])
+                else:
+                    law_pairs.append([_Edge(key, f), _Edge(rkey, r), by])
+        if rest_f and rest_r:
+            law_pairs.append([_Edge(key, rest_f), _Edge(rkey, rest_r), "swapped complexes"])
+        elif rest_f or rest_r:
+            first = law_pairs[0]
+            extra, extra_key = (rest_f, key) if rest_f else (rest_r, rkey)
+            side = first[0] if first[0].key == extra_key else first[1]
+            side.parts.extend(extra)
+            first[2] = "swapped complexes"
+        pairs.extend(tuple(lp) for lp in law_pairs)
+    return pairs, irreversible, seen
+
+
 def _vector(d: dict, dyn_ids: list[str]) -> tuple:
     return tuple(round(float(d.get(s, 0.0)), 12) for s in dyn_ids)
 
@@ -254,7 +299,7 @@ def analyze_network(net, *, rtol: float, atol: float, steady_state=None) -> Netw
     parts, notes = _parts(net)
     _detect(net, parts, dyn_ids)
 
-    edges: dict[tuple, _Edge] = {}
+    groups: dict[tuple, list] = {}
     null_edges, inactive = [], []
     for p in parts:
         a, b = _vector(p.reactant, dyn_ids), _vector(p.product, dyn_ids)
@@ -264,32 +309,15 @@ def analyze_network(net, *, rtol: float, atol: float, steady_state=None) -> Netw
         if p.mass_action and p.k == 0.0:
             inactive.append(p)
             continue
-        edges.setdefault((a, b), _Edge((a, b))).parts.append(p)
+        groups.setdefault((a, b), []).append(p)
     if null_edges:
         notes.append("channels that change no dynamic species are ignored: "
                      + ", ".join(p.label for p in null_edges))
     if inactive:
         notes.append("channels with rate constant 0 are ignored: "
                      + ", ".join(p.label for p in inactive))
-    edge_list = list(edges.values())
-    pairs, irreversible, seen = [], [], set()
-    for e in edge_list:
-        if e.key in seen:
-            continue
-        rev = edges.get((e.key[1], e.key[0]))
-        if rev is None:
-            irreversible.append(e)
-            seen.add(e.key)
-            continue
-        seen.update({e.key, rev.key})
-        ids_f = {p.sbml_id for p in e.parts}
-        ids_r = {p.sbml_id for p in rev.parts}
-        kinds = {p.split for p in e.parts + rev.parts}
-        if ids_f == ids_r and len(ids_f) == 1 and kinds <= {"law", "sign"}:
-            by = "reversible law" if kinds == {"law"} else "sign split of the law"
-        else:
-            by = "swapped complexes"
-        pairs.append((e, rev, by))
+    pairs, irreversible, seen = _pair_up(groups)
+    edge_list = [e for f, r, _ in pairs for e in (f, r)] + irreversible
 
     n_dyn = len(dyn_ids)
     cols = [(f, True) for f, _, _ in pairs] + [(e, False) for e in irreversible]
@@ -408,36 +436,44 @@ def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> N
         sol, *_ = np.linalg.lstsq(basis.astype(float), col_flux, rcond=None)
         flux = sol
     for q in range(basis.shape[1]):
-        c = basis[:, q]
+        c = basis[:, q].copy()
         nz = np.nonzero(c)[0]
         only_pairs = bool(np.all(nz < n_p))
-        members = [(f"{labels[j]}" if c[j] == 1 else f"{int(c[j])} {labels[j]}")
-                   for j in nz]
         srcs = {pair_from[j] for j in nz if j < n_p}
         if only_pairs and srcs == {"rate constants"}:
-            terms = c[nz] * col_lr[nz]
+            lrs = col_lr[nz]
             src = "rate constants"
         else:
-            lrs = [(_log_ratio(ana.pairs[j][0].flux, ana.pairs[j][1].flux) if has_ss
-                    else math.nan) if j < n_p else math.inf for j in nz]
-            terms = c[nz] * np.array(lrs, dtype=float)
+            lrs = np.array([(_log_ratio(ana.pairs[j][0].flux, ana.pairs[j][1].flux) if has_ss
+                             else math.nan) if j < n_p else math.inf for j in nz], dtype=float)
             src = "steady-state fluxes"
         with np.errstate(invalid="ignore"):
-            affinity = float(np.sum(terms))
+            affinity = float(np.sum(c[nz] * lrs))
+        fq = float(flux[q])
+        # orient the cycle along its net flux (or its affinity when it carries none)
+        if (math.isfinite(fq) and fq < 0) or ((not math.isfinite(fq) or fq == 0)
+                                              and affinity < 0):
+            c, fq, affinity = -c, -fq, -affinity
+        with np.errstate(invalid="ignore"):
+            terms = c[nz] * lrs
             scale = float(np.sum(np.abs(terms)))
-        if only_pairs and np.isfinite(affinity):
-            ok = abs(affinity) <= _tol(scale, rtol, atol)
+        members = [labels[j] if c[j] == 1 else
+                   (f"-{labels[j]}" if c[j] == -1 else f"{int(c[j])} {labels[j]}")
+                   for j in nz]
+        ok = None
+        if only_pairs and not math.isnan(affinity):
+            ok = bool(math.isfinite(affinity) and abs(affinity) <= _tol(scale, rtol, atol))
+        if not math.isfinite(fq):
+            ep = math.nan
+        elif fq == 0:
+            ep = 0.0
         else:
-            ok = False if only_pairs or not math.isnan(affinity) else None
+            ep = omega * fq * affinity
         cyc_rows.append({
             "members": members, "coefficients": {labels[j]: int(c[j]) for j in nz},
-            "affinity": affinity, "affinity_from": src,
-            "wegscheider": bool(ok) if only_pairs and not math.isnan(affinity) else None,
-            "flux": float(flux[q]),
+            "affinity": affinity, "affinity_from": src, "wegscheider": ok, "flux": fq,
             "irreversible_members": [labels[j] for j in nz if j >= n_p],
-            "entropy_production": (omega * float(flux[q]) * affinity
-                                   if math.isfinite(flux[q]) and flux[q] != 0 else
-                                   (0.0 if flux[q] == 0 else math.nan)),
+            "entropy_production": ep,
         })
     ana.cycles_frame = pd.DataFrame(cyc_rows, columns=[
         "members", "coefficients", "affinity", "affinity_from", "wegscheider", "flux",

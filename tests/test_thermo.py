@@ -357,3 +357,30 @@ def test_hundred_species_ring_is_detailed_balanced():
     assert np.allclose(th.pairs["net_flux"], 0.0, atol=1e-15)
     assert len(th.pairs) == n and len(th.cycles) == 1
     assert th.deficiency == 0 and th.rank == n - 1
+
+
+def test_chemostats_close_an_emergent_cycle():
+    """$S -> A -> $P: both reactions become 0 <-> A once the chemostats are folded in;
+    they keep their own pairs, and the cycle R1 + R2 carries the chemical affinity
+    ln(k1 S k2 / (km1 km2 P)). Steady state A* = (k1 S + km2 P) / (km1 + k2)."""
+    k1, km1, k2, km2, s_, p_ = 2.0, 1.0, 1.0, 1.0, 1.0, 1.0
+    net = sn.load(f"""model chemostat
+R1: $S -> A; k1*S - km1*A
+R2: A -> $P; k2*A - km2*P
+S = {s_}; P = {p_}; A = 0; k1 = {k1}; km1 = {km1}; k2 = {k2}; km2 = {km2}
+end""")
+    a = (k1 * s_ + km2 * p_) / (km1 + k2)
+    flux = k1 * s_ - km1 * a
+    affinity = math.log(k1 * s_ * k2 / (km1 * km2 * p_))
+    th = sn.thermodynamics(net)
+    assert not th.detailed_balance
+    assert list(th.pairs["pair"]) == ["R1", "R2"]
+    assert list(th.pairs["k_plus"]) == pytest.approx([k1 * s_, k2])
+    cyc = th.cycles.iloc[0]
+    assert cyc["members"] == ["R1", "R2"]
+    assert cyc["affinity"] == pytest.approx(affinity, rel=1e-12)
+    assert cyc["flux"] == pytest.approx(flux, rel=1e-9)
+    assert th.entropy_production == pytest.approx(flux * affinity, rel=1e-9)
+    # chemostats at equilibrium (P = k1 k2 S / (km1 km2)): detailed balanced
+    eq = sn.thermodynamics(net.with_initial_amounts(P=k1 * k2 * s_ / (km1 * km2)))
+    assert eq.detailed_balance, eq.reason
