@@ -458,7 +458,7 @@ def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> N
             terms = c[nz] * lrs
             scale = float(np.sum(np.abs(terms)))
         members = [labels[j] if c[j] == 1 else
-                   (f"-{labels[j]}" if c[j] == -1 else f"{int(c[j])} {labels[j]}")
+                   (f"-{labels[j]}" if c[j] == -1 else f"{int(c[j])}*{labels[j]}")
                    for j in nz]
         ok = None
         if only_pairs and not math.isnan(affinity):
