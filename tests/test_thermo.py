@@ -384,3 +384,31 @@ end""")
     # chemostats at equilibrium (P = k1 k2 S / (km1 km2)): detailed balanced
     eq = sn.thermodynamics(net.with_initial_amounts(P=k1 * k2 * s_ / (km1 * km2)))
     assert eq.detailed_balance, eq.reason
+
+
+@pytest.mark.parametrize("rates", [(1.0, 2.0, 1.0, 3.0, 1.0, 3.0),      # driven backwards
+                                   (0.5, 0.1, 7.0, 2.0, 1.5, 4.0),
+                                   (10.0, 10.0, 1e-3, 1e-3, 2.0, 2.0)])  # balanced, stiff
+def test_cycle3_closed_form_for_other_rates(rates):
+    p, flux, affinity, sigma = matrix_tree_cycle3(*rates)
+    th = sn.thermodynamics(cycle3(*rates))
+    cyc = th.cycles.iloc[0]
+    # cycles are oriented along their net flux: affinity and flux are both >= 0
+    assert cyc["affinity"] == pytest.approx(abs(affinity), abs=1e-12)
+    assert cyc["flux"] == pytest.approx(abs(flux), rel=1e-6, abs=1e-12)
+    assert th.entropy_production == pytest.approx(sigma, rel=1e-6, abs=1e-12)
+    assert th.detailed_balance == (abs(affinity) < 1e-12)
+    if flux < 0:
+        assert cyc["members"] == ["-J1", "-J2", "-J3"]
+
+
+def test_cme_level_reuses_an_fsp_result():
+    from sbmlnoise.fsp import fsp  # sn.fsp is shadowed by the submodule once imported
+
+    net = cycle3(*BROKEN)
+    fr = fsp(net, tol=1e-9)
+    th = sn.thermodynamics(net, level="cme", fsp_result=fr)
+    _, _, _, sigma = matrix_tree_cycle3(*BROKEN)
+    assert th.entropy_production == pytest.approx(sigma, rel=1e-6)
+    assert th.settings["n_states"] == 3
+    json.dumps(th.to_dict(), allow_nan=False)
