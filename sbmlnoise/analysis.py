@@ -285,11 +285,24 @@ def _time_scales(net: ReactionNetwork, amounts: np.ndarray) -> dict:
             "period": period}
 
 
+def omega_limit(st: NoiseStatistics) -> float:
+    """Largest angular frequency at which a spectrum is meaningful: half the Nyquist
+    frequency ``pi / dt`` of a sampled (SSA) estimate, infinity otherwise."""
+    dt = (st.settings or {}).get("dt")
+    try:
+        dt = float(dt)
+    except (TypeError, ValueError):
+        return math.inf
+    return 0.5 * math.pi / dt if dt > 0 else math.inf
+
+
 def _temporal_summary(st: NoiseStatistics, species, time_scale) -> dict:
     """Autocorrelation time and PSD summary per species (nan where unavailable)."""
     out = {}
     tau = float(time_scale) if time_scale else 1.0
     omegas = np.logspace(-3, 3, 241) / tau
+    omegas = omegas[omegas < omega_limit(st)]
+    peak_factor = 1.5 if st.stderr else 1.05  # sampled spectra wiggle
     for s in species:
         row = {"autocorrelation_time": math.nan, "psd_zero": math.nan,
                "corner_frequency": math.nan, "peak_frequency": math.nan}
@@ -312,7 +325,7 @@ def _temporal_summary(st: NoiseStatistics, species, time_scale) -> dict:
                         else:
                             row["corner_frequency"] = float(omegas[0])
                     k = int(np.argmax(spec))
-                    if spec[k] > 1.05 * s0:
+                    if spec[k] > peak_factor * s0:
                         row["peak_frequency"] = float(omegas[k])
             except (NotImplementedError, SbmlnoiseError, ValueError, KeyError):
                 pass
@@ -549,6 +562,12 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             if strict:
                 raise
             skipped["fsp"] = f"FSP backend unavailable ({err})"
+        except Exception as err:  # noqa: BLE001 - a backend bug must not sink the report
+            if strict:
+                raise
+            skipped["fsp"] = f"FSP failed: {type(err).__name__}: {_first_line(err)}"
+            warnings_list.append(f"the FSP backend failed unexpectedly ({type(err).__name__}); "
+                                 "please report it")
         timings["fsp"] = _time.perf_counter() - t0
         done()
 
@@ -573,6 +592,12 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             if strict:
                 raise
             skipped["lna"] = f"LNA backend unavailable ({err})"
+        except Exception as err:  # noqa: BLE001 - a backend bug must not sink the report
+            if strict:
+                raise
+            skipped["lna"] = f"LNA failed: {type(err).__name__}: {_first_line(err)}"
+            warnings_list.append(f"the LNA backend failed unexpectedly "
+                                 f"({type(err).__name__}); please report it")
         timings["lna"] = _time.perf_counter() - t0
         done()
 
@@ -609,6 +634,12 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             if strict:
                 raise
             skipped["ssa"] = f"SSA backend unavailable ({err})"
+        except Exception as err:  # noqa: BLE001 - a backend bug must not sink the report
+            if strict:
+                raise
+            skipped["ssa"] = f"SSA failed: {type(err).__name__}: {_first_line(err)}"
+            warnings_list.append(f"the SSA backend failed unexpectedly "
+                                 f"({type(err).__name__}); please report it")
         timings["ssa"] = _time.perf_counter() - t0
         done()
 
@@ -634,7 +665,8 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             from .ssa import ssa
             horizon = _trajectory_horizon(net, ref_counts, scales, ssa_plan)
             times = np.linspace(0.0, horizon, 201)
-            ens = ssa(net, times, int(trajectories), seed=seed_tr)
+            ens = ssa(net, times, int(trajectories), seed=seed_tr,
+                      keep_trajectories=int(trajectories), workers=1)
             traj = _trajectory_frame(ens, net.species_ids)
         except (SbmlnoiseError, ImportError, TypeError, ValueError) as err:
             warnings_list.append(f"no sample trajectories: {_first_line(err)}")

@@ -332,17 +332,21 @@ def figure_psd(rep):
     omegas = np.logspace(-2, 2.5, 300) / tau
     fig, ax = plt.subplots(figsize=(7, 4))
     drawn = False
+    from .analysis import omega_limit
     for m, st in rep.statistics.items():
+        om = omegas[omegas < omega_limit(st)]
+        if om.size < 2:
+            continue
         for s in species:
             try:
                 with np.errstate(all="ignore"):
-                    spec = st.psd(s, omegas).to_numpy()
+                    spec = st.psd(s, om).to_numpy()
             except (NotImplementedError, KeyError, ValueError):
                 continue
             ok = np.isfinite(spec) & (spec > 0)
             if ok.sum() < 2:
                 continue
-            ax.loglog(omegas[ok], spec[ok], label=f"{s} ({m})",
+            ax.loglog(om[ok], spec[ok], label=f"{s} ({m})",
                       ls={"fsp": "-", "lna": "--", "ssa": ":"}.get(m, "-"))
             drawn = True
     if not drawn:
@@ -564,7 +568,8 @@ def render_html(rep) -> str:
     parts.append(_section("psd", "Power spectral density",
                           _img(figure_psd(rep), "power spectral density")
                           + "<p class=\"note\">Two-sided S(omega) = integral of C(tau) "
-                            "exp(-i omega tau) over all tau.</p>"))
+                            "exp(-i omega tau) over all tau. SSA spectra are lag-window "
+                            "estimates, drawn up to half their Nyquist frequency.</p>"))
     parts.append(_section("trajectories", "Sample trajectories (SSA)",
                           _img(figure_trajectories(rep), "sample trajectories")))
 

@@ -1,0 +1,219 @@
+"""SBML write-back: distrib uncertainties + sbmlnoise annotations, round trips.
+
+For every model: the annotated file (1) validates with libsbml with no new errors or
+warnings, (2) reads back the numbers that were written, (3) gives the input back
+(libsbml's serialisation of both is identical) once our additions are stripped, and
+(4) re-annotating replaces rather than duplicates.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import random
+from pathlib import Path
+
+import libsbml
+import numpy as np
+import pandas as pd
+import pytest
+
+import sbmlnoise as sn
+from sbmlnoise.analysis import AnalysisReport
+from sbmlnoise.stats import NoiseStatistics
+
+A = importlib.import_module("sbmlnoise.annotate")
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = sorted((ROOT / "models").glob("*.xml"))
+SUITE = ROOT.parent / "shared" / "sbml-test-suite" / "semantic"
+SUITE_CASES = sorted(SUITE.glob("*/*-sbml-*.xml")) if SUITE.exists() else []
+
+
+def _synthetic_report(path) -> AnalysisReport:
+    """A report with made-up numbers for every species of an SBML file (the round trip
+    does not depend on where the numbers come from)."""
+    doc = libsbml.readSBMLFromFile(str(path))
+    ids = [s.getId() for s in doc.getModel().getListOfSpecies()]
+    mean = pd.Series(np.arange(1, len(ids) + 1, dtype=float) * 1.5, index=ids)
+    cov = pd.DataFrame(np.diag(mean.to_numpy() * 2.25), index=ids, columns=ids)
+    st = NoiseStatistics(mean=mean, covariance=cov, method="lna")
+    return AnalysisReport(model_id=doc.getModel().getId() or "m", species=tuple(ids),
+                          statistics={"lna": st}, primary="lna",
+                          created="2026-01-01T00:00:00+00:00",
+                          versions={"sbmlnoise": sn.__version__},
+                          settings={"method": "lna", "system_size": 1.0})
+
+
+def _report_for(path) -> AnalysisReport:
+    try:
+        return sn.analyze(path, method="lna", trajectories=0)
+    except (sn.SbmlnoiseError, ValueError):
+        return _synthetic_report(path)
+
+
+def _check_round_trip(src: Path, rep: AnalysisReport, tmp_path: Path) -> dict:
+    out1, out2 = tmp_path / "a1.xml", tmp_path / "a2.xml"
+    original = src.read_bytes()
+    A.annotate(src, rep, out1)
+    A.annotate(out1, rep, out2)                      # re-run on annotated output
+    assert src.read_bytes() == original              # input untouched
+    before = A.consistency_issues(src)
+    after = A.consistency_issues(out2)
+    new = {k: v for k, v in after.items() if v > before.get(k, 0)}
+    assert not new, f"new libsbml issues {new}"
+    reference = libsbml.writeSBMLToString(libsbml.readSBMLFromFile(str(src)))
+    assert A.strip_annotations(out2) == reference
+    doc = libsbml.readSBMLFromFile(str(out2))
+    src_doc = libsbml.readSBMLFromFile(str(src))
+    assert (doc.getLevel(), doc.getVersion()) == (src_doc.getLevel(), src_doc.getVersion())
+    text = out2.read_text(encoding="utf-8")
+    n_species = sum(1 for s in rep.species if doc.getModel().getSpecies(s) is not None)
+    assert text.count(f"<{A.PREFIX}:noise ") == n_species   # replaced, not duplicated
+    assert text.count(f"<{A.PREFIX}:analysis ") == 1
+    got = A.read_annotations(out2)
+    st = rep.primary_statistics
+    for s in rep.species:
+        if doc.getModel().getSpecies(s) is None:
+            continue
+        entry = got["species"][s]
+        for key in ("mean", "variance", "std", "cv", "fano"):
+            want = float(getattr(st, key)[s])
+            if np.isfinite(want):
+                # libsbml writes doubles with 15 significant digits
+                assert entry[key] == pytest.approx(want, rel=1e-14, abs=0), (s, key)
+        assert entry["method"] == rep.primary
+    assert got["model"]["tool"] == "sbmlnoise"
+    assert got["model"]["toolVersion"] == sn.__version__
+    return got
+
+
+@pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
+def test_round_trip_bundled_models(path, tmp_path):
+    _check_round_trip(path, _report_for(path), tmp_path)
+
+
+def test_level3_uses_distrib_and_annotation(tmp_path):
+    src = ROOT / "models" / "telegraph.xml"
+    rep = sn.analyze(src, method="fsp", trajectories=0)
+    out = tmp_path / "t.xml"
+    sn.annotate(src, rep, out)
+    doc = libsbml.readSBMLFromFile(str(out))
+    assert doc.isPackageEnabled("distrib") and doc.getPackageRequired("distrib")
+    m = doc.getModel().getSpecies("M")
+    unc = m.getPlugin("distrib").getUncertainty(0)
+    types = {unc.getUncertParameter(i).getType(): unc.getUncertParameter(i).getValue()
+             for i in range(unc.getNumUncertParameters())}
+    st = rep.statistics["fsp"]
+    assert types[libsbml.DISTRIB_UNCERTTYPE_MEAN] == pytest.approx(float(st.mean["M"]), rel=1e-14)
+    assert types[libsbml.DISTRIB_UNCERTTYPE_VARIANCE] == pytest.approx(float(st.variance["M"]), rel=1e-14)
+    assert types[libsbml.DISTRIB_UNCERTTYPE_STANDARDDEVIATION] == pytest.approx(float(st.std["M"]),
+                                                                             rel=1e-14)
+    assert types[libsbml.DISTRIB_UNCERTTYPE_COEFFIENTOFVARIATION] == pytest.approx(float(st.cv["M"]),
+                                                                                 rel=1e-14)
+    got = sn.read_annotations(out)
+    bursts = {b["estimate"]: b for b in got["species"]["M"]["bursts"]}
+    assert bursts["kinetic"]["size"] == pytest.approx(10.0)
+    assert bursts["kinetic"]["frequency"] == pytest.approx(0.5)
+    th = got["model"]["thermodynamics"]
+    assert th["status"] == "ok" and th["detailedBalance"] is False
+    assert th["cycles"], "telegraph has one (one-way) cycle"
+    assert got["model"]["settings"]["method"] == "fsp"
+    # the annotation element on the species does not repeat the distrib moments
+    node = A._our_node(m, "noise")
+    assert not node.getAttributes().hasAttribute("mean")
+
+
+def test_level2_gets_annotation_only(tmp_path):
+    doc = libsbml.readSBMLFromFile(str(ROOT / "models" / "telegraph.xml"))
+    assert doc.setLevelAndVersion(2, 4, False)
+    src = tmp_path / "tel_l2.xml"
+    libsbml.writeSBMLToFile(doc, str(src))
+    # Level 2's default substance unit is the mole: say the amounts are counts
+    rep = sn.analyze(src, method="lna", trajectories=0, system_size=1)
+    got = _check_round_trip(src, rep, tmp_path)
+    out = libsbml.readSBMLFromFile(str(tmp_path / "a2.xml"))
+    assert out.getLevel() == 2 and out.getVersion() == 4
+    assert not out.isPackageEnabled("distrib")
+    assert got["species"]["M"]["mean"] == pytest.approx(4.0, rel=1e-9)
+
+
+def test_existing_annotations_and_distrib_are_kept(tmp_path):
+    """Foreign annotations and a user's own uncertainty survive annotate + strip."""
+    doc = libsbml.readSBMLFromFile(str(ROOT / "models" / "birth_death.xml"))
+    doc.enablePackage(libsbml.DistribExtension.getXmlnsL3V1V1(), "distrib", True)
+    doc.setPackageRequired("distrib", True)
+    sp = doc.getModel().getSpecies(0)
+    unc = sp.getPlugin("distrib").createUncertainty()
+    unc.setName("measured")
+    p = unc.createUncertParameter()
+    p.setType(libsbml.DISTRIB_UNCERTTYPE_MEAN)
+    p.setValue(7.0)
+    sp.appendAnnotation(libsbml.XMLNode.convertStringToXMLNode(
+        '<other:note xmlns:other="http://example.org/other" value="keep me"/>'))
+    src = tmp_path / "bd_foreign.xml"
+    libsbml.writeSBMLToFile(doc, str(src))
+    rep = sn.analyze(src, method="lna", trajectories=0)
+    _check_round_trip(src, rep, tmp_path)
+    text = (tmp_path / "a2.xml").read_text(encoding="utf-8")
+    assert "keep me" in text and 'name="measured"' in text
+
+
+def test_input_never_overwritten_unless_in_place(tmp_path):
+    src = tmp_path / "bd.xml"
+    src.write_bytes((ROOT / "models" / "birth_death.xml").read_bytes())
+    rep = sn.analyze(src, method="lna", trajectories=0)
+    original = src.read_bytes()
+    with pytest.raises(ValueError, match="in_place"):
+        sn.annotate(src, rep, src)
+    with pytest.raises(ValueError):
+        sn.annotate(src, rep)
+    assert src.read_bytes() == original
+    sn.annotate(src, rep, in_place=True)
+    assert src.read_bytes() != original
+    assert sn.read_annotations(src)["species"]
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_annotate_callable_after_module_import():
+    importlib.import_module("sbmlnoise.annotate")
+    assert callable(sn.annotate)
+
+
+def test_read_annotations_of_plain_model_is_empty():
+    got = sn.read_annotations(ROOT / "models" / "birth_death.xml")
+    assert got == {"model": {}, "species": {}}
+
+
+def test_model_derived_text_is_escaped(tmp_path):
+    """A thermodynamics reason with XML metacharacters is escaped, read back verbatim."""
+    src = ROOT / "models" / "birth_death.xml"
+    rep = _synthetic_report(src)
+    rep.thermo_status = {"status": "unavailable", "reason": 'a<b & "c" > d'}
+    out = tmp_path / "x.xml"
+    sn.annotate(src, rep, out)
+    assert sn.read_annotations(out)["model"]["thermodynamics"]["reason"] == 'a<b & "c" > d'
+
+
+def _suite_sample(n, seed=7):
+    cases = list(SUITE_CASES)
+    random.Random(seed).shuffle(cases)
+    return sorted(cases[:n])
+
+
+@pytest.mark.skipif(not SUITE_CASES, reason="SBML Test Suite not present")
+@pytest.mark.parametrize("path", _suite_sample(30), ids=lambda p: p.parent.name)
+def test_round_trip_suite_sample(path, tmp_path):
+    _check_round_trip(path, _synthetic_report(path), tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SUITE_CASES, reason="SBML Test Suite not present")
+def test_round_trip_whole_suite(tmp_path):
+    failures = []
+    for path in SUITE_CASES:
+        try:
+            _check_round_trip(path, _synthetic_report(path), tmp_path)
+        except AssertionError as err:
+            failures.append(f"{path.parent.name}: {str(err)[:200]}")
+    assert not failures, json.dumps(failures[:20], indent=1)
