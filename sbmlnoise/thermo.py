@@ -222,9 +222,11 @@ class ThermoReport:
     def __str__(self) -> str:
         return self.summary()
 
-    def to_dict(self) -> dict:
+    def to_dict(self, max_cycles: int = 1000) -> dict:
         """JSON-able dict. Non-finite floats become the strings ``"inf"``, ``"-inf"``,
-        ``"nan"``; DataFrames become lists of records."""
+        ``"nan"``; DataFrames become lists of records. Only the ``max_cycles`` strongest
+        cycles are included (``n_cycles`` gives the total; CME state graphs can have
+        10^5 fundamental cycles)."""
         out = {
             "level": self.level, "detailed_balance": bool(self.detailed_balance),
             "irreversible": list(self.irreversible), "reason": self.reason,
@@ -233,7 +235,8 @@ class ThermoReport:
             "complex_balanced": self.complex_balanced, "n_complexes": int(self.n_complexes),
             "n_linkage_classes": int(self.n_linkage_classes), "rank": int(self.rank),
             "pairs": self.pairs.to_dict(orient="records"),
-            "cycles": self.cycles.to_dict(orient="records"),
+            "cycles": self.cycles.head(max_cycles).to_dict(orient="records"),
+            "n_cycles": int(len(self.cycles)),
             "settings": dict(self.settings), "notes": list(self.notes),
         }
         if self.steady_state is not None:

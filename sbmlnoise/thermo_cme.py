@@ -190,10 +190,6 @@ def _edge_labels(inv, codes, names, n_edges) -> np.ndarray:
     return label
 
 
-def _tuples(states, rows) -> list:
-    return list(map(tuple, states[rows].tolist()))
-
-
 def _state(states, i) -> tuple:
     return tuple(int(x) for x in states[i])
 

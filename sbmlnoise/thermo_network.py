@@ -92,12 +92,12 @@ def _split_sign(e: ex.Expr) -> tuple[ex.Expr, ex.Expr]:
         pos, neg = ex.ONE, ex.ZERO
         for a in e.args:
             p, n = _split_sign(a)
-            pos, neg = ex.add(ex.mul(pos, p), ex.mul(neg, n)), ex.add(ex.mul(pos, n), ex.mul(neg, p))
+            pos, neg = (ex.add(ex.mul(pos, p), ex.mul(neg, n)),
+                        ex.add(ex.mul(pos, n), ex.mul(neg, p)))
         return pos, neg
     if e.op == "/":
         p, n = _split_sign(e.args[0])
-        dp, dn = _split_sign(e.args[1])
-        if _is_zero(dn):
+        if _is_zero(_split_sign(e.args[1])[1]):
             return ex.div(p, e.args[1]), (ex.ZERO if _is_zero(n) else ex.div(n, e.args[1]))
     return e, ex.ZERO
 
@@ -200,7 +200,7 @@ def _detect(net, parts: list[_Part], dyn_ids: list[str]) -> None:
         p.product = {s: v for s, v in p.product.items() if s in dyn and v}
 
 
-def _pair_up(groups: dict) -> tuple[list, list, set]:
+def _pair_up(groups: dict) -> tuple[list, list]:
     """Reverse pairs and irreversible edges from channels grouped by (reactant, product).
 
     Channels of one reversible law (the importer's forward/reverse split, or our sign
@@ -242,7 +242,7 @@ def _pair_up(groups: dict) -> tuple[list, list, set]:
             side.parts.extend(extra)
             first[2] = "swapped complexes"
         pairs.extend(tuple(lp) for lp in law_pairs)
-    return pairs, irreversible, seen
+    return pairs, irreversible
 
 
 def _vector(d: dict, dyn_ids: list[str]) -> tuple:
@@ -316,7 +316,7 @@ def analyze_network(net, *, rtol: float, atol: float, steady_state=None) -> Netw
     if inactive:
         notes.append("channels with rate constant 0 are ignored: "
                      + ", ".join(p.label for p in inactive))
-    pairs, irreversible, seen = _pair_up(groups)
+    pairs, irreversible = _pair_up(groups)
     edge_list = [e for f, r, _ in pairs for e in (f, r)] + irreversible
 
     n_dyn = len(dyn_ids)
@@ -517,8 +517,6 @@ def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> N
         if nonma_unbalanced:
             reasons.append("pairs " + ", ".join(nonma_unbalanced)
                            + " carry a net flux at the steady state")
-    if not has_ss and not ana.pairs and not ana.irreversible:
-        pass
     nonma = [f.label for f, r, _ in ana.pairs if not (f.mass_action and r.mass_action)]
     ana.detailed_balance = not reasons
     if ana.detailed_balance:
