@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 from typing import Callable
 
@@ -248,25 +249,20 @@ class ReactionNetwork:
         (n_laws, n_species): each row ``L`` satisfies ``L @ stoichiometry == 0``, so
         ``L @ x`` is constant along every trajectory. Rows are in reduced row-echelon
         form scaled to coprime integers."""
-        import sympy as sp
-
         n = self.stoichiometry
         if n.size == 0:
             return np.eye(self.n_species, dtype=np.int64)
-        mat = sp.Matrix(n.T.shape[0], n.T.shape[1],
-                        [sp.nsimplify(v, rational=True) for v in n.T.ravel()])
-        basis = mat.nullspace()
+        if np.linalg.matrix_rank(n) == self.n_species:
+            return np.zeros((0, self.n_species), dtype=np.int64)
         rows = []
-        for vec in basis:
-            denominators = [sp.fraction(v)[1] for v in vec]
-            scale = sp.ilcm(*denominators) if denominators else 1
-            ints = [int(v * scale) for v in vec]
-            g = np.gcd.reduce(np.abs(ints)) or 1
+        for vec in _rational_left_null_space(n):
+            denominators = [q.denominator for q in vec]
+            scale = int(np.lcm.reduce(denominators)) if denominators else 1
+            ints = [int(q * scale) for q in vec]
+            g = int(np.gcd.reduce(np.abs(ints))) or 1
             ints = [v // g for v in ints]
             first = next((v for v in ints if v != 0), 1)
-            if first < 0:
-                ints = [-v for v in ints]
-            rows.append(ints)
+            rows.append([-v for v in ints] if first < 0 else ints)
         if not rows:
             return np.zeros((0, self.n_species), dtype=np.int64)
         return np.array(rows, dtype=np.int64)
@@ -280,13 +276,11 @@ class ReactionNetwork:
 
     @cached_property
     def _dependent_pivots(self) -> tuple[int, ...]:
-        import sympy as sp
-
         laws = self.conservation_laws
         if laws.shape[0] == 0:
             return ()
         # pick pivots from the right so that "upstream" species stay independent
-        _, pivots = sp.Matrix(laws[:, ::-1]).rref()
+        pivots = _rref_pivots([[Fraction(int(v)) for v in row[::-1]] for row in laws])
         return tuple(sorted(self.n_species - 1 - p for p in pivots))
 
     @cached_property
@@ -333,21 +327,33 @@ class ReactionNetwork:
 
     @cached_property
     def rate_jacobian_expressions(self) -> tuple[tuple[ex.Expr, ...], ...]:
-        """d rate_j / d amount_i as trees, indexed [j][i]."""
-        return tuple(tuple(ex.diff(r.rate, s) for s in self.species_ids) for r in self.reactions)
+        """d rate_j / d amount_i as trees, indexed [j][i] (zero where rate_j does not
+        depend on species i)."""
+        rows = []
+        for r in self.reactions:
+            used = ex.symbols(r.rate)
+            rows.append(tuple(ex.diff(r.rate, s) if s in used else ex.ZERO
+                              for s in self.species_ids))
+        return tuple(rows)
 
     @cached_property
-    def _rate_jacobian_function(self) -> Callable:
-        flat = [e for row in self.rate_jacobian_expressions for e in row]
-        return ex.compile_vector(flat, self.slots, self.id + ".jacobian")
+    def _rate_jacobian_function(self):
+        entries = [(j, i, e) for j, row in enumerate(self.rate_jacobian_expressions)
+                   for i, e in enumerate(row) if e != ex.ZERO]
+        rows = np.array([j for j, _, _ in entries], dtype=np.int64)
+        cols = np.array([i for _, i, _ in entries], dtype=np.int64)
+        func = ex.compile_vector([e for _, _, e in entries], self.slots, self.id + ".jacobian")
+        return func, rows, cols
 
     def rate_jacobian(self, amounts, t: float = 0.0) -> np.ndarray:
         """Exact d rates / d amounts, shape (n_reactions, n_species)."""
-        out = np.zeros(self.n_reactions * self.n_species)
+        func, rows, cols = self._rate_jacobian_function
+        values = np.zeros(len(rows))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            self._rate_jacobian_function(np.asarray(amounts, float), self.parameter_values,
-                                         float(t), out)
-        return out.reshape(self.n_reactions, self.n_species)
+            func(np.asarray(amounts, float), self.parameter_values, float(t), values)
+        out = np.zeros((self.n_reactions, self.n_species))
+        out[rows, cols] = values
+        return out
 
     @cached_property
     def _assignment_function(self) -> Callable:
@@ -450,3 +456,51 @@ class ReactionNetwork:
 
     def __repr__(self) -> str:
         return f"<ReactionNetwork {self.summary()}>"
+
+
+# ---------------------------------------------------------------------- exact linear algebra
+def _rref(rows: list[list[Fraction]]) -> tuple[list[list[Fraction]], list[int]]:
+    """Reduced row-echelon form over the rationals (exact); returns (rows, pivot columns)."""
+    rows = [r[:] for r in rows]
+    n_rows = len(rows)
+    n_cols = len(rows[0]) if rows else 0
+    pivots: list[int] = []
+    r = 0
+    for c in range(n_cols):
+        pivot = next((i for i in range(r, n_rows) if rows[i][c] != 0), None)
+        if pivot is None:
+            continue
+        rows[r], rows[pivot] = rows[pivot], rows[r]
+        lead = rows[r][c]
+        rows[r] = [v / lead for v in rows[r]]
+        for i in range(n_rows):
+            if i != r and rows[i][c] != 0:
+                factor = rows[i][c]
+                rows[i] = [a - factor * b for a, b in zip(rows[i], rows[r])]
+        pivots.append(c)
+        r += 1
+        if r == n_rows:
+            break
+    return rows, pivots
+
+
+def _rref_pivots(rows: list[list[Fraction]]) -> list[int]:
+    return _rref(rows)[1]
+
+
+def _rational_left_null_space(matrix: np.ndarray) -> list[list[Fraction]]:
+    """Exact basis of {l : l @ matrix = 0} for a matrix of (near-)rational floats."""
+    n_species, n_reactions = matrix.shape
+    # null space of matrix.T: rows are reactions, columns species
+    rows = [[Fraction(float(matrix[i, j])).limit_denominator(10**9) for i in range(n_species)]
+            for j in range(n_reactions)]
+    reduced, pivots = _rref(rows)
+    free = [c for c in range(n_species) if c not in pivots]
+    basis = []
+    for f in free:
+        vec = [Fraction(0)] * n_species
+        vec[f] = Fraction(1)
+        for k, p in enumerate(pivots):
+            vec[p] = -reduced[k][f]
+        basis.append(vec)
+    return basis

@@ -94,7 +94,13 @@ def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=1
                     atol=atol, **kwargs)
     if not sol.success:
         raise SimulationError(f"ODE integration of model '{net.id}' failed: {sol.message}")
-    return sol.y.T, None
+    amounts = sol.y.T
+    if amounts.shape[0] != len(times) or not np.all(np.isfinite(amounts)):
+        bad = int(np.argmax(~np.all(np.isfinite(amounts), axis=1))) if amounts.size else 0
+        raise SimulationError(f"ODE solution of model '{net.id}' diverged (non-finite amounts "
+                              f"by t={times[min(bad, len(times) - 1)]:g}); the model may blow "
+                              "up in finite time")
+    return amounts, None
 
 
 def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7) -> pd.Series:
