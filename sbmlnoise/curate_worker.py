@@ -64,7 +64,7 @@ def new_result() -> dict:
     return {"status": "error", "reason": "", "error_type": None, "detail": None,
             "n_species": None, "n_reactions": None, "features": [],
             "unsupported_feature": None, "verdict": None, "method": None, "methods": [],
-            "species": [], "warnings": [],
+            "species": [], "warnings": [], "skipped": {},
             "timings": {}, "peak_memory_mb": None,
             "report_html": None, "annotated_sbml": None}
 
@@ -299,6 +299,8 @@ def analyze_model(job: dict, result: dict, workdir: str) -> None:
     timings["analyze"] = time.perf_counter() - t
 
     result["method"] = getattr(rep, "primary", None)
+    result["skipped"] = {str(k): one_line(v) for k, v in
+                         (getattr(rep, "skipped", None) or {}).items()}
     statistics = getattr(rep, "statistics", None) or {}
     result["methods"] = list(statistics)
     result["verdict"] = thermo_verdict(getattr(rep, "thermo", None))
@@ -333,12 +335,21 @@ def analyze_model(job: dict, result: dict, workdir: str) -> None:
 
 
 def _ok_reason(result: dict) -> str:
+    """``method M; verdict; why a preferred method was skipped; the key warning``."""
     parts = [f"method {result['method']}" if result["method"] else "analysed"]
     if result["verdict"]:
         parts.append(result["verdict"])
-    if result["warnings"]:
-        parts.append(f"{len(result['warnings'])} warning(s): {result['warnings'][0]}")
-    return one_line("; ".join(parts))
+    skipped = result.get("skipped") or {}
+    if result["method"] == "ssa":  # a fallback: say why the deterministic methods failed
+        for m in ("lna", "fsp"):
+            if m in skipped:
+                parts.append(f"{m} skipped: {skipped[m]}")
+                break
+    warnings = result["warnings"]
+    if warnings:
+        key = next((w for w in warnings if "steady state" in w), warnings[0])
+        parts.append(f"{len(warnings)} warning(s): {key}")
+    return one_line("; ".join(parts), 400)
 
 
 def resolve_worker(spec):

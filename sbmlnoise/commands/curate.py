@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 HELP = "analyse every model in a folder (isolated, resumable, SQLite results)"
@@ -54,6 +55,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the SSA runs (default 0)")
     parser.add_argument("--annotate", action="store_true",
                         help="also write annotated SBML to OUT/models/<name>/annotated.xml")
+    # advanced / tests: run MODULE:FUNCTION(job, result, workdir) in each worker instead
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     bar = parser.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="show a progress bar (default: when stderr is a terminal)")
@@ -71,7 +74,7 @@ def run(args) -> int:
                     workers=args.workers, scheduler=args.scheduler, timeout=args.timeout,
                     max_memory=args.max_memory or None, annotate=args.annotate,
                     progress=args.progress, system_size=args.system_size,
-                    analyze_options={"seed": args.seed})
+                    analyze_options={"seed": args.seed}, worker=args.worker)
     print(result.summary())
     sys.stdout.flush()
     return 0

@@ -1,0 +1,368 @@
+"""Tests of ``sn.curate`` / ``sbmlnoise curate``: isolation, statuses, SQLite, resume, Dask.
+
+Expected statuses come from what each fixture *is* (malformed XML -> invalid, a rate rule
+-> unsupported, a pure birth process or a limit-cycle oscillator -> no steady state for the
+stationary LNA, a killed worker -> timeout), not from our own output. Stand-in workers in
+``tests/curate_fixtures/curate_workers.py`` script hangs, memory hogs and crashes so the
+isolation is tested deterministically; every other model goes through the real
+``sn.analyze``. No timing assertions: wall-time limits are only checked to *end* a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import sbmlnoise as sn
+from sbmlnoise.curate import STATUSES, discover, run_isolated
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE / "curate_fixtures"
+ROOT = HERE.parent
+MODELS = ROOT / "models"
+sys.path.insert(0, str(FIXTURES))  # curate_workers, importable by the fork-server children
+
+SCRIPTED = "curate_workers:scripted"
+
+MINIMAL_SBML = """<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2">
+  <model id="bd" substanceUnits="item" timeUnits="second" extentUnits="item">
+    <listOfCompartments>
+      <compartment id="c" size="1" constant="true" spatialDimensions="3"/>
+    </listOfCompartments>
+    <listOfSpecies>
+      <species id="X" compartment="c" initialAmount="5" hasOnlySubstanceUnits="true"
+               boundaryCondition="false" constant="false"/>
+    </listOfSpecies>
+    <listOfParameters>
+      <parameter id="k" value="10" constant="true"/>
+      <parameter id="g" value="1" constant="true"/>
+    </listOfParameters>
+    <listOfReactions>
+      <reaction id="birth" reversible="false">
+        <listOfProducts>
+          <speciesReference species="X" stoichiometry="1" constant="true"/>
+        </listOfProducts>
+        <kineticLaw>
+          <math xmlns="http://www.w3.org/1998/Math/MathML"><ci> k </ci></math>
+        </kineticLaw>
+      </reaction>
+      <reaction id="death" reversible="false">
+        <listOfReactants>
+          <speciesReference species="X" stoichiometry="1" constant="true"/>
+        </listOfReactants>
+        <kineticLaw>
+          <math xmlns="http://www.w3.org/1998/Math/MathML">
+            <apply><times/><ci> g </ci><ci> X </ci></apply>
+          </math>
+        </kineticLaw>
+      </reaction>
+    </listOfReactions>
+  </model>
+</sbml>
+"""
+
+
+def _rows(db) -> list[dict]:
+    conn = sqlite3.connect(str(db))
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT * FROM models ORDER BY name")]
+    finally:
+        conn.close()
+
+
+def _species_rows(db) -> list[tuple]:
+    conn = sqlite3.connect(str(db))
+    try:
+        return conn.execute("SELECT model_id, species, method FROM species_stats").fetchall()
+    finally:
+        conn.close()
+
+
+def _by_name(result) -> dict:
+    return {m["name"]: m for m in result.models}
+
+
+def _write_scripted(folder: Path, n_ok: int = 3) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n_ok):
+        (folder / f"ok{i}.xml").write_text(f"<x>CURATE-OK {i}</x>", encoding="utf-8")
+    (folder / "copy_of_ok0.xml").write_text("<x>CURATE-OK 0</x>", encoding="utf-8")
+    (folder / "hang.xml").write_text("<x>CURATE-HANG</x>", encoding="utf-8")
+    (folder / "hog.sbml").write_text("<x>CURATE-HOG</x>", encoding="utf-8")
+    (folder / "segv.ant").write_text("// CURATE-SEGV", encoding="utf-8")
+    (folder / "boom.xml").write_text("<x>CURATE-BOOM</x>", encoding="utf-8")
+    (folder / "a&b<c>.xml").write_text("<x>CURATE-OK odd name</x>", encoding="utf-8")
+    (folder / "notes.txt").write_text("not a model", encoding="utf-8")
+    hidden = folder / ".hidden"
+    hidden.mkdir(exist_ok=True)
+    (hidden / "skip.xml").write_text("<x>CURATE-BOOM</x>", encoding="utf-8")
+
+
+# =========================================================================== discovery
+def test_discover_suffixes_hidden_and_excluded(tmp_path):
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "a.xml").write_text("x", encoding="utf-8")
+    (tmp_path / "sub" / "b.SBML").write_text("x", encoding="utf-8")
+    (tmp_path / "sub" / "deeper" / "c.ant").write_text("x", encoding="utf-8")
+    (tmp_path / "sub" / "d.txt").write_text("x", encoding="utf-8")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "e.xml").write_text("x", encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "f.xml").write_text("x", encoding="utf-8")
+    names = [n for _, n in discover(tmp_path, exclude=[tmp_path / "out"])]
+    assert names == ["a.xml", "sub/b.SBML", "sub/deeper/c.ant"]
+    with pytest.raises(FileNotFoundError):
+        discover(tmp_path / "missing")
+
+
+# =========================================================================== isolation
+def test_isolation_statuses_copies_resume_and_outputs(tmp_path):
+    """Hang -> timeout, memory hog -> error 'memory', segfault -> error 'died', exception
+    -> error; identical files analysed once; a second run skips everything."""
+    folder = tmp_path / "models"
+    _write_scripted(folder)
+    db, out = tmp_path / "r.sqlite", tmp_path / "out"
+    res = sn.curate(folder, db=db, out=out, timeout=3, max_memory=256, workers=2,
+                    worker=SCRIPTED, progress=False)
+    by = _by_name(res)
+    assert set(by) == {"ok0.xml", "ok1.xml", "ok2.xml", "copy_of_ok0.xml", "hang.xml",
+                       "hog.sbml", "segv.ant", "boom.xml", "a&b<c>.xml"}
+    for name in ("ok0.xml", "ok1.xml", "ok2.xml", "copy_of_ok0.xml", "a&b<c>.xml"):
+        assert by[name]["status"] == "ok", by[name]
+    assert by["hang.xml"]["status"] == "timeout"
+    assert "wall-time limit of 3 s" in by["hang.xml"]["reason"]
+    assert by["hog.sbml"]["status"] == "error"
+    assert "memory" in by["hog.sbml"]["reason"]
+    assert by["segv.ant"]["status"] == "error"
+    assert "SIGSEGV" in by["segv.ant"]["reason"]
+    assert by["boom.xml"]["status"] == "error"
+    assert by["boom.xml"]["reason"] == "ZeroDivisionError: scripted failure"
+    assert all(m["reason"] for m in res.models)
+    # identical content: one analysis, the other row points at it
+    copies = [m for m in (by["ok0.xml"], by["copy_of_ok0.xml"]) if m["copied_from"]]
+    assert len(copies) == 1
+    assert res.analysed == len(by) - 1 and res.skipped == 0
+    rows = _rows(db)
+    assert len(rows) == len(by)
+    assert len({(r["path"], r["content_hash"], r["settings_hash"]) for r in rows}) == len(rows)
+    assert all(len(r["content_hash"]) == 64 for r in rows)
+    assert len(_species_rows(db)) == 2 * 5  # 5 ok models x 2 species
+
+    # headline numbers and escaping in the index
+    assert by["ok1.xml"]["max_fano"] == pytest.approx(1.0)
+    assert by["ok1.xml"]["max_fano_species"] == "X"
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "a&amp;b&lt;c&gt;.xml" in index and "a&b<c>" not in index
+    assert not re.search(r"(src|href)=\"?(https?:)?//", index)
+    assert "<script>" in index and "data-sort" in index
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counts"] == {"ok": 5, "unsupported": 0, "invalid": 0, "timeout": 1,
+                                 "error": 3}
+    csv_lines = (out / "summary.csv").read_text(encoding="utf-8").splitlines()
+    assert len(csv_lines) == 1 + len(by)
+    text = res.summary()
+    assert "timeout 1" in text and "slowest models:" in text
+
+    # resume: nothing to do, nothing duplicated
+    again = sn.curate(folder, db=db, timeout=3, max_memory=256, worker=SCRIPTED,
+                      progress=False)
+    assert again.analysed == 0 and again.skipped == len(by)
+    assert again.counts == res.counts
+    assert len(_rows(db)) == len(by)
+    # a changed setting is a new settings hash: analysed again, old rows kept
+    changed = sn.curate(folder / "ok1.xml", db=db, timeout=4, max_memory=256,
+                        worker=SCRIPTED, progress=False)
+    assert changed.analysed == 1 and len(_rows(db)) == len(by) + 1
+
+
+def test_subprocess_launcher_timeout_and_result(tmp_path):
+    """The plain-subprocess launcher (used inside daemonic Dask workers) isolates too."""
+    base = {"path": str(tmp_path / "m.xml"), "name": "m.xml", "settings": {},
+            "timeout": 2.0, "max_memory": 256, "worker": SCRIPTED}
+    hung = run_isolated(dict(base, content=b"CURATE-HANG"), launcher="subprocess")
+    assert hung["status"] == "timeout"
+    done = run_isolated(dict(base, content=b"CURATE-OK"), launcher="subprocess")
+    assert done["status"] == "ok" and done["species"][0]["fano"] == 1.0
+
+
+# =========================================================================== real analyses
+def _mixed_folder(tmp_path) -> Path:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("invalid_xml.xml", "undefined_id.xml", "billion_laughs.xml",
+                 "unbounded_birth.ant", "oscillator.ant", "rate_rule.ant", "delay.ant"):
+        shutil.copy(FIXTURES / name, folder / name)
+    (folder / "bd.xml").write_text(MINIMAL_SBML, encoding="utf-8")
+    bundled = sorted(MODELS.glob("*.xml"))
+    if bundled:
+        (folder / "bundled").mkdir()
+        for p in bundled:
+            shutil.copy(p, folder / "bundled" / p.name)
+    return folder
+
+
+def test_real_models_and_pathological_fixtures(tmp_path):
+    """Bundled models + broken files through the real sn.analyze (LNA keeps it quick)."""
+    folder = _mixed_folder(tmp_path)
+    res = sn.curate(folder, db=tmp_path / "r.sqlite", out=tmp_path / "out", method="lna",
+                    timeout=90, max_memory=2048, workers=2, progress=False)
+    by = _by_name(res)
+    assert all(m["status"] in STATUSES and m["reason"] for m in res.models)
+
+    assert by["invalid_xml.xml"]["status"] == "invalid"
+    assert "not well-formed" in by["invalid_xml.xml"]["reason"]
+    assert by["undefined_id.xml"]["status"] == "invalid"
+    assert by["billion_laughs.xml"]["status"] == "invalid"
+    assert "ENTITY" in by["billion_laughs.xml"]["reason"]
+    # no stationary distribution: a pure birth process grows, the Brusselator cycles
+    for name in ("unbounded_birth.ant", "oscillator.ant"):
+        assert by[name]["status"] == "error", by[name]
+        assert "steady state" in by[name]["reason"], by[name]
+        assert by[name]["reason"].startswith("NoSteadyState")
+    assert by["rate_rule.ant"]["status"] == "unsupported"
+    assert by["rate_rule.ant"]["unsupported_feature"] == "RateRule"
+    assert "rate rules" in by["rate_rule.ant"]["features"]
+    assert by["delay.ant"]["status"] == "unsupported"
+    assert "delay" in by["delay.ant"]["reason"] and "delay" in by["delay.ant"]["features"]
+    assert "rate rules" in res.summary() or "RateRule" in res.summary()
+
+    # birth-death: Fano factor 1 exactly for the LNA (Poisson stationary law, mean k/g)
+    bd = by["bd.xml"]
+    assert bd["status"] == "ok", bd
+    assert bd["method"] == "lna" and bd["n_species"] == 1 and bd["n_reactions"] == 2
+    conn = sqlite3.connect(str(tmp_path / "r.sqlite"))
+    mean, fano = conn.execute("SELECT mean, fano FROM species_stats WHERE model_id=? AND "
+                              "species='X' AND method='lna'", (bd["id"],)).fetchone()
+    conn.close()
+    assert mean == pytest.approx(10.0, rel=1e-6) and fano == pytest.approx(1.0, rel=1e-6)
+
+    bundled = [m for m in res.models if m["name"].startswith("bundled/")]
+    for m in bundled:  # every bundled model ends with a definite status and reason
+        assert m["status"] in STATUSES and m["reason"]
+    ok = [m for m in res.models if m["status"] == "ok"]
+    assert ok and all(m["n_species"] for m in ok)
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    for m in res.models:
+        assert re.sub("&", "&amp;", m["name"]) in index
+    reports = list((tmp_path / "out" / "models").glob("*/report.html"))
+    assert len(reports) <= len(ok)
+
+
+def test_huge_state_space_times_out(tmp_path):
+    """FSP with an unlimited projection on 40 species never finishes: the wall-time limit
+    ends it; the features learned before the kill are kept."""
+    folder = tmp_path / "hang"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "huge_state_space.ant", folder)
+    res = sn.curate(folder, db=tmp_path / "h.sqlite", method="fsp", timeout=4,
+                    max_memory=1024, analyze_options={"seed": 0, "max_states": 10**12},
+                    progress=False)
+    (m,) = res.models
+    assert m["status"] in ("timeout", "error"), m
+    if m["status"] == "error":  # the memory limit may strike first
+        assert "memory" in m["reason"].lower() or "state" in m["reason"].lower(), m
+    else:
+        assert "wall-time limit" in m["reason"]
+
+
+# =========================================================================== kill + resume
+def _cli_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(FIXTURES),
+                                         env.get("PYTHONPATH", "")])
+    return env
+
+
+def test_cli_killed_run_resumes_without_loss_or_duplicates(tmp_path):
+    folder = tmp_path / "slow"
+    folder.mkdir()
+    n = 10
+    for i in range(n):
+        (folder / f"m{i:02d}.xml").write_text(f"<x>CURATE-SLOW CURATE-OK {i}</x>",
+                                              encoding="utf-8")
+    db = tmp_path / "k.sqlite"
+    cmd = [sys.executable, "-m", "sbmlnoise", "curate", str(folder), "--db", str(db),
+           "--workers", "1", "--timeout", "30", "--no-progress", "--worker", SCRIPTED]
+    proc = subprocess.Popen(cmd, env=_cli_env(), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    committed = 0
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists():
+                try:
+                    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+                    committed = conn.execute("SELECT count(*) FROM models").fetchone()[0]
+                    conn.close()
+                except sqlite3.OperationalError:
+                    committed = 0
+                if committed >= 2:
+                    break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.stderr.read().decode()
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(30)
+    assert 2 <= committed < n
+    done = subprocess.run(cmd, env=_cli_env(), cwd=tmp_path, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "already in" in done.stdout
+    rows = _rows(db)
+    assert sorted(r["name"] for r in rows) == [f"m{i:02d}.xml" for i in range(n)]
+    assert all(r["status"] == "ok" for r in rows)
+    species = _species_rows(db)
+    assert len(species) == 2 * n and len(set(species)) == len(species)
+
+
+def test_cli_help_and_bad_options(capsys):
+    from sbmlnoise import cli
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["curate", "--help"])
+    assert info.value.code == 0
+    assert "examples:" in capsys.readouterr().out
+    assert cli.main(["curate", "/nonexistent/folder", "--db", os.devnull + ".x"]) == 2
+    assert cli.main(["curate", ".", "--annotate"]) == 2
+
+
+# =========================================================================== Dask
+def test_dask_local_cluster_streams_results_and_keeps_timeouts(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    folder = tmp_path / "dask"
+    folder.mkdir()
+    (folder / "bd.xml").write_text(MINIMAL_SBML, encoding="utf-8")
+    (folder / "rate_rule.ant").write_bytes((FIXTURES / "rate_rule.ant").read_bytes())
+    (folder / "hang.xml").write_text("<x>CURATE-HANG</x>", encoding="utf-8")
+    (folder / "bad.xml").write_text("<sbml", encoding="utf-8")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  protocol="tcp://", host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            res = sn.curate(folder, db=tmp_path / "d.sqlite", client=client, method="lna",
+                            timeout=10, worker=SCRIPTED, progress=False)
+            # scheduler= by address: nothing left to do, the same rows come back
+            again = sn.curate(folder, db=tmp_path / "d.sqlite", method="lna",
+                              scheduler=cluster.scheduler_address, timeout=10,
+                              worker=SCRIPTED, progress=False)
+    by = _by_name(res)
+    assert by["bd.xml"]["status"] == "ok", by["bd.xml"]
+    assert by["rate_rule.ant"]["status"] == "unsupported"
+    assert by["hang.xml"]["status"] == "timeout"
+    assert by["bad.xml"]["status"] == "invalid"
+    assert again.analysed == 0 and again.counts == res.counts
+    assert len(_rows(tmp_path / "d.sqlite")) == 4
