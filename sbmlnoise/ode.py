@@ -160,10 +160,13 @@ def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7)
             break
         t_end = t_max / 10 ** (2 - attempt) if attempt < 2 else t_max
         try:
-            traj, _ = ode_trajectory(net, np.array([0.0, t_end]), rtol=1e-9, atol=1e-12 * scale)
+            grid = np.linspace(0.0, t_end, 201)
+            traj, _ = ode_trajectory(net, grid, rtol=1e-9, atol=1e-12 * scale)
         except SimulationError:
             continue
-        candidates = [traj[-1][ind]]
+        # the end point (a stable state) and the late-time average (near the unstable
+        # fixed point an oscillation circles, so an unstable state is still reported)
+        candidates = [traj[-1][ind], traj[100:].mean(axis=0)[ind]]
     if not found:
         raise NoSteadyState(f"no steady state found for model '{net.id}' (Newton and long "
                             "integration did not converge); it may oscillate or grow without "

@@ -60,3 +60,18 @@ def test_oscillator_has_no_stable_steady_state():
 def test_unbounded_growth_has_no_steady_state():
     with pytest.raises(sn.NoSteadyState):
         sn.steady_state(sn.load("model m; => X; k; k = 1; X = 0; end"))
+
+
+@pytest.mark.parametrize("name", ["telegraph", "dimerisation", "autoregulation",
+                                  "toggle_switch", "three_state_cycle", "repressilator"])
+def test_time_course_matches_libroadrunner(name):
+    roadrunner = pytest.importorskip("roadrunner")
+    path = bundled_path(name)
+    net = sn.load(path)
+    rr = roadrunner.RoadRunner(str(path))
+    rr.integrator.relative_tolerance = 1e-10
+    rr.integrator.absolute_tolerance = 1e-12
+    rr.timeCourseSelections = ["time"] + list(net.species_ids)  # amounts
+    expected = rr.simulate(0, 20, 41)
+    ours = sn.simulate_ode(net, expected[:, 0])
+    np.testing.assert_allclose(ours.to_numpy(), expected[:, 1:], rtol=1e-5, atol=1e-7)
