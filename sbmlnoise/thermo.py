@@ -173,9 +173,14 @@ class ThermoReport:
         pf = self._poisson
         if "log_z" not in pf:
             states = _enumerate_class(pf["laws"], pf["totals"])
-            logw = _log_poisson_weight(states, pf["means"].to_numpy())
+            means = pf["means"].to_numpy()
+            logw = _log_poisson_weight(states, means)
             m = float(np.max(logw))
-            pf["log_z"] = m + math.log(float(np.sum(np.exp(logw - m))))
+            # species outside every conservation law sit at 0 in ``states``; their
+            # Poisson factor sums to one, so undo its exp(-c) at n = 0
+            free = ~np.any(pf["laws"] != 0, axis=0)
+            pf["log_z"] = (m + math.log(float(np.sum(np.exp(logw - m))))
+                           + float(np.sum(means[free])))
         return pf["log_z"]
 
     def _require_product_form(self) -> None:

@@ -422,3 +422,24 @@ def test_cme_level_reuses_an_fsp_result():
     assert th.entropy_production == pytest.approx(sigma, rel=1e-6)
     assert th.settings["n_states"] == 3
     json.dumps(th.to_dict(), allow_nan=False)
+
+
+def test_product_form_with_a_conservation_law_and_an_open_part():
+    """G0 <-> G1 (one gene copy) and an independent birth-death M: deficiency zero and
+    weakly reversible, so pi(g, m) = Bernoulli(g) x Poisson(m; k/g) (ACK 2010)."""
+    kon, koff, k, g = 1.0, 3.0, 4.0, 2.0
+    net = sn.load(f"""model split
+S: G0 -> G1; kon*G0 - koff*G1
+birth: => M; k
+death: M => ; g*M
+G0 = 1; G1 = 0; M = 0; kon = {kon}; koff = {koff}; k = {k}; g = {g}
+end""")
+    th = sn.thermodynamics(net)
+    assert th.detailed_balance and th.complex_balanced and th.deficiency == 0
+    on = kon / (kon + koff)
+    for (g0, g1, m) in [(1, 0, 0), (0, 1, 2), (1, 0, 5)]:
+        expect = (on if g1 else 1.0 - on) * poisson.pmf(m, k / g)
+        assert th.product_form({"G0": g0, "G1": g1, "M": m}) == pytest.approx(expect,
+                                                                              rel=1e-9)
+    assert th.product_form({"G0": 1, "G1": 1, "M": 0}) == 0.0
+    assert th.settings["product_form_exact"] is True
