@@ -104,6 +104,19 @@ class AnalysisReport:
     trajectories: pd.DataFrame | None = None
     fluxes: pd.Series | None = None
     network: ReactionNetwork | None = field(default=None, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def temporal(self, method: str | None = None) -> dict:
+        """Autocorrelation time and PSD summary per reported species of one method:
+        ``{species: {"autocorrelation_time", "psd_zero", "corner_frequency",
+        "peak_frequency"}}`` (nan where the method has no spectrum); cached."""
+        name = self.primary if method is None else method
+        key = ("temporal", name)
+        if key not in self._cache:
+            st = self.statistics[name]
+            species = [s for s in self.species if s in st.mean.index]
+            self._cache[key] = _temporal_summary(st, species, self.settings.get("time_scale"))
+        return self._cache[key]
 
     # ------------------------------------------------------------------ tables
     @property
@@ -139,7 +152,7 @@ class AnalysisReport:
         species = [s for s in self.species if s in st.mean.index]
         frame = st.to_frame().loc[species].copy()
         frame.insert(0, "method", name)
-        temporal = _temporal_summary(st, species, self.settings.get("time_scale"))
+        temporal = self.temporal(name)
         for col in ("autocorrelation_time", "psd_zero", "corner_frequency", "peak_frequency"):
             frame[col] = [temporal[s][col] for s in species]
         sizes, freqs, kinds = [], [], []
@@ -300,7 +313,7 @@ def _temporal_summary(st: NoiseStatistics, species, time_scale) -> dict:
     """Autocorrelation time and PSD summary per species (nan where unavailable)."""
     out = {}
     tau = float(time_scale) if time_scale else 1.0
-    omegas = np.logspace(-3, 3, 241) / tau
+    omegas = np.logspace(-3, 3, 121) / tau
     omegas = omegas[omegas < omega_limit(st)]
     peak_factor = 1.5 if st.stderr else 1.05  # sampled spectra wiggle
     for s in species:

@@ -160,10 +160,9 @@ def _atomic_write_text(path, text: str) -> str:
 # =========================================================================== payload
 def _payload(rep) -> dict:
     """What is written, as plain values: {"model": {...}, "species": {sid: {...}}}."""
-    from .analysis import _temporal_summary
     st = rep.primary_statistics
     species = [s for s in rep.species if s in st.mean.index]
-    temporal = _temporal_summary(st, species, rep.settings.get("time_scale"))
+    temporal = rep.temporal()
     kinetic = {b["species"]: b for b in rep.bursts.get("kinetic", [])}
     moment = rep.bursts.get("moment", {}) or {}
     out = {}

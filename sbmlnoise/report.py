@@ -67,10 +67,9 @@ def jsonable(obj):
 
 
 def _statistics_dict(rep, name) -> dict:
-    from .analysis import _temporal_summary
     st = rep.statistics[name]
     species = [s for s in rep.species if s in st.mean.index]
-    temporal = _temporal_summary(st, species, rep.settings.get("time_scale"))
+    temporal = rep.temporal(name)
     per = {}
     mean, var, std, fano, cv = st.mean, st.variance, st.std, st.fano, st.cv
     for s in species:
@@ -329,7 +328,7 @@ def figure_psd(rep):
     plt = _plt()
     species = _shown_species(rep)
     tau = float(rep.settings.get("time_scale") or 1.0)
-    omegas = np.logspace(-2, 2.5, 300) / tau
+    omegas = np.logspace(-2, 2.5, 120) / tau
     fig, ax = plt.subplots(figsize=(7, 4))
     drawn = False
     from .analysis import omega_limit
