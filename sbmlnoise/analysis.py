@@ -82,6 +82,9 @@ class AnalysisReport:
         Sample SSA trajectories, long format (columns ``run``, ``time``, species...).
     fluxes : pandas.Series or None
         Deterministic steady-state rate of every reaction channel (extent per time).
+    noise_decomposition : pandas.DataFrame or None
+        Intrinsic/extrinsic noise of every pair of identical reporters found in the
+        network (:func:`sbmlnoise.lna.noise_decomposition` of the primary statistics).
     network : ReactionNetwork or None
     """
 
@@ -103,6 +106,7 @@ class AnalysisReport:
     created: str = ""
     trajectories: pd.DataFrame | None = None
     fluxes: pd.Series | None = None
+    noise_decomposition: pd.DataFrame | None = None
     network: ReactionNetwork | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -716,6 +720,14 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     bursts["kinetic"] = [b for b in bursts["kinetic"] if b["species"] in species]
     timings["bursts"] = _time.perf_counter() - t0
     consistency = _consistency(statistics, species)
+    decomposition = None
+    try:
+        from .lna import find_reporter_pairs, noise_decomposition
+        pairs = [p for p in find_reporter_pairs(net) if p[0] in species and p[1] in species]
+        if pairs:
+            decomposition = noise_decomposition(st, pairs)
+    except (SbmlnoiseError, ImportError, ValueError, KeyError) as err:
+        warnings_list.append(f"no intrinsic/extrinsic decomposition: {_first_line(err)}")
     settings = {"method": method, "species": species, "seed": seed,
                 "fsp_tol": fsp_tol, "max_states": int(max_states),
                 "thermo_level": thermo, "trajectories": int(trajectories),
@@ -731,7 +743,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         consistency=consistency, skipped=skipped, network_summary=_network_summary(net),
         settings=settings, versions=versions(), timings=timings, warnings=warnings_list,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        trajectories=traj, fluxes=fluxes, network=net)
+        trajectories=traj, fluxes=fluxes, noise_decomposition=decomposition, network=net)
 
 
 def _first_line(err) -> str:

@@ -100,6 +100,15 @@ def _statistics_dict(rep, name) -> dict:
                      "extra": extra, "distributions": dists})
 
 
+def _decomposition_records(rep):
+    frame = rep.noise_decomposition
+    if frame is None or not len(frame):
+        return []
+    frame = frame.reset_index()
+    frame.columns = [str(c) for c in frame.columns]
+    return frame.to_dict(orient="records")
+
+
 def report_dict(rep) -> dict:
     """The JSON document of a report (see docs/report-schema.md)."""
     thermo = {"status": rep.thermo_status.get("status"),
@@ -124,6 +133,7 @@ def report_dict(rep) -> dict:
         "bursts": rep.bursts,
         "thermodynamics": thermo,
         "fluxes": rep.fluxes if rep.fluxes is not None else None,
+        "noise_decomposition": _decomposition_records(rep),
         "skipped": rep.skipped,
         "settings": rep.settings,
         "versions": rep.versions,
@@ -207,6 +217,8 @@ def write_csv(rep, directory) -> list[str]:
                 put(name, frame, index=not isinstance(frame.index, pd.RangeIndex))
     if rep.trajectories is not None:
         put("trajectories.csv", rep.trajectories, index=False)
+    if rep.noise_decomposition is not None and len(rep.noise_decomposition):
+        put("noise_decomposition.csv", rep.noise_decomposition)
     if rep.fluxes is not None:
         put("fluxes.csv", rep.fluxes.rename_axis("reaction").to_frame())
     return written
@@ -584,6 +596,15 @@ def render_html(rep) -> str:
     else:
         body = "<p class=\"note\">Only one method ran; nothing to compare.</p>"
     parts.append(_section("consistency", "Consistency between methods", body))
+
+    if rep.noise_decomposition is not None and len(rep.noise_decomposition):
+        body = (_table(rep.noise_decomposition.reset_index(), index=False)
+                + "<p class=\"note\">Dual-reporter decomposition (Elowitz et al. 2002, "
+                  "doi:10.1126/science.1070919; Swain, Elowitz &amp; Siggia 2002, "
+                  "doi:10.1073/pnas.162041399): eta_int^2 = &lt;(x-y)^2&gt;/(2&lt;x&gt;&lt;y&gt;), "
+                  "eta_ext^2 = Cov(x, y)/(&lt;x&gt;&lt;y&gt;), from the primary method's "
+                  "moments.</p>")
+        parts.append(_section("decomposition", "Intrinsic and extrinsic noise", body))
 
     kinetic = rep.bursts.get("kinetic") or []
     body = ""

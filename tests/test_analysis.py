@@ -219,3 +219,14 @@ def test_telegraph_moment_estimate_approaches_kinetic_in_bursty_limit():
     moment = rep.bursts["moment"]["M"]
     assert moment["burst_size"] == pytest.approx(10.0, rel=0.01)
     assert moment["burst_frequency"] == pytest.approx(0.1, rel=0.02)
+
+
+def test_dual_reporter_decomposition_closed_form():
+    """Linear dual reporter (models/dual_reporter): eta_int^2 = 1/<X> and
+    eta_ext^2 = (1/<E>) g/(g + gE) (Swain, Elowitz & Siggia 2002), exact for the LNA of a
+    linear network."""
+    rep = sn.analyze(ROOT / "models" / "dual_reporter.xml", method="lna", trajectories=0,
+                     thermo=None)
+    row = rep.noise_decomposition.loc[("X", "Y")]
+    assert row["eta_int2"] == pytest.approx(1 / 20, rel=1e-9)
+    assert row["eta_ext2"] == pytest.approx(0.1 * 1 / 1.1, rel=1e-9)
