@@ -8,6 +8,8 @@ first use so ``import sbmlnoise`` stays fast.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 from .errors import (ModelError, NoSteadyState, SbmlnoiseError, SimulationError,
                      StateSpaceTooLarge, UnsupportedFeature)
@@ -26,10 +28,12 @@ _LAZY = {
     "ssa": "ssa", "ssa_stationary": "ssa", "EnsembleResult": "ssa",
     "fsp": "fsp", "FSPResult": "fsp",
     "lna": "lna", "noise_decomposition": "lna", "find_reporter_pairs": "lna",
+    "LNATimeCourse": "lna",
     "thermodynamics": "thermo", "ThermoReport": "thermo",
     "analyze": "analysis", "AnalysisReport": "analysis",
-    "annotate": "annotate", "read_annotations": "annotate",
-    "curate": "curate",
+    "annotate": "annotate", "read_annotations": "annotate", "strip_annotations": "annotate",
+    "curate": "curate", "CurateResult": "curate",
+    "burst_table": "bursts",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",
@@ -42,9 +46,37 @@ def __getattr__(name: str):
     if module is None:
         raise AttributeError(f"module 'sbmlnoise' has no attribute '{name}'")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
+    if name not in _SHADOWED:
+        globals()[name] = value
     return value
 
 
 def __dir__():
     return __all__
+
+
+# Some public functions share their name with the module that defines them (sn.fsp in
+# sbmlnoise/fsp.py, ...). Importing such a submodule makes Python set the package attribute
+# to the module object, which would hide the function. A property on the package's class
+# outranks the instance attribute, so ``sn.fsp`` always is the function; the submodules
+# stay importable with ``from sbmlnoise.fsp import FSPResult``.
+_SHADOWED = ("ssa", "fsp", "lna", "annotate", "curate")
+
+
+class _Package(types.ModuleType):
+    pass
+
+
+def _shadow_property(name: str) -> property:
+    def get(module):
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+
+    def keep_submodule(module, value):  # the import system records the submodule here
+        module.__dict__[f"_{name}_module"] = value
+
+    return property(get, keep_submodule)
+
+
+for _name in _SHADOWED:
+    setattr(_Package, _name, _shadow_property(_name))
+sys.modules[__name__].__class__ = _Package
