@@ -295,10 +295,23 @@ def _box_states(model: StochasticModel, lower, upper, limit):
     xk = np.empty((size, key.size), dtype=np.int64)
     for i in range(key.size):
         xk[:, i] = (codes // strides[i]) % radix[i] + klo[i]
-    full = xk @ model.link.T + model.offset
-    states = np.round(full).astype(np.int64)
-    ok = np.all(np.abs(full - states) < 1e-7, axis=1)
-    ok &= np.all(states >= lower, axis=1) & np.all(states <= upper, axis=1)
+    link_int = np.round(model.link)
+    if np.all(np.abs(model.link - link_int) < 1e-12) and \
+            np.all(np.abs(model.offset - np.round(model.offset)) < 1e-9):
+        states = np.repeat(np.round(model.offset).astype(np.int64)[None, :], size, axis=0)
+        for c, i in enumerate(key.tolist()):
+            column = link_int[:, c].astype(np.int64)
+            for s in np.flatnonzero(column):
+                states[:, s] += column[s] * xk[:, c]
+        ok = np.ones(size, dtype=bool)
+    else:
+        full = xk @ model.link.T + model.offset
+        states = np.round(full).astype(np.int64)
+        ok = np.all(np.abs(full - states) < 1e-7, axis=1)
+    del xk
+    for s in range(states.shape[1]):
+        col = states[:, s]
+        ok &= (col >= lower[s]) & (col <= upper[s])
     table = np.full(size, -1, dtype=np.int64)
     keep = np.flatnonzero(ok)
     table[keep] = np.arange(keep.size)
@@ -353,11 +366,9 @@ def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
             tk = targets[:, model.key]
             okk = np.all(tk >= klo, axis=1) & np.all(tk <= khi, axis=1)
             res = np.full(targets.shape[0], -1, dtype=np.int64)
+            # targets come from firing reactions, so they satisfy the conservation laws
+            # and their key species determine them: no need to compare full states
             res[okk] = table[(tk[okk] - klo) @ strides]
-            if np.any(res >= 0):
-                hit = res >= 0
-                same = np.all(states[res[hit]] == targets[hit], axis=1)
-                res[np.flatnonzero(hit)[~same]] = -1
             return res
 
         start = lookup(model.x0[None, :])[0]
