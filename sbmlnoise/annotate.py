@@ -180,7 +180,7 @@ def _payload(rep) -> dict:
                            "k_off": b["k_off"], "k_tx": b["k_tx"],
                            "promoter_on": b["promoter_on"], "promoter_off": b["promoter_off"],
                            "feedback": b["feedback"]})
-        if s in moment:
+        if s in moment and moment[s].get("burst_size") is not None:
             m = moment[s]
             bursts.append({"estimate": "moment", "size": m.get("burst_size"),
                            "frequency": m.get("burst_frequency"), "gamma": m.get("gamma")})

@@ -80,6 +80,9 @@ def test_in_place_annotation(tmp_path):
     assert main(["analyze", str(src), "--method", "lna", "--out", str(tmp_path / "r"),
                  "--annotate", str(src), "--in-place", "--no-progress"]) == 0
     assert src.read_bytes() != original
+    assert main(["analyze", str(src), "--method", "lna", "--out", str(tmp_path / "r"),
+                 "--annotate", str(tmp_path / "other.xml"), "--in-place",
+                 "--no-progress"]) == 2
 
 
 @pytest.mark.parametrize("argv, fragment", [

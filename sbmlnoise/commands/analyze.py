@@ -71,11 +71,14 @@ def run(args) -> int:
     if not model.is_file():
         raise FileNotFoundError(f"model file '{args.model}' does not exist")
     if args.in_place and not args.annotate:
-        raise ValueError("--in-place only applies together with --annotate")
-    if args.annotate and not args.in_place:
-        if Path(args.annotate).resolve() == model.resolve():
-            raise ValueError(f"--annotate would overwrite the input '{args.model}'; add "
-                             "--in-place to replace it")
+        raise ValueError("--in-place only applies together with --annotate MODEL")
+    same = bool(args.annotate) and Path(args.annotate).resolve() == model.resolve()
+    if same and not args.in_place:
+        raise ValueError(f"--annotate would overwrite the input '{args.model}'; add "
+                         "--in-place to replace it")
+    if args.in_place and not same:
+        raise ValueError("--in-place replaces MODEL itself: give --annotate the same path "
+                         "as MODEL (or drop --in-place to write a new file)")
     net = sn.load(model, system_size=args.system_size)
     rep = sn.analyze(net, method=args.method, species=args.species, seed=args.seed,
                      t_end=args.t_end, burn_in=args.burn_in, ssa_events=args.ssa_events,
@@ -88,7 +91,6 @@ def run(args) -> int:
     print(f"report: {paths['html']}")
     print(f"data:   {paths['json']} (+ {len(paths['csv'])} CSV tables in {out})")
     if args.annotate:
-        target = annotate(model, rep, None if args.in_place else args.annotate,
-                          in_place=args.in_place)
+        target = annotate(model, rep, None if same else args.annotate, in_place=same)
         print(f"annotated SBML: {target}")
     return 0
