@@ -5,12 +5,19 @@ sqrt(N)(mean_sim - mean)/sd must lie in [-3, 3] and the variance statistic
 sqrt(N/2)(var_sim/sd^2 - 1) in [-5, 5]; a case passes with at most 1 % (at least one)
 of its statistics outside.
 
-Default run: every case with N = 1000 runs (seed 1), except 00003 with N = 10,000.
-00003 is a critical branching process (birth 1, death 1.1, X(0) = 100) whose counts
-are so heavy-tailed that the sample variance's spread is several times the normal
-theory the sdRange assumes: at N = 1000 it fails for about 2 of 5 seeds (checked with
-seeds 1-5), at N = 10,000 it passes. The slow test runs all cases at N = 10,000 as the
-DSMTS guide prescribes.
+Even a correct simulator fails a case now and then: the statistics at the 51 time points
+come from the same trajectories, so once the running mean sits near 3 SE it stays there
+for many points. Measured at N = 1000 over seeds 1-6 (all cases but 00003): 5 failed
+cases in 6 x 32 case-runs, never the same case twice. Case 00003 (critical branching,
+birth 1, death 1.1, X(0) = 100) has such heavy tails that the variance statistic's spread
+is several times the normal theory behind sdRange; it fails at N = 1000 for 2 of 5 seeds
+and passes at N = 10,000.
+
+Protocol of the default test (seed 1, N = 1000 for every case, N = 10,000 for 00003):
+at most two cases may fail, and each failed case must pass when re-run with N = 2000 and
+another seed (a real bias would make it fail again). The slow test runs every case at
+N = 10,000 as the DSMTS guide prescribes and allows one chance failure that must pass on
+a re-run.
 """
 
 from __future__ import annotations
@@ -34,24 +41,37 @@ def _all_but(case: str) -> str:
     return ",".join(str(i) for i in ids if i != int(case))
 
 
-def _check(report: dict) -> None:
-    failed = {cid: e["reason"] for cid, e in report["cases"].items() if e["status"] != "pass"}
-    assert not failed, failed
+def _check_shape(report: dict) -> None:
+    assert report["suite"] == "stochastic"
     for entry in report["cases"].values():
-        assert entry["checked"] > 0 and entry["runs"] == report["runs"]
         assert {"status", "reason", "checked", "mean_out", "var_out", "runs"} <= set(entry)
+        assert entry["status"] in ("pass", "fail"), entry["reason"]
+        assert entry["checked"] > 0 and entry["runs"] == report["runs"]
+
+
+def _failed(report: dict) -> list[str]:
+    return [cid for cid, e in report["cases"].items() if e["status"] != "pass"]
+
+
+def _rerun_passes(failed: list[str], runs: int, seed: int) -> None:
+    for cid in failed:
+        again = run_stochastic(SUITE, runs=runs, cases=str(int(cid)), seed=seed)
+        assert again["cases"][cid]["status"] == "pass", (cid, again["cases"][cid]["reason"])
 
 
 def test_dsmts_default_runs(tmp_path):
     report = run_stochastic(SUITE, runs=1000, cases=_all_but(HEAVY_TAILED), seed=1)
-    assert report["suite"] == "stochastic"
-    assert report["summary"]["pass"] == len(report["cases"]) >= 30
-    _check(report)
+    _check_shape(report)
+    assert len(report["cases"]) >= 30
+    failed = _failed(report)
+    assert len(failed) <= 2, {c: report["cases"][c]["reason"] for c in failed}
+    _rerun_passes(failed, runs=2000, seed=101)
     heavy = run_stochastic(SUITE, runs=10_000, cases=HEAVY_TAILED, seed=1)
-    _check(heavy)
+    _check_shape(heavy)
+    assert not _failed(heavy), heavy["cases"]
     out = tmp_path / "stochastic.json"
     write_json(report, out)
-    assert json.loads(out.read_text(encoding="utf-8"))["summary"]["pass"] == len(report["cases"])
+    assert json.loads(out.read_text(encoding="utf-8"))["summary"] == report["summary"]
 
 
 def test_event_cases_exact_at_reset():
@@ -73,4 +93,7 @@ def test_bad_runs_argument():
 @pytest.mark.slow
 def test_dsmts_ten_thousand_runs():
     report = run_stochastic(SUITE, runs=10_000, seed=2)
-    _check(report)
+    _check_shape(report)
+    failed = _failed(report)
+    assert len(failed) <= 1, {c: report["cases"][c]["reason"] for c in failed}
+    _rerun_passes(failed, runs=10_000, seed=202)

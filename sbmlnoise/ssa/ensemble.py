@@ -244,9 +244,9 @@ def ssa(net, times, runs, *, seed=None, method="auto", workers=None, client=None
     runs : int
         Number of independent runs (>= 1).
     seed : int, numpy.random.SeedSequence or None
-        Run ``i`` uses the stream ``SeedSequence(seed, spawn_key=(i,))`` (the ``i``-th
-        child of ``SeedSequence(seed).spawn``), so results are identical for any number
-        of workers or a cluster. ``None`` draws fresh entropy (recorded in ``settings``).
+        Run ``i``'s stream depends only on ``SeedSequence(seed)`` and ``i`` (see
+        :mod:`sbmlnoise.ssa._rng`), so results are identical for any number of workers or
+        a cluster. ``None`` draws fresh entropy (recorded in ``settings["seed_entropy"]``).
     method : {"auto", "direct", "sorting"} or a variant class
         "auto" uses the direct method up to 12 reaction channels, else the sorting direct
         method with a dependency graph.
@@ -357,7 +357,8 @@ def ssa(net, times, runs, *, seed=None, method="auto", workers=None, client=None
                               columns=species)
     trajectories = (np.concatenate(kept_parts, axis=0) if kept_parts
                     else np.zeros((0, len(times), len(species))))
-    settings = {"method": variant.name, "runs": runs, "seed": seed, "seed_entropy": entropy,
+    settings = {"method": variant.name, "runs": runs, "seed": seed,
+                "seed_entropy": getattr(entropy, "entropy", entropy),
                 "workers": used_workers, "chunk_runs": CHUNK_RUNS,
                 "system_size": float(net.system_size), "t_end": float(times[-1]),
                 "n_times": len(times), "events": int(events), "seconds": elapsed,

@@ -77,7 +77,7 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
         ``[burn_in, t_end]``. Choose ``t_end - burn_in`` >> ``n_batches`` times the
         slowest correlation time.
     seed : int or None
-        Stream ``SeedSequence(seed, spawn_key=(0,))``.
+        The stream of run 0 of :func:`~sbmlnoise.ssa.ssa` with the same seed.
     method : str
         SSA variant ("auto", "direct", "sorting").
     dt : float, optional
@@ -219,7 +219,8 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
         return np.std(vals, axis=0, ddof=1) / np.sqrt(n_batches)
 
     settings = {"method": variant.name, "t_end": t_end, "burn_in": burn_in, "seed": seed,
-                "seed_entropy": entropy, "dt": dt, "n_grid": n_grid, "n_batches": n_batches,
+                "seed_entropy": getattr(entropy, "entropy", entropy), "dt": dt,
+                "n_grid": n_grid, "n_batches": n_batches,
                 "system_size": float(net.system_size), "events": int(events),
                 "seconds": elapsed, "psd_estimator": "Blackman-Tukey, Parzen lag window"}
     extra = {"events": int(events), "max_lag": lag_windows,
