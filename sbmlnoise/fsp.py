@@ -286,12 +286,18 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
             raise ValueError("t must be sorted in increasing order")
     model = prepare(net, "fsp")
     lower, upper, user_capped = _parse_bounds(model, bounds)
+    user_lower = np.array([(bounds or {}).get(sid) is not None and np.ndim(bounds[sid]) > 0
+                           for sid in net.species_ids], dtype=bool)
     hint, t_relax = _initial_caps(model, upper, user_capped, times)
+    start = None
+    if times is None:
+        start = _stationary_start(model, lower, upper, hint, user_capped | user_lower)
+    lower_fixed = user_lower | model.fixed | np.isfinite(model.conservation_cap)
 
     previous = None
     change = float("nan")
     for expansion in range(_MAX_EXPANSIONS):
-        proj = project(model, lower, upper, max_states)
+        proj = project(model, lower, upper, max_states, start)
         if proj.n_states > max_states:
             raise _too_large(model, proj, None, upper, lower, user_capped, float("inf"), tol,
                              max_states, proj.n_states)
@@ -314,20 +320,19 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
             p_last = P[-1]
         if eps <= tol:
             break
-        grow = _growable(blame, user_capped, model, upper)
-        if grow.size == 0:
+        grow = _growable(blame[0], user_capped, model, upper)
+        grow_low = _growable(blame[1], lower_fixed | (lower <= 0), model, upper)
+        if grow.size == 0 and grow_low.size == 0:
             warnings.warn(f"fsp: error bound {eps:.3g} exceeds tol={tol:g} but the species "
                           "that lose probability are capped by `bounds`", stacklevel=2)
             break
-        new_upper = upper.copy()
-        factor = 2.0 if (not math.isfinite(eps) or eps > 1e4 * tol) else 1.5
-        new_upper[grow] = np.minimum(np.ceil(upper[grow] * factor + 4).astype(np.int64),
-                                     _cap_limit(model)[grow])
-        estimate = _size_estimate(proj, lower, upper, new_upper)
+        new_lower, new_upper = _grow(proj, p_last, lower, upper, hint, grow, grow_low,
+                                     eps, tol)
+        estimate = _size_estimate(proj, lower, upper, new_lower, new_upper)
         if estimate > max_states:
             raise _too_large(model, proj, p_last, upper, lower, user_capped, eps, tol,
-                             max_states, estimate, grow)
-        upper = new_upper
+                             max_states, estimate, np.union1d(grow, grow_low))
+        upper, lower = new_upper, new_lower
     else:
         warnings.warn(f"fsp: stopped after {_MAX_EXPANSIONS} expansions with error bound "
                       f"{eps:.3g} > tol={tol:g}", stacklevel=2)
@@ -396,10 +401,6 @@ def _parse_bounds(model: StochasticModel, bounds):
     return lower, upper, capped
 
 
-def _cap_limit(model) -> np.ndarray:
-    return np.full(model.n_species, np.iinfo(np.int64).max // 4, dtype=np.int64)
-
-
 def _initial_caps(model, upper, capped, times):
     """Fill ``upper`` for uncapped species from the rate equations (mean + 8 sd of a
     Poisson guess), in place. Returns the guessed state (counts; used to pick the
@@ -460,7 +461,7 @@ def _stationary_bound(model, proj, p, t_relax=math.inf):
     a heuristic, reported separately -- or ``inf`` if ``t_relax`` is unknown.
     """
     n_species = model.n_species
-    nothing = (0.0, np.zeros(n_species), 0.0)
+    nothing = (0.0, np.zeros((2, n_species)), 0.0)
     if proj.out_src.size == 0:
         return nothing
     flux = p[proj.out_src] * proj.out_rate
@@ -479,9 +480,8 @@ def _stationary_bound(model, proj, p, t_relax=math.inf):
         tau = np.where(negative, v / -dv, 4.0 * t_relax)
     contrib = flux * tau
     eps = float(contrib.sum())
-    share = (over + under) / v[:, None]
-    finite = np.isfinite(contrib)
-    blame = (np.where(finite, contrib, 1e300)[:, None] * share).sum(axis=0)
+    finite = np.where(np.isfinite(contrib), contrib, 1e300)[:, None] / v[:, None]
+    blame = np.stack([(finite * over).sum(axis=0), (finite * under).sum(axis=0)])
     heuristic = float(contrib[~negative].sum() / eps) if eps > 0 and math.isfinite(eps) else \
         (1.0 if not negative.all() else 0.0)
     return eps, blame, heuristic
@@ -489,11 +489,12 @@ def _stationary_bound(model, proj, p, t_relax=math.inf):
 
 def _transient_blame(model, proj, P):
     if proj.out_src.size == 0:
-        return np.zeros(model.n_species)
+        return np.zeros((2, model.n_species))
     flux = P[:, proj.out_src].sum(axis=0) * proj.out_rate
     over, under = _violation(proj, proj.out_target)
     v = (over + under).sum(axis=1, keepdims=True).astype(float)
-    return (flux[:, None] * (over + under) / v).sum(axis=0)
+    return np.stack([(flux[:, None] * over / v).sum(axis=0),
+                     (flux[:, None] * under / v).sum(axis=0)])
 
 
 def _growable(blame, capped, model, upper):
@@ -504,9 +505,63 @@ def _growable(blame, capped, model, upper):
     return np.flatnonzero(ok & (blame >= 0.05 * top))
 
 
-def _size_estimate(proj, lower, old, new) -> float:
-    ratio = np.prod((new - lower + 1).astype(float) / (old - lower + 1).astype(float))
+def _size_estimate(proj, lower, upper, new_lower, new_upper) -> float:
+    ratio = np.prod((new_upper - new_lower + 1).astype(float)
+                    / (upper - lower + 1).astype(float))
     return float(proj.n_states) * float(ratio)
+
+
+def _grow(proj, p, lower, upper, hint, grow, grow_low, eps, tol):
+    """New caps: extend each losing side by the distance the marginal's geometric tail
+    needs to fall by ``tol / eps`` (times 1.25, plus 2), kept between 10% and 100% of
+    the current distance from the rate-equation state ``hint``; without a usable tail
+    (no decay, or ``eps`` infinite) the distance doubles."""
+    new_lower, new_upper = lower.copy(), upper.copy()
+    for side, species in (("up", grow), ("down", grow_low)):
+        for i in species.tolist():
+            lo, hi = int(lower[i]), int(upper[i])
+            centre = float(np.clip(hint[i], lo, hi))
+            dist = (hi - centre) if side == "up" else (centre - lo)
+            step = None
+            if math.isfinite(eps) and eps > 0 and hi > lo:
+                marg = np.bincount(proj.states[:, i] - lo, weights=p, minlength=hi - lo + 1)
+                w = max(1, (hi - lo) // 10)
+                edge, inner = (marg[-1], marg[-1 - w]) if side == "up" else (marg[0], marg[w])
+                if edge > 0 and inner > edge:
+                    rho = (edge / inner) ** (1.0 / w)
+                    step = 1.25 * math.log(tol / eps) / math.log(rho) + 2.0
+            if step is None:
+                step = dist + 4.0
+            step = int(math.ceil(min(max(step, 0.1 * dist, 4.0), dist + 4.0)))
+            if side == "up":
+                new_upper[i] = min(hi + step, np.iinfo(np.int64).max // 4)
+            else:
+                new_lower[i] = max(0, lo - step)
+    return new_lower, new_upper
+
+
+def _stationary_start(model, lower, upper, hint, capped):
+    """For a stationary solve the projection need not contain the initial state, only
+    its conservation class: centre a box on the rate-equation steady state. Sets lower
+    caps (mean - 8 sd - 10, in place) for free species and returns a start state in the
+    box and class, or ``None`` (then lower caps stay at 0 and the start is ``x0``)."""
+    free = ~capped & ~model.fixed & ~np.isfinite(model.conservation_cap)
+    if not free.any():
+        return None
+    lows = np.floor(hint - 8.0 * np.sqrt(hint + 1.0) - 10.0).astype(np.int64)
+    new_lower = lower.copy()
+    new_lower[free] = np.clip(lows[free], 0, None)
+    if np.all(new_lower == lower):
+        return None
+    key = model.key
+    xk = np.clip(np.round(hint[key]), new_lower[key], upper[key])
+    state = model.link @ xk + model.offset
+    start = np.round(state).astype(np.int64)
+    if (np.any(np.abs(state - start) > 1e-7) or np.any(start < new_lower)
+            or np.any(start > upper)):
+        return None
+    lower[:] = new_lower
+    return start
 
 
 def _expansion_change(previous, proj, p) -> float:

@@ -351,9 +351,11 @@ def _edges(model, states, lookup, lower, upper):
 
 
 def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
-            max_states: int) -> Projection:
-    """States reachable from ``model.x0`` without leaving ``[lower, upper]`` (counts,
-    per species, inclusive), with all their edges."""
+            max_states: int, start_state: np.ndarray | None = None) -> Projection:
+    """States reachable from ``start_state`` (default ``model.x0``; it must lie in the
+    conservation class of ``x0``) without leaving ``[lower, upper]`` (counts, per
+    species, inclusive), with all their edges."""
+    start_state = model.x0 if start_state is None else np.asarray(start_state, np.int64)
     lower = np.asarray(lower, dtype=np.int64)
     upper = np.asarray(upper, dtype=np.int64)
     limit = max(DENSE_BOX_LIMIT, 4 * int(max_states))
@@ -371,7 +373,8 @@ def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
             res[okk] = table[(tk[okk] - klo) @ strides]
             return res
 
-        start = lookup(model.x0[None, :])[0]
+        inside = np.all(start_state >= lower) and np.all(start_state <= upper)
+        start = lookup(start_state[None, :])[0] if inside else -1
         if start < 0:
             raise SimulationError("fsp: the initial state lies outside the requested bounds")
         e = _edges(model, states, lookup, lower, upper)
@@ -395,10 +398,12 @@ def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
             osrc, orxn, orate, otgt = e[4], e[5], e[6], e[7]
         return Projection(states, src, dst, rxn, rate, osrc, orxn, orate, otgt, lower, upper,
                           e[8], int(start))
-    return _project_bfs(model, lower, upper, max_states)
+    if not (np.all(start_state >= lower) and np.all(start_state <= upper)):
+        raise SimulationError("fsp: the initial state lies outside the requested bounds")
+    return _project_bfs(model, lower, upper, max_states, start_state)
 
 
-def _project_bfs(model, lower, upper, max_states) -> Projection:
+def _project_bfs(model, lower, upper, max_states, start_state) -> Projection:
     """Breadth-first enumeration with a dict on packed keys (for boxes too large to
     tabulate): each level fires all channels on the whole frontier at once."""
     key = model.key
@@ -417,7 +422,7 @@ def _project_bfs(model, lower, upper, max_states) -> Projection:
         return [row.tobytes() for row in tk]
 
     index: dict = {}
-    chunks = [model.x0[None, :].copy()]
+    chunks = [start_state[None, :].copy()]
     index[pack(chunks[0])[0]] = 0
     frontier = chunks[0]
     n = 1
