@@ -122,6 +122,37 @@ def test_telegraph_peccoud_ycart(telegraph):
     assert telegraph.marginal("G1").to_numpy() == pytest.approx([2 / 3, 1 / 3], abs=1e-10)
 
 
+def test_telegraph_temporal_statistics_linear_theory(telegraph):
+    # propensities are linear, so the moment equations close: with y = (G1, M),
+    # J = [[-(kon+koff), 0], [ktx, -g]], D = sum_j nu_j nu_j^T a_j(mean),
+    # J S + S J^T + D = 0, C(tau) = [expm(J tau) S]_MM, PSD = 2 Re[(i w - J)^-1 S]_MM.
+    kon, koff, ktx, g = 1.0, 2.0, 10.0, 1.0
+    g1, m = kon / (kon + koff), ktx * kon / ((kon + koff) * g)
+    jac = np.array([[-(kon + koff), 0.0], [ktx, -g]])
+    d = np.diag([kon * (1 - g1) + koff * g1, ktx * g1 + g * m])
+    sigma = sla.solve_continuous_lyapunov(jac, -d)
+    assert telegraph.stats.variance["M"] == pytest.approx(sigma[1, 1], rel=1e-7)
+    lags = np.array([0.0, 0.2, 1.0, 3.0])
+    expected = [(sla.expm(jac * t) @ sigma)[1, 1] for t in lags]
+    np.testing.assert_allclose(telegraph.stats.autocorrelation("M", lags).to_numpy(),
+                               expected, rtol=1e-6)
+    omegas = np.array([0.0, 0.5, 2.0, 10.0])
+    psd = [2 * np.real(np.linalg.solve(1j * w * np.eye(2) - jac, sigma))[1, 1] for w in omegas]
+    np.testing.assert_allclose(telegraph.stats.psd("M", omegas).to_numpy(), psd, rtol=1e-6)
+
+
+def test_large_counts_box_is_centred():
+    # Omega = 1000: Poisson(1000); the stationary box is centred on the rate-equation state
+    # (lower cap > 0) and still reproduces the pmf to 1e-10
+    net = sn.load("model s; => X; k; X => ; g*X; k = 1; g = 1; X = 0; end", system_size=1000)
+    fr = sn.fsp(net, tol=1e-10)
+    assert fr.states[:, 0].min() > 0
+    assert fr.n_states < 1000
+    m = fr.marginal("X")
+    assert np.abs(m.to_numpy() - st.poisson(1000).pmf(m.index.to_numpy())).max() < 1e-10
+    assert fr.probabilities.sum() == pytest.approx(1.0, abs=1e-12)
+
+
 def test_telegraph_invariants(telegraph):
     fr = telegraph
     p = fr.probabilities
