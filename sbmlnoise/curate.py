@@ -129,23 +129,29 @@ _FORKSERVER_LOCK = threading.Lock()
 _FORKSERVER_READY = False
 _LIVE: set = set()
 _LIVE_LOCK = threading.Lock()
+_WARMUP_SWITCH = "SBMLNOISE_CURATE_WARMUP"  # "0": no warm-up, "noreport": analysis only
 _THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "NUMBA_NUM_THREADS")
 
 
-def _forkserver_context():
-    """The fork-server context, its server started once with the worker module preloaded
-    and single-threaded BLAS (each model is one process; workers provide parallelism)."""
+def _forkserver_context(report: bool = True):
+    """The fork-server context. Its server starts once per process, single-threaded BLAS
+    (each model is one process; workers provide the parallelism), with the worker module
+    preloaded and warmed up (:mod:`sbmlnoise.curate_warmup`: one tiny analysis, and one
+    HTML report if ``report``), so every child forks from a warm interpreter."""
     global _FORKSERVER_READY
     ctx = multiprocessing.get_context("forkserver")
     with _FORKSERVER_LOCK:
         if not _FORKSERVER_READY:
-            ctx.set_forkserver_preload(["sbmlnoise.curate_worker"])
+            ctx.set_forkserver_preload(["sbmlnoise.curate_worker", "sbmlnoise.curate_warmup"])
             from multiprocessing import forkserver
-            saved = {k: os.environ.get(k) for k in _THREAD_ENV}
+            keys = _THREAD_ENV + (_WARMUP_SWITCH,)
+            saved = {k: os.environ.get(k) for k in keys}
             try:
                 for k in _THREAD_ENV:
                     os.environ.setdefault(k, "1")
+                if not report and os.environ.get(_WARMUP_SWITCH, "1") == "1":
+                    os.environ[_WARMUP_SWITCH] = "noreport"
                 forkserver.ensure_running()
             finally:
                 for k, v in saved.items():
@@ -233,8 +239,14 @@ def _died(exitcode, job) -> tuple[str, str]:
             signame = f"signal {-exitcode}"
         if -exitcode == getattr(signal, "SIGXCPU", -1):
             return "timeout", f"worker exceeded its CPU-time limit ({signame})"
-        hint = (f"; possibly memory exhaustion (limit {limit:g} MB)" if limit and signame in
-                ("SIGKILL", "SIGSEGV", "SIGABRT", "SIGBUS") else "")
+        if signame == "SIGSEGV":
+            hint = ("; a crash in native code (e.g. a C stack overflow on deeply nested "
+                    "input" + (f", or memory exhaustion under the {limit:g} MB limit)"
+                               if limit else ")"))
+        elif limit and signame in ("SIGKILL", "SIGABRT", "SIGBUS"):
+            hint = f"; possibly memory exhaustion (limit {limit:g} MB)"
+        else:
+            hint = ""
         return "error", f"worker process died ({signame}) without a result{hint}"
     if exitcode == 70:
         return "timeout", "worker watchdog fired (no result within twice the time limit)"
@@ -574,7 +586,7 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
             if client is not None or scheduler is not None:
                 _run_dask(pending, make_job, handle, client, scheduler, launcher)
             else:
-                _run_local(pending, make_job, handle, workers, launcher)
+                _run_local(pending, make_job, handle, workers, launcher, out is not None)
         finally:
             if bar is not None:
                 bar.close()
@@ -630,7 +642,7 @@ def _runner_failed(err) -> dict:
                 reason=f"runner failed: {type(err).__name__}: {one_line(err)}")
 
 
-def _run_local(pending, make_job, handle, workers, launcher) -> None:
+def _run_local(pending, make_job, handle, workers, launcher, report=True) -> None:
     """Up to ``workers`` isolated processes at once; results handled in this thread."""
     if workers is None:
         try:
@@ -639,7 +651,7 @@ def _run_local(pending, make_job, handle, workers, launcher) -> None:
             workers = os.cpu_count() or 1
     workers = max(1, int(workers))
     if launcher in (None, "forkserver") and not multiprocessing.current_process().daemon:
-        _forkserver_context()  # start it from this thread, before the pool
+        _forkserver_context(report)  # start it from this thread, before the pool
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sbmlnoise-curate")
     inflight = {}
     try:

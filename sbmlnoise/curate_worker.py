@@ -270,6 +270,8 @@ def analyze_model(job: dict, result: dict, workdir: str) -> None:
     source.write_bytes(data)
 
     t = time.perf_counter()
+    if not data.strip():
+        raise ModelError("the file is empty")
     refuse_entities(data)
     text = _decode(data)
     try:

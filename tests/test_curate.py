@@ -205,6 +205,10 @@ def _mixed_folder(tmp_path) -> Path:
                  "unbounded_birth.ant", "oscillator.ant", "rate_rule.ant", "delay.ant"):
         shutil.copy(FIXTURES / name, folder / name)
     (folder / "bd.xml").write_text(MINIMAL_SBML, encoding="utf-8")
+    (folder / "empty.xml").write_text("", encoding="utf-8")
+    # 20000 nested <apply>: overflows a C stack or Python's recursion limit in the reader
+    (folder / "deep_nesting.xml").write_text(_mutate(MINIMAL_SBML, "deep_nesting", 3),
+                                             encoding="utf-8")
     bundled = sorted(MODELS.glob("*.xml"))
     if bundled:
         (folder / "bundled").mkdir()
@@ -216,8 +220,8 @@ def _mixed_folder(tmp_path) -> Path:
 def test_real_models_and_pathological_fixtures(tmp_path):
     """Bundled models + broken files through the real sn.analyze (LNA keeps it quick)."""
     folder = _mixed_folder(tmp_path)
-    res = sn.curate(folder, db=tmp_path / "r.sqlite", out=tmp_path / "out", method="lna",
-                    timeout=90, max_memory=2048, workers=2, progress=False)
+    res = sn.curate(folder, db=tmp_path / "r.sqlite", method="lna", timeout=90,
+                    max_memory=2048, workers=2, progress=False)
     by = _by_name(res)
     assert all(m["status"] in STATUSES and m["reason"] for m in res.models)
 
@@ -231,6 +235,8 @@ def test_real_models_and_pathological_fixtures(tmp_path):
         assert by[name]["status"] == "error", by[name]
         assert "steady state" in by[name]["reason"], by[name]
         assert by[name]["reason"].startswith("NoSteadyState")
+    assert by["empty.xml"]["status"] == "invalid" and "empty" in by["empty.xml"]["reason"]
+    assert by["deep_nesting.xml"]["status"] in ("error", "invalid"), by["deep_nesting.xml"]
     assert by["rate_rule.ant"]["status"] == "unsupported"
     assert by["rate_rule.ant"]["unsupported_feature"] == "RateRule"
     assert "rate rules" in by["rate_rule.ant"]["features"]
@@ -253,11 +259,33 @@ def test_real_models_and_pathological_fixtures(tmp_path):
         assert m["status"] in STATUSES and m["reason"]
     ok = [m for m in res.models if m["status"] == "ok"]
     assert ok and all(m["n_species"] for m in ok)
-    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
-    for m in res.models:
-        assert re.sub("&", "&amp;", m["name"]) in index
-    reports = list((tmp_path / "out" / "models").glob("*/report.html"))
-    assert len(reports) <= len(ok)
+
+
+def test_reports_index_and_annotations(tmp_path):
+    """--out: each analysed model's own report and annotated SBML, linked from index.html."""
+    folder = tmp_path / "two"
+    folder.mkdir()
+    (folder / "bd.xml").write_text(MINIMAL_SBML, encoding="utf-8")
+    shutil.copy(FIXTURES / "invalid_xml.xml", folder)
+    out = tmp_path / "out"
+    res = sn.curate(folder, db=tmp_path / "r.sqlite", out=out, method="lna", timeout=120,
+                    annotate=True, progress=False)
+    by = _by_name(res)
+    assert by["bd.xml"]["status"] == "ok" and by["invalid_xml.xml"]["status"] == "invalid"
+    reports = sorted((out / "models").glob("*/report.html"))
+    assert [p.parent.name.startswith("bd.xml-") for p in reports] == [True]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    link = f'href="models/{reports[0].parent.name}/report.html"'
+    assert link in index
+    annotated = reports[0].parent / "annotated.xml"
+    if "annotate failed" not in (by["bd.xml"]["reason"] or ""):
+        assert annotated.exists()
+        back = sn.read_annotations(annotated)
+        assert back  # what annotate wrote can be read back
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    rows = {m["name"]: m for m in summary["models"]}
+    assert rows["bd.xml"]["report"] == f"models/{reports[0].parent.name}/report.html"
+    assert rows["invalid_xml.xml"]["report"] is None
 
 
 def test_huge_state_space_times_out(tmp_path):
@@ -280,6 +308,7 @@ def test_huge_state_space_times_out(tmp_path):
 # =========================================================================== kill + resume
 def _cli_env() -> dict:
     env = dict(os.environ)
+    env["SBMLNOISE_CURATE_WARMUP"] = "0"  # the stand-in worker needs no warm backends
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(FIXTURES),
                                          env.get("PYTHONPATH", "")])
     return env
@@ -354,10 +383,10 @@ def test_dask_local_cluster_streams_results_and_keeps_timeouts(tmp_path):
                                   dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
             res = sn.curate(folder, db=tmp_path / "d.sqlite", client=client, method="lna",
-                            timeout=10, worker=SCRIPTED, progress=False)
+                            timeout=6, worker=SCRIPTED, progress=False)
             # scheduler= by address: nothing left to do, the same rows come back
             again = sn.curate(folder, db=tmp_path / "d.sqlite", method="lna",
-                              scheduler=cluster.scheduler_address, timeout=10,
+                              scheduler=cluster.scheduler_address, timeout=6,
                               worker=SCRIPTED, progress=False)
     by = _by_name(res)
     assert by["bd.xml"]["status"] == "ok", by["bd.xml"]
@@ -366,3 +395,129 @@ def test_dask_local_cluster_streams_results_and_keeps_timeouts(tmp_path):
     assert by["bad.xml"]["status"] == "invalid"
     assert again.analysed == 0 and again.counts == res.counts
     assert len(_rows(tmp_path / "d.sqlite")) == 4
+
+
+# =========================================================================== fuzzing
+_BAD_MATH = [
+    "<apply><divide/><cn>1</cn></apply>",
+    "<apply><frobnicate/><ci> k </ci></apply>",
+    "<cn>NaN</cn>",
+    "<apply><divide/><cn>1</cn><cn>0</cn></apply>",
+    "<apply><power/><ci> X </ci><cn>1e308</cn></apply>",
+    "<apply><csymbol encoding=\"text\" definitionURL=\"http://www.sbml.org/sbml/symbols/"
+    "delay\">delay</csymbol><ci> X </ci><cn>1</cn></apply>",
+    "<apply><ln/><cn>-1</cn></apply>",
+    "<ci> undefined_thing </ci>",
+    "<apply><plus/>",
+]
+_LAUGHS = ('<!DOCTYPE sbml [<!ENTITY a "aaaaaaaaaa">'
+           + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'
+                     for i in range(8)) + "]>")
+_XXE = '<!DOCTYPE sbml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+
+
+def _mutate(text: str, kind: str, r: int) -> str:
+    """One mutation of an SBML text; ``r`` picks the variant / position."""
+    if kind == "bad_math":
+        return text.replace("<ci> k </ci>", _BAD_MATH[r % len(_BAD_MATH)], 1)
+    if kind == "missing_reference":
+        options = [('<parameter id="k" value="10" constant="true"/>', ""),
+                   ('species="X" stoichiometry="1" constant="true"/>\n        </listOfProducts>',
+                    'species="Q" stoichiometry="1" constant="true"/>\n        </listOfProducts>'),
+                   ('compartment="c" initialAmount', 'compartment="nowhere" initialAmount'),
+                   ("<ci> g </ci>", "<ci> gg </ci>")]
+        old, new = options[r % len(options)]
+        return text.replace(old, new, 1)
+    if kind == "huge_stoichiometry":
+        value = ["1e300", "1000000000", "-5", "0", "2.5", "NaN", "INF"][r % 7]
+        return text.replace('stoichiometry="1"', f'stoichiometry="{value}"', 1 + r % 2)
+    if kind == "deep_nesting":
+        depth = [10, 300, 3000, 20000][r % 4]
+        nested = "<apply><plus/>" * depth + "<ci> k </ci>" + "<cn>0</cn></apply>" * depth
+        return text.replace("<ci> k </ci>", nested, 1)
+    if kind == "entities":
+        decl = _LAUGHS if r % 2 == 0 else _XXE
+        ref = "&i;" if r % 2 == 0 else "&xxe;"
+        text = text.replace("?>", "?>\n" + decl, 1)
+        return text.replace('<model id="bd"', f'<model id="bd" name="{ref}"', 1)
+    if kind == "truncate":
+        return text[: r % max(1, len(text))]
+    if kind == "corrupt_byte":
+        pos = r % max(1, len(text))
+        return text[:pos] + "<>&\"\x00\u00e9'"[r % 7] + text[pos + 1:]
+    if kind == "bad_values":
+        value = ["-1", "1e308", "NaN", "INF", "abc"][r % 5]
+        target = ['initialAmount="5"', 'value="10"', 'size="1"'][r % 3]
+        return text.replace(target, target.split("=")[0] + f'="{value}"', 1)
+    raise AssertionError(kind)
+
+
+_KINDS = ("bad_math", "missing_reference", "huge_stoichiometry", "deep_nesting",
+          "entities", "truncate", "corrupt_byte", "bad_values")
+
+
+def _fuzz_documents():
+    from hypothesis import strategies as st
+
+    mutation = st.tuples(st.sampled_from(_KINDS), st.integers(0, 10**6))
+    return st.lists(st.lists(mutation, min_size=1, max_size=3), min_size=1, max_size=3)
+
+
+def _check_fuzz(tmp_path, documents, timeout):
+    folder = tmp_path / "fuzz"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    for i, mutations in enumerate(documents):
+        text = MINIMAL_SBML
+        for kind, r in mutations:
+            text = _mutate(text, kind, r)
+        (folder / f"m{i}.xml").write_bytes(text.encode("utf-8", "surrogatepass"))
+    db = tmp_path / "fuzz.sqlite"
+    if db.exists():
+        db.unlink()
+    res = sn.curate(folder, db=db, method="lna", timeout=timeout, max_memory=1024,
+                    workers=2, progress=False)
+    assert len(res.models) == len(documents)
+    for m in res.models:
+        assert m["status"] in STATUSES and m["reason"].strip(), m
+        assert "\n" not in m["reason"]
+        if m["status"] == "ok":
+            assert m["n_species"] == 1
+    text = "".join(p.read_text(encoding="utf-8", errors="replace")
+                   for p in folder.iterdir())
+    if "<!ENTITY" in text:  # never expanded: those documents are refused as invalid
+        for p in folder.iterdir():
+            if "<!ENTITY" in p.read_text(encoding="utf-8", errors="replace"):
+                assert _by_name(res)[p.name]["status"] == "invalid"
+    assert len(_rows(db)) == len(documents)
+
+
+def test_fuzz_mutated_sbml_always_ends_with_a_status(tmp_path_factory):
+    """8 derandomized hypothesis examples (up to 3 documents each, up to 3 mutations per
+    document), per-model timeout 10 s: every outcome is a status with a one-line reason."""
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=8, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(_fuzz_documents())
+    def run(documents):
+        _check_fuzz(tmp_path_factory.mktemp("fz"), documents, timeout=10)
+
+    run()
+
+
+@pytest.mark.slow
+def test_fuzz_mutated_sbml_many(tmp_path_factory):
+    """The same property over 150 random examples."""
+    pytest.importorskip("hypothesis")
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=150, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(_fuzz_documents())
+    def run(documents):
+        _check_fuzz(tmp_path_factory.mktemp("fz"), documents, timeout=20)
+
+    run()

@@ -23,7 +23,7 @@ def scripted(job, result, workdir):
     if b"CURATE-SEGV" in data:
         os.kill(os.getpid(), signal.SIGSEGV)
     if b"CURATE-SLOW" in data:
-        time.sleep(1.0)
+        time.sleep(0.5)
     if b"CURATE-BOOM" in data:
         raise ZeroDivisionError("scripted failure")
     if b"CURATE-" not in data:  # an ordinary model: the real analysis
