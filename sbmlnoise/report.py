@@ -301,9 +301,21 @@ def figure_distributions(rep):
     return _png(fig)
 
 
-def _lag_grid(rep):
+def _correlation_scale(rep) -> float:
+    """Time scale for the temporal plots: the slowest deterministic relaxation time, or
+    the longest autocorrelation time of the primary method if that is longer (e.g.
+    switching in a bistable system)."""
     tau = float(rep.settings.get("time_scale") or 1.0)
-    return np.linspace(0.0, 5.0 * tau, 200)
+    if rep.primary:
+        times = [v["autocorrelation_time"] for v in rep.temporal().values()]
+        times = [t for t in times if t is not None and np.isfinite(t) and t > 0]
+        if times:
+            tau = max(tau, min(max(times), 1e3 * tau))
+    return tau
+
+
+def _lag_grid(rep):
+    return np.linspace(0.0, 5.0 * _correlation_scale(rep), 200)
 
 
 def figure_autocorrelation(rep):
@@ -341,6 +353,9 @@ def figure_psd(rep):
     species = _shown_species(rep)
     tau = float(rep.settings.get("time_scale") or 1.0)
     omegas = np.logspace(-2, 2.5, 120) / tau
+    slow = _correlation_scale(rep)
+    if slow > tau:  # extend to the slow (switching) time scale
+        omegas = np.logspace(np.log10(0.01 / slow), np.log10(10 ** 2.5 / tau), 140)
     fig, ax = plt.subplots(figsize=(7, 4))
     drawn = False
     from .analysis import omega_limit
