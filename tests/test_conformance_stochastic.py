@@ -8,12 +8,17 @@ of its statistics outside.
 Even a correct simulator fails a case now and then: the statistics at the 51 time points
 come from the same trajectories, so once the running mean sits near 3 SE it stays there
 for many points. Measured at N = 1000 over seeds 1-6 (all cases but 00003): 5 failed
-cases in 6 x 32 case-runs, never the same case twice. Case 00003 (critical branching,
-birth 1, death 1.1, X(0) = 100) has such heavy tails that the variance statistic's spread
-is several times the normal theory behind sdRange; it fails at N = 1000 for 2 of 5 seeds
-and passes at N = 10,000.
+cases in 6 x 32 case-runs, never the same case twice. Case 00003 (near-critical branching,
+birth 1, death 1.1, X(0) = 100) is so heavy-tailed that the sdRange criterion cannot be
+met reliably: at t = 34 the surviving lineages (each ancestor survives with probability
+0.003 and then has a geometric count with mean 10.7) give X an excess kurtosis of about
+21, so the variance statistic sqrt(N/2)(s^2/sd^2 - 1) has standard deviation
+sqrt((21 + 2)/2) = 3.4 instead of 1 and [-5, 5] is only +-1.5 of its standard
+deviations, whatever N. It failed (variance statistic only, always positive: the sample
+variance is right-skewed) for seeds 1, 3, 5 at N = 1000 and seed 2 at N = 10,000. For
+00003 the tests require the mean criterion only.
 
-Protocol of the default test (seed 1, N = 1000 for every case, N = 10,000 for 00003):
+Protocol of the default test (seed 1, N = 1000 for every case):
 at most two cases may fail, and each failed case must pass when re-run with N = 2000 and
 another seed (a real bias would make it fail again). The slow test runs every case at
 N = 10,000 as the DSMTS guide prescribes and allows one chance failure that must pass on
@@ -66,9 +71,9 @@ def test_dsmts_default_runs(tmp_path):
     failed = _failed(report)
     assert len(failed) <= 2, {c: report["cases"][c]["reason"] for c in failed}
     _rerun_passes(failed, runs=2000, seed=101)
-    heavy = run_stochastic(SUITE, runs=10_000, cases=HEAVY_TAILED, seed=1)
+    heavy = run_stochastic(SUITE, runs=1000, cases=HEAVY_TAILED, seed=1)
     _check_shape(heavy)
-    assert not _failed(heavy), heavy["cases"]
+    assert heavy["cases"]["00003"]["mean_out"] <= 1, heavy["cases"]
     out = tmp_path / "stochastic.json"
     write_json(report, out)
     assert json.loads(out.read_text(encoding="utf-8"))["summary"] == report["summary"]
@@ -92,7 +97,7 @@ def test_bad_runs_argument():
 
 @pytest.mark.slow
 def test_dsmts_ten_thousand_runs():
-    report = run_stochastic(SUITE, runs=10_000, seed=2)
+    report = run_stochastic(SUITE, runs=10_000, seed=2, cases=_all_but(HEAVY_TAILED))
     _check_shape(report)
     failed = _failed(report)
     assert len(failed) <= 1, {c: report["cases"][c]["reason"] for c in failed}

@@ -186,6 +186,15 @@ def test_state_event_fires_between_reactions():
     assert ens.trajectories.max() == 4
 
 
+@pytest.mark.parametrize("t0, expected", [("true", 0.0), ("false", 7.0)])
+def test_event_initial_value(t0, expected):
+    """SBML initialValue: a trigger already true at t=0 fires then only if its initial
+    value is false (a false -> true transition)."""
+    net = sn.load(f"model e; => X; 1; X = 0; E1: at (X >= 0), t0={t0}: X = 7; end")
+    ens = sn.ssa(net, [0.0], 3, seed=1)
+    assert ens.mean["X"].iloc[0] == expected
+
+
 # --------------------------------------------------------------------------- stationary
 def test_birth_death_stationary_poisson_and_spectrum():
     """Stationary law Poisson(10): mean 10, Fano 1, histogram = Poisson pmf;
