@@ -59,7 +59,7 @@ __all__ = ["lna", "LNATimeCourse", "noise_decomposition", "find_reporter_pairs"]
 
 # =========================================================================== front door
 def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
-        atol: float = 1e-10, method: str | None = None):
+        atol: float = 1e-10, method: str | None = None, steady_state=None):
     """Linear noise approximation of the molecule-count statistics.
 
     Parameters
@@ -77,6 +77,11 @@ def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
     method : str, optional
         :func:`scipy.integrate.solve_ivp` method for the time-dependent LNA (default
         ``"LSODA"`` for small systems, ``"BDF"`` with a sparse Jacobian for large ones).
+    steady_state : pandas.Series or array_like, optional
+        Stationary case only: a known steady state in model substance units (amounts, in
+        species order or indexed by species id), e.g. from an earlier
+        :func:`sbmlnoise.steady_state` in a parameter scan. Skips the steady-state search;
+        the residual and the stability are still checked.
 
     Returns
     -------
@@ -121,7 +126,9 @@ def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
             f"lna: model '{net.id}' has events; the LNA needs smooth dynamics "
             "(use sn.ssa or sn.fsp)", element=net.events[0].id, feature="Event")
     if t is None:
-        return _stationary(net, emre=emre)
+        return _stationary(net, emre=emre, known=steady_state)
+    if steady_state is not None:
+        raise ValueError("steady_state= is only used by the stationary LNA (t=None)")
     times = np.asarray(t, dtype=float)
     if times.ndim == 0:
         return _time_course(net, np.array([0.0, float(times)]) if times > 0 else
@@ -201,18 +208,41 @@ def _concentration_extras(net, mean: np.ndarray, cov: np.ndarray, ids, emre_mean
 
 
 # =========================================================================== stationary
-def _stationary(net: ReactionNetwork, *, emre: bool) -> NoiseStatistics:
+def _known_state(net, prob, known) -> tuple[np.ndarray, float]:
+    if isinstance(known, pd.Series):
+        missing = [s for s in net.species_ids if s not in known.index]
+        if missing:
+            raise KeyError(f"steady_state has no value for species '{missing[0]}'")
+        x = known[list(net.species_ids)].to_numpy(dtype=float)
+    else:
+        x = np.asarray(known, dtype=float).ravel()
+        if x.shape != (net.n_species,):
+            raise ValueError(f"steady_state needs {net.n_species} amounts, got {x.shape}")
+    drift = prob.stoichiometry @ prob.rates(x)
+    scale = max(1e-300, float(np.max(np.abs(prob.rates(x))))) if prob.n_channels else 1.0
+    res = float(np.max(np.abs(drift))) if drift.size else 0.0
+    if res > 1e-6 * scale:
+        raise NoSteadyState(f"lna: the given steady_state is not stationary for model "
+                            f"'{net.id}' (max |N v| = {res:.3g}, rates up to {scale:.3g})")
+    return x, res
+
+
+def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatistics:
     from .ode import steady_state
 
     prob = problem(net)
-    try:
-        ss = steady_state(net)
-    except NoSteadyState as err:
-        raise NoSteadyState(f"lna: {err} -- the stationary LNA needs a stable steady state; "
-                            "use the time-dependent LNA sn.lna(net, t=times)") from err
+    if known is not None:
+        x, residual = _known_state(net, prob, known)
+    else:
+        try:
+            ss = steady_state(net)
+        except NoSteadyState as err:
+            raise NoSteadyState(f"lna: {err} -- the stationary LNA needs a stable steady "
+                                "state; use the time-dependent LNA sn.lna(net, t=times)") from err
+        x = ss.to_numpy(dtype=float)
+        residual = float(ss.attrs.get("residual", 0.0))
     omega = float(net.system_size)
     ids = list(net.species_ids)
-    x = ss.to_numpy(dtype=float)
     n = omega * x
     ind, link = _reduced(net)
     v, jac, diff, j_red, d_red = _linearise(net, prob, x, 0.0, ind, link)
@@ -248,7 +278,7 @@ def _stationary(net: ReactionNetwork, *, emre: bool) -> NoiseStatistics:
     extra.update(jacobian=pd.DataFrame(jac, index=ids, columns=ids),
                  diffusion=pd.DataFrame(diff, index=ids, columns=ids),
                  eigenvalues=eig, warnings=warnings)
-    settings = _settings(net, prob, steady_state_residual=float(ss.attrs.get("residual", 0.0)),
+    settings = _settings(net, prob, steady_state_residual=residual,
                          spectral_abscissa=float(np.max(eig.real)) if eig.size else None,
                          emre=bool(emre))
     autocov, psd = _temporal_functions(net, j_red, s_red, d_red, link)

@@ -296,7 +296,7 @@ def test_time_dependent_birth_death_is_poisson():
     net = sn.load(f"model bd; => X; k; X => ; g*X; k = {k}; g = {g}; X = 0; end")
     times = np.array([0.0, 0.1, 0.5, 1.0, 3.0])
     tc = sn.lna(net, t=times, rtol=1e-10, atol=1e-12)
-    assert isinstance(tc, sn.lna.__globals__["LNATimeCourse"])
+    assert type(tc).__name__ == "LNATimeCourse"
     expected = k / g * (1 - np.exp(-g * times))
     np.testing.assert_allclose(tc.mean["X"].to_numpy(), expected, rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(tc.variance["X"].to_numpy(), expected, rtol=1e-6, atol=1e-12)
@@ -404,3 +404,41 @@ def test_events_unsupported():
     end""")
     with pytest.raises(sn.UnsupportedFeature):
         sn.lna(net)
+
+
+def test_time_dependent_closed_system_is_binomial():
+    """A <-> B from A = N, B = 0: each molecule is A with probability
+    pA(t) = p + (1 - p) exp(-(kf + kr) t), p = kr / (kf + kr); counts are binomial.
+    Integration rtol 1e-10 -> compare at relative 1e-6."""
+    total, kf, kr = 30, 1.0, 0.5
+    net = sn.load(f"model iso; A -> B; kf*A - kr*B; kf = {kf}; kr = {kr}; A = {total}; "
+                  "B = 0; end")
+    times = np.array([0.0, 0.2, 1.0, 5.0])
+    tc = sn.lna(net, t=times, rtol=1e-10, atol=1e-12)
+    p = kr / (kf + kr)
+    pa = p + (1 - p) * np.exp(-(kf + kr) * times)
+    np.testing.assert_allclose(tc.mean["A"], total * pa, rtol=1e-6)
+    np.testing.assert_allclose(tc.variance["A"], total * pa * (1 - pa), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(tc.covariance[:, 0, 1], -total * pa * (1 - pa), rtol=1e-6,
+                               atol=1e-9)
+
+
+def test_invariant_under_species_relabelling():
+    """Declaring the species in another order must not change any statistic (1e-12)."""
+    body = "=> M; km; M => ; gm*M; M => M + P; kp*M; P => ; gp*P; km = 2; gm = 1; " \
+           "kp = 5; gp = 0.2; M = 0; P = 0"
+    a = sn.lna(sn.load(f"model a; species M, P; {body}; end"))
+    b = sn.lna(sn.load(f"model b; species P, M; {body}; end"))
+    for s1 in ("M", "P"):
+        assert rel(a.mean[s1], b.mean[s1]) < 1e-12
+        for s2 in ("M", "P"):
+            assert rel(a.covariance.loc[s1, s2], b.covariance.loc[s1, s2]) < 1e-12
+        assert rel(a.psd(s1, [0.7]).iloc[0], b.psd(s1, [0.7]).iloc[0]) < 1e-12
+
+
+def test_known_steady_state_keyword():
+    net = sn.load("model bd; => X; k; X => ; g*X; k = 10; g = 2; X = 0; end")
+    st = sn.lna(net, steady_state=[5.0])
+    assert rel(st.variance["X"], 5.0) < RTOL
+    with pytest.raises(NoSteadyState, match="not stationary"):
+        sn.lna(net, steady_state=[4.0])
