@@ -47,6 +47,9 @@ _CHOICES = ("auto", "all") + METHODS
 FSP_LNA_RTOL = 1e-3
 #: number of standard errors beyond which an SSA estimate counts as inconsistent
 SSA_N_SE = 4.0
+#: ``auto``/``all`` skip the FSP without trying when a rough state-count estimate exceeds
+#: this multiple of ``max_states``
+PRECHECK_FACTOR = 20.0
 
 
 # =========================================================================== report
@@ -564,6 +567,13 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         try:
             if not stochastic_ok:
                 raise UnsupportedFeature(stochastic_reason)
+            if not strict:
+                guess = _projected_states(net, ss_amounts, scales)
+                if guess > PRECHECK_FACTOR * max_states:
+                    raise StateSpaceTooLarge(
+                        f"a projection covering mean + 6 sd of every independent species "
+                        f"needs about {guess:.2g} states, far more than max_states="
+                        f"{max_states:g}")
             from .fsp import fsp
             fsp_result = fsp(net, tol=fsp_tol, max_states=max_states)
             statistics["fsp"] = fsp_result.stats
@@ -757,6 +767,41 @@ def _why(err, max_states) -> str:
     if isinstance(err, MemoryError):
         return "out of memory building the projection"
     return _first_line(err)
+
+
+def _projected_states(net: ReactionNetwork, ss_amounts, scales) -> float:
+    """Rough size of an FSP projection: prod over independent species of
+    ``mean + 6 sqrt(mean) + 1`` with Poisson-like spread, the mean taken from the
+    deterministic steady state, or the ODE maximum over ``50 tau`` when there is none
+    (oscillators). Species bounded by a conservation law use their total."""
+    omega = float(net.system_size)
+    if ss_amounts is not None:
+        level = np.asarray(ss_amounts, dtype=float) * omega
+    else:
+        try:
+            from .ode import simulate_ode
+            horizon = 50.0 * max(scales["slow"], scales.get("period") or 0.0)
+            traj = simulate_ode(net, np.linspace(0.0, horizon, 101))
+            level = traj.max(axis=0).to_numpy(dtype=float) * omega
+        except (SbmlnoiseError, ValueError, np.linalg.LinAlgError):
+            return 0.0  # no estimate: let the FSP decide
+    level = np.clip(np.nan_to_num(level, nan=0.0, posinf=1e300), 0.0, 1e300)
+    caps = np.full(net.n_species, np.inf)
+    init = np.asarray(net.initial_state, dtype=float)
+    for row in net.conservation_laws:
+        if np.all(row >= 0):
+            total = float(row @ init)
+            for i in np.flatnonzero(row):
+                caps[i] = min(caps[i], total / row[i])
+    size = 1.0
+    for i in net.independent_species:
+        if net.species[i].boundary or net.species[i].constant:
+            continue
+        span = level[i] + 6.0 * math.sqrt(max(level[i], 1.0)) + 1.0
+        size *= min(span, caps[i] + 1.0)
+        if size > 1e300:
+            break
+    return float(size)
 
 
 def _ssa_plan(net, ref_counts, scales, t_end, burn_in, budget) -> dict:
