@@ -209,10 +209,7 @@ class AnalysisReport:
         for m, why in self.skipped.items():
             lines.append(f"{m}: not run ({why})")
         if self.thermo is not None:
-            verdict = "detailed balance" if self.thermo.detailed_balance else \
-                "NOT detailed balanced (non-equilibrium)"
-            lines.append(f"thermodynamics: {verdict}; entropy production "
-                         f"{_fmt(self.thermo.entropy_production)} {self.thermo.units}")
+            lines.append(f"thermodynamics: {thermo_verdict(self.thermo)}")
         else:
             lines.append(f"thermodynamics: {self.thermo_status.get('status')} "
                          f"({self.thermo_status.get('reason', '')})")
@@ -254,6 +251,24 @@ class AnalysisReport:
     def __repr__(self) -> str:
         return f"<AnalysisReport {self.model_id} primary={self.primary} " \
                f"methods={list(self.statistics)}>"
+
+
+def thermo_verdict(th) -> str:
+    """One line: detailed balance or not, and the entropy production rate."""
+    verdict = ("detailed balance (equilibrium)" if th.detailed_balance
+               else "NOT detailed balanced (non-equilibrium steady state)")
+    sigma = th.entropy_production
+    try:
+        sigma = float(sigma)
+    except (TypeError, ValueError):
+        sigma = math.nan
+    if math.isinf(sigma):
+        irr = list(getattr(th, "irreversible", []) or [])
+        why = f" (one-way reactions carry flux: {', '.join(map(str, irr[:6]))})" if irr else ""
+        return f"{verdict}; entropy production unbounded{why}"
+    if math.isnan(sigma):
+        return f"{verdict}; entropy production not available"
+    return f"{verdict}; entropy production {sigma:.4g} {th.units}"
 
 
 def _fmt(v) -> str:

@@ -639,11 +639,8 @@ def render_html(rep) -> str:
 
     if rep.thermo is not None:
         th = rep.thermo
-        verdict = ("satisfies detailed balance (equilibrium: no net cycle fluxes)"
-                   if th.detailed_balance else
-                   "violates detailed balance (non-equilibrium steady state)")
-        body = (f"<p>The network <b>{_esc(verdict)}</b>. Entropy production: "
-                f"{_esc(_num(th.entropy_production))} {_esc(th.units)}.</p>")
+        from .analysis import thermo_verdict
+        body = f"<p>Verdict: <b>{_esc(thermo_verdict(th))}</b>.</p>"
         irr = list(getattr(th, "irreversible", []) or [])
         if irr:
             body += (f"<p>Irreversible reactions (no reverse; infinite entropy production if "
