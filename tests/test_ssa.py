@@ -16,7 +16,7 @@ import pytest
 from scipy import stats as sps
 
 import sbmlnoise as sn
-from sbmlnoise.ssa import METHODS, EnsembleResult, ssa, ssa_stationary
+from sbmlnoise.ssa import METHODS, EnsembleResult, ssa_stationary
 from sbmlnoise.ssa._kernels import _propensities_at
 from sbmlnoise.ssa._model import build_model
 

@@ -71,7 +71,8 @@ def _fire_events(m, x, p, t, prev, pend, vals, stack, info):
     for _ in range(_MAX_EVENT_ROUNDS):
         pending = False
         for e in range(E):
-            cur = 1 if _eval(m.code, m.consts, m.prog_ptr, m.ev_trigger[e], x, p, t, stack) != 0.0 else 0
+            value = _eval(m.code, m.consts, m.prog_ptr, m.ev_trigger[e], x, p, t, stack)
+            cur = 1 if value != 0.0 else 0
             pend[e] = 1 if (cur == 1 and prev[e] == 0) else 0
             prev[e] = cur
             if pend[e] == 1:

@@ -81,8 +81,8 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
     method : str
         SSA variant ("auto", "direct", "sorting").
     dt : float, optional
-        Sampling step of the autocovariance grid (default ``(t_end - burn_in) / 2**18``, fewer samples
-        for more than 16 species);
+        Sampling step of the autocovariance grid (default ``(t_end - burn_in) / 2**18``,
+        fewer samples for more than 16 species);
         must resolve the fastest correlation time of interest.
     n_batches : int
         Batches for batch-means standard errors (>= 2).
@@ -157,15 +157,17 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
     with np.errstate(divide="ignore", invalid="ignore"):
         bfano = np.where(bmean != 0, bvar / bmean, np.nan)
         bcv = np.where(bmean != 0, np.sqrt(np.maximum(bvar, 0)) / bmean, np.nan)
-    se = lambda v: pd.Series(np.std(v, axis=0, ddof=1) / np.sqrt(n_batches), index=species)  # noqa: E731
+    def se(values):
+        return pd.Series(np.std(values, axis=0, ddof=1) / np.sqrt(n_batches), index=species)
+
     stderr = {"mean": se(bmean), "variance": se(bvar), "fano": se(bfano), "cv": se(bcv)}
     # distributions: exact occupation times unless counts left [0, HIST_SIZE)
     distributions = {}
     for i, sid in enumerate(species):
         if over[i] > 1e-12 * span:
             values, counts = np.unique(np.rint(grid[:, i]).astype(np.int64), return_counts=True)
-            distributions[sid] = pd.Series(counts / counts.sum(), index=pd.Index(values, name="count"),
-                                           name=sid)
+            distributions[sid] = pd.Series(counts / counts.sum(),
+                                           index=pd.Index(values, name="count"), name=sid)
         else:
             top = int(np.max(np.nonzero(hist[i])[0])) + 1 if hist[i].any() else 1
             distributions[sid] = pd.Series(hist[i, :top] / span,
