@@ -293,11 +293,14 @@ def _temporal_functions(net, j_red, s_red, d_red, link):
     """Autocovariance ``C_ii(tau) = l expm(J|tau|) S l^T`` and the two-sided PSD
     ``S_ii(w) = y^T D conj(y)`` with ``(J^T - i w) y = l`` (``l`` = row ``i`` of L0)."""
     r = j_red.shape[0]
-    eigvals = eigvecs = inv = None
-    if r:
-        eigvals, eigvecs = np.linalg.eig(j_red)
-        if np.linalg.cond(eigvecs) < 1e8:
-            inv = np.linalg.inv(eigvecs)
+    cache: dict = {}
+
+    def eigen():  # computed on first use
+        if "inv" not in cache:
+            vals, vecs = np.linalg.eig(j_red)
+            cache.update(vals=vals, vecs=vecs,
+                         inv=np.linalg.inv(vecs) if np.linalg.cond(vecs) < 1e8 else None)
+        return cache["vals"], cache["vecs"], cache["inv"]
 
     def autocov(species: str, lags: np.ndarray) -> np.ndarray:
         lags = np.abs(np.asarray(lags, dtype=float))
@@ -305,6 +308,7 @@ def _temporal_functions(net, j_red, s_red, d_red, link):
             return np.zeros_like(lags)
         ell = link[net.index(species)]
         w = s_red @ ell
+        eigvals, eigvecs, inv = eigen()
         if inv is not None:
             left = ell @ eigvecs
             right = inv @ w
@@ -612,7 +616,8 @@ def find_reporter_pairs(net: ReactionNetwork, *, rtol: float = 1e-9, n_points: i
     Notes
     -----
     Candidates are first filtered by a cheap signature (initial amount, compartment size,
-    stoichiometry pattern), then checked with ``O(r)`` rate evaluations each.
+    stoichiometry pattern), then each pair is checked with ``n_points`` rate evaluations
+    and an ``O(r)`` matching of reactions by their (swapped) reactant/product sets.
     """
     nc_r = np.asarray(net.reactant_stoichiometry, dtype=float)
     nc_p = np.asarray(net.product_stoichiometry, dtype=float)
@@ -632,32 +637,57 @@ def find_reporter_pairs(net: ReactionNetwork, *, rtol: float = 1e-9, n_points: i
     rng = np.random.default_rng(seed)
     base = np.where(x0 > 0, x0, 1.0)
     points = [base * rng.uniform(0.5, 2.0, size=net.n_species) for _ in range(n_points)]
+    # a point where every member of a group has the same value is fixed by any swap
+    # within the group, so a symmetric pair has equal rate fingerprints there
+    fixed = base * rng.uniform(0.5, 2.0, size=net.n_species)
+    for members in groups.values():
+        fixed[members] = fixed[members[0]]
+    at_fixed = net.rates(fixed) if net.n_reactions else np.zeros(0)
+
+    def fingerprint(i):
+        rows = [(0.0, c, at_fixed[j]) for j, c in enumerate(nc_r[i]) if c] + \
+               [(1.0, c, at_fixed[j]) for j, c in enumerate(nc_p[i]) if c]
+        return np.array(sorted(rows), dtype=float).reshape(-1, 3)
+
+    prints = {i: fingerprint(i) for members in groups.values() if len(members) > 1
+              for i in members}
     values = None
+    by_key: dict = {}
+    for j in range(net.n_reactions):
+        by_key.setdefault(_reaction_key(nc_r, nc_p, j), []).append(j)
     found = []
     for members in groups.values():
         for a_pos, a in enumerate(members):
             for b in members[a_pos + 1:]:
+                fa, fb = prints[a], prints[b]
+                if fa.shape != fb.shape or not np.array_equal(fa[:, :2], fb[:, :2]) or \
+                        not np.allclose(fa[:, 2], fb[:, 2], rtol=1e-7, atol=0.0):
+                    continue
                 if values is None:  # the network's own reactions, not LNA channels
                     values = np.array([net.rates(p) for p in points])
-                if _is_symmetric(net, a, b, points, values, nc_r, nc_p, rtol):
+                if _is_symmetric(net, a, b, points, values, nc_r, nc_p, rtol, by_key):
                     found.append((net.species_ids[a], net.species_ids[b]))
     return found
 
 
-def _is_symmetric(net, a, b, points, values, nc_r, nc_p, rtol) -> bool:
+def _reaction_key(nc_r, nc_p, j, perm=None) -> tuple:
+    def side(mat):
+        idx = np.nonzero(mat[:, j])[0]
+        mapped = idx if perm is None else perm[idx]
+        return tuple(sorted(zip(mapped.tolist(), mat[idx, j].tolist())))
+    return side(nc_r), side(nc_p)
+
+
+def _is_symmetric(net, a, b, points, values, nc_r, nc_p, rtol, by_key) -> bool:
     perm = np.arange(net.n_species)
     perm[a], perm[b] = b, a
     swapped = np.array([net.rates(p[perm]) for p in points])  # v_j(P x)
-    # reaction j maps to the reaction whose stoichiometry is j's with a<->b swapped
-    r_sw, p_sw = nc_r[perm], nc_p[perm]
     used = set()
     for j in range(net.n_reactions):
+        # the partner of j has j's reactants and products with a and b exchanged
         match = None
-        for k in range(net.n_reactions):
+        for k in by_key.get(_reaction_key(nc_r, nc_p, j, perm), ()):
             if k in used:
-                continue
-            if not (np.array_equal(nc_r[:, k], r_sw[:, j]) and
-                    np.array_equal(nc_p[:, k], p_sw[:, j])):
                 continue
             scale = np.maximum(np.abs(values[:, k]), np.abs(swapped[:, j]))
             if np.all(np.abs(values[:, k] - swapped[:, j]) <= rtol * scale + 1e-300):
