@@ -199,6 +199,9 @@ class AnalysisReport:
         """A short text summary (what the CLI prints)."""
         lines = [self.network_summary.get("summary") or f"model '{self.model_id}'"]
         if self.primary:
+            when = self.settings.get("time")
+            lines.append(("stationary distribution" if when is None else
+                          f"distribution at t = {when:g} from the initial state"))
             lines.append(f"primary method: {self.primary}"
                          + (f" (also: {', '.join(m for m in self.statistics if m != self.primary)})"
                             if len(self.statistics) > 1 else ""))
@@ -459,8 +462,9 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             ssa_events: float | None = None, trajectories: int = 3,
             fsp_tol: float = 1e-6, max_states: int = 200_000,
             thermo: str | None = "network", system_size: float | None = None,
+            time: float | None = None, ssa_runs: int = 1000,
             progress: bool = False) -> AnalysisReport:
-    """Stationary noise analysis of a reaction network.
+    """Noise analysis of a reaction network: stationary, or at one time point.
 
     Parameters
     ----------
@@ -490,6 +494,13 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         Level of the thermodynamic analysis (:func:`sbmlnoise.thermodynamics`); None skips.
     system_size : float, optional
         Passed to :func:`sbmlnoise.load` when ``net`` is a path or text.
+    time : float, optional
+        Analyse the distribution at this time (model time units) after starting from the
+        model's initial state instead of the stationary one: transient FSP and LNA, and an
+        SSA ensemble of ``ssa_runs`` runs (standard errors from the ensemble). Spectra and
+        autocorrelations are stationary notions and are absent then.
+    ssa_runs : int
+        Ensemble size of the SSA with ``time`` (default 1000).
     progress : bool
         Show a progress bar (tqdm) over the analysis steps.
 
@@ -528,6 +539,12 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         raise ValueError(f"model '{net.id}' has no species to analyse")
     if trajectories < 0:
         raise ValueError("trajectories must be >= 0")
+    if time is not None:
+        time = float(time)
+        if not (math.isfinite(time) and time >= 0):
+            raise ValueError(f"time must be a finite number >= 0 (got {time})")
+        if ssa_runs < 2:
+            raise ValueError("ssa_runs must be >= 2")
     warnings_list: list[str] = list(net.warnings)
     statistics: dict[str, NoiseStatistics] = {}
     skipped: dict[str, str] = {}
@@ -582,7 +599,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         try:
             if not stochastic_ok:
                 raise UnsupportedFeature(stochastic_reason)
-            if not strict:
+            if not strict and time is None:
                 guess = _projected_states(net, ss_amounts, scales)
                 if guess > PRECHECK_FACTOR * max_states:
                     raise StateSpaceTooLarge(
@@ -590,7 +607,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
                         f"needs about {guess:.2g} states, far more than max_states="
                         f"{max_states:g}")
             from .fsp import fsp
-            fsp_result = fsp(net, tol=fsp_tol, max_states=max_states)
+            fsp_result = fsp(net, t=time, tol=fsp_tol, max_states=max_states)
             statistics["fsp"] = fsp_result.stats
             bound = float(getattr(fsp_result, "error_bound", 0.0) or 0.0)
             if bound > fsp_tol:
@@ -620,7 +637,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         t0 = _time.perf_counter()
         try:
             from .lna import lna
-            statistics["lna"] = lna(net)
+            statistics["lna"] = lna(net) if time is None else lna(net, t=time)
         except NoSteadyState as err:
             if strict:
                 raise
@@ -661,9 +678,13 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             if not stochastic_ok:
                 raise UnsupportedFeature(stochastic_reason)
             from .ssa import ssa_stationary
-            statistics["ssa"] = ssa_stationary(net, t_end=ssa_plan["t_end"],
-                                               burn_in=ssa_plan["burn_in"], seed=seed_ss)
-            if ssa_plan["relaxation_times"] < 100:
+            if time is not None:
+                ssa_plan = {"time": time, "runs": int(ssa_runs)}
+                statistics["ssa"] = _ssa_at_time(net, time, int(ssa_runs), seed_ss)
+            else:
+                statistics["ssa"] = ssa_stationary(net, t_end=ssa_plan["t_end"],
+                                                   burn_in=ssa_plan["burn_in"], seed=seed_ss)
+            if time is None and ssa_plan["relaxation_times"] < 100:
                 warnings_list.append(
                     f"the SSA run covers only {ssa_plan['relaxation_times']:.0f} relaxation "
                     "times after the burn-in; its estimates are rough (raise --t-end or "
@@ -743,6 +764,10 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         bursts = {"kinetic": [], "moment": {}, "assumptions": {},
                   "error": _first_line(err)}
     bursts["kinetic"] = [b for b in bursts["kinetic"] if b["species"] in species]
+    if time is not None:  # the moment relations hold for the stationary state only
+        bursts["moment"] = {}
+        bursts["assumptions"]["moment"] = ("not computed: the moment-based estimate "
+                                           "assumes the stationary distribution")
     timings["bursts"] = _time.perf_counter() - t0
     consistency = _consistency(statistics, species)
     decomposition = None
@@ -760,7 +785,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
                 "system_size_source": net.system_size_source,
                 "time_scale": scales["slow"], "fast_time_scale": scales["fast"],
                 "oscillation_period": scales["period"],
-                "ssa": ssa_plan, "stationary": True}
+                "ssa": ssa_plan, "stationary": time is None, "time": time}
     timings["total"] = _time.perf_counter() - t_start
     return AnalysisReport(
         model_id=net.id, model_name=net.name, species=tuple(species), statistics=statistics,
@@ -782,6 +807,33 @@ def _why(err, max_states) -> str:
     if isinstance(err, MemoryError):
         return "out of memory building the projection"
     return _first_line(err)
+
+
+def _ssa_at_time(net: ReactionNetwork, time: float, runs: int, seed: int) -> NoiseStatistics:
+    """Ensemble statistics at one time from ``runs`` SSA runs, with standard errors
+    (mean: sqrt(var/runs); variance: normal theory; Fano and CV by the delta method)."""
+    from .ssa import ssa
+    times = [0.0, time] if time > 0 else [0.0]
+    ens = ssa(net, times, runs, seed=seed, covariance=True, workers=1)
+    ids = list(ens.mean.columns)
+    mean = ens.mean.iloc[-1].astype(float)
+    cov = ens.covariance.xs(ens.mean.index[-1], level=0).loc[ids, ids].astype(float)
+    var = pd.Series(np.diag(cov.to_numpy()), index=ids)
+    se_mean = ens.stderr["mean"].iloc[-1].astype(float)
+    se_var = ens.stderr["variance"].iloc[-1].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fano = var / mean
+        rel = np.sqrt((se_var / var) ** 2 + (se_mean / mean) ** 2)
+        se_fano = (fano * rel).where(mean != 0)
+        cv = np.sqrt(var) / mean
+        se_cv = (cv * np.sqrt((0.5 * se_var / var) ** 2 + (se_mean / mean) ** 2)).where(mean != 0)
+    settings = dict(ens.settings)
+    settings.update(runs=runs, time=time)
+    return NoiseStatistics(mean=mean.rename("mean"), covariance=cov, method="ssa",
+                           settings=settings,
+                           stderr={"mean": se_mean, "variance": se_var, "fano": se_fano,
+                                   "cv": se_cv},
+                           time=time)
 
 
 def _projected_states(net: ReactionNetwork, ss_amounts, scales) -> float:

@@ -220,7 +220,9 @@ def _payload(rep) -> dict:
                                "flux": row.get("flux")})
     model = {"tool": "sbmlnoise", "tool_version": rep.versions.get("sbmlnoise"),
              "date": rep.created, "method": rep.primary,
-             "methods": " ".join(rep.statistics), "stationary": True,
+             "methods": " ".join(rep.statistics),
+             "stationary": rep.settings.get("time") is None,
+             "time": rep.settings.get("time"),
              "units": "count", "system_size": rep.settings.get("system_size"),
              "settings": settings, "thermodynamics": thermo, "cycles": cycles}
     return {"model": model, "species": out}
@@ -229,7 +231,8 @@ def _payload(rep) -> dict:
 def _model_xml(model: dict, distrib_added: bool) -> str:
     top = {"version": 1, "tool": model["tool"], "toolVersion": model["tool_version"],
            "date": model["date"], "method": model["method"], "methods": model["methods"],
-           "stationary": model["stationary"], "units": model["units"],
+           "stationary": model["stationary"], "time": model["time"],
+           "units": model["units"],
            "systemSize": model["system_size"],
            "distribAdded": True if distrib_added else None}
     settings = "".join(f"<{PREFIX}:setting{_attrs({'name': k, 'value': v})}/>"

@@ -567,7 +567,7 @@ def render_html(rep) -> str:
     meta.append(f"<p>Primary method: <b>{_esc(rep.primary)}</b>; methods run: "
                 f"{_esc(', '.join(rep.statistics))}. Created {_esc(rep.created)} with "
                 f"sbmlnoise {_esc(rep.versions.get('sbmlnoise', ''))}. All values are "
-                "molecule counts of the stationary distribution.</p>")
+                f"molecule counts of {_esc(_when(rep))}.</p>")
     for m, why in rep.skipped.items():
         meta.append(f"<p class=\"note\">{_esc(m)} not run: {_esc(why)}</p>")
     for w in rep.warnings:
@@ -684,6 +684,12 @@ def render_html(rep) -> str:
                  "Peccoud &amp; Ycart 1995 (doi:10.1006/tpbi.1995.1027).</p>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _when(rep) -> str:
+    t = rep.settings.get("time")
+    return ("the stationary distribution" if t is None
+            else f"the distribution at t = {t:g} (from the model's initial state)")
 
 
 def _num(v) -> str:

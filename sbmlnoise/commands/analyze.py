@@ -27,6 +27,7 @@ examples:
   sbmlnoise analyze models/telegraph.ant --method all --seed 1 --out telegraph-report
   sbmlnoise analyze model.xml --species M P --annotate model-noise.xml
   sbmlnoise analyze model.xml --method lna --annotate model.xml --in-place
+  sbmlnoise analyze models/telegraph.xml --time 2 --method all --ssa-runs 2000
 """
 
 
@@ -51,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="event budget of the SSA run (default 3e5 auto, 3e6 ssa/all)")
     parser.add_argument("--max-states", type=float, default=200_000, dest="max_states",
                         help="largest FSP state space tried (default 2e5)")
+    parser.add_argument("--time", type=float, metavar="T",
+                        help="analyse the distribution at time T from the initial state "
+                             "(default: the stationary distribution)")
+    parser.add_argument("--ssa-runs", type=int, default=1000, dest="ssa_runs",
+                        help="SSA ensemble size with --time (default 1000)")
     parser.add_argument("--system-size", type=float, dest="system_size",
                         help="molecules per model substance unit (Omega)")
     parser.add_argument("--thermo", default="network", choices=["network", "cme", "none"],
@@ -84,6 +90,7 @@ def run(args) -> int:
                      t_end=args.t_end, burn_in=args.burn_in, ssa_events=args.ssa_events,
                      max_states=int(args.max_states),
                      thermo=None if args.thermo == "none" else args.thermo,
+                     time=args.time, ssa_runs=args.ssa_runs,
                      progress=not args.no_progress and sys.stderr.isatty())
     out = Path(args.out) if args.out else _default_out(rep.model_id)
     paths = rep.write(out)
