@@ -217,3 +217,14 @@ def test_round_trip_whole_suite(tmp_path):
         except AssertionError as err:
             failures.append(f"{path.parent.name}: {str(err)[:200]}")
     assert not failures, json.dumps(failures[:20], indent=1)
+
+
+def test_time_point_analysis_is_labelled(tmp_path):
+    src = ROOT / "models" / "birth_death.xml"
+    rep = sn.analyze(src, method="lna", time=0.5, trajectories=0, thermo=None)
+    out = tmp_path / "bd_t.xml"
+    sn.annotate(src, rep, out)
+    model = sn.read_annotations(out)["model"]
+    assert model["stationary"] is False and model["time"] == pytest.approx(0.5)
+    stationary = sn.read_annotations(sn.annotate(src, _report_for(src), tmp_path / "s.xml"))
+    assert stationary["model"]["stationary"] is True and "time" not in stationary["model"]
