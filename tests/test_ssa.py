@@ -126,13 +126,17 @@ def test_seed_reproducible_across_workers():
     """Same seed -> bit-identical moments and kept trajectories for 1 and 2 workers."""
     net = sn.load(TELEGRAPH)
     times = np.linspace(0, 5, 11)
-    one = sn.ssa(net, times, 300, seed=123, workers=1, keep_trajectories=5, covariance=True)
-    two = sn.ssa(net, times, 300, seed=123, workers=2, keep_trajectories=5, covariance=True)
+    one = sn.ssa(net, times, 300, seed=123, workers=1, keep_trajectories=100, covariance=True)
+    two = sn.ssa(net, times, 300, seed=123, workers=2, keep_trajectories=100, covariance=True)
     np.testing.assert_array_equal(one.mean.to_numpy(), two.mean.to_numpy())
     np.testing.assert_array_equal(one.variance.to_numpy(), two.variance.to_numpy())
     np.testing.assert_array_equal(one.covariance.to_numpy(), two.covariance.to_numpy())
     np.testing.assert_array_equal(one.trajectories, two.trajectories)
-    assert one.trajectories.shape == (5, 11, 3)
+    assert one.trajectories.shape == (100, 11, 3)  # kept across two chunks of 64 runs
+    # kept runs are the ensemble's first runs: a 100-run ensemble has their mean
+    first = sn.ssa(net, times, 100, seed=123, workers=2)
+    np.testing.assert_allclose(first.mean.to_numpy(), one.trajectories.mean(axis=0),
+                               rtol=1e-12, atol=1e-12)
     other = sn.ssa(net, times, 300, seed=124, workers=1)
     assert not np.array_equal(one.mean.to_numpy(), other.mean.to_numpy())
     # kept trajectories are single runs: whole numbers, gene states 0/1

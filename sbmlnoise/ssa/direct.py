@@ -13,7 +13,7 @@ from __future__ import annotations
 from numba import njit
 
 #: networks with at most this many reaction channels use the direct method under "auto"
-AUTO_MAX_REACTIONS = 12
+AUTO_MAX_REACTIONS = 8
 
 
 class Direct:

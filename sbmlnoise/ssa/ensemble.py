@@ -248,7 +248,7 @@ def ssa(net, times, runs, *, seed=None, method="auto", workers=None, client=None
         :mod:`sbmlnoise.ssa._rng`), so results are identical for any number of workers or
         a cluster. ``None`` draws fresh entropy (recorded in ``settings["seed_entropy"]``).
     method : {"auto", "direct", "sorting"} or a variant class
-        "auto" uses the direct method up to 12 reaction channels, else the sorting direct
+        "auto" uses the direct method up to 8 reaction channels, else the sorting direct
         method with a dependency graph.
     workers : int, optional
         Local threads (default: all cores available). Kernels release the GIL.
