@@ -143,6 +143,7 @@ def _forkserver_context(report: bool = True):
     ctx = multiprocessing.get_context("forkserver")
     with _FORKSERVER_LOCK:
         if not _FORKSERVER_READY:
+            _install_no_main_patch()
             ctx.set_forkserver_preload(["sbmlnoise.curate_worker", "sbmlnoise.curate_warmup"])
             from multiprocessing import forkserver
             keys = _THREAD_ENV + (_WARMUP_SWITCH,)
@@ -163,6 +164,35 @@ def _forkserver_context(report: bool = True):
     return ctx
 
 
+_NO_MAIN = threading.local()
+
+
+def _install_no_main_patch() -> None:
+    """Let our fork-server children skip re-running the parent's ``__main__``.
+
+    multiprocessing re-imports the main script in every spawn/fork-server child, which
+    breaks (or re-runs) scripts without an ``if __name__ == "__main__"`` guard. Our child
+    target lives in :mod:`sbmlnoise.curate_worker` and needs nothing from ``__main__``, so
+    while *this thread* starts one of our children the preparation data omits it. Other
+    threads and other users of multiprocessing see the standard behaviour.
+    """
+    from multiprocessing import spawn
+
+    original = spawn.get_preparation_data
+    if getattr(original, "_sbmlnoise_curate", False):
+        return
+
+    def get_preparation_data(name, _original=original):
+        data = _original(name)
+        if getattr(_NO_MAIN, "active", False):
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+        return data
+
+    get_preparation_data._sbmlnoise_curate = True
+    spawn.get_preparation_data = get_preparation_data
+
+
 class _ForkHandle:
     def __init__(self, job, result_path):
         from . import curate_worker
@@ -170,7 +200,11 @@ class _ForkHandle:
         self.proc = ctx.Process(target=curate_worker.child_main, args=(job, result_path),
                                 name=f"sbmlnoise-curate:{job['name']}"[:60])
         self.proc.daemon = False
-        self.proc.start()
+        _NO_MAIN.active = True
+        try:
+            self.proc.start()
+        finally:
+            _NO_MAIN.active = False
 
     def wait(self, timeout):
         self.proc.join(timeout)
@@ -186,6 +220,12 @@ class _ForkHandle:
     @property
     def exitcode(self):
         return self.proc.exitcode
+
+    def close(self):
+        try:
+            self.proc.close()  # release the sentinel fd now, not at garbage collection
+        except (ValueError, AttributeError):
+            pass
 
 
 class _PopenHandle:
@@ -223,6 +263,9 @@ class _PopenHandle:
     @property
     def exitcode(self):
         return self.proc.returncode
+
+    def close(self):
+        pass
 
 
 def _default_launcher() -> str:
@@ -321,6 +364,7 @@ def run_isolated(job: dict, launcher: str | None = None) -> dict:
             else:
                 result["status"], result["reason"] = _died(handle.exitcode, job)
             result["species"], result["report_html"], result["annotated_sbml"] = [], None, None
+        handle.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result["wall_time"] = time.monotonic() - t0
@@ -572,7 +616,11 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
 
         def handle(group, result):
             if out is not None:
-                _write_model_files(out, group, result)
+                try:
+                    _write_model_files(out, group, result)
+                except OSError as err:
+                    result.setdefault("warnings", []).append(
+                        f"could not write the report: {err}")
             if result.get("status") not in STATUSES:
                 result["status"] = "error"
             _db.record(conn, group, result, settings=settings, version=__version__)

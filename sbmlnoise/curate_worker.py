@@ -260,8 +260,29 @@ def analyze_model(job: dict, result: dict, workdir: str) -> None:
     """Default worker: load, list features, :func:`sbmlnoise.analyze`, optional report.
 
     Fills ``result`` in place and raises on failure (the caller classifies the error, so
-    whatever was learned before the failure -- features, sizes -- is kept).
+    whatever was learned before the failure -- features, sizes -- is kept). Python
+    warnings raised on the way (units, dropped constraints, ...) join ``result["warnings"]``.
     """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _analyze_model(job, result, workdir)
+        finally:
+            result["warnings"] = list(dict.fromkeys(result["warnings"]))
+            seen = set(result["warnings"])
+            for w in caught:
+                text = one_line(f"{w.category.__name__}: {w.message}")
+                if text not in seen and not issubclass(w.category, DeprecationWarning):
+                    seen.add(text)
+                    result["warnings"].append(text)
+            if result["status"] == "ok":
+                result["reason"] = _ok_reason(result)
+
+
+def _analyze_model(job: dict, result: dict, workdir: str) -> None:
+    """Body of :func:`analyze_model`."""
     settings = job["settings"]
     data: bytes = job["content"]
     timings = result["timings"]

@@ -521,3 +521,44 @@ def test_fuzz_mutated_sbml_many(tmp_path_factory):
         _check_fuzz(tmp_path_factory.mktemp("fz"), documents, timeout=20)
 
     run()
+
+
+# =========================================================================== slow
+@pytest.mark.slow
+def test_dask_worker_processes_use_subprocess_isolation(tmp_path):
+    """Dask worker *processes* are daemonic: each model runs as a plain subprocess there,
+    with the same timeout."""
+    distributed = pytest.importorskip("distributed")
+    folder = tmp_path / "dask"
+    folder.mkdir()
+    (folder / "bd.xml").write_text(MINIMAL_SBML, encoding="utf-8")
+    (folder / "hang.xml").write_text("<x>CURATE-HANG</x>", encoding="utf-8")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(FIXTURES),
+                                                os.environ.get("PYTHONPATH", "")])
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  protocol="tcp://", host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            res = sn.curate(folder, db=tmp_path / "d.sqlite", client=client, method="lna",
+                            timeout=60, worker=SCRIPTED, progress=False)
+    by = _by_name(res)
+    assert by["bd.xml"]["status"] == "ok", by["bd.xml"]
+    assert by["hang.xml"]["status"] == "timeout"
+
+
+@pytest.mark.slow
+def test_bundled_models_auto_with_reports(tmp_path):
+    """The default method on the bundled zoo, with per-model HTML reports."""
+    if not list(MODELS.glob("*.xml")):
+        pytest.skip("bundled models absent")
+    folder = _mixed_folder(tmp_path)
+    res = sn.curate(folder, db=tmp_path / "r.sqlite", out=tmp_path / "out", timeout=600,
+                    progress=False)
+    by = _by_name(res)
+    assert all(m["status"] in STATUSES and m["reason"] for m in res.models)
+    assert by["bd.xml"]["status"] == "ok" and by["bd.xml"]["method"] == "fsp"
+    assert by["rate_rule.ant"]["status"] == "unsupported"
+    assert by["invalid_xml.xml"]["status"] == "invalid"
+    ok = [m for m in res.models if m["status"] == "ok"]
+    reports = list((tmp_path / "out" / "models").glob("*/report.html"))
+    assert len(reports) == len(ok)
