@@ -298,6 +298,165 @@ def _start(m, x0, p0, x, p, a, order, prev, pend, vals, stack, info):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, times, buf,
+                max_count, max_steps, info):
+    """One run from t = 0 (after :func:`_start`) recording ``buf[i] = x`` at every output
+    time ``times[i]`` without stopping there: outputs are filled from the state in force
+    when the next reaction time passes them, so output times cost nothing per se. Only
+    the time breakpoints of event triggers stop the clock (the pending reaction time is
+    then discarded and redrawn, exact by memorylessness).
+
+    Returns ``(steps, status)``.
+    """
+    M = m.n_reactions
+    T = times.shape[0]
+    ma_flag = m.ma_flag
+    ma_coef = m.ma_coef
+    ma_ptr = m.ma_ptr
+    ma_species = m.ma_species
+    ma_order = m.ma_order
+    code = m.code
+    consts = m.consts
+    prog_ptr = m.prog_ptr
+    change_ptr = m.change_ptr
+    change_species = m.change_species
+    change_delta = m.change_delta
+    dep_ptr = m.dep_ptr
+    dep_list = m.dep_list
+    bps = m.breakpoints
+    nb = bps.shape[0]
+    S = x.shape[0]
+    has_events = m.n_events > 0
+    t = 0.0
+    steps = 0
+    bi = 0
+    while bi < nb and bps[bi] <= 0.0:  # handled by the event check at t = 0
+        bi += 1
+    ti = 0
+    t_last = times[T - 1]
+    since_resum = 0
+    while ti < T:
+        if method == 0:
+            a0 = 0.0
+            for j in range(M):
+                if ma_flag[j] == 1:
+                    v = ma_coef[j]
+                    for q in range(ma_ptr[j], ma_ptr[j + 1]):
+                        n = x[ma_species[q]]
+                        for _ in range(ma_order[q]):
+                            v *= n
+                else:
+                    v = _eval(code, consts, prog_ptr, j, x, p, t, stack)
+                if not (v >= 0.0 and v < math.inf):
+                    info[0] = 1.0
+                    info[1] = j
+                    info[3] = t
+                    info[4] = v
+                    return steps, 1
+                a[j] = v
+                a0 += v
+        elif since_resum >= RESUM_EVERY:
+            a0 = 0.0
+            for j in range(M):
+                a0 += a[j]
+            since_resum = 0
+        if a0 > 0.0:
+            t_next = t + _exponential(rng) / a0
+        else:
+            t_next = math.inf
+        if bi < nb and bps[bi] < t_next and bps[bi] <= t_last:
+            bp = bps[bi]
+            while ti < T and times[ti] < bp:
+                for s in range(S):
+                    buf[ti, s] = x[s]
+                ti += 1
+            t = bp
+            for sub in range(2):  # at the breakpoint and just after it (strict relations)
+                tt = t if sub == 0 else np.nextafter(t, math.inf)
+                nf = _fire_events(m, x, p, tt, prev, pend, vals, stack, info)
+                if nf < 0:
+                    return steps, 4
+                if nf > 0:
+                    a0 = _all_propensities(m, x, p, t, a, stack, info)
+                    if a0 < 0.0:
+                        return steps, 1
+                    since_resum = 0
+            bi += 1
+            continue
+        while ti < T and times[ti] < t_next:
+            for s in range(S):
+                buf[ti, s] = x[s]
+            ti += 1
+        if ti >= T:
+            break
+        t = t_next
+        target = _uniform(rng) * a0
+        if method == 0:
+            j = _direct_select(a, target)
+        else:
+            k = _sorting_select(a, order, target)
+            if k < 0:
+                a0 = 0.0
+                continue
+            j = order[k]
+            _sorting_promote(order, k)
+        if j < 0:
+            a0 = 0.0
+            continue
+        for q in range(change_ptr[j], change_ptr[j + 1]):
+            i = change_species[q]
+            x[i] += change_delta[q]
+            if x[i] < 0.0:
+                info[0] = 5.0
+                info[1] = j
+                info[2] = i
+                info[3] = t
+                return steps, 5
+            if x[i] > max_count:
+                info[0] = 2.0
+                info[1] = j
+                info[2] = i
+                info[3] = t
+                return steps, 2
+        steps += 1
+        if steps >= max_steps:
+            info[0] = 3.0
+            info[3] = t
+            return steps, 3
+        if has_events:
+            nf = _fire_events(m, x, p, t, prev, pend, vals, stack, info)
+            if nf < 0:
+                return steps, 4
+            if nf > 0:
+                a0 = _all_propensities(m, x, p, t, a, stack, info)
+                if a0 < 0.0:
+                    return steps, 1
+                since_resum = 0
+                continue
+        if method != 0:
+            for qq in range(dep_ptr[j], dep_ptr[j + 1]):
+                jj = dep_list[qq]
+                if ma_flag[jj] == 1:
+                    v = ma_coef[jj]
+                    for q in range(ma_ptr[jj], ma_ptr[jj + 1]):
+                        n = x[ma_species[q]]
+                        for _ in range(ma_order[q]):
+                            v *= n
+                else:
+                    v = _eval(code, consts, prog_ptr, jj, x, p, t, stack)
+                if not (v >= 0.0 and v < math.inf):
+                    info[0] = 1.0
+                    info[1] = jj
+                    info[3] = t
+                    info[4] = v
+                    return steps, 1
+                a0 += v - a[jj]
+                a[jj] = v
+            since_resum += 1
+    return steps, 0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _ensemble_chunk(m, method, x0, p0, times, states, keep, want_cov, mean, m2, cov,
                     kept, max_count, max_steps, info, err_state):
     """Simulate ``states.shape[0]`` runs and merge them into streaming moments.
@@ -328,25 +487,14 @@ def _ensemble_chunk(m, method, x0, p0, times, states, keep, want_cov, mean, m2, 
     stack = np.zeros(m.max_stack)
     buf = np.empty((T, S))
     d1 = np.empty(S)
-    dummy1 = np.zeros(1)
-    dummy2 = np.zeros((1, 1))
     total = 0
     for r in range(states.shape[0]):
         rng = states[r]
         a0, status = _start(m, x0, p0, x, p, a, order, prev, pend, vals, stack, info)
-        t = 0.0
         steps = 0
-        bi = 0
         if status == 0:
-            for i in range(T):
-                t, a0, steps, bi, status = _goto(m, method, x, p, a, order, a0, t, times[i],
-                                                 bi, rng, stack, prev, pend, vals, max_count,
-                                                 steps, max_steps, False, dummy1, dummy2,
-                                                 dummy2, dummy1, info)
-                if status != 0:
-                    break
-                for s in range(S):
-                    buf[i, s] = x[s]
+            steps, status = _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend,
+                                        vals, times, buf, max_count, max_steps, info)
         if status != 0:
             err_state[:] = x
             return -1 - r
