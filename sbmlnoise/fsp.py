@@ -297,9 +297,13 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
     previous = None
     change = float("nan")
     for expansion in range(_MAX_EXPANSIONS):
+        box = float(np.prod((upper[model.key] - lower[model.key] + 1).astype(float)))
+        if box > 50.0 * max_states:
+            raise _too_large(model, None, None, upper, lower, user_capped, float("nan"), tol,
+                             max_states, box)
         proj = project(model, lower, upper, max_states, start)
         if proj.n_states > max_states:
-            raise _too_large(model, proj, None, upper, lower, user_capped, float("inf"), tol,
+            raise _too_large(model, proj, None, upper, lower, user_capped, float("nan"), tol,
                              max_states, proj.n_states)
         info: dict = {}
         if times is None:
@@ -340,7 +344,8 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
     species = tuple(net.species_ids)
     settings = {"tol": tol, "bounds": dict(bounds or {}), "max_states": max_states,
                 "system_size": float(net.system_size), "t": None if times is None else times.tolist(),
-                "caps": dict(zip(species, upper.tolist())), "expansions": expansion + 1}
+                "caps": dict(zip(species, upper.tolist())),
+                "lower_caps": dict(zip(species, lower.tolist())), "expansions": expansion + 1}
     extra = {"error_bound": float(eps), "n_states": proj.n_states,
              "dropped_transitions": proj.dropped, "solver": info.get("solver", "expm_multiply"),
              "expansions": expansion + 1, "seconds": None}
@@ -582,10 +587,12 @@ def _too_large(model, proj, p, upper, lower, capped, eps, tol, max_states, estim
                grow=None):
     names = model.net.species_ids
     if grow is None:
-        grow = np.flatnonzero(~capped)
+        free = np.flatnonzero(~capped)
+        ranges = (upper - lower + 1)[free]
+        grow = free[ranges >= 0.5 * ranges.max()] if free.size else free
     drivers = [names[i] for i in grow]
     detail = ""
-    if p is not None and math.isfinite(eps) and eps > 0:
+    if proj is not None and p is not None and math.isfinite(eps) and eps > 0:
         factor = 1.0
         known = True
         for i in grow:
@@ -604,17 +611,22 @@ def _too_large(model, proj, p, upper, lower, capped, eps, tol, max_states, estim
             factor *= (cap + extra - lower[i] + 1) / (cap - lower[i] + 1)
         if known:
             estimate = max(estimate, proj.n_states * factor)
-    elif not math.isfinite(eps):
+    elif math.isinf(eps):
         detail = (" The net drift of the growing species is not negative at the caps "
                   "(they grow without bound), so the distribution may have no finite "
                   "projection within tol.")
-    caps = ", ".join(f"{names[i]} <= {int(upper[i])}" for i in grow)
+    caps = ", ".join(f"{int(lower[i])} <= {names[i]} <= {int(upper[i])}" for i in grow)
+    where = "the count ranges" if proj is None else f"{proj.n_states:,} states"
+    if math.isnan(eps):
+        what = (f"the projection ({caps}) holds about {int(estimate):,} states (estimate), "
+                f"more than max_states={max_states:,}")
+    else:
+        what = (f"reaching error bound tol={tol:g} needs about {int(estimate):,} states "
+                f"(estimate), more than max_states={max_states:,}; caps so far: {caps} "
+                f"({where}, error bound {eps:.3g})")
     return StateSpaceTooLarge(
-        f"fsp: reaching error bound tol={tol:g} needs about {int(estimate):,} states "
-        f"(estimate), more than max_states={max_states:,}. Growth is driven by species "
-        f"{', '.join(drivers)} (caps so far: {caps}; {proj.n_states:,} states, error bound "
-        f"{eps:.3g}).{detail} Raise max_states, cap species with bounds={{...}}, or use "
-        "sn.ssa / sn.lna.")
+        f"fsp: {what}. Growth is driven by species {', '.join(drivers)}.{detail} Raise "
+        "max_states, cap species with bounds={...}, or use sn.ssa / sn.lna.")
 
 
 def _statistics(states, p, species, method, settings, t, extra, acov, psd):

@@ -320,6 +320,35 @@ def test_state_space_too_large_message():
     assert "max_states=500" in msg and "species A" in msg and "estimate" in msg
 
 
+def test_state_space_too_large_before_enumeration():
+    # three species at ~10^4 copies: the box alone is far above max_states
+    text = ("model big; => A; k; A => ; g*A; => B; k; B => ; g*B; => C; k; C => ; g*C; "
+            "k = 10000; g = 1; A = 0; B = 0; C = 0; end")
+    with pytest.raises(sn.StateSpaceTooLarge, match="max_states=10,000") as err:
+        sn.fsp(sn.load(text), max_states=10_000)
+    assert "estimate" in str(err.value) and "A, B, C" in str(err.value)
+
+
+def test_iterative_fallback_matches_direct(monkeypatch):
+    # force the GMRES + ILU path: Poisson(5) law to 1e-8 again
+    from sbmlnoise import fsp_solve
+
+    monkeypatch.setattr(fsp_solve, "DIRECT_LIMIT", 0)
+    fr = sn.fsp(sn.load(BIRTH_DEATH), tol=1e-10)
+    assert fr.extra["solver"] == "gmres+ilu"
+    m = fr.marginal("X")
+    assert np.abs(m.to_numpy() - st.poisson(5.0).pmf(m.index.to_numpy())).max() < 1e-8
+
+
+def test_time_dependent_and_events_rejected():
+    with pytest.raises(sn.UnsupportedFeature, match="time"):
+        sn.fsp(sn.load("model td; => X; k*time; X => ; g*X; k = 1; g = 1; X = 0; end"))
+    ev = sn.load("model ev; => X; k; X => ; g*X; k = 1; g = 1; X = 0; "
+                 "E1: at time > 1: k = 2; end")
+    with pytest.raises(sn.UnsupportedFeature, match="event"):
+        sn.fsp(ev)
+
+
 def test_non_integer_stoichiometry_rejected():
     net = sn.load("model n; => X; k; X => 0.5 Y; g*X; k = 1; g = 1; X = 0; Y = 0; end")
     with pytest.raises(sn.UnsupportedFeature, match="fsp"):
