@@ -497,7 +497,8 @@ color:#222;padding:0 1em}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.88em}
 th,td{border:1px solid #ccc;padding:.25em .55em;text-align:right}
-th{background:#f3f3f3}td.text,th.text{text-align:left}
+th{background:#f3f3f3;text-align:left}td.text{text-align:left}
+.scroll{overflow-x:auto;max-width:100%}
 tr.flagged td{background:#fde2e2}
 .note{color:#555;font-size:.9em}.warn{color:#8a4b00}
 img{max-width:100%;height:auto;border:1px solid #eee}
@@ -511,6 +512,8 @@ def _esc(v) -> str:
 
 def _cell(v) -> str:
     if isinstance(v, (float, np.floating)):
+        if math.isinf(float(v)):
+            return f"<td>{'&infin;' if v > 0 else '&minus;&infin;'}</td>"
         if not math.isfinite(float(v)):
             return "<td>&ndash;</td>"
         return f"<td>{float(v):.6g}</td>"
@@ -535,7 +538,8 @@ def _table(frame: pd.DataFrame, index=True, flag_col=None, max_rows=500) -> str:
         cells = (f"<td class=\"text\">{_esc(idx)}</td>" if index else "")
         cells += "".join(_cell(v) for v in row.to_numpy())
         rows.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return (f"<div class=\"scroll\"><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def _dict_table(d: dict) -> str:
@@ -649,10 +653,11 @@ def render_html(rep) -> str:
             body += f"<pre>{_esc(th.summary())}</pre>"
         except Exception:  # noqa: BLE001 - summary is optional decoration
             pass
-        if isinstance(getattr(th, "pairs", None), pd.DataFrame) and len(th.pairs):
-            body += "<h3>Reverse pairs</h3>" + _table(th.pairs.astype(object))
-        if isinstance(getattr(th, "cycles", None), pd.DataFrame) and len(th.cycles):
-            body += "<h3>Cycles</h3>" + _table(th.cycles.astype(object))
+        for title, attr in (("Reverse pairs", "pairs"), ("Cycles", "cycles")):
+            frame = getattr(th, attr, None)
+            if isinstance(frame, pd.DataFrame) and len(frame):
+                body += f"<h3>{title}</h3>" + _table(
+                    frame.astype(object), index=not isinstance(frame.index, pd.RangeIndex))
     else:
         body = (f"<p class=\"note\">Thermodynamic analysis {_esc(rep.thermo_status.get('status'))}"
                 f": {_esc(rep.thermo_status.get('reason', ''))}</p>")
