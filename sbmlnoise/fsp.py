@@ -288,10 +288,19 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
     lower, upper, user_capped = _parse_bounds(model, bounds)
     user_lower = np.array([(bounds or {}).get(sid) is not None and np.ndim(bounds[sid]) > 0
                            for sid in net.species_ids], dtype=bool)
-    hint, t_relax = _initial_caps(model, upper, user_capped, times)
-    start = None
-    if times is None:
-        start = _stationary_start(model, lower, upper, hint, user_capped | user_lower)
+    lower0, upper0 = lower.copy(), upper.copy()
+    hint, t_relax = _rate_equation_guess(model, times)
+    for k_sd in (8.0, 6.0, 4.0, 3.0):
+        # the first box spans mean +- k_sd Poisson sd; narrower if it would not fit
+        lower, upper = lower0.copy(), upper0.copy()
+        _initial_caps(model, upper, user_capped, hint, k_sd)
+        start = None
+        if times is None:
+            start = _stationary_start(model, lower, upper, hint, user_capped | user_lower,
+                                      k_sd)
+        box = float(np.prod((upper[model.key] - lower[model.key] + 1).astype(float)))
+        if box <= max_states:
+            break
     lower_fixed = user_lower | model.fixed | np.isfinite(model.conservation_cap)
 
     previous = None
@@ -406,11 +415,10 @@ def _parse_bounds(model: StochasticModel, bounds):
     return lower, upper, capped
 
 
-def _initial_caps(model, upper, capped, times):
-    """Fill ``upper`` for uncapped species from the rate equations (mean + 8 sd of a
-    Poisson guess), in place. Returns the guessed state (counts; used to pick the
-    reference state of the stationary solve) and the slowest relaxation time of the
-    rate equations (``inf`` if unknown)."""
+def _rate_equation_guess(model, times):
+    """The rate-equation state in counts (steady state, or the maximum along the
+    trajectory for transient problems; ``x0`` if unavailable) and the slowest relaxation
+    time of the rate equations (``inf`` if unknown)."""
     net = model.net
     guess = None
     t_relax = math.inf
@@ -432,11 +440,15 @@ def _initial_caps(model, upper, capped, times):
         guess = None
     if guess is None or not np.all(np.isfinite(guess)):
         guess = model.x0.astype(float)
-    guess = np.clip(guess, 0.0, 1e15)
+    return np.clip(guess, 0.0, 1e15), t_relax
+
+
+def _initial_caps(model, upper, capped, guess, k_sd=8.0):
+    """Fill ``upper`` for uncapped species with mean + ``k_sd`` Poisson sd + 10 of the
+    rate-equation ``guess`` (in place; never below the initial count)."""
     free = ~capped
-    caps = np.ceil(guess + 8.0 * np.sqrt(guess + 1.0) + 10.0).astype(np.int64)
+    caps = np.ceil(guess + k_sd * np.sqrt(guess + 1.0) + 10.0).astype(np.int64)
     upper[free] = np.maximum(caps[free], model.x0[free])
-    return guess, t_relax
 
 
 def _stationary(a_r, proj, hint, info):
@@ -545,15 +557,15 @@ def _grow(proj, p, lower, upper, hint, grow, grow_low, eps, tol):
     return new_lower, new_upper
 
 
-def _stationary_start(model, lower, upper, hint, capped):
+def _stationary_start(model, lower, upper, hint, capped, k_sd=8.0):
     """For a stationary solve the projection need not contain the initial state, only
     its conservation class: centre a box on the rate-equation steady state. Sets lower
-    caps (mean - 8 sd - 10, in place) for free species and returns a start state in the
+    caps (mean - k_sd sd - 10, in place) for free species and returns a start state in the
     box and class, or ``None`` (then lower caps stay at 0 and the start is ``x0``)."""
     free = ~capped & ~model.fixed & ~np.isfinite(model.conservation_cap)
     if not free.any():
         return None
-    lows = np.floor(hint - 8.0 * np.sqrt(hint + 1.0) - 10.0).astype(np.int64)
+    lows = np.floor(hint - k_sd * np.sqrt(hint + 1.0) - 10.0).astype(np.int64)
     new_lower = lower.copy()
     new_lower[free] = np.clip(lows[free], 0, None)
     if np.all(new_lower == lower):
