@@ -469,13 +469,3 @@ def consistency_issues(source) -> dict:
         counts[key] = counts.get(key, 0) + 1
     return counts
 
-
-# ``import sbmlnoise.annotate`` makes the package attribute ``sbmlnoise.annotate`` this
-# module (Python binds submodules on their parent), shadowing the lazily exported function
-# of the same name. Make the module callable so ``sn.annotate(...)`` works either way.
-class _CallableModule(__import__("types").ModuleType):
-    def __call__(self, *args, **kwargs):
-        return annotate(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -228,3 +228,12 @@ def test_time_point_analysis_is_labelled(tmp_path):
     assert model["stationary"] is False and model["time"] == pytest.approx(0.5)
     stationary = sn.read_annotations(sn.annotate(src, _report_for(src), tmp_path / "s.xml"))
     assert stationary["model"]["stationary"] is True and "time" not in stationary["model"]
+
+
+def test_antimony_source_becomes_annotated_sbml(tmp_path):
+    src = ROOT / "models" / "telegraph.ant"
+    rep = sn.analyze(src, method="lna", trajectories=0, thermo=None)
+    out = sn.annotate(src, rep, tmp_path / "tel.xml")
+    got = sn.read_annotations(out)
+    assert got["species"]["M"]["fano"] == pytest.approx(float(rep.statistics["lna"].fano["M"]))
+    assert libsbml.readSBMLFromFile(str(out)).getLevel() == 3
