@@ -301,6 +301,13 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
         box = float(np.prod((upper[model.key] - lower[model.key] + 1).astype(float)))
         if box <= max_states:
             break
+    if start is None and not (np.all(model.x0 >= lower) and np.all(model.x0 <= upper)):
+        # only a stationary law may live away from the initial state (same class)
+        start = _class_state(model, lower, upper, hint) if times is None else None
+        if start is None:
+            i = int(np.argmax((model.x0 < lower) | (model.x0 > upper)))
+            raise ValueError(f"the initial count of '{net.species_ids[i]}' ({model.x0[i]}) "
+                             f"lies outside its bounds [{lower[i]}, {upper[i]}]")
     lower_fixed = user_lower | model.fixed | np.isfinite(model.conservation_cap)
 
     previous = None
@@ -401,9 +408,6 @@ def _parse_bounds(model: StochasticModel, bounds):
         lo, hi = int(lo), int(hi)
         if lo < 0 or hi < lo:
             raise ValueError(f"bounds for '{sid}' must satisfy 0 <= lower <= upper")
-        if not lo <= model.x0[i] <= hi:
-            raise ValueError(f"the initial count of '{sid}' ({model.x0[i]}) lies outside "
-                             f"its bounds [{lo}, {hi}]")
         lower[i], upper[i] = lo, hi
         capped[i] = True
     fixed_cap = np.isfinite(model.conservation_cap)
@@ -570,14 +574,23 @@ def _stationary_start(model, lower, upper, hint, capped, k_sd=8.0):
     new_lower[free] = np.clip(lows[free], 0, None)
     if np.all(new_lower == lower):
         return None
-    key = model.key
-    xk = np.clip(np.round(hint[key]), new_lower[key], upper[key])
-    state = model.link @ xk + model.offset
-    start = np.round(state).astype(np.int64)
-    if (np.any(np.abs(state - start) > 1e-7) or np.any(start < new_lower)
-            or np.any(start > upper)):
+    start = _class_state(model, new_lower, upper, hint)
+    if start is None:
         return None
     lower[:] = new_lower
+    return start
+
+
+def _class_state(model, lower, upper, target):
+    """A state of the initial state's conservation class inside ``[lower, upper]``, near
+    ``target`` (counts), or ``None``."""
+    key = model.key
+    xk = np.clip(np.round(target[key]), lower[key], upper[key])
+    state = model.link @ xk + model.offset
+    start = np.round(state).astype(np.int64)
+    if (np.any(np.abs(state - start) > 1e-7) or np.any(start < lower)
+            or np.any(start > upper)):
+        return None
     return start
 
 

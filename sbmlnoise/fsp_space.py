@@ -156,10 +156,14 @@ class Propensities:
         if bad.any():
             row, col = np.argwhere(bad)[0]
             state = dict(zip(self.net.species_ids, states[row].astype(np.int64).tolist()))
+            r = self.reactions[col]
+            hint = "check the kinetic law at low counts"
+            if r.reversible and r.direction == "net" and out[row, col] < 0:
+                hint = ("the reversible reaction's law was not split into forward and "
+                        "reverse terms; write it as two irreversible reactions")
             raise SimulationError(
-                f"fsp: propensity of reaction '{self.reactions[col].id}' is "
-                f"{out[row, col]!r} at counts {state}; propensities must be finite and "
-                "non-negative (check the kinetic law at low counts)")
+                f"fsp: propensity of reaction '{r.id}' is {float(out[row, col])!r} at counts "
+                f"{state}; propensities must be finite and non-negative ({hint})")
         return out
 
 

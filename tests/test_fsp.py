@@ -83,6 +83,37 @@ def test_birth_death_transient_poisson():
     assert fr.stats is fr.stats_by_time[-1]
 
 
+def test_two_sided_bounds_give_conditional_poisson():
+    # a reflecting truncation of a birth-death chain keeps detailed balance, so the
+    # stationary law on [2, 12] is Poisson(5) conditioned on [2, 12] (tolerance 1e-12);
+    # the bound must cover the true mass outside
+    with pytest.warns(UserWarning):
+        fr = sn.fsp(sn.load(BIRTH_DEATH), bounds={"X": (2, 12)})
+    n = np.arange(2, 13)
+    exact = st.poisson(5.0).pmf(n) / st.poisson(5.0).pmf(n).sum()
+    m = fr.marginal("X")
+    assert m.loc[0:1].sum() == 0
+    np.testing.assert_allclose(m.loc[2:12].to_numpy(), exact, atol=1e-12)
+    outside = st.poisson(5.0).cdf(1) + st.poisson(5.0).sf(12)
+    assert fr.error_bound >= outside
+
+
+def test_telegraph_transient_means():
+    # linear network: exact means from the moment equations, G1(0) = 0, M(0) = 0;
+    # s = kon + koff, a = kon / s: <G1> = a (1 - e^{-s t}),
+    # <M> = ktx a / g (1 - e^{-g t}) - ktx a / (g - s) (e^{-s t} - e^{-g t}); atol 1e-8
+    kon, koff, ktx, g = 1.0, 2.0, 10.0, 1.0
+    s, a = kon + koff, kon / (kon + koff)
+    times = np.array([0.1, 0.5, 2.0])
+    fr = sn.fsp(sn.load(TELEGRAPH), t=times, tol=1e-10)
+    for k, t in enumerate(times):
+        m_exact = ktx * a / g * (1 - np.exp(-g * t)) - ktx * a / (g - s) * (np.exp(-s * t)
+                                                                          - np.exp(-g * t))
+        assert fr.stats_at(k).mean["G1"] == pytest.approx(a * (1 - np.exp(-s * t)), abs=1e-8)
+        assert fr.stats_at(k).mean["M"] == pytest.approx(m_exact, abs=1e-8)
+    assert fr.error_bound <= 1e-10
+
+
 def test_error_bound_covers_true_tail():
     # with the cap fixed by `bounds`, the stationary bound must cover the Poisson tail
     net = sn.load(BIRTH_DEATH)
@@ -363,3 +394,5 @@ def test_bad_arguments():
         sn.fsp(net, tol=0)
     with pytest.raises(KeyError):
         sn.fsp(net, bounds={"nope": 3})
+    with pytest.raises(ValueError, match="outside its bounds"):
+        sn.fsp(net, t=[1.0], bounds={"X": (2, 12)})
