@@ -744,7 +744,15 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         t0 = _time.perf_counter()
         try:
             from .thermo import thermodynamics
-            thermo_report = thermodynamics(net, level=thermo)
+            kwargs = {}
+            if thermo == "cme" and fsp_result is not None and time is None:
+                kwargs["fsp_result"] = fsp_result  # reuse the stationary projection
+            if ss_amounts is not None:
+                kwargs["steady_state"] = pd.Series(ss_amounts, index=list(net.species_ids))
+            try:
+                thermo_report = thermodynamics(net, level=thermo, **kwargs)
+            except TypeError:  # an older signature without the reuse keywords
+                thermo_report = thermodynamics(net, level=thermo)
             thermo_status = {"status": "ok", "reason": "", "level": thermo}
         except (SbmlnoiseError, ImportError, ValueError) as err:
             thermo_status = {"status": "unavailable", "reason": _first_line(err),
