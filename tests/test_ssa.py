@@ -110,6 +110,16 @@ def test_large_network_sorting_matches_direct():
     assert np.all(np.abs(diff) < 5 * se)
 
 
+def test_boundary_species_stay_fixed():
+    """Boundary ($S) species are reactants/products but never change."""
+    net = sn.load("model b; $S => X; k*S; X => $W; X; S = 4; W = 0; X = 0; k = 2.5; end")
+    ens = sn.ssa(net, [0.0, 1.0, 5.0], 200, seed=8, keep_trajectories=200)
+    traj = ens.trajectories
+    assert np.all(traj[:, :, net.index("S")] == 4) and np.all(traj[:, :, net.index("W")] == 0)
+    lam = 10 * (1 - np.exp(-5.0))
+    assert abs(ens.mean.loc[5.0, "X"] - lam) < 4.5 * np.sqrt(lam / 200)
+
+
 def test_conservation_covariance_exact():
     """A <-> B with A + B = 20: at every time cov(A, B) = -var(A) = -var(B) exactly."""
     net = sn.load("model c; A => B; 1.0*A; B => A; 0.5*B; A = 20; B = 0; end")
