@@ -27,7 +27,6 @@ import datetime as _dt
 import math
 import platform
 import time as _time
-import warnings as _warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -516,7 +515,6 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     >>> round(float(rep.species_table().loc["X", "fano"]), 6)
     1.0
     """
-    from . import __version__  # noqa: F401  (versions() imports it too)
     t_start = _time.perf_counter()
     timings: dict[str, float] = {}
     if not isinstance(net, ReactionNetwork):
