@@ -199,6 +199,13 @@ def raise_failure(net, info, err_state, run=None) -> None:
     raise SimulationError(f"ssa: kernel failed with status {status}{where}")
 
 
+def _seed_repr(seed):
+    """JSON-able record of a seed (SeedSequences become their repr)."""
+    if seed is None or isinstance(seed, (int, np.integer)):
+        return seed
+    return " ".join(repr(seed).split())
+
+
 def _validate_times(times) -> np.ndarray:
     times = np.atleast_1d(np.asarray(times, dtype=float))
     if times.ndim != 1 or times.size == 0:
@@ -357,7 +364,7 @@ def ssa(net, times, runs, *, seed=None, method="auto", workers=None, client=None
                               columns=species)
     trajectories = (np.concatenate(kept_parts, axis=0) if kept_parts
                     else np.zeros((0, len(times), len(species))))
-    settings = {"method": variant.name, "runs": runs, "seed": seed,
+    settings = {"method": variant.name, "runs": runs, "seed": _seed_repr(seed),
                 "seed_entropy": getattr(entropy, "entropy", entropy),
                 "workers": used_workers, "chunk_runs": CHUNK_RUNS,
                 "system_size": float(net.system_size), "t_end": float(times[-1]),

@@ -34,7 +34,8 @@ from ..stats import NoiseStatistics
 from ._kernels import _stationary_run
 from ._model import build_model, initial_counts
 from ._rng import resolve_entropy, run_states
-from .ensemble import (DEFAULT_MAX_COUNT, DEFAULT_MAX_STEPS, raise_failure, select_method)
+from .ensemble import (DEFAULT_MAX_COUNT, DEFAULT_MAX_STEPS, _seed_repr, raise_failure,
+                       select_method)
 
 DEFAULT_GRID = 2**18
 #: cap on grid samples x species (memory of the sampled path, 8 bytes each)
@@ -220,7 +221,8 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
                                  np.asarray(omegas, float)) for b in range(n_batches)])
         return np.std(vals, axis=0, ddof=1) / np.sqrt(n_batches)
 
-    settings = {"method": variant.name, "t_end": t_end, "burn_in": burn_in, "seed": seed,
+    settings = {"method": variant.name, "t_end": t_end, "burn_in": burn_in,
+                "seed": _seed_repr(seed),
                 "seed_entropy": getattr(entropy, "entropy", entropy), "dt": dt,
                 "n_grid": n_grid, "n_batches": n_batches,
                 "system_size": float(net.system_size), "events": int(events),
