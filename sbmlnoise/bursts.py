@@ -56,6 +56,10 @@ MOMENT_ASSUMPTIONS = (
     "doi:10.1103/PhysRevLett.97.168302)")
 
 
+#: F - 1 at or below this counts as Poissonian (round-off of an exact F = 1)
+POISSON_ATOL = 1e-6
+
+
 def _propensities(net: ReactionNetwork, counts: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         a = net.propensities(counts, 0.0)
@@ -273,7 +277,8 @@ def moment_bursts(net: ReactionNetwork | None, mean: pd.Series, fano: pd.Series)
         note = ""
         if not np.isfinite(b):
             note = "Fano factor undefined"
-        elif b <= 0:
+        elif b <= POISSON_ATOL:
+            b = 0.0
             note = "sub- or exactly Poissonian (F <= 1): no bursts"
         if gamma is None:
             note = note or "no first-order degradation found: frequency undefined"

@@ -250,3 +250,10 @@ def test_time_point_birth_death():
     assert abs(float(ssa.fano["X"]) - 1.0) < 4 * float(ssa.stderr["fano"]["X"])
     assert rep.settings["stationary"] is False and rep.bursts["moment"] == {}
     assert "t = 0.5" in rep.summary()
+
+
+def test_round_off_fano_is_poissonian():
+    net = sn.load(BD)
+    frame = moment_bursts(net, pd.Series({"X": 2.0}), pd.Series({"X": 1.0 + 1e-15}))
+    assert math.isnan(frame.loc["X", "burst_size"])
+    assert math.isnan(frame.loc["X", "burst_frequency"])
