@@ -79,11 +79,27 @@ def discover(paths_or_dir, *, exclude=()) -> list[tuple[Path, str]]:
         raise ValueError("curate needs at least one folder or model file")
     excluded = {Path(e).resolve() for e in exclude if e is not None}
     several = len(items) > 1
+    if several:  # names relative to the common folder above all the items given
+        try:
+            base = Path(os.path.commonpath([Path(i).resolve().parent for i in items]))
+        except ValueError:
+            base = None
     found: dict[Path, str] = {}
+
+    def display(path: Path, root_abs: Path, rel: str) -> str:
+        if not several:
+            return rel
+        if base is not None:
+            try:
+                return path.resolve().relative_to(base).as_posix()
+            except ValueError:
+                pass
+        return f"{root_abs.name}/{rel}"
+
     for item in items:
         root = Path(item)
         if root.is_file():
-            found.setdefault(root.resolve(), root.name if not several else str(root))
+            found.setdefault(root.resolve(), display(root, root.resolve().parent, root.name))
             continue
         if not root.is_dir():
             raise FileNotFoundError(f"'{root}' is neither a folder nor a model file")
@@ -97,8 +113,8 @@ def discover(paths_or_dir, *, exclude=()) -> list[tuple[Path, str]]:
                     continue
                 path = here / fname
                 rel = path.relative_to(root_abs).as_posix()
-                name = f"{root.name}/{rel}" if several else rel
-                found.setdefault(path.resolve() if not path.is_symlink() else path, name)
+                found.setdefault(path.resolve() if not path.is_symlink() else path,
+                                 display(path, root_abs, rel))
     return sorted(found.items(), key=lambda kv: kv[1])
 
 

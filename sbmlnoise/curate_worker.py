@@ -481,7 +481,8 @@ def _feature_name(err: UnsupportedFeature) -> str:
         return str(feature)
     text = one_line(err, 80)
     match = re.search(r"(rate rule|algebraic rule|delay|fast reaction|package '[^']*'|"
-                      r"non-integer[^;(]*|stoichiometryMath|rateOf)", text, re.IGNORECASE)
+                      r"non-integer[^;(]*|stoichiometryMath|rateOf|events|"
+                      r"time-dependent rates)", text, re.IGNORECASE)
     return match.group(1) if match else text
 
 

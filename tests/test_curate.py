@@ -540,7 +540,7 @@ def test_dask_worker_processes_use_subprocess_isolation(tmp_path):
                                   dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
             res = sn.curate(folder, db=tmp_path / "d.sqlite", client=client, method="lna",
-                            timeout=60, worker=SCRIPTED, progress=False)
+                            timeout=30, worker=SCRIPTED, progress=False)
     by = _by_name(res)
     assert by["bd.xml"]["status"] == "ok", by["bd.xml"]
     assert by["hang.xml"]["status"] == "timeout"
