@@ -366,12 +366,12 @@ def _ok_reason(result: dict) -> str:
     if result["method"] == "ssa":  # a fallback: say why the deterministic methods failed
         for m in ("lna", "fsp"):
             if m in skipped:
-                parts.append(f"{m} skipped: {skipped[m]}")
+                parts.append(f"{m} skipped: {one_line(skipped[m], 140)}")
                 break
     warnings = result["warnings"]
     if warnings:
         key = next((w for w in warnings if "steady state" in w), warnings[0])
-        parts.append(f"{len(warnings)} warning(s): {key}")
+        parts.append(f"{len(warnings)} warning(s): {one_line(key, 140)}")
     return one_line("; ".join(parts), 400)
 
 

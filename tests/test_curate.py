@@ -557,8 +557,49 @@ def test_bundled_models_auto_with_reports(tmp_path):
     by = _by_name(res)
     assert all(m["status"] in STATUSES and m["reason"] for m in res.models)
     assert by["bd.xml"]["status"] == "ok" and by["bd.xml"]["method"] == "fsp"
+    for name in ("unbounded_birth.ant", "oscillator.ant"):  # no stable steady state, said
+        assert "steady state" in by[name]["reason"], by[name]
     assert by["rate_rule.ant"]["status"] == "unsupported"
     assert by["invalid_xml.xml"]["status"] == "invalid"
     ok = [m for m in res.models if m["status"] == "ok"]
     reports = list((tmp_path / "out" / "models").glob("*/report.html"))
     assert len(reports) == len(ok)
+
+
+def test_index_sort_script_orders_rows():
+    """The inline sorting script, run under node with a minimal DOM stand-in: numeric
+    columns sort as numbers (missing values first), a second click reverses."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed")
+    from sbmlnoise.curate_report import _SCRIPT
+
+    harness = """
+function el(attrs, text) {
+  var a = Object.assign({}, attrs || {});
+  return {textContent: text || "", handlers: [],
+    getAttribute: function (k) { return k in a ? a[k] : null; },
+    setAttribute: function (k, v) { a[k] = String(v); },
+    removeAttribute: function (k) { delete a[k]; },
+    addEventListener: function (e, f) { this.handlers.push(f); }};
+}
+var heads = [el({"data-type": "str"}, "Model"), el({"data-type": "num"}, "max Fano")];
+function row(name, fano) {
+  return {cells: [el({"data-sort": name}, name), el({"data-sort": fano}, fano)]};
+}
+var body = {rows: [row("b", "2.5"), row("a", "10"), row("c", ""), row("d", "3")],
+  appendChild: function (r) { var i = this.rows.indexOf(r); this.rows.splice(i, 1);
+                              this.rows.push(r); }};
+var table = {tHead: {rows: [{cells: heads}]}, tBodies: [body]};
+var document = {getElementById: function () { return table; }};
+SCRIPT
+function names() { return body.rows.map(function (r) { return r.cells[0].textContent; })
+                   .join(","); }
+heads[1].handlers[0](); var up = names();
+heads[1].handlers[0](); var down = names();
+heads[0].handlers[0](); var byName = names();
+console.log(up + " " + down + " " + byName);
+""".replace("SCRIPT", _SCRIPT)
+    out = subprocess.run([node, "-e", harness], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["c,b,d,a", "a,d,b,c", "a,b,c,d"]
