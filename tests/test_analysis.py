@@ -257,3 +257,21 @@ def test_round_off_fano_is_poissonian():
     frame = moment_bursts(net, pd.Series({"X": 2.0}), pd.Series({"X": 1.0 + 1e-15}))
     assert math.isnan(frame.loc["X", "burst_size"])
     assert math.isnan(frame.loc["X", "burst_frequency"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted((ROOT / "models").glob("*.xml")),
+                         ids=lambda p: p.stem)
+def test_auto_on_every_bundled_model(path, tmp_path):
+    """auto + full report on each bundled model (seed 0, 3e4 SSA events): either a report
+    whose primary numbers are finite, or one clear UnsupportedFeature naming every
+    backend (e.g. a model whose propensities go negative in the SSA)."""
+    try:
+        rep = sn.analyze(path, seed=0, ssa_events=3e4, trajectories=1)
+    except sn.UnsupportedFeature as err:
+        assert "no noise backend" in str(err) and "ssa:" in str(err)
+        return
+    table = rep.species_table()
+    assert np.all(np.isfinite(table["mean"].to_numpy(dtype=float)))
+    paths = rep.write(tmp_path)
+    assert Path(paths["html"]).stat().st_size > 10_000
