@@ -124,6 +124,21 @@ def test_level3_uses_distrib_and_annotation(tmp_path):
     assert not node.getAttributes().hasAttribute("mean")
 
 
+@pytest.mark.parametrize("level, version", [(1, 2), (2, 1), (2, 4), (3, 1)])
+def test_other_levels_keep_their_level(level, version, tmp_path):
+    """Levels 1-2 get the annotation only (with the moments); L3V1 uses distrib too."""
+    doc = libsbml.readSBMLFromFile(str(ROOT / "models" / "telegraph.xml"))
+    assert doc.setLevelAndVersion(level, version, False)
+    src = tmp_path / f"tel_l{level}v{version}.xml"
+    libsbml.writeSBMLToFile(doc, str(src))
+    rep = sn.analyze(src, method="lna", trajectories=0, system_size=1)
+    got = _check_round_trip(src, rep, tmp_path)
+    out = libsbml.readSBMLFromFile(str(tmp_path / "a2.xml"))
+    assert (out.getLevel(), out.getVersion()) == (level, version)
+    assert out.isPackageEnabled("distrib") == (level == 3)
+    assert got["species"]["M"]["mean"] == pytest.approx(4.0, rel=1e-9)
+
+
 def test_level2_gets_annotation_only(tmp_path):
     doc = libsbml.readSBMLFromFile(str(ROOT / "models" / "telegraph.xml"))
     assert doc.setLevelAndVersion(2, 4, False)
