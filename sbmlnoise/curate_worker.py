@@ -386,6 +386,17 @@ def resolve_worker(spec):
 # =========================================================================== child process
 def _harden(timeout: float | None, max_memory: float | None) -> None:
     """Limits for this child: die with the parent, address space, CPU time, watchdog."""
+    try:  # fork-server child: drop our copy of the server's "alive" pipe, so that the
+        # server exits when the curating parent dies (even while we hang) and
+        # PR_SET_PDEATHSIG below then takes us down with it
+        from multiprocessing import forkserver
+
+        fd = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)
+        if fd is not None:
+            os.close(fd)
+            forkserver._forkserver._forkserver_alive_fd = None
+    except Exception:
+        pass
     try:  # Linux: SIGKILL when the parent (the fork server or the runner) dies
         import ctypes
 

@@ -603,3 +603,58 @@ console.log(up + " " + down + " " + byName);
     out = subprocess.run([node, "-e", harness], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["c,b,d,a", "a,d,b,c", "a,b,c,d"]
+
+
+def _children(pid: int) -> set[int]:
+    """Descendants of ``pid`` from /proc (Linux)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text(encoding="utf-8", errors="replace")
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_killed_run_leaves_no_worker_behind(tmp_path):
+    """SIGKILL the curating parent while a worker hangs: the fork server and the worker
+    go too (no orphan keeps running on a shared machine)."""
+    folder = tmp_path / "h"
+    folder.mkdir()
+    (folder / "hang.xml").write_text("<x>CURATE-HANG</x>", encoding="utf-8")
+    cmd = [sys.executable, "-m", "sbmlnoise", "curate", str(folder), "--db",
+           str(tmp_path / "o.sqlite"), "--timeout", "300", "--no-progress", "--worker",
+           SCRIPTED]
+    proc = subprocess.Popen(cmd, env=_cli_env(), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        kids: set[int] = set()
+        while time.monotonic() < deadline and len(kids) < 2:  # fork server + worker
+            time.sleep(0.2)
+            kids = _children(proc.pid)
+        assert len(kids) >= 2, kids
+    finally:
+        proc.kill()
+        proc.wait(30)
+    deadline = time.monotonic() + 30
+    alive = set(kids)
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = {p for p in alive if Path(f"/proc/{p}").exists()
+                 and "Z" not in _state(p)}
+    assert not alive, f"left running: {alive}"
+
+
+def _state(pid: int) -> str:
+    try:
+        return (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
