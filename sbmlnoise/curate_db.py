@@ -165,6 +165,11 @@ def record(conn, targets: list[dict], result: dict, *, settings: dict, version: 
                   s.get("fano"), s.get("cv")) for s in result.get("species") or []])
             ids.append(mid)
         conn.execute("COMMIT")
+    except sqlite3.IntegrityError:
+        # another curate process on the same database recorded this model meanwhile:
+        # keep its rows, never duplicate
+        conn.execute("ROLLBACK")
+        return []
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -175,6 +175,17 @@ def test_isolation_statuses_copies_resume_and_outputs(tmp_path):
     text = res.summary()
     assert "timeout 1" in text and "slowest models:" in text
 
+    # the same result recorded twice (a concurrent run on the same database) is refused
+    from sbmlnoise import curate_db
+
+    conn = curate_db.connect(db)
+    try:
+        first = dict(conn.execute("SELECT * FROM models WHERE name='ok1.xml'").fetchone())
+        assert curate_db.record(conn, [first], {"status": "ok", "reason": "again"},
+                                settings={}, version="x") == []
+    finally:
+        conn.close()
+
     # resume: nothing to do, nothing duplicated
     again = sn.curate(folder, db=db, timeout=3, max_memory=256, worker=SCRIPTED,
                       progress=False)
@@ -494,12 +505,12 @@ def _check_fuzz(tmp_path, documents, timeout):
 
 
 def test_fuzz_mutated_sbml_always_ends_with_a_status(tmp_path_factory):
-    """8 derandomized hypothesis examples (up to 3 documents each, up to 3 mutations per
+    """12 derandomized hypothesis examples (up to 3 documents each, up to 3 mutations per
     document), per-model timeout 10 s: every outcome is a status with a one-line reason."""
     hypothesis = pytest.importorskip("hypothesis")
     from hypothesis import HealthCheck, given, settings
 
-    @settings(max_examples=8, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=12, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(_fuzz_documents())
     def run(documents):
