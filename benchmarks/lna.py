@@ -57,8 +57,8 @@ What is timed, per model (medians over the repeats, wall clock):
   and the sparse exact first/second derivatives (expression trees -> Python code), the
   conservation analysis, the steady state, the Lyapunov solve and the EMRE correction;
 * **sn.lna median**: later calls (steady-state search + LNA);
-* **of which steady state**: `sn.steady_state(net)` alone (Newton on the reduced
-  system, `sbmlnoise/ode.py`);
+* **sn.steady_state alone**: `sn.steady_state(net)` (Newton on the reduced system,
+  `sbmlnoise/ode.py`, with a long-integration fallback), timed separately;
 * **LNA at known state**: `sn.lna(net, steady_state=amounts)` -- Jacobian, diffusion
   matrix, stability check, Lyapunov solve (`scipy.linalg.solve_continuous_lyapunov`),
   EMRE (sparse Hessian contraction);
