@@ -75,6 +75,8 @@ from .stats import NoiseStatistics
 __all__ = ["fsp", "FSPResult"]
 
 DEFAULT_MAX_STATES = 2_000_000
+#: stationary solves of 3+ dimensional projections above this size start with GMRES+ILU
+ITERATIVE_ABOVE = 20_000
 _MAX_EXPANSIONS = 40
 
 
@@ -460,7 +462,10 @@ def _stationary(a_r, proj, hint, info):
     states = proj.states[closed]
     ref_local = int(np.argmin(np.abs(states - hint[None, :]).sum(axis=1)))
     sub = a_r[closed][:, closed].tocsr()
-    p_c = _solve.stationary(sub, ref_local, info)
+    spread = np.ptp(states, axis=0) if states.size else np.zeros(0)
+    dims = int(np.sum(spread >= 2))
+    iterative = dims >= 3 and closed.size > ITERATIVE_ABOVE
+    p_c = _solve.stationary(sub, ref_local, info, prefer_iterative=iterative)
     p = np.zeros(proj.n_states)
     p[closed] = p_c
     return p, closed, ref_local

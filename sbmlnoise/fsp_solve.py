@@ -74,10 +74,36 @@ def factorize(matrix: sps.csc_matrix):
                      options={"SymmetricMode": True})
 
 
-def _solve(matrix: sps.csc_matrix, rhs: np.ndarray, info: dict) -> np.ndarray:
-    """Sparse direct solve (:func:`factorize`); GMRES with an incomplete-LU
-    preconditioner if the factorisation fails or runs out of memory."""
+def _iterative(matrix, rhs, info, drop_tol=1e-3, fill_factor=5.0, maxiter=40):
+    """GMRES(100) preconditioned by an incomplete LU with the same ordering and diagonal
+    pivoting as :func:`factorize`. Returns ``None`` if it does not converge."""
+    try:
+        ilu = spla.spilu(matrix, drop_tol=drop_tol, fill_factor=fill_factor,
+                         permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                         options={"SymmetricMode": True})
+    except (RuntimeError, MemoryError):
+        return None
+    pre = spla.LinearOperator(matrix.shape, ilu.solve, dtype=matrix.dtype)
+    scale = float(np.abs(rhs).sum()) or 1.0
+    x, code = spla.gmres(matrix, rhs, M=pre, rtol=1e-12, atol=1e-14 * scale, restart=100,
+                         maxiter=maxiter)
+    if code != 0 or not np.all(np.isfinite(x)):
+        return None
+    info["solver"] = "gmres+ilu"
+    return x
+
+
+def _solve(matrix: sps.csc_matrix, rhs: np.ndarray, info: dict,
+           prefer_iterative: bool = False) -> np.ndarray:
+    """Solve ``matrix x = rhs``: sparse direct (:func:`factorize`), or first GMRES with an
+    incomplete-LU preconditioner when ``prefer_iterative`` (state spaces of three or more
+    dimensions, where the fill of a direct factorisation grows like ``n^(4/3)``);
+    each falls back to the other."""
     n = matrix.shape[0]
+    if prefer_iterative:
+        x = _iterative(matrix, rhs, info)
+        if x is not None:
+            return x
     if n <= DIRECT_LIMIT:
         try:
             with warnings.catch_warnings():
@@ -88,19 +114,15 @@ def _solve(matrix: sps.csc_matrix, rhs: np.ndarray, info: dict) -> np.ndarray:
                 return x
         except (RuntimeError, MemoryError, sps.linalg.MatrixRankWarning):
             pass
-    ilu = spla.spilu(matrix, drop_tol=1e-5, fill_factor=20)
-    pre = spla.LinearOperator(matrix.shape, ilu.solve, dtype=matrix.dtype)
-    scale = float(np.abs(rhs).sum()) or 1.0
-    x, code = spla.gmres(matrix, rhs, M=pre, rtol=1e-12, atol=1e-14 * scale, restart=80,
-                         maxiter=2000)
-    info["solver"] = "gmres+ilu"
-    if code != 0:
-        raise SimulationError(f"fsp: the iterative solver did not converge (gmres code {code}) "
-                              f"on {n} states; reduce the state space or tolerances")
+    x = _iterative(matrix, rhs, info, drop_tol=1e-5, fill_factor=20.0, maxiter=200)
+    if x is None:
+        raise SimulationError(f"fsp: neither the direct nor the iterative solver succeeded on "
+                              f"{n} states; reduce the state space (bounds=, max_states=)")
     return x
 
 
-def stationary(generator: sps.csr_matrix, ref: int, info: dict) -> np.ndarray:
+def stationary(generator: sps.csr_matrix, ref: int, info: dict,
+               prefer_iterative: bool = False) -> np.ndarray:
     """Stationary vector of an irreducible proper generator: fix ``p[ref] = 1``, solve
     the remaining equations ``A p = 0`` (nonsingular for an irreducible chain: the
     reduced matrix is a nonsingular M-matrix), normalise. The equation of ``ref`` is
@@ -109,7 +131,7 @@ def stationary(generator: sps.csr_matrix, ref: int, info: dict) -> np.ndarray:
     if n == 1:
         return np.ones(1)
     mat, col = _reduced(generator, ref)
-    x = _solve(mat, col, info)
+    x = _solve(mat, col, info, prefer_iterative)
     p = np.empty(n)
     p[ref] = 1.0
     p[np.arange(n) != ref] = x

@@ -371,6 +371,35 @@ def test_iterative_fallback_matches_direct(monkeypatch):
     assert np.abs(m.to_numpy() - st.poisson(5.0).pmf(m.index.to_numpy())).max() < 1e-8
 
 
+def test_three_dimensional_iterative_path(monkeypatch):
+    # dual reporter (E drives X and Y): linear, so exact moments are
+    # <E> = kE/gE, <X> = k<E>/g, Cov(E, X) = k Var(E)/(g + gE), and
+    # Cov(X, Y) = k Cov(E, X) / g (X, Y independent given E; moment equations);
+    # GMRES+ILU forced for the 3-D solve; rtol 1e-6
+    import sys
+
+    text = ("model dr; => E; kE; E => ; gE*E; E => E + X; k*E; X => ; g*X; "
+            "E => E + Y; k*E; Y => ; g*Y; kE = 2; gE = 0.5; k = 1; g = 1; "
+            "E = 0; X = 0; Y = 0; end")
+    net = sn.load(text)
+    sn.fsp  # noqa: B018 - make sure the module is loaded
+    monkeypatch.setattr(sys.modules["sbmlnoise.fsp"], "ITERATIVE_ABOVE", 0)
+    fr = sn.fsp(net, tol=1e-7)
+    assert fr.extra["solver"] == "gmres+ilu"
+    kE, gE, k, g = 2.0, 0.5, 1.0, 1.0
+    e = kE / gE
+    cov_ex = k * e / (g + gE)
+    cov_xy = k * cov_ex / g
+    var_x = k * e / g + cov_xy
+    s = fr.stats
+    assert s.mean["E"] == pytest.approx(e, rel=1e-6)
+    assert s.mean["X"] == pytest.approx(k * e / g, rel=1e-6)
+    assert s.covariance.loc["E", "X"] == pytest.approx(cov_ex, rel=1e-6)
+    assert s.covariance.loc["X", "Y"] == pytest.approx(cov_xy, rel=1e-6)
+    assert s.variance["X"] == pytest.approx(var_x, rel=1e-6)
+    assert _kirchhoff_residual(fr) < 1e-12
+
+
 def test_time_dependent_and_events_rejected():
     with pytest.raises(sn.UnsupportedFeature, match="time"):
         sn.fsp(sn.load("model td; => X; k*time; X => ; g*X; k = 1; g = 1; X = 0; end"))
