@@ -444,6 +444,15 @@ class CurateResult:
         """How often each unsupported feature stopped a model."""
         return Counter(_feature_of(m) for m in self.models if m["status"] == "unsupported")
 
+    def error_kinds(self) -> Counter:
+        """How often each kind of error (exception type, or how the worker died) occurred."""
+        kinds = Counter()
+        for m in self.models:
+            if m["status"] == "error":
+                kind = m.get("error_type") or (m.get("reason") or "").split(":")[0][:60]
+                kinds[kind] += 1
+        return kinds
+
     def slowest(self, n: int = 5) -> list:
         return sorted((m for m in self.models if m.get("wall_time") is not None
                        and not m.get("copied_from")),
@@ -460,6 +469,10 @@ class CurateResult:
         if feats:
             lines.append("most common unsupported features:")
             lines += [f"  {n:4d}  {f}" for f, n in feats]
+        kinds = self.error_kinds().most_common(5)
+        if kinds:
+            lines.append("errors by kind:")
+            lines += [f"  {n:4d}  {k}" for k, n in kinds]
         slow = self.slowest(5)
         if slow:
             lines.append("slowest models:")
@@ -559,6 +572,10 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
     out = Path(out) if out is not None else None
     db = Path(db)
     options = {"seed": 0} if analyze_options is None else dict(analyze_options)
+    # canonical numbers: the CLI's 60.0 and the API's 60 must hash alike
+    timeout = None if timeout is None else float(timeout)
+    max_memory = None if max_memory is None else float(max_memory)
+    system_size = None if system_size is None else float(system_size)
     settings = {"method": method, "timeout": timeout, "max_memory": max_memory,
                 "system_size": system_size, "analyze_options": options,
                 "version": __version__}

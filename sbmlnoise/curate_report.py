@@ -71,6 +71,7 @@ def write_outputs(out, result) -> None:
         "db": str(result.db),
         "settings": result.settings,
         "unsupported_features": dict(result.unsupported_features().most_common()),
+        "error_kinds": dict(result.error_kinds().most_common()),
         "slowest": [{"name": m["name"], "status": m["status"], "wall_time": m["wall_time"]}
                     for m in result.slowest(10)],
         "models": rows,

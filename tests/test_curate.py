@@ -186,8 +186,8 @@ def test_isolation_statuses_copies_resume_and_outputs(tmp_path):
     finally:
         conn.close()
 
-    # resume: nothing to do, nothing duplicated
-    again = sn.curate(folder, db=db, timeout=3, max_memory=256, worker=SCRIPTED,
+    # resume: nothing to do, nothing duplicated (3.0 s and 256.0 MB are the same settings)
+    again = sn.curate(folder, db=db, timeout=3.0, max_memory=256.0, worker=SCRIPTED,
                       progress=False)
     assert again.analysed == 0 and again.skipped == len(by)
     assert again.counts == res.counts
