@@ -215,7 +215,8 @@ def _report(rows, adaptive, base, args) -> str:
         if peer and "seconds" in peer[0]:
             peer_cells = f"{t_peer:.2f} | {pmem:.0f} | {t_peer / t_ours:.1f}"
         elif peer and "timeout" in peer[0]:
-            peer_cells = f"> {peer[0]['timeout']:.0f} (stopped) | | > {peer[0]['timeout'] / t_ours:.0f}"
+            limit = peer[0]["timeout"]
+            peer_cells = f"> {limit:.0f} (stopped) | | > {limit / t_ours:.0f}"
         elif peer:
             peer_cells = "failed | | "
         else:

@@ -40,7 +40,8 @@ whose share of the bound is reported as ``extra["bound_relaxation_share"]`` (``i
 the rate equations have no stable steady state). It is exact to first order in ``Phi``
 for one-step (birth-death-like) boundaries and conservative for linear degradation; on
 the two-stage and dual-reporter models it over-estimates the true outside mass by a
-factor of about 4-100 (tests check that it covers the exact tail). ``probabilities`` of a stationary result sum to one (the
+factor of about 4-100 (the tests check it against the exact birth-death tail).
+``probabilities`` of a stationary result sum to one (the
 conditional law on ``J``); the mass outside is at most ``error_bound`` under the stated
 assumptions. The successive-expansion change ``||p_J(k) - p_J(k-1)||_1`` is reported as
 ``extra["expansion_change"]`` as an independent check.
@@ -376,7 +377,8 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
 
     species = tuple(net.species_ids)
     settings = {"tol": tol, "bounds": dict(bounds or {}), "max_states": max_states,
-                "system_size": float(net.system_size), "t": None if times is None else times.tolist(),
+                "system_size": float(net.system_size),
+                "t": None if times is None else times.tolist(),
                 "caps": dict(zip(species, upper.tolist())),
                 "lower_caps": dict(zip(species, lower.tolist())), "expansions": expansion + 1}
     extra = {"error_bound": float(eps), "n_states": proj.n_states,
