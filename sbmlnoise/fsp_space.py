@@ -322,6 +322,19 @@ def _box_states(model: StochasticModel, lower, upper, limit):
     return states[keep], strides, klo, khi, table
 
 
+def _negative_count_error(model, j, state, target):
+    """A positive propensity that would make a count negative is a kinetic law that does
+    not vanish without enough reactant molecules: say so instead of guessing."""
+    net = model.net
+    reaction = net.reactions[int(model.channels[j])].id
+    i = int(np.argmax(target < 0))
+    at = ", ".join(f"{sid}={int(v)}" for sid, v in zip(net.species_ids, state))
+    raise SimulationError(
+        f"fsp: reaction '{reaction}' has a positive propensity at state ({at}) but firing it "
+        f"would make species '{net.species_ids[i]}' negative; its kinetic law must vanish "
+        "when there are too few reactant molecules (e.g. k*A*(A-1)/2 for 2 A)")
+
+
 def _edges(model, states, lookup, lower, upper):
     """Fire every channel on every state; classify targets as internal, outside or
     negative. ``lookup(targets) -> index or -1``."""
@@ -336,7 +349,8 @@ def _edges(model, states, lookup, lower, upper):
             continue
         tgt = states[live] + model.nu[:, j]
         neg = np.any(tgt < 0, axis=1)
-        dropped += int(neg.sum())
+        if neg.any():
+            _negative_count_error(model, j, states[live[np.argmax(neg)]], tgt[np.argmax(neg)])
         inside = ~neg & np.all(tgt >= lower, axis=1) & np.all(tgt <= upper, axis=1)
         outside = ~neg & ~inside
         idx = np.full(live.size, -1, dtype=np.int64)

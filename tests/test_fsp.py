@@ -425,3 +425,11 @@ def test_bad_arguments():
         sn.fsp(net, bounds={"nope": 3})
     with pytest.raises(ValueError, match="outside its bounds"):
         sn.fsp(net, t=[1.0], bounds={"X": (2, 12)})
+
+
+def test_law_positive_without_enough_molecules_is_an_error_not_a_dropped_edge():
+    # k*P*P is positive at P = 1 although 2 P => needs two molecules: the CME of this law
+    # is undefined, so the FSP must refuse (as the SSA does) instead of silently dropping.
+    net = sn.load("model m; species P; R: 2 P => ; k*P*P; P = 3; k = 1; end")
+    with pytest.raises(sn.SimulationError, match="'R'.*negative"):
+        sn.fsp(net)
