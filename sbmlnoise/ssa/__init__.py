@@ -17,18 +17,3 @@ from .stationary import ssa_stationary
 
 __all__ = ["ssa", "ssa_stationary", "EnsembleResult", "METHODS", "Direct", "SortingDirect"]
 
-
-# ``sbmlnoise.ssa`` is both this package and the public function ``sn.ssa``: once the
-# package is imported, Python binds the attribute ``sbmlnoise.ssa`` to the module, which
-# would shadow the lazily exported function. Making the module callable keeps
-# ``sn.ssa(net, times, runs, ...)`` working in either case.
-import sys as _sys
-import types as _types
-
-
-class _CallableModule(_types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        return ssa(*args, **kwargs)
-
-
-_sys.modules[__name__].__class__ = _CallableModule
