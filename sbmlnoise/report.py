@@ -653,11 +653,15 @@ def render_html(rep) -> str:
             body += f"<pre>{_esc(th.summary())}</pre>"
         except Exception:  # noqa: BLE001 - summary is optional decoration
             pass
+        shown = 50  # a CME state graph can have 10^5 fundamental cycles
         for title, attr in (("Reverse pairs", "pairs"), ("Cycles", "cycles")):
             frame = getattr(th, attr, None)
             if isinstance(frame, pd.DataFrame) and len(frame):
-                body += f"<h3>{title}</h3>" + _table(
-                    frame.astype(object), index=not isinstance(frame.index, pd.RangeIndex))
+                note = (f" (first {shown} of {len(frame)}; all in thermo_{attr}.csv)"
+                        if len(frame) > shown else "")
+                body += f"<h3>{title}{_esc(note)}</h3>" + _table(
+                    frame.head(shown).astype(object),
+                    index=not isinstance(frame.index, pd.RangeIndex))
     else:
         body = (f"<p class=\"note\">Thermodynamic analysis {_esc(rep.thermo_status.get('status'))}"
                 f": {_esc(rep.thermo_status.get('reason', ''))}</p>")
