@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import time as _time
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -190,6 +192,10 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
             below = np.nonzero(c <= c[0] * np.exp(-3.0))[0] if c[0] > 0 else np.array([1])
             first = below[0] if below.size else max_k
             L = 10.0 * max(first, 1) * dt
+        if max_lag is not None and L > max_k * dt:
+            warnings.warn(f"ssa_stationary: max_lag {L:g} exceeds half a batch "
+                          f"({max_k * dt:g} time units); using {max_k * dt:g} -- raise t_end "
+                          "or lower n_batches for longer lags", RuntimeWarning, stacklevel=2)
         L = min(L, max_k * dt)
         lag_windows[sid] = L
 
