@@ -376,10 +376,23 @@ def _ok_reason(result: dict) -> str:
 
 
 def resolve_worker(spec):
-    """``"module:function"`` (or a callable) -> the worker callable."""
+    """``"module:function"``, ``"/path/to/file.py:function"`` (or a callable) -> callable."""
     if callable(spec):
         return spec
-    module, _, name = str(spec).partition(":")
+    module, _, name = str(spec).rpartition(":")
+    if module.endswith(".py"):
+        from importlib import util as import_util
+
+        key = "_sbmlnoise_curate_worker_" + re.sub(r"\W", "_", module)
+        mod = sys.modules.get(key)
+        if mod is None:
+            spec_ = import_util.spec_from_file_location(key, module)
+            if spec_ is None or spec_.loader is None:
+                raise ImportError(f"cannot load worker module '{module}'")
+            mod = import_util.module_from_spec(spec_)
+            sys.modules[key] = mod
+            spec_.loader.exec_module(mod)
+        return getattr(mod, name)
     return getattr(importlib.import_module(module), name)
 
 

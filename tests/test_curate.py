@@ -30,9 +30,9 @@ HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "curate_fixtures"
 ROOT = HERE.parent
 MODELS = ROOT / "models"
-sys.path.insert(0, str(FIXTURES))  # curate_workers, importable by the fork-server children
 
-SCRIPTED = "curate_workers:scripted"
+# by file path: importable in the workers whatever their sys.path
+SCRIPTED = f"{FIXTURES / 'curate_workers.py'}:scripted"
 
 MINIMAL_SBML = """<?xml version="1.0" encoding="UTF-8"?>
 <sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2">
@@ -319,8 +319,7 @@ def test_huge_state_space_times_out(tmp_path):
 def _cli_env() -> dict:
     env = dict(os.environ)
     env["SBMLNOISE_CURATE_WARMUP"] = "0"  # the stand-in worker needs no warm backends
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(FIXTURES),
-                                         env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     return env
 
 
@@ -535,7 +534,7 @@ def test_fuzz_mutated_sbml_many(tmp_path_factory):
 
 # =========================================================================== slow
 @pytest.mark.slow
-def test_dask_worker_processes_use_subprocess_isolation(tmp_path):
+def test_dask_worker_processes_use_subprocess_isolation(tmp_path, monkeypatch):
     """Dask worker *processes* are daemonic: each model runs as a plain subprocess there,
     with the same timeout."""
     distributed = pytest.importorskip("distributed")
@@ -543,8 +542,8 @@ def test_dask_worker_processes_use_subprocess_isolation(tmp_path):
     folder.mkdir()
     (folder / "bd.xml").write_text(MINIMAL_SBML, encoding="utf-8")
     (folder / "hang.xml").write_text("<x>CURATE-HANG</x>", encoding="utf-8")
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(FIXTURES),
-                                                os.environ.get("PYTHONPATH", "")])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT),
+                                                      os.environ.get("PYTHONPATH", "")]))
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
                                   protocol="tcp://", host="127.0.0.1",
                                   dashboard_address=None) as cluster:
