@@ -798,15 +798,3 @@ def _run_dask(pending, make_job, handle, client, scheduler, launcher) -> None:
         if own:
             client.close()
 
-
-# ``sbmlnoise.curate`` names both this module and the function (sbmlnoise/__init__.py maps
-# the public name "curate" to module "curate"). Importing the module (``from
-# sbmlnoise.curate import ...``, the CLI) makes the package attribute the *module*, which
-# would shadow the lazily loaded function; a callable module keeps ``sn.curate(...)``
-# working in either order.
-class _CallableModule(type(sys)):
-    def __call__(self, *args, **kwargs):
-        return curate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
