@@ -76,7 +76,10 @@ def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
         Tolerances of the time-dependent integration (``atol`` in counts).
     method : str, optional
         :func:`scipy.integrate.solve_ivp` method for the time-dependent LNA (default
-        ``"LSODA"`` for small systems, ``"BDF"`` with a sparse Jacobian for large ones).
+        ``"LSODA"`` with the exact dense Jacobian when ``r + r^2 <= 2000`` (``r``
+        independent species), else the explicit ``"RK45"``; for large *stiff* networks
+        pass ``"BDF"`` or ``"Radau"`` (sparse Kronecker-sum Jacobian). Cost per right-hand
+        side: one ``r x r`` matrix product (``S J^T = (J S)^T``).
     steady_state : pandas.Series or array_like, optional
         Stationary case only: a known steady state in model substance units (amounts, in
         species order or indexed by species id), e.g. from an earlier
@@ -444,7 +447,8 @@ def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATime
         j_red = (nc_red @ dv) @ link
         d_red = (nc_red * (omega * np.abs(v))) @ nc_red.T
         dm = nc_red @ (omega * v)
-        ds = j_red @ s + s @ j_red.T + d_red
+        js = j_red @ s
+        ds = js + js.T + d_red  # S is symmetric: S J^T = (J S)^T
         out = [dm, ds.ravel()]
         if emre:
             cov = link @ s @ link.T
@@ -455,7 +459,10 @@ def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATime
     dim = r + r * r + (r if emre else 0)
     big = dim > 2000
     if method is None:
-        method = "BDF" if big else "LSODA"
+        # large systems: an implicit solver would factorise the (r^2 x r^2) Kronecker-sum
+        # Jacobian, whose LU fills in badly; an explicit method is far cheaper unless the
+        # network is stiff (then pass method="BDF" or "Radau": sparse Jacobian)
+        method = "RK45" if big else "LSODA"
 
     def jac(tt, y):
         m = y[:r]
@@ -476,7 +483,8 @@ def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATime
     if r == 0 or times[-1] == 0:
         ys = np.tile(y0, (n_t, 1))
     else:
-        kwargs = {"jac": jac} if method in ("LSODA", "BDF", "Radau") else {}
+        implicit = ("BDF", "Radau") if big else ("LSODA", "BDF", "Radau")
+        kwargs = {"jac": jac} if method in implicit else {}
         sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method=method, t_eval=times,
                         rtol=rtol, atol=atol, **kwargs)
         if not sol.success:
