@@ -485,12 +485,13 @@ def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATime
     else:
         implicit = ("BDF", "Radau") if big else ("LSODA", "BDF", "Radau")
         kwargs = {"jac": jac} if method in implicit else {}
-        sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method=method, t_eval=times,
+        uniq, inverse = np.unique(times, return_inverse=True)  # repeated times allowed
+        sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method=method, t_eval=uniq,
                         rtol=rtol, atol=atol, **kwargs)
         if not sol.success:
             raise SimulationError(f"lna: time-dependent LNA of model '{net.id}' failed: "
                                   f"{sol.message}")
-        ys = sol.y.T
+        ys = sol.y.T[inverse]
     mean = np.empty((n_t, net.n_species))
     cov = np.empty((n_t, net.n_species, net.n_species))
     emre_mean = np.empty((n_t, net.n_species)) if emre else None

@@ -493,3 +493,13 @@ def test_split_of_net_laws(law):
         v, p, n = f(x, net.parameter_values, 0.0, [0.0, 0.0, 0.0])
         assert p >= 0 and n >= 0
         assert abs((p - n) - v) <= 1e-12 * max(abs(p), abs(n))
+
+
+def test_time_course_repeated_times_and_bad_input():
+    net = sn.load("model bd; => X; k; X => ; g*X; k = 10; g = 2; X = 0; end")
+    tc = sn.lna(net, t=[0.0, 1.0, 1.0])
+    assert tc.mean["X"].iloc[1] == tc.mean["X"].iloc[2]
+    with pytest.raises(ValueError):
+        sn.lna(net, t=[1.0, 0.5])
+    with pytest.raises(ValueError):
+        sn.lna(net, t=[0.0, 1.0], steady_state=[5.0])
