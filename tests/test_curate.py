@@ -299,20 +299,26 @@ def test_reports_index_and_annotations(tmp_path):
 
 
 def test_huge_state_space_times_out(tmp_path):
-    """FSP with an unlimited projection on 40 species never finishes: the wall-time limit
-    ends it; the features learned before the kill are kept."""
+    """40 species with ~1000 molecules each: the FSP refuses the projection at once
+    (StateSpaceTooLarge, an error with a reason), and an SSA asked for an endless event
+    budget runs until the wall-time limit kills it; the sizes learned before the kill are
+    kept."""
     folder = tmp_path / "hang"
     folder.mkdir()
     shutil.copy(FIXTURES / "huge_state_space.ant", folder)
-    res = sn.curate(folder, db=tmp_path / "h.sqlite", method="fsp", timeout=4,
-                    max_memory=1024, analyze_options={"seed": 0, "max_states": 10**12},
-                    progress=False)
+    res = sn.curate(folder, db=tmp_path / "h.sqlite", method="ssa", timeout=4,
+                    max_memory=1024, progress=False,
+                    analyze_options={"seed": 0, "ssa_events": 1e12, "trajectories": 0})
     (m,) = res.models
-    assert m["status"] in ("timeout", "error"), m
-    if m["status"] == "error":  # the memory limit may strike first
-        assert "memory" in m["reason"].lower() or "state" in m["reason"].lower(), m
-    else:
-        assert "wall-time limit" in m["reason"]
+    assert m["status"] == "timeout", m
+    assert "wall-time limit of 4 s" in m["reason"]
+    assert (m["n_species"], m["n_reactions"]) == (40, 80)
+    fsp = sn.curate(folder, db=tmp_path / "h.sqlite", method="fsp", timeout=30,
+                    max_memory=1024, progress=False)
+    (m,) = fsp.models
+    assert m["status"] in ("error", "timeout"), m
+    if m["status"] == "error":
+        assert "StateSpaceTooLarge" in m["reason"] or "memory" in m["reason"], m
 
 
 # =========================================================================== kill + resume
