@@ -569,6 +569,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     # ---------------------------------------------------------------- deterministic
     ss_amounts = None
     fluxes = None
+    no_fixed_point = None  # the rate equations have no fixed point at all (e.g. growth)
     try:
         from .ode import steady_state
         t0 = _time.perf_counter()
@@ -579,6 +580,8 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     except (SbmlnoiseError, ValueError, np.linalg.LinAlgError) as err:
         if not isinstance(err, NoSteadyState):
             warnings_list.append(f"no deterministic steady state: {_first_line(err)}")
+        elif not err.unstable:
+            no_fixed_point = _first_line(err)
     stationary_ref = ss_amounts if ss_amounts is not None else \
         np.maximum(net.initial_amounts, 0.0)
     scales = _time_scales(net, stationary_ref)
@@ -675,6 +678,11 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         try:
             if not stochastic_ok:
                 raise UnsupportedFeature(stochastic_reason)
+            if time is None and no_fixed_point and "fsp" not in statistics:
+                # time averages of a process without a stationary law would be numbers
+                # that describe nothing (an unbounded birth process grows forever)
+                raise NoSteadyState(f"no stationary distribution to estimate: {no_fixed_point}; "
+                                    "analyse a time point instead (time=... / --time)")
             from .ssa import ssa_stationary
             if time is not None:
                 ssa_plan = {"time": time, "runs": int(ssa_runs)}
@@ -708,6 +716,10 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         reasons = "; ".join(f"{m}: {why}" for m, why in skipped.items())
         if bar is not None:
             bar.close()
+        if no_fixed_point and time is None:
+            raise NoSteadyState(f"model '{net.id}' has no stationary distribution to analyse: "
+                                f"{no_fixed_point}; analyse a time point instead "
+                                "(time=... / --time)")
         raise UnsupportedFeature(f"no noise backend could analyse model '{net.id}' ({reasons})")
     primary = next(m for m in METHODS if m in statistics)
     if oscillator and primary == "ssa":

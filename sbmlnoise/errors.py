@@ -37,4 +37,15 @@ class StateSpaceTooLarge(SimulationError):
 
 
 class NoSteadyState(SimulationError):
-    """The rate equations have no stable steady state (or none was found)."""
+    """The rate equations have no stable steady state (or none was found).
+
+    ``unstable`` is True when a steady state exists but is unstable (an oscillator: a
+    stationary distribution may still exist); False when none was found at all (e.g.
+    unbounded growth: there is no stationary distribution). ``eigenvalues`` holds the
+    reduced Jacobian's eigenvalues at an unstable state.
+    """
+
+    def __init__(self, message: str, *, unstable: bool = False, eigenvalues=None):
+        super().__init__(message)
+        self.unstable = unstable
+        self.eigenvalues = eigenvalues

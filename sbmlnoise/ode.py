@@ -178,7 +178,8 @@ def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7)
     if leading > 1e-9 * max(1.0, float(np.max(np.abs(eig)))):
         shown = ", ".join(f"{e:.3g}" for e in sorted(eig, key=lambda e: -e.real)[:3])
         raise NoSteadyState(f"steady state of model '{net.id}' is unstable (eigenvalues "
-                            f"{shown}); it may oscillate -- use the time-dependent LNA or SSA")
+                            f"{shown}); it may oscillate -- use the time-dependent LNA or SSA",
+                            unstable=True, eigenvalues=eig)
     result = pd.Series(x, index=list(net.species_ids), name="steady_state")
     result.attrs.update(eigenvalues=eig, residual=res)
     return result
