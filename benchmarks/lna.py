@@ -62,6 +62,7 @@ What is timed, per model (medians over the repeats, wall clock):
 * **LNA at known state**: `sn.lna(net, steady_state=amounts)` -- Jacobian, diffusion
   matrix, stability check, Lyapunov solve (`scipy.linalg.solve_continuous_lyapunov`),
   EMRE (sparse Hessian contraction);
+* **time-dependent LNA to t=10**: mean, covariance and EMRE ODEs from the initial state;
 * **peer**: COPASI's LNA if `basico`/`COPASI` is importable (it is not installed here),
   else the LNA a user would assemble from libRoadRunner: `steadyState()`,
   `getFullJacobian()`, `getReactionRates()`, stoichiometry, scipy Lyapunov (run in a child
@@ -85,8 +86,9 @@ as orders of magnitude. At 100+ species the stationary LNA itself (Jacobian from
 compiled derivatives, dense Lyapunov solve, EMRE) is a small part of `sn.lna`; the
 steady-state search dominates, and the first call adds the one-off compilation. The
 roadrunner peer's time goes to its `steadyState()` and `getFullJacobian()` (both
-measured inside its median); the time-dependent LNA (`sn.lna(net, t=times)`,
-`n + n^2` ODEs) is not benchmarked here.
+measured inside its median). The time-dependent LNA column is `sn.lna(net, t=[0, 1, 10])`
+(median of 3; `r + r^2 + r` ODEs for `r` independent species, the last `r` for the EMRE;
+LSODA with the exact Jacobian for small systems, RK45 above 2000 unknowns).
 """
 
 
@@ -213,8 +215,10 @@ def bench_model(label: str, source, repeats: int, peer: str, timeout: float = 12
             fn()
             samples[key].append(time.perf_counter() - t0)
     full, ss, step = (statistics.median(samples[k]) for k in ("full", "ss", "step"))
+    course = median_time(lambda: sn.lna(net, t=[0.0, 1.0, 10.0]), 3)
     row = {"model": label, "species": net.n_species, "channels": net.n_reactions,
-           "first": first, "lna": full, "steady_state": ss, "step": step, "peer": None,
+           "first": first, "lna": full, "steady_state": ss, "step": step, "course": course,
+           "peer": None,
            "peer_time": None, "peer_step": None, "peer_diff": None}
     if peer == "roadrunner" and net.conservation_laws.shape[0] == 0 and \
             all(not r.reversible for r in net.reactions) and net.system_size == 1.0 and \
@@ -296,14 +300,15 @@ def main(argv=None) -> int:
         rows.append(bench_model(f"generated chain ({size} species)", text, args.repeats,
                                 peer, args.peer_timeout))
     header = ("| model | species | channels | first call (s) | sn.lna median (s) | "
-              "sn.steady_state alone (s) | LNA at known state (s) | peer | peer median (s) | "
+              "sn.steady_state alone (s) | LNA at known state (s) | "
+              "time-dependent LNA to t=10 (s) | peer | peer median (s) | "
               "peer LNA at its steady state (s) | ratio peer/ours (full) | "
               "ratio peer/ours (at known state) | max rel. diff of variances |")
-    lines = [header, "|" + "---|" * 13]
+    lines = [header, "|" + "---|" * 14]
     for r in rows:
         common = (f"| {r['model']} | {r['species']} | {r['channels']} | {r['first']:.3f} | "
                   f"{r['lna']:.4f} | {r['steady_state']:.4f} | {r['step']:.4f} | "
-                  f"{r['peer'] or '-'} | ")
+                  f"{r['course']:.3f} | {r['peer'] or '-'} | ")
         if r["peer_time"]:
             lines.append(common + f"{r['peer_time']:.4f} | {r['peer_step']:.4f} | "
                          f"{r['peer_time'] / r['lna']:.0f} | {r['peer_step'] / r['step']:.0f} | "

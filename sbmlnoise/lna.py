@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
