@@ -193,7 +193,7 @@ def _stability_error(net, eig: np.ndarray, reason: str) -> NoSteadyState:
     return NoSteadyState(
         f"lna: the steady state of model '{net.id}' is {reason} (Jacobian eigenvalues of the "
         f"independent species: {shown}); the stationary LNA is undefined there -- use the "
-        "time-dependent LNA sn.lna(net, t=times), or sn.ssa")
+        "time-dependent LNA sn.lna(net, t=times), or sn.ssa", unstable=True, eigenvalues=eig)
 
 
 def _concentration_extras(net, mean: np.ndarray, cov: np.ndarray, ids, emre_mean=None):
@@ -240,7 +240,9 @@ def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatist
             ss = steady_state(net)
         except NoSteadyState as err:
             raise NoSteadyState(f"lna: {err} -- the stationary LNA needs a stable steady "
-                                "state; use the time-dependent LNA sn.lna(net, t=times)") from err
+                                "state; use the time-dependent LNA sn.lna(net, t=times)",
+                                unstable=getattr(err, "unstable", False),
+                                eigenvalues=getattr(err, "eigenvalues", None)) from err
         x = ss.to_numpy(dtype=float)
         residual = float(ss.attrs.get("residual", 0.0))
     omega = float(net.system_size)

@@ -325,8 +325,10 @@ end"""
 
 def test_oscillator_raises_no_steady_state():
     net = sn.load(BRUSSELATOR)
-    with pytest.raises(NoSteadyState, match=r"t=times"):
+    with pytest.raises(NoSteadyState, match=r"t=times") as info:
         sn.lna(net)
+    assert info.value.unstable
+    assert np.max(np.real(info.value.eigenvalues)) > 0
     # the time-dependent LNA still runs
     tc = sn.lna(net, t=[0.0, 0.5, 1.0])
     assert np.all(np.isfinite(tc.variance.to_numpy()))
