@@ -145,7 +145,8 @@ class AnalysisReport:
         (``mean_stderr``, ... for SSA), ``autocorrelation_time`` (time), ``psd_zero``
         (S(0), counts^2 x time), ``corner_frequency`` (angular frequency where S falls to
         S(0)/2), ``burst_size`` (molecules) and ``burst_frequency`` (per time) with
-        ``burst_estimate`` ("kinetic" for a telegraph motif, else "moment").
+        ``burst_estimate`` ("kinetic" for a telegraph motif, else "moment"); for the LNA,
+        ``emre_mean`` (counts), the effective mesoscopic rate equation mean (Grima 2010).
         """
         if method == "all":
             frames = [self.species_table(m) for m in self.statistics]
@@ -177,6 +178,9 @@ class AnalysisReport:
         frame["burst_size"] = sizes
         frame["burst_frequency"] = freqs
         frame["burst_estimate"] = kinds
+        emre = st.extra.get("emre_mean") if isinstance(st.extra, dict) else None
+        if emre is not None:  # the LNA's mesoscopic correction, beside its mean
+            frame["emre_mean"] = pd.Series(emre).reindex(species).to_numpy(dtype=float)
         frame.index.name = "species"
         return frame
 
