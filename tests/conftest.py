@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
-SUITE = ROOT.parent / "shared" / "sbml-test-suite"
+# the SBML Test Suite: $SBML_TEST_SUITE, else ../shared/sbml-test-suite beside the checkout
+SUITE = Path(os.environ.get("SBML_TEST_SUITE") or ROOT.parent / "shared" / "sbml-test-suite")
 
 BUNDLED = sorted(p.stem for p in MODELS.glob("*.ant"))
 

@@ -19,6 +19,8 @@ import pandas as pd
 import pytest
 
 import sbmlnoise as sn
+
+from conftest import SUITE as SUITE_ROOT
 from sbmlnoise.analysis import AnalysisReport
 from sbmlnoise.stats import NoiseStatistics
 
@@ -26,7 +28,7 @@ A = importlib.import_module("sbmlnoise.annotate")
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = sorted((ROOT / "models").glob("*.xml"))
-SUITE = ROOT.parent / "shared" / "sbml-test-suite" / "semantic"
+SUITE = SUITE_ROOT / "semantic"
 SUITE_CASES = sorted(SUITE.glob("*/*-sbml-*.xml")) if SUITE.exists() else []
 
 

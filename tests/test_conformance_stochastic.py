@@ -35,7 +35,9 @@ import pytest
 from sbmlnoise.conformance.common import write_json
 from sbmlnoise.conformance.stochastic import run_stochastic
 
-SUITE = Path("/work/shared/sbml-test-suite/stochastic")
+from conftest import SUITE as SUITE_ROOT
+
+SUITE = SUITE_ROOT / "stochastic"
 HEAVY_TAILED = "3"
 
 pytestmark = pytest.mark.skipif(not SUITE.is_dir(), reason="DSMTS cases not present")
