@@ -97,7 +97,7 @@ def generated_network(n_species: int, seed: int = 1) -> str:
     lines = [f"model chain{n_species}"]
     params = []
     names = [f"S{i}" for i in range(n_species)]
-    lines.append(f"  p0: => S0; kin")
+    lines.append("  p0: => S0; kin")
     params.append("kin = 50")
     for i in range(n_species - 1):
         kf, kb = rng.uniform(0.5, 2.0), rng.uniform(0.1, 0.5)

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import libsbml
 
 from .errors import ModelError
+from ._io import atomic_write
 
 __all__ = ["annotate", "read_annotations", "strip_annotations", "NAMESPACE", "PREFIX",
            "consistency_issues"]
@@ -140,21 +140,7 @@ def _strip_document(doc) -> None:
             doc.enablePackage(_distrib_uri(doc), "distrib", False)
 
 
-def _atomic_write_text(path, text: str) -> str:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return str(path)
+
 
 
 # =========================================================================== payload
@@ -355,7 +341,7 @@ def annotate(source, rep, out_path=None, *, in_place: bool = False) -> str:
     text = libsbml.writeSBMLToString(doc)
     if not text:
         raise ModelError("libsbml could not write the annotated document")
-    return _atomic_write_text(out_path, text)
+    return atomic_write(out_path, text)
 
 
 def _parse_value(text: str):

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import curate_db as _db
+from ._io import atomic_write
 
 __all__ = ["curate", "CurateResult", "run_isolated", "discover"]
 
@@ -705,16 +706,7 @@ def _write_model_files(out: Path, group: list[dict], result: dict) -> None:
             text = result.get(key)
             if not text:
                 continue
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=fname, suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(text)
-                os.replace(tmp, folder / fname)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            atomic_write(folder / fname, text)
 
 
 def _runner_failed(err) -> dict:

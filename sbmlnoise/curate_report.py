@@ -15,10 +15,9 @@ import html
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
+from ._io import atomic_write
 
 CSV_COLUMNS = ("name", "status", "reason", "n_species", "n_reactions", "method",
                "thermo_verdict", "max_fano", "max_fano_species", "max_cv", "max_cv_species",
@@ -26,17 +25,7 @@ CSV_COLUMNS = ("name", "status", "reason", "n_species", "n_reactions", "method",
                "unsupported_feature", "content_hash", "finished_at", "path", "report")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
 
 
 def _report_link(out: Path, model: dict) -> str | None:
@@ -76,15 +65,15 @@ def write_outputs(out, result) -> None:
                     for m in result.slowest(10)],
         "models": rows,
     }
-    _atomic_write(out / "summary.json",
+    atomic_write(out / "summary.json",
                   json.dumps(_clean(summary), indent=1, sort_keys=True, default=str))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-    _atomic_write(out / "summary.csv", buf.getvalue())
-    _atomic_write(out / "index.html", render_index(rows, result))
+    atomic_write(out / "summary.csv", buf.getvalue())
+    atomic_write(out / "index.html", render_index(rows, result))
 
 
 def _clean(obj):

@@ -35,7 +35,7 @@ import networkx as nx
 import numpy as np
 
 from . import expr as ex
-from .errors import ModelError, UnsupportedFeature
+from .errors import UnsupportedFeature
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import pandas as pd
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
-from . import expr as ex
 from .errors import NoSteadyState, SimulationError, UnsupportedFeature
 from .network import ReactionNetwork
 

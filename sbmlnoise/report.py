@@ -19,12 +19,11 @@ import html
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ._io import atomic_write
 
 __all__ = ["report_dict", "write_json", "write_csv", "write_html", "write_all", "jsonable",
            "SCHEMA"]
@@ -143,30 +142,12 @@ def report_dict(rep) -> dict:
 
 
 # =========================================================================== files
-def _atomic_write(path, data, mode="w") -> str:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if "b" in mode:
-            with os.fdopen(fd, mode) as fh:
-                fh.write(data)
-        else:
-            with os.fdopen(fd, mode, encoding="utf-8", newline="") as fh:
-                fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return str(path)
+
 
 
 def write_json(rep, path) -> str:
     text = json.dumps(report_dict(rep), indent=2, allow_nan=False)
-    return _atomic_write(path, text + "\n")
+    return atomic_write(path, text + "\n")
 
 
 def write_csv(rep, directory) -> list[str]:
@@ -177,7 +158,7 @@ def write_csv(rep, directory) -> list[str]:
     def put(name, frame, index=True):
         if frame is None or len(frame) == 0:
             return
-        written.append(_atomic_write(directory / name, frame.to_csv(index=index)))
+        written.append(atomic_write(directory / name, frame.to_csv(index=index)))
 
     if rep.primary:
         put("species.csv", rep.species_table("all"))
@@ -709,4 +690,4 @@ def _num(v) -> str:
 
 
 def write_html(rep, path) -> str:
-    return _atomic_write(path, render_html(rep))
+    return atomic_write(path, render_html(rep))

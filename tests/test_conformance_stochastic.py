@@ -28,7 +28,6 @@ a re-run.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

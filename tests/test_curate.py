@@ -511,7 +511,7 @@ def _check_fuzz(tmp_path, documents, timeout):
 def test_fuzz_mutated_sbml_always_ends_with_a_status(tmp_path_factory):
     """12 derandomized hypothesis examples (up to 3 documents each, up to 3 mutations per
     document), per-model timeout 10 s: every outcome is a status with a one-line reason."""
-    hypothesis = pytest.importorskip("hypothesis")
+    pytest.importorskip("hypothesis")
     from hypothesis import HealthCheck, given, settings
 
     @settings(max_examples=12, deadline=None, derandomize=True, database=None,

@@ -98,7 +98,7 @@ def score_case(case: Case) -> dict:
         expected.columns = [c.strip() for c in expected.columns]
         absolute = case.settings.get("absolute") or 0.0
         relative = case.settings.get("relative") or 0.0
-        worst, worst_var = 0.0, None
+        worst = 0.0
         for var in case.settings["variables"]:
             exp_col = expected[var].to_numpy(dtype=float)
             got = sim[var].to_numpy(dtype=float)
@@ -116,7 +116,7 @@ def score_case(case: Case) -> dict:
                               f"got {got[k]:.8g}", started, float(np.nanmax(err)))
             finite = np.isfinite(err)
             if finite.any() and err[finite].max() > worst:
-                worst, worst_var = float(err[finite].max()), var
+                worst = float(err[finite].max())
         return _entry("pass", "", started, worst)
     except UnsupportedFeature as err:
         return _entry("unsupported", str(err), started)
