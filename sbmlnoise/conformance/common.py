@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from .._io import atomic_write
 
 STATUSES = ("pass", "fail", "unsupported", "error")
 
@@ -85,15 +85,5 @@ def summarize(cases: dict) -> dict:
 
 
 def write_json(report: dict, path) -> None:
-    """Write atomically (temporary file + rename) with UTF-8."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=1, sort_keys=True, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write the report as UTF-8 JSON, atomically."""
+    atomic_write(path, json.dumps(report, indent=1, sort_keys=True, default=str) + "\n")
