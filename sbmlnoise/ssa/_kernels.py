@@ -32,16 +32,25 @@ from .sorting import RESUM_EVERY, _sorting_promote, _sorting_select
 _MAX_EVENT_ROUNDS = 1000
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _mass_action(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, j, x):
+    """Propensity of a fast-path channel: ``coef * prod_i n_i^m_i`` (flag 1, mass action)
+    or ``coef * prod_i n_i (n_i - 1) ... (n_i - m_i + 1)`` (flag 2, combinatorial form such
+    as ``k*P*(P-1)/2``)."""
+    step = 1.0 if ma_flag[j] == 2 else 0.0
+    v = ma_coef[j]
+    for q in range(ma_ptr[j], ma_ptr[j + 1]):
+        n = x[ma_species[q]]
+        for s in range(ma_order[q]):
+            v *= n - s * step
+    return v
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _propensity(m, j, x, p, t, stack):
     """Propensity of channel ``j`` (events per time) at counts ``x``."""
-    if m.ma_flag[j] == 1:
-        a = m.ma_coef[j]
-        for k in range(m.ma_ptr[j], m.ma_ptr[j + 1]):
-            n = x[m.ma_species[k]]
-            for _ in range(m.ma_order[k]):
-                a *= n
-        return a
+    if m.ma_flag[j] != 0:
+        return _mass_action(m.ma_flag, m.ma_coef, m.ma_ptr, m.ma_species, m.ma_order, j, x)
     return _eval(m.code, m.consts, m.prog_ptr, j, x, p, t, stack)
 
 
@@ -151,12 +160,8 @@ def _advance(m, method, x, p, a, order, a0, t, t_stop, rng, stack, prev, pend, v
         if method == 0:
             a0 = 0.0
             for j in range(M):
-                if ma_flag[j] == 1:
-                    v = ma_coef[j]
-                    for q in range(ma_ptr[j], ma_ptr[j + 1]):
-                        n = x[ma_species[q]]
-                        for _ in range(ma_order[q]):
-                            v *= n
+                if ma_flag[j] != 0:
+                    v = _mass_action(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, j, x)
                 else:
                     v = _eval(code, consts, prog_ptr, j, x, p, t, stack)
                 if not (v >= 0.0 and v < math.inf):
@@ -229,12 +234,8 @@ def _advance(m, method, x, p, a, order, a0, t, t_stop, rng, stack, prev, pend, v
         if method != 0:
             for qq in range(dep_ptr[j], dep_ptr[j + 1]):
                 jj = dep_list[qq]
-                if ma_flag[jj] == 1:
-                    v = ma_coef[jj]
-                    for q in range(ma_ptr[jj], ma_ptr[jj + 1]):
-                        n = x[ma_species[q]]
-                        for _ in range(ma_order[q]):
-                            v *= n
+                if ma_flag[jj] != 0:
+                    v = _mass_action(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, jj, x)
                 else:
                     v = _eval(code, consts, prog_ptr, jj, x, p, t, stack)
                 if not (v >= 0.0 and v < math.inf):
@@ -339,12 +340,8 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
         if method == 0:
             a0 = 0.0
             for j in range(M):
-                if ma_flag[j] == 1:
-                    v = ma_coef[j]
-                    for q in range(ma_ptr[j], ma_ptr[j + 1]):
-                        n = x[ma_species[q]]
-                        for _ in range(ma_order[q]):
-                            v *= n
+                if ma_flag[j] != 0:
+                    v = _mass_action(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, j, x)
                 else:
                     v = _eval(code, consts, prog_ptr, j, x, p, t, stack)
                 if not (v >= 0.0 and v < math.inf):
@@ -436,12 +433,8 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
         if method != 0:
             for qq in range(dep_ptr[j], dep_ptr[j + 1]):
                 jj = dep_list[qq]
-                if ma_flag[jj] == 1:
-                    v = ma_coef[jj]
-                    for q in range(ma_ptr[jj], ma_ptr[jj + 1]):
-                        n = x[ma_species[q]]
-                        for _ in range(ma_order[q]):
-                            v *= n
+                if ma_flag[jj] != 0:
+                    v = _mass_action(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, jj, x)
                 else:
                     v = _eval(code, consts, prog_ptr, jj, x, p, t, stack)
                 if not (v >= 0.0 and v < math.inf):

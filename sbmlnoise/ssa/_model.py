@@ -90,6 +90,66 @@ def _time_breakpoints(trigger, values: dict, event_id: str) -> list[float]:
     return found
 
 
+def _falling_factorial(net, reaction, tree):
+    """``(coef, [(species index, m)])`` when the propensity ``tree`` (counts) is
+    ``coef * prod_i n_i (n_i - 1) ... (n_i - m_i + 1)`` with ``m_i`` the reactant
+    stoichiometry -- the combinatorial law DSMTS and most stochastic models write, e.g.
+    ``k*P*(P-1)/2`` for ``2 P -> P2``. It vanishes when too few molecules are present, so
+    the kernels may evaluate it without the interpreter. ``None`` otherwise."""
+    species = set(net.species_ids)
+    values = {p.id: p.value for p in net.parameters}
+    consts, shifts = [], {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        names = ex.symbols(node)
+        if not names & (species | {ex.TIME}):
+            consts.append(node)
+        elif isinstance(node, ex.Sym):
+            shifts.setdefault(node.name, []).append(0.0)
+        elif isinstance(node, ex.Apply) and node.op == "*":
+            stack.extend(node.args)
+        elif (isinstance(node, ex.Apply) and node.op == "/"
+              and not ex.symbols(node.args[1]) & species):
+            consts.append(ex.Apply("/", (ex.ONE, node.args[1])))
+            stack.append(node.args[0])
+        elif isinstance(node, ex.Apply) and node.op in ("+", "-") and len(node.args) == 2:
+            a, b = node.args
+            if node.op == "+" and isinstance(a, ex.Num):
+                a, b = b, a
+            scale = 1.0  # (n / c - q) = (n - q c) / c: a concentration-valued symbol
+            if (isinstance(a, ex.Apply) and a.op == "/" and isinstance(a.args[0], ex.Sym)
+                    and not ex.symbols(a.args[1]) & species):
+                scale = ex.evaluate(a.args[1], values)
+                consts.append(ex.Num(1.0 / scale))
+                a = a.args[0]
+            if not (isinstance(a, ex.Sym) and a.name in species and isinstance(b, ex.Num)):
+                return None
+            shift = b.value if node.op == "-" else -b.value
+            shifts.setdefault(a.name, []).append(shift * scale)
+        else:
+            return None
+    wanted = {}
+    for sid, nu in reaction.reactants:
+        wanted[sid] = wanted.get(sid, 0) + nu
+    if set(shifts) != {s for s, nu in wanted.items() if nu}:
+        return None
+    orders = []
+    for sid, found in shifts.items():
+        m = wanted[sid]
+        if m != int(m) or not np.allclose(sorted(found), range(int(m)), rtol=0, atol=1e-12):
+            return None
+        orders.append((net.index(sid), int(m)))
+    values = {p.id: p.value for p in net.parameters}
+    try:
+        coef = ex.evaluate(ex.mul(*consts) if consts else ex.ONE, values)
+    except Exception:  # noqa: BLE001 - anything odd stays on the interpreter
+        return None
+    if not (np.isfinite(coef) and coef >= 0):
+        return None
+    return coef, sorted(orders)
+
+
 def build_model(net) -> SSAModel:
     """Array form of ``net`` for the kernels; raises for what the exact SSA cannot run."""
     net.require_stochastic("ssa")
@@ -120,6 +180,12 @@ def build_model(net) -> SSAModel:
             ma_coef[j] = ma.rate_constant * omega ** (1 - total)
             ma_rows.append(orders)
             dep_species.append({i for i, o in orders if o != 0})
+            builder.add(None)
+        elif not uses_event_params and (falling := _falling_factorial(net, r, tree)) is not None:
+            ma_flag[j] = 2
+            ma_coef[j], orders = falling
+            ma_rows.append(orders)
+            dep_species.append({i for i, _ in orders})
             builder.add(None)
         else:
             ma_rows.append([])
