@@ -227,8 +227,12 @@ class _SbmlReader:
             rid = r.getId()
             law = r.getKineticLaw()
             if law is None or law.getMath() is None:
-                raise ModelError(f"reaction '{rid}' has no kinetic law; sbmlnoise needs a rate "
-                                 "for every reaction")
+                # valid SBML (constraint-based models, e.g. with the fbc package), but a
+                # kinetic analysis needs a rate for every reaction
+                raise UnsupportedFeature(f"reaction '{rid}' has no kinetic law; sbmlnoise needs "
+                                         "a rate law for every reaction (constraint-based "
+                                         "models are out of scope)", element=rid,
+                                         feature="reaction without kinetic law")
             local_map = {}
             for lp in list(law.getListOfLocalParameters()) + list(law.getListOfParameters()):
                 scoped = f"{rid}.{lp.getId()}"

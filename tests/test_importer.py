@@ -221,7 +221,7 @@ BAD = {
 <listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
 <listOfSpecies><species id="X" compartment="c" initialAmount="1" hasOnlySubstanceUnits="true" boundaryCondition="false" constant="false"/></listOfSpecies>
 <listOfReactions><reaction id="R1" reversible="false"><listOfReactants><speciesReference species="X" stoichiometry="1" constant="true"/></listOfReactants></reaction></listOfReactions>
-</model></sbml>""", sn.ModelError, "R1"),
+</model></sbml>""", sn.UnsupportedFeature, "R1"),
     "undefined identifier": ("""<?xml version="1.0" encoding="UTF-8"?>
 <sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2"><model id="m">
 <listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
@@ -276,3 +276,14 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert math.isfinite(2.0)
+
+
+@pytest.mark.parametrize("level,version", [(1, 2), (2, 1), (2, 4), (2, 5), (3, 1)])
+def test_every_sbml_level_reads_to_the_same_network(level, version):
+    import libsbml
+    for name in ("telegraph", "dimerisation", "autoregulation", "three_state_cycle"):
+        base = sn.load(bundled_path(name), system_size=1)
+        doc = libsbml.readSBMLFromFile(str(bundled_path(name)))
+        assert doc.setLevelAndVersion(level, version, False)
+        other = sn.load(libsbml.writeSBMLToString(doc), system_size=1)
+        _same_network(base, other)
