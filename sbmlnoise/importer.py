@@ -843,7 +843,63 @@ def _split_reversible(rid, name, reactants, products, modifiers, rate, reversibl
                         Reaction(bid, f"{name} (reverse)", products, reactants,
                                  ex.neg(rev_term), modifiers, True, rid, "reverse", rev),
                     ]
+        split = _split_by_sign(rate, values)
+        if split is not None:
+            fwd_term, rev_term = split
+            fid, bid = _fresh(f"{rid}_fwd", taken), _fresh(f"{rid}_rev", taken)
+            return [
+                Reaction(fid, f"{name} (forward)", reactants, products, fwd_term, modifiers,
+                         True, rid, "forward", _mass_action(fwd_term, react, state, values)),
+                Reaction(bid, f"{name} (reverse)", products, reactants, rev_term, modifiers,
+                         True, rid, "reverse", _mass_action(rev_term, prod, state, values)),
+            ]
     return [Reaction(rid, name, reactants, products, rate, modifiers, reversible, rid, "net", None)]
+
+
+def _top_terms(rate: ex.Expr, constants=frozenset()) -> list[ex.Expr]:
+    """Split a law at its top-level sum only: through +, -, negation, constant factors
+    (symbols in ``constants``) and a common divisor, never into a product with a
+    state-dependent factor (``A*(A-1)`` stays one term)."""
+    if isinstance(rate, ex.Apply):
+        if rate.op == "+":
+            return [t for a in rate.args for t in _top_terms(a, constants)]
+        if rate.op == "-":
+            return (_top_terms(rate.args[0], constants)
+                    + [ex.neg(t) for t in _top_terms(rate.args[1], constants)])
+        if rate.op == "neg":
+            return [ex.neg(t) for t in _top_terms(rate.args[0], constants)]
+        if rate.op == "/":
+            return [ex.neg(ex.Apply("/", (ex.neg(t), rate.args[1]))) if _is_negated(t)
+                    else ex.Apply("/", (t, rate.args[1]))
+                    for t in _top_terms(rate.args[0], constants)]
+        if rate.op == "*":
+            sums = [a for a in rate.args if isinstance(a, ex.Apply) and a.op in ("+", "-")]
+            others = [a for a in rate.args if not any(a is b for b in sums)]
+            if len(sums) == 1 and all(ex.symbols(a) <= constants for a in others):
+                return [ex.mul(*others, t) for t in _top_terms(sums[0], constants)]
+    return [rate]
+
+
+def _is_negated(term: ex.Expr) -> bool:
+    return (isinstance(term, ex.Apply) and term.op == "*" and isinstance(term.args[0], ex.Num)
+            and term.args[0].value < 0) or (isinstance(term, ex.Num) and term.value < 0)
+
+
+def _split_by_sign(rate: ex.Expr, values) -> tuple[ex.Expr, ex.Expr] | None:
+    """``(forward, reverse)`` with ``rate = forward - reverse`` when the law's top-level
+    terms fall into positive and explicitly negated ones (e.g. a reversible
+    Michaelis-Menten law or ``k1*P*(P-1)/2 - k2*P2``); ``None`` otherwise."""
+    terms = _top_terms(rate, frozenset(values))
+    if len(terms) < 2 or len(terms) > 16:
+        return None
+    positive = [t for t in terms if not _is_negated(t)]
+    negative = [ex.neg(t) for t in terms if _is_negated(t)]
+    if not positive or not negative:
+        return None
+    if any(_is_negated(t) for t in negative) or any(
+            isinstance(t, ex.Num) for t in positive + negative):
+        return None
+    return ex.add(*positive), ex.add(*negative)
 
 
 def _merge(pairs):

@@ -15,6 +15,8 @@ import scipy.special as sp
 import scipy.stats as st
 
 import sbmlnoise as sn
+
+from conftest import MODELS
 from sbmlnoise import fsp_space
 
 BIRTH_DEATH = "model bd; => X; k; X => ; g*X; k = 5; g = 1; X = 0; end"
@@ -433,3 +435,18 @@ def test_law_positive_without_enough_molecules_is_an_error_not_a_dropped_edge():
     net = sn.load("model m; species P; R: 2 P => ; k*P*P; P = 3; k = 1; end")
     with pytest.raises(sn.SimulationError, match="'R'.*negative"):
         sn.fsp(net)
+
+
+def test_one_reversible_law_equals_two_irreversible_reactions():
+    # the bundled dimerisation writes 2P -> P2 as two reactions; the same chemistry in one
+    # reversible law is split by sign on import, so the exact CME answer must be identical
+    two = sn.load(MODELS / "dimerisation.ant")
+    text = (MODELS / "dimerisation.ant").read_text(encoding="utf-8")
+    text = text.replace("dimerise: 2 P => P2; k1*P*(P - 1)/2;",
+                        "dimerise: 2 P -> P2; k1*P*(P - 1)/2 - k2*P2;")
+    text = text.replace("dissociate: P2 => 2 P; k2*P2;", "")
+    one = sn.load(text)
+    assert one.n_reactions == two.n_reactions
+    a, b = sn.fsp(one).stats, sn.fsp(two).stats
+    np.testing.assert_allclose(a.mean, b.mean, rtol=1e-9)
+    np.testing.assert_allclose(a.covariance, b.covariance, rtol=1e-8)

@@ -287,3 +287,20 @@ def test_every_sbml_level_reads_to_the_same_network(level, version):
         assert doc.setLevelAndVersion(level, version, False)
         other = sn.load(libsbml.writeSBMLToString(doc), system_size=1)
         _same_network(base, other)
+
+
+def test_reversible_non_mass_action_law_splits_by_sign():
+    # forward k1*P*(P-1)/2 must stay intact (no distribution into k1*P^2/2 - k1*P/2)
+    net = sn.load("""model m; species P, P2; R: 2 P -> P2; k1*P*(P-1)/2 - k2*P2;
+                     P = 10; P2 = 0; k1 = 0.2; k2 = 1; end""")
+    assert [r.direction for r in net.reactions] == ["forward", "reverse"]
+    x = np.array([7.0, 3.0])
+    np.testing.assert_allclose(net.rates(x), [0.2 * 7 * 6 / 2, 3.0])
+    # reversible Michaelis-Menten: both parts keep the shared denominator
+    mm = sn.load("""model mm; species S, P; R: S -> P; (Vf*S/Ks - Vr*P/Kp)/(1 + S/Ks + P/Kp);
+                    S = 5; P = 1; Vf = 2; Vr = 1; Ks = 3; Kp = 4; end""")
+    den = 1 + 5 / 3 + 1 / 4
+    np.testing.assert_allclose(mm.rates([5.0, 1.0]), [2 * 5 / 3 / den, 1 / 4 / den])
+    # a law whose sign is not explicit stays one channel
+    net = sn.load("model m; species A, B; R: A -> B; A*(k - B); A = 1; B = 0; k = 1; end")
+    assert [r.direction for r in net.reactions] == ["net"]
