@@ -103,3 +103,38 @@ def test_dsmts_ten_thousand_runs():
     failed = _failed(report)
     assert len(failed) <= 1, {c: report["cases"][c]["reason"] for c in failed}
     _rerun_passes(failed, runs=10_000, seed=202)
+
+
+@pytest.mark.slow
+def test_dsmts_false_alarm_rate_matches_the_exact_null():
+    """The DSMTS mean criterion fails an exact simulator by chance. For case 00020
+    (immigration-death from 0: Poisson marginals, Cov(X(s), X(t)) = Var X(s) e^{-mu (t-s)})
+    the ensemble-mean statistics are jointly Gaussian with a known correlation, which gives
+    the criterion's exact false-alarm rate; our SSA must fail at that rate, no more
+    (300 independent 1,000-run ensembles, seeds 20000-20299, 4 binomial standard errors)."""
+    import numpy as np
+    import pandas as pd
+
+    import sbmlnoise as sn
+
+    folder = SUITE / "00020"
+    net = sn.load(folder / "00020-sbml-l3v2.xml")
+    expected = pd.read_csv(folder / "00020-results.csv")
+    t = expected["time"].to_numpy()
+    alpha, mu = 1.0, 0.1
+    var = alpha / mu * (1 - np.exp(-mu * t))
+    ok = var > 0
+    ti, tj = np.meshgrid(t[ok], t[ok], indexing="ij")
+    vi, vj = np.meshgrid(var[ok], var[ok], indexing="ij")
+    cov = np.where(ti <= tj, vi * np.exp(-mu * (tj - ti)), vj * np.exp(-mu * (ti - tj)))
+    corr = cov / np.sqrt(np.outer(var[ok], var[ok]))
+    z_null = np.random.default_rng(0).multivariate_normal(np.zeros(ok.sum()), corr, 200_000)
+    p_null = np.mean((np.abs(z_null) > 3).sum(axis=1) > 1)
+    runs, ensembles, fails = 1000, 300, 0
+    for k in range(ensembles):
+        mean = sn.ssa(net, t, runs, seed=20_000 + k).mean["X"].to_numpy()
+        z = np.sqrt(runs) * (mean[ok] - expected["X-mean"].to_numpy()[ok]) / \
+            expected["X-sd"].to_numpy()[ok]
+        fails += int((np.abs(z) > 3).sum() > 1)
+    se = np.sqrt(p_null * (1 - p_null) / ensembles)
+    assert abs(fails / ensembles - p_null) < 4 * se + 1e-3
