@@ -260,6 +260,8 @@ def _to_pyast(expr: Expr, slots: Mapping[str, Slot]) -> ast.expr:
             node = ast.IfExp(test, pieces[i], node)
         return node
     if op in ("min", "max"):
+        if not args:  # the empty min/max: the operation's identity element
+            return ast.Constant(math.inf if op == "min" else -math.inf)
         node = args[0]
         for a in args[1:]:
             cmp = ast.Lt() if op == "min" else ast.Gt()
@@ -384,6 +386,8 @@ def diff(expr: Expr, name: str) -> Expr:
             new.append(diff(piece, name) if is_value else piece)
         return Apply("piecewise", tuple(new))
     if op in ("min", "max"):
+        if not a:
+            return ZERO
         # piecewise form: derivative of the selected argument
         chosen = a[0]
         for x in a[1:]:

@@ -147,6 +147,8 @@ class _SbmlReader:
         self.user_system_size = system_size
         self.warnings: list[str] = []
         self.functions: dict[str, tuple[list[str], ex.Expr]] = {}
+        self.stoichiometry_math: dict = {}
+        self.stoichiometry_values: dict = {}
 
     # ------------------------------------------------------------------ document
     def _document(self):
@@ -212,6 +214,8 @@ class _SbmlReader:
         # --- rules
         rules: dict[str, ex.Expr] = {}
         for rule in model.getListOfRules():
+            if not rule.isAssignment():
+                continue  # the others were rejected or (no math) dropped above
             var = rule.getVariable()
             math_expr = self._math(rule.getMath(), f"assignment rule for '{var}'")
             if var in species:
@@ -252,9 +256,13 @@ class _SbmlReader:
                 if ref.isSetId():
                     stoich_ref_ids[ref.getId()] = ref
                 if ref.isSetStoichiometryMath() if hasattr(ref, "isSetStoichiometryMath") else False:
-                    raise UnsupportedFeature(f"reaction '{r.getId()}': stoichiometryMath on species "
-                                             f"'{ref.getSpecies()}' is not supported",
-                                             element=r.getId(), feature="stoichiometryMath")
+                    where = f"stoichiometryMath of '{ref.getSpecies()}' in reaction '{r.getId()}'"
+                    math_expr = self._math(ref.getStoichiometryMath().getMath(), where)
+                    if ex.symbols(math_expr) & (set(species) | {ex.TIME}):
+                        raise UnsupportedFeature(f"{where} depends on species or time (varying "
+                                                 "stoichiometry is not supported)",
+                                                 element=r.getId(), feature="stoichiometryMath")
+                    self.stoichiometry_math[self._ref_key(ref)] = (ref, math_expr)
 
         initial_assignments = {}
         for ia in model.getListOfInitialAssignments():
@@ -289,9 +297,15 @@ class _SbmlReader:
                 else ex.ONE
         for lp in local_params:
             definitions[lp.id] = ex.Num(lp.value)
+        stoich_math_names = {}
+        for key, (ref, math_expr) in self.stoichiometry_math.items():
+            name = ref.getId() if ref.isSetId() else f"<stoichiometryMath {len(stoich_math_names)}>"
+            definitions[name] = math_expr
+            stoich_math_names[key] = name
         definitions.update(rules)
         definitions.update(initial_assignments)
         initial = _evaluate_definitions(definitions, reaction_laws, self.species_value)
+        self.stoichiometry_values = {k: initial[name] for k, name in stoich_math_names.items()}
 
         # --- which variables are state, constant parameters, or rule-defined
         state_species = [sid for sid in species if sid not in rules]
@@ -391,6 +405,10 @@ class _SbmlReader:
             if rule.isAlgebraic():
                 raise UnsupportedFeature("algebraic rules are not supported (model needs a DAE "
                                          "solver)", element="algebraicRule", feature="AlgebraicRule")
+            if rule.isRate() and rule.getMath() is None:
+                self.warnings.append(f"rate rule for '{rule.getVariable()}' has no math and is "
+                                     "ignored")
+                continue
             if rule.isRate():
                 raise UnsupportedFeature(f"rate rule for '{rule.getVariable()}' is not supported",
                                          element=rule.getVariable(), feature="RateRule")
@@ -436,6 +454,12 @@ class _SbmlReader:
             raise ModelError(f"{where}: math nested deeper than 500 levels")
         return ex.substitute(raw, self.species_value)
 
+    @staticmethod
+    def _ref_key(ref) -> tuple:
+        reaction = ref.getParentSBMLObject().getParentSBMLObject()
+        return (reaction.getId(), ref.getSpecies(), ref.getParentSBMLObject().getElementName(),
+                ref.getId() if ref.isSetId() else "")
+
     def _refs(self, refs, initial, rid, rules) -> tuple[tuple[str, float], ...]:
         out = []
         for ref in refs:
@@ -446,7 +470,9 @@ class _SbmlReader:
                 # a rule-defined species cannot be changed by a reaction; SBML allows it
                 # only as a boundary species, where the reaction does not change it.
                 pass
-            if ref.isSetId() and ref.getId() in initial:
+            if self._ref_key(ref) in self.stoichiometry_values:
+                nu = self.stoichiometry_values[self._ref_key(ref)]
+            elif ref.isSetId() and ref.getId() in initial:
                 nu = initial[ref.getId()]
             elif ref.isSetStoichiometry():
                 nu = ref.getStoichiometry()
@@ -659,14 +685,18 @@ def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Exp
         if args[0] == ex.Num(10.0):
             return ex.Apply("log10", (args[1],))
         return ex.Apply("log", tuple(args))
+    if name == "implies":
+        _arity(where, name, args, 2)
+        return ex.Apply("or", (ex.Apply("not", (args[0],)), args[1]))
     if name in _NAMED_FUNCS:
         op = _NAMED_FUNCS[name]
+        if op in ("lt", "leq", "gt", "geq", "eq") and len(args) > 2:
+            # n-ary relation: a < b < c means a < b and b < c (MathML)
+            return ex.Apply("and", tuple(ex.Apply(op, (args[i], args[i + 1]))
+                                         for i in range(len(args) - 1)))
         arity = ex.OPERATORS[op]
         if arity is not None:
             _arity(where, name, args, arity)
-        if op in ("lt", "leq", "gt", "geq", "eq") and len(args) > 2:
-            return ex.Apply("and", tuple(ex.Apply(op, (args[i], args[i + 1]))
-                                         for i in range(len(args) - 1)))
         return ex.Apply(op, tuple(args))
     raise UnsupportedFeature(f"{where}: MathML element '{name}' is not supported",
                              feature=str(name))

@@ -304,3 +304,47 @@ def test_reversible_non_mass_action_law_splits_by_sign():
     # a law whose sign is not explicit stays one channel
     net = sn.load("model m; species A, B; R: A -> B; A*(k - B); A = 1; B = 0; k = 1; end")
     assert [r.direction for r in net.reactions] == ["net"]
+
+
+def _rule_model(mathml: str, level_version=(3, 2)) -> str:
+    level, version = level_version
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="http://www.sbml.org/sbml/level{level}/version{version}/core" level="{level}" version="{version}">
+ <model id="m"><listOfParameters><parameter id="x" constant="false"/></listOfParameters>
+ <listOfRules><assignmentRule variable="x"><math xmlns="http://www.w3.org/1998/Math/MathML">
+ {mathml}</math></assignmentRule></listOfRules></model></sbml>"""
+
+
+@pytest.mark.parametrize("mathml,value", [
+    # n-ary relations chain (MathML): 2 > 1 > 2 is false, 1 <= 2 <= 2 is true
+    ("<piecewise><piece><cn>1</cn><apply><gt/><cn>2</cn><cn>1</cn><cn>2</cn></apply></piece>"
+     "<otherwise><cn>3</cn></otherwise></piecewise>", 3.0),
+    ("<apply><leq/><cn>1</cn><cn>2</cn><cn>2</cn></apply>", 1.0),
+    # empty max/min are the identity elements; implies(a, b) = not a or b
+    ("<apply><max/></apply>", -math.inf),
+    ("<apply><min/></apply>", math.inf),
+    ("<apply><implies/><false/><cn>0</cn></apply>", 1.0),
+    ("<apply><implies/><true/><false/></apply>", 0.0),
+])
+def test_uncommon_mathml(mathml, value):
+    net = sn.load(_rule_model(mathml))
+    assert net.assigned_values([], 0.0)["x"] == value
+
+
+def test_constant_stoichiometry_math_is_evaluated():
+    # Level 2 stoichiometryMath that depends only on parameters: 2*p = 3
+    sbml = """<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="http://www.sbml.org/sbml/level2/version4" level="2" version="4"><model id="m">
+<listOfCompartments><compartment id="c" size="1"/></listOfCompartments>
+<listOfSpecies><species id="X" compartment="c" initialAmount="0" hasOnlySubstanceUnits="true"/></listOfSpecies>
+<listOfParameters><parameter id="p" value="1.5"/><parameter id="k" value="1"/></listOfParameters>
+<listOfReactions><reaction id="R" reversible="false"><listOfProducts><speciesReference species="X">
+<stoichiometryMath><math xmlns="http://www.w3.org/1998/Math/MathML"><apply><times/><cn>2</cn><ci>p</ci></apply></math></stoichiometryMath>
+</speciesReference></listOfProducts><kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML"><ci>k</ci></math></kineticLaw>
+</reaction></listOfReactions></model></sbml>"""
+    net = sn.load(sbml, system_size=1)
+    assert net.stoichiometry[0, 0] == 3.0
+    assert sn.simulate_ode(net, [0, 2])["X"].iloc[-1] == pytest.approx(6.0)
+    varying = sbml.replace("<ci>p</ci>", "<ci>X</ci>")
+    with pytest.raises(sn.UnsupportedFeature, match="stoichiometryMath"):
+        sn.load(varying, system_size=1)

@@ -107,7 +107,8 @@ def score_case(case: Case) -> dict:
                               started)
             both_nan = np.isnan(exp_col) & np.isnan(got)
             same_inf = np.isinf(exp_col) & (exp_col == got)
-            err = np.abs(got - exp_col)
+            with np.errstate(invalid="ignore"):  # inf - inf where both are infinite
+                err = np.abs(got - exp_col)
             allowed = absolute + relative * np.abs(exp_col)
             bad = ~(both_nan | same_inf) & ~(err <= allowed)
             if bad.any():
