@@ -540,12 +540,20 @@ class _SbmlReader:
         if self.user_system_size is not None:
             return float(self.user_system_size), "user", kind
         if kind == "mole":
-            amounts = [s.initial_amount for s in species_objs if not s.constant]
-            looks_like_counts = amounts and all(a == round(a) for a in amounts) and max(amounts) >= 1
+            # the typical stochastic model that kept the unit by oversight: plain mole (not
+            # a scaled unit such as nanomole, which is chosen on purpose) and whole numbers
+            # above 1 as amounts
+            amounts = [s.initial_amount for s in species_objs if not s.constant and
+                       s.initial_amount != 0]
+            looks_like_counts = (factor == 1.0 and amounts and max(amounts) > 1
+                                 and all(a == round(a) for a in amounts))
             if looks_like_counts:
-                msg = ("substance unit is mole (SBML's default in Level 2) but the initial "
-                       "amounts are whole numbers that look like molecule counts; they are read "
-                       "as moles (x Avogadro). If they are counts, load with system_size=1")
+                unit = unit_id or "substance"
+                default = " (the SBML Level 2 default)" if model.getLevel() < 3 and \
+                    model.getUnitDefinition("substance") is None else ""
+                msg = (f"substance unit '{unit}' is mole{default} but the initial amounts "
+                       "are whole numbers that look like molecule counts; they are read as "
+                       "moles (x Avogadro). If they are counts, load with system_size=1")
                 self.warnings.append(msg)
                 warnings.warn(msg, SbmlnoiseWarning, stacklevel=4)
             return AVOGADRO * factor, "mole units (Avogadro)", kind

@@ -34,6 +34,25 @@ def _validate_times(times) -> np.ndarray:
     return times
 
 
+def amount_scale(net: ReactionNetwork) -> float:
+    """Typical magnitude of the amounts (model substance units): the smallest non-zero
+    initial amount, but not below 1e-6 of the largest; 1 if every amount starts at 0.
+    Femtolitre compartments in mole units give amounts near 1e-16, so absolute tolerances
+    must scale with this, not be fixed."""
+    nonzero = np.abs(net.initial_amounts[net.initial_amounts != 0])
+    nonzero = nonzero[np.isfinite(nonzero)]
+    if nonzero.size == 0:
+        sizes = [c.size for c in net.compartments if np.isfinite(c.size) and c.size > 0]
+        return float(min(sizes)) if sizes and min(sizes) < 1 else 1.0
+    return float(max(nonzero.min(), 1e-6 * nonzero.max()))
+
+
+def default_atol(net: ReactionNetwork, rtol: float) -> float:
+    """Absolute tolerance matched to the model's amounts: ``1e-4 * rtol * amount_scale``
+    (1e-12 for rtol=1e-8 and amounts of order 1)."""
+    return 1e-4 * rtol * amount_scale(net)
+
+
 def _rhs(net: ReactionNetwork):
     stoich = np.asarray(net.stoichiometry)
 
@@ -50,8 +69,8 @@ def _rhs(net: ReactionNetwork):
     return f, jac
 
 
-def simulate_ode(net: ReactionNetwork, times, *, rtol: float = 1e-8, atol: float = 1e-12,
-                 method: str = "LSODA") -> pd.DataFrame:
+def simulate_ode(net: ReactionNetwork, times, *, rtol: float = 1e-8,
+                 atol: float | None = None, method: str = "LSODA") -> pd.DataFrame:
     """Integrate the reaction-rate equations from the initial state.
 
     Parameters
@@ -60,7 +79,8 @@ def simulate_ode(net: ReactionNetwork, times, *, rtol: float = 1e-8, atol: float
     times : array_like, shape (n,)
         Sorted, non-negative output times (model time units). Integration starts at 0.
     rtol, atol : float
-        Solver tolerances (``atol`` in model substance units).
+        Solver tolerances; ``atol`` in model substance units, by default scaled to the
+        model's amounts (:func:`default_atol`).
     method : str
         A :func:`scipy.integrate.solve_ivp` method; the default LSODA switches between
         stiff and non-stiff integration.
@@ -77,10 +97,12 @@ def simulate_ode(net: ReactionNetwork, times, *, rtol: float = 1e-8, atol: float
     return frame
 
 
-def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=1e-12,
+def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=None,
                    method="LSODA"):
     """Amounts at ``times`` (array (n_times, n_species)) and the parameter vector in
     force at each time (events may change parameters), as ``(amounts, params)``."""
+    if atol is None:
+        atol = default_atol(net, rtol)
     if net.events:
         from .events import simulate_with_events
         return simulate_with_events(net, times, rtol=rtol, atol=atol, method=method)
@@ -102,13 +124,21 @@ def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=1
     return amounts, None
 
 
-def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7) -> pd.Series:
+class _OutOfBudget(Exception):
+    """The steady-state search used up its right-hand-side evaluations."""
+
+
+def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7,
+                 max_evaluations: int = 200_000) -> pd.Series:
     """Stable steady state of the rate equations, with conserved totals from the
     initial state.
 
     Newton's method on the reduced (independent) system, started from the initial state
-    and, if that fails, from the end of a long ODE integration. The result's ``attrs``
-    hold ``eigenvalues`` (of the reduced Jacobian) and ``residual``.
+    and, if that fails, from points of an ODE integration over growing spans (10, 100, ...
+    time units, up to ``t_max``), which stops after ``max_evaluations`` right-hand-side
+    evaluations so an oscillator cannot keep it busy. A Newton solution counts when its
+    net rate residual is below ``tol`` times the largest reaction rate. The result's
+    ``attrs`` hold ``eigenvalues`` (of the reduced Jacobian) and ``residual``.
 
     Raises
     ------
@@ -142,34 +172,54 @@ def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7)
         result.attrs.update(eigenvalues=np.array([]), residual=0.0)
         return result
 
-    scale = max(1.0, float(np.max(np.abs(x0))))
-    candidates = [x0[ind]]
-    found = None
-    for attempt in range(3):
-        for start in candidates:
-            sol = root(residual, start, jac=jacobian, method="hybr", options={"xtol": 1e-12})
-            x = full(sol.x)
-            res = float(np.max(np.abs(residual(sol.x)))) if sol.x.size else 0.0
-            rate_scale = max(1e-300, float(np.max(np.abs(net.rates(x)))) if net.n_reactions else 1.0)
-            if np.all(np.isfinite(x)) and np.all(x > -1e-9 * scale) and \
-                    res <= max(tol * rate_scale, 1e-12 * scale):
-                found = (sol.x, res)
-                break
-        if found:
-            break
-        t_end = t_max / 10 ** (2 - attempt) if attempt < 2 else t_max
+    mag = amount_scale(net)
+    f, jac = _rhs(net)
+    evaluations = 0
+
+    def counted(t, x):
+        nonlocal evaluations
+        evaluations += 1
+        if evaluations > max_evaluations:
+            raise _OutOfBudget
+        return f(t, x)
+
+    def newton(start):
+        sol = root(residual, start, jac=jacobian, method="hybr", options={"xtol": 1e-12})
+        x = full(sol.x)
+        res = float(np.max(np.abs(residual(sol.x)))) if sol.x.size else 0.0
+        with np.errstate(all="ignore"):
+            rate_scale = float(np.max(np.abs(net.rates(x)))) if net.n_reactions else 0.0
+        if np.all(np.isfinite(x)) and np.all(x > -1e-9 * mag) and \
+                (res <= tol * rate_scale or res <= 1e-15 * mag):
+            return sol.x, res
+        return None
+
+    found = newton(x0[ind])
+    state, t_now, span = x0.copy(), 0.0, 10.0
+    kwargs = {"jac": jac} if jac is not None else {}
+    while found is None and t_now < t_max:
+        # integrate on in growing spans; after each, Newton from the end point (a stable
+        # state) and from the span's average (an oscillation circles its unstable fixed
+        # point, which is then reported as unstable)
+        grid = np.linspace(t_now, t_now + span, 101)
         try:
-            grid = np.linspace(0.0, t_end, 201)
-            traj, _ = ode_trajectory(net, grid, rtol=1e-9, atol=1e-12 * scale)
-        except SimulationError:
-            continue
-        # the end point (a stable state) and the late-time average (near the unstable
-        # fixed point an oscillation circles, so an unstable state is still reported)
-        candidates = [traj[-1][ind], traj[100:].mean(axis=0)[ind]]
+            sol = solve_ivp(counted, (t_now, t_now + span), state, method="LSODA", t_eval=grid,
+                            rtol=1e-9, atol=default_atol(net, 1e-9), **kwargs)
+        except _OutOfBudget:
+            break
+        if not sol.success or not np.all(np.isfinite(sol.y)):
+            break
+        traj = sol.y.T
+        for start in (traj[-1][ind], traj[50:].mean(axis=0)[ind]):
+            found = newton(start)
+            if found:
+                break
+        state, t_now, span = traj[-1], t_now + span, span * 10.0
     if not found:
-        raise NoSteadyState(f"no steady state found for model '{net.id}' (Newton and long "
-                            "integration did not converge); it may oscillate or grow without "
-                            "bound -- use sn.simulate_ode or the time-dependent LNA")
+        raise NoSteadyState(f"no steady state found for model '{net.id}' (Newton from the "
+                            f"initial state and after integrating to t={t_now:g} did not "
+                            "converge); it may oscillate or grow without bound -- use "
+                            "sn.simulate_ode or the time-dependent LNA")
     y, res = found
     eig = np.linalg.eigvals(jacobian(y))
     x = np.clip(full(y), 0.0, None)

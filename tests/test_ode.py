@@ -75,3 +75,35 @@ def test_time_course_matches_libroadrunner(name):
     expected = rr.simulate(0, 20, 41)
     ours = sn.simulate_ode(net, expected[:, 0])
     np.testing.assert_allclose(ours.to_numpy(), expected[:, 1:], rtol=1e-5, atol=1e-7)
+
+
+def test_femtolitre_mole_model_matches_libroadrunner():
+    # amounts near 1e-22 mol (nanomolar in a 1e-15 L compartment): a fixed absolute
+    # tolerance would integrate noise; the default scales with the model's amounts
+    roadrunner = pytest.importorskip("roadrunner")
+    text = """model fl
+      compartment cell = 1e-15;
+      species A in cell, B in cell;
+      R1: A -> B; cell*(k1*A - k2*B);
+      R2: => A; cell*v;
+      R3: B => ; cell*g*B;
+      A = 5e-9; B = 1e-9; k1 = 2; k2 = 0.5; v = 1e-9; g = 0.3;
+    end"""
+    net = sn.load(text)
+    rr = roadrunner.RoadRunner(sn.antimony_to_sbml(text))
+    rr.integrator.relative_tolerance = 1e-10
+    rr.integrator.absolute_tolerance = 1e-35
+    rr.timeCourseSelections = ["time", "A", "B"]
+    expected = rr.simulate(0, 10, 21)
+    ours = sn.simulate_ode(net, expected[:, 0]).to_numpy()
+    np.testing.assert_allclose(ours, expected[:, 1:], rtol=1e-6)
+
+
+def test_slow_oscillator_fails_fast_instead_of_integrating_for_hours():
+    # a limit cycle (Brusselator) whose fixed point Newton misses from the initial state:
+    # the bounded search must end with NoSteadyState, naming it unstable
+    net = sn.load("""model bru; => X; a; 2 X + Y => 3 X; X^2*Y; X => Y; b*X; X => ; X;
+                     a = 1; b = 3; X = 0.01; Y = 9; end""")
+    with pytest.raises(sn.NoSteadyState) as info:
+        sn.steady_state(net, max_evaluations=20_000)
+    assert info.value.unstable
