@@ -460,6 +460,35 @@ def _trajectory_frame(ens, species_ids) -> pd.DataFrame | None:
 
 
 # =========================================================================== front door
+def _reaches_steady_state(net, ss: pd.Series) -> str | None:
+    """A warning when the rate equations started from the model's initial state do not
+    approach the stable steady state that the stationary analysis uses (a second stable
+    state or a limit cycle: multistability), else ``None``. Integrates for 50 of the
+    state's slowest relaxation times."""
+    from .ode import simulate_ode
+
+    eig = np.asarray(ss.attrs.get("eigenvalues", []))
+    if eig.size == 0 or not np.all(eig.real < 0):
+        return None
+    horizon = 50.0 / float(np.min(-eig.real))
+    if not np.isfinite(horizon) or horizon > 1e7:
+        return None
+    try:
+        end = simulate_ode(net, [0.0, horizon]).to_numpy()[-1]
+    except SbmlnoiseError:
+        return None
+    target = ss.to_numpy(dtype=float)
+    scale = np.maximum(np.abs(target), 1e-6 * max(1e-300, float(np.max(np.abs(target)))))
+    far = np.abs(end - target) > 0.01 * scale + 1e-9
+    if not far.any():
+        return None
+    worst = list(np.array(net.species_ids)[far][:3])
+    return (f"the rate equations started from the initial state do not approach the steady "
+            f"state used here within {horizon:.3g} time units ({', '.join(worst)} differ by "
+            "more than 1%): the model may be multistable or oscillate, and the stationary "
+            "statistics describe only the neighbourhood of that state")
+
+
 def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             t_end: float | None = None, burn_in: float | None = None,
             ssa_events: float | None = None, trajectories: int = 3,
@@ -580,6 +609,9 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         ss = steady_state(net)
         ss_amounts = ss.to_numpy(dtype=float)
         fluxes = pd.Series(net.rates(ss_amounts), index=list(net.reaction_ids), name="flux")
+        reach = _reaches_steady_state(net, ss)
+        if reach:
+            warnings_list.append(reach)
         timings["steady_state"] = _time.perf_counter() - t0
     except (SbmlnoiseError, ValueError, np.linalg.LinAlgError) as err:
         if not isinstance(err, NoSteadyState):

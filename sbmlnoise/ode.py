@@ -184,17 +184,24 @@ def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7,
         return f(t, x)
 
     def newton(start):
+        """(y, residual, eigenvalues, stable) of a fixed point Newton reaches, or None."""
         sol = root(residual, start, jac=jacobian, method="hybr", options={"xtol": 1e-12})
         x = full(sol.x)
         res = float(np.max(np.abs(residual(sol.x)))) if sol.x.size else 0.0
         with np.errstate(all="ignore"):
             rate_scale = float(np.max(np.abs(net.rates(x)))) if net.n_reactions else 0.0
-        if np.all(np.isfinite(x)) and np.all(x > -1e-9 * mag) and \
-                (res <= tol * rate_scale or res <= 1e-15 * mag):
-            return sol.x, res
-        return None
+        if not (np.all(np.isfinite(x)) and np.all(x > -1e-9 * mag) and
+                (res <= tol * rate_scale or res <= 1e-15 * mag)):
+            return None
+        eig = np.linalg.eigvals(jacobian(sol.x))
+        leading = float(np.max(eig.real)) if eig.size else -math.inf
+        stable = leading <= 1e-9 * max(1.0, float(np.max(np.abs(eig))))
+        return sol.x, res, eig, stable
 
+    unstable = None  # an unstable fixed point seen on the way (reported if nothing better)
     found = newton(x0[ind])
+    if found and not found[3]:
+        unstable, found = found, None
     state, t_now, span = x0.copy(), 0.0, 10.0
     kwargs = {"jac": jac} if jac is not None else {}
     while found is None and t_now < t_max:
@@ -211,24 +218,26 @@ def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7,
             break
         traj = sol.y.T
         for start in (traj[-1][ind], traj[50:].mean(axis=0)[ind]):
-            found = newton(start)
-            if found:
+            candidate = newton(start)
+            if candidate and candidate[3]:
+                found = candidate
                 break
+            if candidate and unstable is None:
+                unstable = candidate
         state, t_now, span = traj[-1], t_now + span, span * 10.0
+    if not found and unstable is not None:
+        eig = unstable[2]
+        shown = ", ".join(f"{e:.3g}" for e in sorted(eig, key=lambda e: -e.real)[:3])
+        raise NoSteadyState(f"steady state of model '{net.id}' is unstable (eigenvalues "
+                            f"{shown}); it may oscillate -- use the time-dependent LNA or SSA",
+                            unstable=True, eigenvalues=eig)
     if not found:
         raise NoSteadyState(f"no steady state found for model '{net.id}' (Newton from the "
                             f"initial state and after integrating to t={t_now:g} did not "
                             "converge); it may oscillate or grow without bound -- use "
                             "sn.simulate_ode or the time-dependent LNA")
-    y, res = found
-    eig = np.linalg.eigvals(jacobian(y))
+    y, res, eig, _ = found
     x = np.clip(full(y), 0.0, None)
-    leading = float(np.max(eig.real)) if eig.size else -math.inf
-    if leading > 1e-9 * max(1.0, float(np.max(np.abs(eig)))):
-        shown = ", ".join(f"{e:.3g}" for e in sorted(eig, key=lambda e: -e.real)[:3])
-        raise NoSteadyState(f"steady state of model '{net.id}' is unstable (eigenvalues "
-                            f"{shown}); it may oscillate -- use the time-dependent LNA or SSA",
-                            unstable=True, eigenvalues=eig)
     result = pd.Series(x, index=list(net.species_ids), name="steady_state")
     result.attrs.update(eigenvalues=eig, residual=res)
     return result

@@ -275,3 +275,22 @@ def test_auto_on_every_bundled_model(path, tmp_path):
     assert np.all(np.isfinite(table["mean"].to_numpy(dtype=float)))
     paths = rep.write(tmp_path)
     assert Path(paths["html"]).stat().st_size > 10_000
+
+
+def test_unreached_steady_state_is_flagged():
+    # dX/dt = -(X-1)(X-3)(X-5): stable states 1 and 5. From X0 = 3.9 the rate equations go
+    # to 5, so stationary statistics around 1 would describe a state the model never visits.
+    import pandas as pd
+
+    from sbmlnoise.analysis import _reaches_steady_state
+
+    net = sn.load("model bis; species X; make: => X; 15 + 9*X^2; lose: X => ; 23*X + X^3; "
+                  "X = 3.9; end")
+    assert sn.steady_state(net)["X"] == pytest.approx(5.0)
+    for state, slope, flagged in ((1.0, -8.0, True), (5.0, -8.0, False)):
+        ss = pd.Series([state], index=["X"])
+        ss.attrs["eigenvalues"] = np.array([slope])   # f'(1) = f'(5) = -8
+        warning = _reaches_steady_state(net, ss)
+        assert (warning is not None) == flagged
+        if flagged:
+            assert "multistable" in warning and "X" in warning
