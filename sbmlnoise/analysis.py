@@ -23,6 +23,7 @@ conventions).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import platform
@@ -460,6 +461,49 @@ def _trajectory_frame(ens, species_ids) -> pd.DataFrame | None:
 
 
 # =========================================================================== front door
+class _Outcome:
+    """What a backend block ended with (``error`` is None on success)."""
+
+    error: BaseException | None = None
+
+
+@contextlib.contextmanager
+def _backend(name: str, label: str, strict: bool, skipped: dict, warnings_list: list,
+             timings: dict, explain=None):
+    """Run one backend inside ``analyze``: time it, and unless ``strict`` turn its failure
+    into ``skipped[name]`` (a user-facing reason) instead of sinking the whole report. An
+    unexpected exception type is a bug in sbmlnoise, so it also becomes a warning."""
+    outcome = _Outcome()
+    started = _time.perf_counter()
+    try:
+        yield outcome
+    except (SbmlnoiseError, MemoryError) as err:
+        if strict:
+            raise
+        outcome.error = err
+        skipped[name] = (explain or _first_line)(err)
+    except ImportError as err:
+        if strict:
+            raise
+        outcome.error = err
+        skipped[name] = f"{label} backend unavailable ({err})"
+    except Exception as err:  # noqa: BLE001 - a backend bug must not sink the report
+        if strict:
+            raise
+        outcome.error = err
+        skipped[name] = f"{label} failed: {type(err).__name__}: {_first_line(err)}"
+        warnings_list.append(f"the {label} backend failed unexpectedly "
+                             f"({type(err).__name__}); please report it")
+    finally:
+        timings[name] = _time.perf_counter() - started
+
+
+def _explain_lna(err) -> str:
+    if isinstance(err, NoSteadyState):
+        return f"no stable steady state ({_first_line(err)})"
+    return _first_line(err)
+
+
 def _reaches_steady_state(net, ss: pd.Series) -> str | None:
     """A warning when the rate equations started from the model's initial state do not
     approach the stable steady state that the stationary analysis uses (a second stable
@@ -632,8 +676,8 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     fsp_result = None
     if "fsp" in wanted:
         step("fsp")
-        t0 = _time.perf_counter()
-        try:
+        with _backend("fsp", "FSP", strict, skipped, warnings_list, timings,
+                      explain=lambda err: _why(err, max_states)):
             if not stochastic_ok:
                 raise UnsupportedFeature(stochastic_reason)
             if not strict and time is None:
@@ -650,51 +694,17 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             if bound > fsp_tol:
                 warnings_list.append(f"FSP error bound {bound:.3g} exceeds the tolerance "
                                      f"{fsp_tol:g}")
-        except (SbmlnoiseError, MemoryError) as err:
-            if strict:
-                raise
-            skipped["fsp"] = _why(err, max_states)
-        except ImportError as err:
-            if strict:
-                raise
-            skipped["fsp"] = f"FSP backend unavailable ({err})"
-        except Exception as err:  # noqa: BLE001 - a backend bug must not sink the report
-            if strict:
-                raise
-            skipped["fsp"] = f"FSP failed: {type(err).__name__}: {_first_line(err)}"
-            warnings_list.append(f"the FSP backend failed unexpectedly ({type(err).__name__}); "
-                                 "please report it")
-        timings["fsp"] = _time.perf_counter() - t0
         done()
 
     # ---------------------------------------------------------------- LNA
     oscillator = False
     if "lna" in wanted:
         step("lna")
-        t0 = _time.perf_counter()
-        try:
+        with _backend("lna", "LNA", strict, skipped, warnings_list, timings,
+                      explain=_explain_lna) as outcome:
             from .lna import lna
             statistics["lna"] = lna(net) if time is None else lna(net, t=time)
-        except NoSteadyState as err:
-            if strict:
-                raise
-            oscillator = True
-            skipped["lna"] = f"no stable steady state ({_first_line(err)})"
-        except SbmlnoiseError as err:
-            if strict:
-                raise
-            skipped["lna"] = _first_line(err)
-        except ImportError as err:
-            if strict:
-                raise
-            skipped["lna"] = f"LNA backend unavailable ({err})"
-        except Exception as err:  # noqa: BLE001 - a backend bug must not sink the report
-            if strict:
-                raise
-            skipped["lna"] = f"LNA failed: {type(err).__name__}: {_first_line(err)}"
-            warnings_list.append(f"the LNA backend failed unexpectedly "
-                                 f"({type(err).__name__}); please report it")
-        timings["lna"] = _time.perf_counter() - t0
+        oscillator = isinstance(outcome.error, NoSteadyState)
         done()
 
     # ---------------------------------------------------------------- SSA (stationary)
@@ -711,7 +721,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         t0 = _time.perf_counter()
         budget = float(ssa_events) if ssa_events else (3e5 if method == "auto" else 3e6)
         ssa_plan = _ssa_plan(net, ref_counts, scales, t_end, burn_in, budget)
-        try:
+        with _backend("ssa", "SSA", strict, skipped, warnings_list, timings):
             if not stochastic_ok:
                 raise UnsupportedFeature(stochastic_reason)
             if time is None and no_fixed_point and "fsp" not in statistics:
@@ -731,21 +741,6 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
                     f"the SSA run covers only {ssa_plan['relaxation_times']:.0f} relaxation "
                     "times after the burn-in; its estimates are rough (raise --t-end or "
                     "ssa_events)")
-        except SbmlnoiseError as err:
-            if strict:
-                raise
-            skipped["ssa"] = _first_line(err)
-        except ImportError as err:
-            if strict:
-                raise
-            skipped["ssa"] = f"SSA backend unavailable ({err})"
-        except Exception as err:  # noqa: BLE001 - a backend bug must not sink the report
-            if strict:
-                raise
-            skipped["ssa"] = f"SSA failed: {type(err).__name__}: {_first_line(err)}"
-            warnings_list.append(f"the SSA backend failed unexpectedly "
-                                 f"({type(err).__name__}); please report it")
-        timings["ssa"] = _time.perf_counter() - t0
         done()
 
     if not statistics:
