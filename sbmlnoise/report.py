@@ -242,6 +242,10 @@ def _shown_species(rep, limit=9):
     return list(rep.species)[:limit]
 
 
+#: line style per method in the temporal plots
+_LINESTYLE = {"fsp": "-", "lna": "--", "ssa": ":"}
+
+
 def figure_distributions(rep):
     """Marginal distributions (FSP/SSA bars) with the LNA Gaussian overlaid."""
     plt = _plt()
@@ -315,7 +319,7 @@ def figure_autocorrelation(rep):
             if not (np.isfinite(c[0]) and c[0] > 0):
                 continue
             ax.plot(lags, c / c[0], label=f"{s} ({m})",
-                    ls={"fsp": "-", "lna": "--", "ssa": ":"}.get(m, "-"))
+                    ls=_LINESTYLE.get(m, "-"))
             drawn = True
     if not drawn:
         plt.close(fig)
@@ -354,7 +358,7 @@ def figure_psd(rep):
             if ok.sum() < 2:
                 continue
             ax.loglog(om[ok], spec[ok], label=f"{s} ({m})",
-                      ls={"fsp": "-", "lna": "--", "ssa": ":"}.get(m, "-"))
+                      ls=_LINESTYLE.get(m, "-"))
             drawn = True
     if not drawn:
         plt.close(fig)

@@ -270,12 +270,14 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
     import sys
     bad = tmp_path / "bad.xml"
     bad.write_text("<sbml><model", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "sbmlnoise", "conformance", "semantic",
-                           str(tmp_path / "nowhere")], capture_output=True, text=True,
-                          encoding="utf-8")
-    assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
-    assert math.isfinite(2.0)
+    for args in (["conformance", "semantic", str(tmp_path / "nowhere")],
+                 ["analyze", str(bad), "--out", str(tmp_path / "out")]):
+        proc = subprocess.run([sys.executable, "-m", "sbmlnoise", *args], capture_output=True,
+                              text=True, encoding="utf-8")
+        assert proc.returncode == 2, args
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith("sbmlnoise: error:")
+    assert not (tmp_path / "out").exists()  # nothing written for a model that did not load
 
 
 @pytest.mark.parametrize("level,version", [(1, 2), (2, 1), (2, 4), (2, 5), (3, 1)])

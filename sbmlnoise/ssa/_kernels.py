@@ -138,7 +138,10 @@ def _advance(m, method, x, p, a, order, a0, t, t_stop, rng, stack, prev, pend, v
 
     Propensities are evaluated inline here (not through :func:`_propensity`): in numba a
     call that passes many arrays into a function containing further calls costs ~0.5 us,
-    more than a whole SSA step.
+    more than a whole SSA step. The select-fire-refresh loop below is repeated in
+    :func:`_run_record` on purpose: moving it into ``inline="always"`` helpers gave
+    bit-identical results but made the sorting direct method 3x slower and the direct
+    method 20% slower (``benchmarks/ssa.py``, 2026-11-27).
     """
     M = m.n_reactions
     ma_flag = m.ma_flag

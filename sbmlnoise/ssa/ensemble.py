@@ -168,6 +168,18 @@ def _merge(acc, part):
     return n, mean, m2, cov
 
 
+def prepare(net, method, seed):
+    """What every SSA driver needs: the variant, the kernels' array model, initial counts,
+    the parameter vector (never empty, for numba) and the seed's entropy."""
+    variant = select_method(method, net.n_reactions)
+    model = build_model(net)
+    x0 = initial_counts(net)
+    p0 = np.asarray(net.parameter_values, dtype=float).copy()
+    if p0.size == 0:
+        p0 = np.zeros(1)
+    return variant, model, x0, p0, resolve_entropy(seed)
+
+
 def raise_failure(net, info, err_state, run=None) -> None:
     """Turn a kernel status into a :class:`SimulationError` naming reaction, state, time."""
     status = int(info[0])
@@ -295,13 +307,7 @@ def ssa(net, times, runs, *, seed=None, method="auto", workers=None, client=None
     if keep < 0:
         raise ValueError("keep_trajectories must be >= 0")
     keep = min(keep, runs)
-    variant = select_method(method, net.n_reactions)
-    model = build_model(net)
-    x0 = initial_counts(net)
-    p0 = np.asarray(net.parameter_values, dtype=float).copy()
-    if p0.size == 0:
-        p0 = np.zeros(1)
-    entropy = resolve_entropy(seed)
+    variant, model, x0, p0, entropy = prepare(net, method, seed)
     problem = _Problem(model, variant.code, x0, p0, times, entropy, keep, bool(covariance),
                        max_count, max_steps)
     chunks = [(s, min(s + CHUNK_RUNS, runs)) for s in range(0, runs, CHUNK_RUNS)]

@@ -34,10 +34,8 @@ import pandas as pd
 
 from ..stats import NoiseStatistics
 from ._kernels import _stationary_run
-from ._model import build_model, initial_counts
-from ._rng import resolve_entropy, run_states
-from .ensemble import (DEFAULT_MAX_COUNT, DEFAULT_MAX_STEPS, _seed_repr, raise_failure,
-                       select_method)
+from ._rng import run_states
+from .ensemble import (DEFAULT_MAX_COUNT, DEFAULT_MAX_STEPS, _seed_repr, prepare, raise_failure)
 
 DEFAULT_GRID = 2**18
 #: cap on grid samples x species (memory of the sampled path, 8 bytes each)
@@ -124,13 +122,7 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
         n_grid = max(int(round(span / float(dt))), n_batches)
     n_grid = max(n_batches, (n_grid // n_batches) * n_batches)
     dt = span / n_grid
-    variant = select_method(method, net.n_reactions)
-    model = build_model(net)
-    x0 = initial_counts(net)
-    p0 = np.asarray(net.parameter_values, dtype=float).copy()
-    if p0.size == 0:
-        p0 = np.zeros(1)
-    entropy = resolve_entropy(seed)
+    variant, model, x0, p0, entropy = prepare(net, method, seed)
     rng = run_states(entropy, 0, 1)[0]
     S = net.n_species
     grid = np.zeros((n_grid, S))
