@@ -217,6 +217,9 @@ class _SbmlReader:
             if not rule.isAssignment():
                 continue  # the others were rejected or (no math) dropped above
             var = rule.getVariable()
+            if rule.getMath() is None:  # L3V2: a rule without math has no effect
+                self.warnings.append(f"assignment rule for '{var}' has no math and is ignored")
+                continue
             math_expr = self._math(rule.getMath(), f"assignment rule for '{var}'")
             if var in species:
                 s = species[var]
@@ -267,6 +270,9 @@ class _SbmlReader:
         initial_assignments = {}
         for ia in model.getListOfInitialAssignments():
             sym = ia.getSymbol()
+            if ia.getMath() is None:  # L3V2: an initial assignment without math has no effect
+                self.warnings.append(f"initial assignment to '{sym}' has no math and is ignored")
+                continue
             math_expr = self._math(ia.getMath(), f"initial assignment to '{sym}'")
             if sym in species and not self._is_amount_valued(species[sym]):
                 math_expr = ex.mul(math_expr, ex.Sym(species[sym].getCompartment()))
@@ -275,7 +281,7 @@ class _SbmlReader:
         # --- initial values (t = 0): IA > rule > attribute
         definitions: dict[str, ex.Expr] = {}
         for cid, c in comps.items():
-            if c.getSpatialDimensionsAsDouble() == 0 and not c.isSetSize():
+            if self._zero_dimensional(c) and not c.isSetSize():
                 definitions[cid] = ex.ONE
             elif c.isSetSize():
                 definitions[cid] = ex.Num(c.getSize())
@@ -287,7 +293,7 @@ class _SbmlReader:
                 definitions[sid] = ex.Num(s.getInitialAmount())
             elif s.isSetInitialConcentration():
                 comp = comps[s.getCompartment()]
-                if comp.getSpatialDimensionsAsDouble() == 0:
+                if self._zero_dimensional(comp):
                     definitions[sid] = ex.Num(s.getInitialConcentration())
                 else:
                     definitions[sid] = ex.mul(ex.Num(s.getInitialConcentration()),
@@ -428,7 +434,9 @@ class _SbmlReader:
         for fd in model.getListOfFunctionDefinitions():
             lam = fd.getMath()
             if lam is None or not lam.isLambda():
-                raise ModelError(f"function definition '{fd.getId()}' has no lambda")
+                # L3V2: a function definition without math; only an error if it is called
+                self.warnings.append(f"function definition '{fd.getId()}' has no lambda")
+                continue
             n_args = lam.getNumBvars()
             bvars = [lam.getChild(i).getName() for i in range(n_args)]
             body_node = lam.getChild(lam.getNumChildren() - 1)
@@ -444,7 +452,15 @@ class _SbmlReader:
 
     def _is_amount_valued(self, s) -> bool:
         comp = self.compartments[s.getCompartment()]
-        return s.getHasOnlySubstanceUnits() or comp.getSpatialDimensionsAsDouble() == 0
+        return s.getHasOnlySubstanceUnits() or self._zero_dimensional(comp)
+
+    def _zero_dimensional(self, comp) -> bool:
+        """A 0-D compartment has no size in SBML Level 1-2 (its species are amounts). SBML
+        Level 3 dropped that rule: a 0-D compartment with a size behaves like any other
+        compartment; one without a size keeps the amount reading (size 1)."""
+        if comp.getSpatialDimensionsAsDouble() != 0:
+            return False
+        return comp.getLevel() < 3 or not comp.isSetSize()
 
     def _math(self, node, where: str, local_map: dict | None = None) -> ex.Expr:
         if node is None:
@@ -512,11 +528,15 @@ class _SbmlReader:
             eid = e.getId() or f"event_{k}"
             trig = e.getTrigger()
             if trig is None or trig.getMath() is None:
-                raise ModelError(f"event '{eid}' has no trigger")
+                # L3V2: an event without a trigger (math) never fires
+                self.warnings.append(f"event '{eid}' has no trigger and never fires")
+                continue
             trigger = final(self._math(trig.getMath(), f"trigger of event '{eid}'"))
             assigns = []
             for ea in e.getListOfEventAssignments():
                 var = ea.getVariable()
+                if ea.getMath() is None:  # L3V2: no math, no effect
+                    continue
                 value = final(self._math(ea.getMath(), f"event '{eid}' assignment to '{var}'"))
                 if var in species and not self._is_amount_valued(species[var]):
                     value = ex.mul(value, ex.Sym(species[var].getCompartment()))
