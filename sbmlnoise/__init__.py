@@ -14,7 +14,7 @@ import types
 from .errors import (ModelError, NoSteadyState, SbmlnoiseError, SimulationError,
                      StateSpaceTooLarge, UnsupportedFeature)
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 #: public name -> module that defines it
 _LAZY = {
@@ -30,7 +30,8 @@ _LAZY = {
     "lna": "lna", "noise_decomposition": "lna", "find_reporter_pairs": "lna",
     "LNATimeCourse": "lna",
     "thermodynamics": "thermo", "ThermoReport": "thermo",
-    "analyze": "analysis", "AnalysisReport": "analysis",
+    "analyze": "analysis", "AnalysisReport": "analysis", "backends": "analysis",
+    "register_backend": "analysis", "Backend": "analysis",
     "annotate": "annotate", "read_annotations": "annotate", "strip_annotations": "annotate",
     "curate": "curate", "CurateResult": "curate",
     "burst_table": "bursts",

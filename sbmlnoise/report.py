@@ -343,7 +343,7 @@ def figure_psd(rep):
         omegas = np.logspace(np.log10(0.01 / slow), np.log10(10 ** 2.5 / tau), 140)
     fig, ax = plt.subplots(figsize=(7, 4))
     drawn = False
-    from .analysis import omega_limit
+    from ._summary import omega_limit
     for m, st in rep.statistics.items():
         om = omegas[omegas < omega_limit(st)]
         if om.size < 2:
@@ -628,7 +628,7 @@ def render_html(rep) -> str:
 
     if rep.thermo is not None:
         th = rep.thermo
-        from .analysis import thermo_verdict
+        from ._summary import thermo_verdict
         body = f"<p>Verdict: <b>{_esc(thermo_verdict(th))}</b>.</p>"
         irr = list(getattr(th, "irreversible", []) or [])
         if irr:

@@ -162,7 +162,7 @@ def test_species_selection_and_text_input():
 def test_thermodynamics_failure_is_recorded(monkeypatch):
     import sbmlnoise.thermo as thermo_mod
 
-    def boom(net, level="network"):
+    def boom(net, level="network", **kwargs):  # the real signature takes reuse keywords
         raise sn.UnsupportedFeature("no thermodynamics for this test", feature="test")
 
     monkeypatch.setattr(thermo_mod, "thermodynamics", boom)
@@ -282,7 +282,7 @@ def test_unreached_steady_state_is_flagged():
     # to 5, so stationary statistics around 1 would describe a state the model never visits.
     import pandas as pd
 
-    from sbmlnoise.analysis import _reaches_steady_state
+    from sbmlnoise.analysis._context import _reaches_steady_state
 
     net = sn.load("model bis; species X; make: => X; 15 + 9*X^2; lose: X => ; 23*X + X^3; "
                   "X = 3.9; end")

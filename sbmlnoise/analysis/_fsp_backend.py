@@ -1,0 +1,111 @@
+"""The finite state projection as an ``analyze`` backend (see :mod:`sbmlnoise.fsp`).
+
+Use when the reachable state space is small (up to ``max_states`` states): exact up to the
+stated truncation error (Munsky & Khammash 2006, doi:10.1063/1.2145882).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._summary import first_line
+from ..errors import SbmlnoiseError, StateSpaceTooLarge
+from ..network import ReactionNetwork
+from ..stats import NoiseStatistics
+from ._backends import Backend, Cost, Refusal, Request, RunState, register_backend
+from ._context import ModelContext
+
+#: ``auto``/``all`` skip the FSP without trying when a rough state-count estimate exceeds
+#: this multiple of ``max_states``
+PRECHECK_FACTOR = 20.0
+#: seconds per projected state of one sparse LU (order of magnitude, one core)
+_SECONDS_PER_STATE = 2e-6
+
+
+@register_backend
+class FSPBackend(Backend):
+    name = "fsp"
+    label = "FSP"
+    rank = 0
+    description = "finite state projection of the chemical master equation (exact up to a bound)"
+    reference = "Munsky & Khammash 2006, doi:10.1063/1.2145882"
+    capabilities = {"stationary": True, "time_point": True, "exact": True,
+                    "oscillators": True}
+
+    def applies(self, ctx: ModelContext, request: Request, state: RunState) -> Refusal | None:
+        gap = super().applies(ctx, request, state)
+        if gap is not None or request.strict or request.time is not None:
+            return gap
+        guess = projected_states(ctx)
+        if guess > PRECHECK_FACTOR * request.max_states:
+            return Refusal(f"state space larger than max_states={request.max_states:g} "
+                           f"(a projection covering mean + 6 sd of every independent species "
+                           f"needs about {guess:.2g} states)", StateSpaceTooLarge)
+        return None
+
+    def cost(self, ctx: ModelContext, request: Request, state: RunState) -> Cost:
+        states = min(projected_states(ctx), float(request.max_states))
+        return Cost(states * _SECONDS_PER_STATE, f"about {states:.3g} states")
+
+    def run(self, ctx: ModelContext, request: Request, state: RunState) -> NoiseStatistics:
+        from ..fsp import fsp
+        result = fsp(ctx.net, t=request.time, tol=request.fsp_tol,
+                     max_states=request.max_states)
+        state.artifacts["fsp_result"] = result
+        bound = float(getattr(result, "error_bound", 0.0) or 0.0)
+        if bound > request.fsp_tol:
+            state.warnings.append(f"FSP error bound {bound:.3g} exceeds the tolerance "
+                                  f"{request.fsp_tol:g}")
+        return result.stats
+
+    def explain(self, err: BaseException, request: Request) -> str:
+        if isinstance(err, StateSpaceTooLarge):
+            return f"state space larger than max_states={request.max_states:g} ({first_line(err)})"
+        if isinstance(err, MemoryError):
+            return "out of memory building the projection"
+        return first_line(err)
+
+
+def projected_states(ctx: ModelContext) -> float:
+    """Rough size of an FSP projection: prod over independent species of
+    ``mean + 6 sqrt(mean) + 1`` with Poisson-like spread, the mean taken from the
+    deterministic steady state, or the ODE maximum over ``50 tau`` when there is none
+    (oscillators). Species bounded by a conservation law use their total."""
+    net = ctx.net
+    level = _levels(ctx)
+    if level is None:
+        return 0.0  # no estimate: let the FSP decide
+    caps = np.full(net.n_species, np.inf)
+    init = np.asarray(net.initial_state, dtype=float)
+    for row in net.conservation_laws:
+        if np.all(row >= 0):
+            total = float(row @ init)
+            for i in np.flatnonzero(row):
+                caps[i] = min(caps[i], total / row[i])
+    size = 1.0
+    for i in net.independent_species:
+        if net.species[i].boundary or net.species[i].constant:
+            continue
+        span = level[i] + 6.0 * math.sqrt(max(level[i], 1.0)) + 1.0
+        size *= min(span, caps[i] + 1.0)
+        if size > 1e300:
+            break
+    return float(size)
+
+
+def _levels(ctx: ModelContext) -> np.ndarray | None:
+    net: ReactionNetwork = ctx.net
+    omega = float(net.system_size)
+    if ctx.ss_amounts is not None:
+        level = ctx.ss_amounts * omega
+    else:
+        try:
+            from ..ode import simulate_ode
+            horizon = 50.0 * ctx.relaxation_time
+            traj = simulate_ode(net, np.linspace(0.0, horizon, 101))[list(net.species_ids)]
+            level = traj.max(axis=0).to_numpy(dtype=float) * omega
+        except (SbmlnoiseError, ValueError, np.linalg.LinAlgError):
+            return None
+    return np.clip(np.nan_to_num(level, nan=0.0, posinf=1e300), 0.0, 1e300)

@@ -1,0 +1,229 @@
+"""The result of :func:`sbmlnoise.analyze`: :class:`AnalysisReport`.
+
+Writers (:mod:`sbmlnoise.report`, :mod:`sbmlnoise.annotate`, curation) read it through
+:meth:`AnalysisReport.to_dict` (the one schema, docs/report-schema.md) or its tables; it
+never imports them at module level, and they never import it at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .._summary import temporal_summary, thermo_verdict
+from ..bursts import moment_bursts
+from ..network import ReactionNetwork
+from ..stats import NoiseStatistics
+
+if TYPE_CHECKING:
+    from ..thermo import ThermoReport
+
+__all__ = ["AnalysisReport"]
+
+
+@dataclass(eq=False)
+class AnalysisReport:
+    """Everything one :func:`analyze` call produced.
+
+    Attributes
+    ----------
+    model_id, model_name : str
+    species : tuple of str
+        The reported species (the ``species`` argument of :func:`analyze`, default all).
+    statistics : dict of str -> NoiseStatistics
+        One entry per backend that ran (``"fsp"``, ``"lna"``, ``"ssa"``).
+    primary : str or None
+        The method whose numbers are reported first and written back into SBML.
+    thermo : ThermoReport or None
+        ``sn.thermodynamics`` of the network; ``thermo_status`` says why it is missing.
+    thermo_status : dict
+        ``{"status": "ok" | "unavailable" | "skipped", "reason": str}``.
+    bursts : dict
+        ``{"kinetic": [...], "moment": {...}, "assumptions": {...}}`` (see
+        :mod:`sbmlnoise.bursts`).
+    consistency : pandas.DataFrame
+        Pairwise comparison of the methods (see :meth:`consistency_table`).
+    skipped : dict of str -> str
+        Backends that did not run and why.
+    network_summary : dict
+    settings, versions, timings : dict
+        What was asked for, library versions, wall-clock seconds per step.
+    warnings : list of str
+    trajectories : pandas.DataFrame or None
+        Sample SSA trajectories, long format (columns ``run``, ``time``, species...).
+    fluxes : pandas.Series or None
+        Deterministic steady-state rate of every reaction channel (extent per time).
+    noise_decomposition : pandas.DataFrame or None
+        Intrinsic/extrinsic noise of every pair of identical reporters found in the
+        network (:func:`sbmlnoise.lna.noise_decomposition` of the primary statistics).
+    network : ReactionNetwork or None
+    """
+
+    model_id: str
+    model_name: str = ""
+    species: tuple[str, ...] = ()
+    statistics: dict[str, NoiseStatistics] = field(default_factory=dict)
+    primary: str | None = None
+    thermo: ThermoReport | None = None
+    thermo_status: dict[str, Any] = field(default_factory=lambda: {"status": "skipped", "reason": ""})
+    bursts: dict[str, Any] = field(default_factory=dict)
+    consistency: pd.DataFrame = field(default_factory=pd.DataFrame)
+    skipped: dict[str, str] = field(default_factory=dict)
+    network_summary: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    created: str = ""
+    trajectories: pd.DataFrame | None = None
+    fluxes: pd.Series | None = None
+    noise_decomposition: pd.DataFrame | None = None
+    network: ReactionNetwork | None = field(default=None, repr=False)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def temporal(self, method: str | None = None) -> dict[str, dict[str, float]]:
+        """Autocorrelation time and PSD summary per reported species of one method:
+        ``{species: {"autocorrelation_time", "psd_zero", "corner_frequency",
+        "peak_frequency"}}`` (nan where the method has no spectrum); cached."""
+        name = self.primary if method is None else method
+        key = ("temporal", name)
+        if key not in self._cache:
+            st = self.statistics[name]
+            species = [s for s in self.species if s in st.mean.index]
+            self._cache[key] = temporal_summary(st, species, self.settings.get("time_scale"))
+        return self._cache[key]
+
+    # ------------------------------------------------------------------ tables
+    @property
+    def primary_statistics(self) -> NoiseStatistics:
+        if self.primary is None:
+            raise ValueError("this report has no noise statistics")
+        return self.statistics[self.primary]
+
+    def species_table(self, method: str | None = None) -> pd.DataFrame:
+        """Per-species statistics as a DataFrame (index ``species``).
+
+        Parameters
+        ----------
+        method : str, optional
+            ``None`` for the primary method, a method name, or ``"all"`` for one block of
+            rows per method (the ``method`` column tells them apart).
+
+        Columns: ``method``, ``mean``, ``variance``, ``std``, ``fano``, ``cv`` (counts,
+        counts^2, counts, dimensionless, dimensionless), standard errors
+        (``mean_stderr``, ... for SSA), ``autocorrelation_time`` (time), ``psd_zero``
+        (S(0), counts^2 x time), ``corner_frequency`` (angular frequency where S falls to
+        S(0)/2), ``burst_size`` (molecules) and ``burst_frequency`` (per time) with
+        ``burst_estimate`` ("kinetic" for a telegraph motif, else "moment"); for the LNA,
+        ``emre_mean`` (counts), the effective mesoscopic rate equation mean (Grima 2010).
+        """
+        if method == "all":
+            frames = [self.species_table(m) for m in self.statistics]
+            return pd.concat(frames) if frames else pd.DataFrame()
+        name = self.primary if method is None else method
+        if name not in self.statistics:
+            raise KeyError(f"no '{name}' statistics in this report; methods: "
+                           f"{', '.join(self.statistics) or 'none'}")
+        st = self.statistics[name]
+        species = [s for s in self.species if s in st.mean.index]
+        frame = st.to_frame().loc[species].copy()
+        frame.insert(0, "method", name)
+        temporal = self.temporal(name)
+        for col in ("autocorrelation_time", "psd_zero", "corner_frequency", "peak_frequency"):
+            frame[col] = [temporal[s][col] for s in species]
+        sizes, freqs, kinds = [], [], []
+        kinetic = {b["species"]: b for b in self.bursts.get("kinetic", [])}
+        for s in species:
+            if s in kinetic:
+                sizes.append(kinetic[s]["burst_size"])
+                freqs.append(kinetic[s]["burst_frequency"])
+                kinds.append("kinetic")
+            else:
+                row = moment_bursts(self.network, st.mean[[s]], st.fano[[s]]).iloc[0]
+                sizes.append(row["burst_size"])
+                freqs.append(row["burst_frequency"])
+                kinds.append("moment")
+        frame["burst_size"] = sizes
+        frame["burst_frequency"] = freqs
+        frame["burst_estimate"] = kinds
+        emre = st.extra.get("emre_mean") if isinstance(st.extra, dict) else None
+        if emre is not None:  # the LNA's mesoscopic correction, beside its mean
+            frame["emre_mean"] = pd.Series(emre).reindex(species).to_numpy(dtype=float)
+        frame.index.name = "species"
+        return frame
+
+    def consistency_table(self) -> pd.DataFrame:
+        """Pairwise agreement of the methods.
+
+        One row per (method pair, species, quantity in mean/variance/fano) with columns
+        ``method_a``, ``method_b``, ``species``, ``quantity``, ``value_a``, ``value_b``,
+        ``rel_diff`` (``|a - b| / |b|``, ``b`` the more exact method: FSP, then SSA),
+        ``tolerance`` (relative), ``basis`` and ``flagged`` (``rel_diff > tolerance``).
+        With an SSA estimate the tolerance is 4 standard errors (combined if both are
+        sampled); FSP against LNA uses ``max(1e-3, 10 * error_bound)``, so a flag there
+        means the LNA is inaccurate for this model (nonlinear propensities, small counts).
+        """
+        return self.consistency
+
+    # ------------------------------------------------------------------ output
+    def summary(self) -> str:
+        """A short text summary (what the CLI prints)."""
+        lines = [self.network_summary.get("summary") or f"model '{self.model_id}'"]
+        if self.primary:
+            when = self.settings.get("time")
+            lines.append(("stationary distribution" if when is None else
+                          f"distribution at t = {when:g} from the initial state"))
+            lines.append(f"primary method: {self.primary}"
+                         + (f" (also: {', '.join(m for m in self.statistics if m != self.primary)})"
+                            if len(self.statistics) > 1 else ""))
+            table = self.species_table()
+            cols = ["mean", "fano", "cv", "burst_size", "burst_frequency"]
+            shown = table[cols].copy()
+            lines.append(shown.to_string(float_format=lambda v: f"{v:.4g}"))
+        for m, why in self.skipped.items():
+            lines.append(f"{m}: not run ({why})")
+        if self.thermo is not None:
+            lines.append(f"thermodynamics: {thermo_verdict(self.thermo)}")
+        else:
+            lines.append(f"thermodynamics: {self.thermo_status.get('status')} "
+                         f"({self.thermo_status.get('reason', '')})")
+        flagged = self.consistency[self.consistency["flagged"]] if len(self.consistency) else []
+        if len(flagged):
+            lines.append(f"consistency: {len(flagged)} of {len(self.consistency)} comparisons "
+                         "flagged (see consistency table)")
+        elif len(self.consistency):
+            lines.append(f"consistency: all {len(self.consistency)} comparisons agree")
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict; the schema is documented in docs/report-schema.md."""
+        from ..report import report_dict
+        return report_dict(self)
+
+    def to_json(self, path) -> str:
+        """Write ``report.json`` (atomically); returns the path."""
+        from ..report import write_json
+        return write_json(self, path)
+
+    def to_csv(self, directory) -> list[str]:
+        """Write the CSV tables into ``directory``; returns the paths."""
+        from ..report import write_csv
+        return write_csv(self, directory)
+
+    def to_html(self, path) -> str:
+        """Write a self-contained HTML report (opens offline); returns the path."""
+        from ..report import write_html
+        return write_html(self, path)
+
+    def write(self, directory) -> dict[str, Any]:
+        """Write report.json, the CSV tables and report.html into ``directory``."""
+        from ..report import write_all
+        return write_all(self, directory)
+
+    def __repr__(self) -> str:
+        return f"<AnalysisReport {self.model_id} primary={self.primary} " \
+               f"methods={list(self.statistics)}>"
