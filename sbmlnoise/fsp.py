@@ -227,7 +227,7 @@ class FSPResult:
 
 # =========================================================================== front door
 def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
-        max_states: int | None = None) -> FSPResult:
+        max_states: int | None = None, steady_state=None) -> FSPResult:
     """Solve the chemical master equation by finite state projection.
 
     Parameters
@@ -244,6 +244,9 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
         kept fixed (not grown); other species grow adaptively.
     max_states : int, optional
         Largest projection allowed (default 2,000,000).
+    steady_state : pandas.Series, optional
+        The rate equations' stable steady state (amounts) when the caller already has it
+        (``analyze`` does); it only centres the first projection.
 
     Returns
     -------
@@ -307,7 +310,7 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
     user_lower = np.array([(bounds or {}).get(sid) is not None and np.ndim(bounds[sid]) > 0
                            for sid in net.species_ids], dtype=bool)
     lower0, upper0 = lower.copy(), upper.copy()
-    hint, t_relax = _rate_equation_guess(model, times)
+    hint, t_relax = _rate_equation_guess(model, times, steady_state)
     for k_sd in (8.0, 6.0, 4.0, 3.0):
         # the first box spans mean +- k_sd Poisson sd; narrower if it would not fit
         lower, upper = lower0.copy(), upper0.copy()
@@ -438,10 +441,11 @@ def _parse_bounds(model: StochasticModel, bounds):
     return lower, upper, capped
 
 
-def _rate_equation_guess(model, times):
-    """The rate-equation state in counts (steady state, or the maximum along the
-    trajectory for transient problems; ``x0`` if unavailable) and the slowest relaxation
-    time of the rate equations (``inf`` if unknown)."""
+def _rate_equation_guess(model, times, known=None):
+    """The rate-equation state in counts (steady state -- ``known`` when the caller has
+    it --, or the maximum along the trajectory for transient problems; ``x0`` if
+    unavailable) and the slowest relaxation time of the rate equations (``inf`` if
+    unknown)."""
     net = model.net
     guess = None
     t_relax = math.inf
@@ -450,7 +454,7 @@ def _rate_equation_guess(model, times):
             warnings.simplefilter("ignore")
             if times is None:
                 from .ode import steady_state
-                ss = steady_state(net)
+                ss = known if known is not None else steady_state(net)
                 guess = np.asarray(ss, dtype=float) * net.system_size
                 eig = np.asarray(ss.attrs.get("eigenvalues", []), dtype=complex)
                 if eig.size and np.all(eig.real < 0):
@@ -458,7 +462,7 @@ def _rate_equation_guess(model, times):
             else:
                 from .ode import simulate_ode
                 traj = simulate_ode(net, np.unique(np.concatenate([[0.0], times])))
-                guess = traj.to_numpy().max(axis=0) * net.system_size
+                guess = traj[list(net.species_ids)].to_numpy().max(axis=0) * net.system_size
     except Exception:  # noqa: BLE001 - any failure just means "no guess"
         guess = None
     if guess is None or not np.all(np.isfinite(guess)):

@@ -37,6 +37,8 @@ METHODS = ("fsp", "lna", "ssa")
 FSP_LNA_RTOL = 1e-3
 #: number of standard errors beyond which an SSA estimate counts as inconsistent
 SSA_N_SE = 4.0
+#: hard cap on the reaction events of one sample trajectory (about 2e4 are planned)
+TRAJECTORY_MAX_EVENTS = 200_000
 
 
 def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
@@ -283,7 +285,7 @@ def _sample_trajectories(ctx, request, state, trajectories, timings, bar) -> pd.
         seed = int(np.random.SeedSequence(request.seed).spawn(2)[1].generate_state(1)[0])
         horizon = trajectory_horizon(ctx, state.reference_counts(ctx))
         ens = ssa(ctx.net, np.linspace(0.0, horizon, 201), int(trajectories), seed=seed,
-                  keep_trajectories=int(trajectories), workers=1)
+                  keep_trajectories=int(trajectories), workers=1, max_steps=TRAJECTORY_MAX_EVENTS)
         traj = trajectory_frame(ens, ctx.net.species_ids)
     except (SbmlnoiseError, ImportError, TypeError, ValueError) as err:
         state.warnings.append(f"no sample trajectories: {first_line(err)}")

@@ -52,7 +52,8 @@ class FSPBackend(Backend):
     def run(self, ctx: ModelContext, request: Request, state: RunState) -> NoiseStatistics:
         from ..fsp import fsp
         result = fsp(ctx.net, t=request.time, tol=request.fsp_tol,
-                     max_states=request.max_states)
+                     max_states=request.max_states,
+                     steady_state=ctx.steady_state if request.time is None else None)
         state.artifacts["fsp_result"] = result
         bound = float(getattr(result, "error_bound", 0.0) or 0.0)
         if bound > request.fsp_tol:
