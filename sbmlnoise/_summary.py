@@ -32,9 +32,9 @@ def first_line(err: BaseException | str) -> str:
 def omega_limit(st: NoiseStatistics) -> float:
     """Largest angular frequency at which a spectrum is meaningful: half the Nyquist
     frequency ``pi / dt`` of a sampled (SSA) estimate, infinity otherwise."""
-    dt = (st.settings or {}).get("dt")
+    raw = (st.settings or {}).get("dt")
     try:
-        dt = float(dt)
+        dt = float(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return math.inf
     return 0.5 * math.pi / dt if dt > 0 else math.inf

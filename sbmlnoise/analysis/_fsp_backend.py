@@ -83,8 +83,8 @@ def projected_states(ctx: ModelContext) -> float:
     for row in net.conservation_laws:
         if np.all(row >= 0):
             total = float(row @ init)
-            for i in np.flatnonzero(row):
-                caps[i] = min(caps[i], total / row[i])
+            for j in np.flatnonzero(row):
+                caps[j] = min(caps[j], total / row[j])
     size = 1.0
     for i in net.independent_species:
         if net.species[i].boundary or net.species[i].constant:

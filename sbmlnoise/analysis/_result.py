@@ -88,6 +88,8 @@ class AnalysisReport:
         ``{species: {"autocorrelation_time", "psd_zero", "corner_frequency",
         "peak_frequency"}}`` (nan where the method has no spectrum); cached."""
         name = self.primary if method is None else method
+        if name is None:
+            raise ValueError("this report has no noise statistics")
         key = ("temporal", name)
         if key not in self._cache:
             st = self.statistics[name]

@@ -148,6 +148,8 @@ def ssa_at_time(net: ReactionNetwork, time: float, runs: int, seed: int,
     kwargs = {} if max_steps is None else {"max_steps": int(max_steps)}
     ens = ssa(net, times, runs, seed=seed, covariance=True, workers=1, **kwargs)
     ids = list(ens.mean.columns)
+    if ens.covariance is None:
+        raise ValueError("ssa ensemble without covariance")
     mean = ens.mean.iloc[-1].astype(float)
     cov = ens.covariance.xs(ens.mean.index[-1], level=0).loc[ids, ids].astype(float)
     var = pd.Series(np.diag(cov.to_numpy()), index=ids)
