@@ -450,3 +450,28 @@ def test_one_reversible_law_equals_two_irreversible_reactions():
     a, b = sn.fsp(one).stats, sn.fsp(two).stats
     np.testing.assert_allclose(a.mean, b.mean, rtol=1e-9)
     np.testing.assert_allclose(a.covariance, b.covariance, rtol=1e-8)
+
+
+# --------------------------------------------------------- issue 16 item 2: reachable states
+def test_promoter_law_negative_only_in_unreachable_states():
+    """``on: => G; kon*(1-G)`` is negative at G=2, which the chain never reaches from G=0:
+    the projection keeps only states reachable from the initial state, so the telegraph
+    law comes out exactly (P(G=1) = kon/(kon+koff); M Fano = 1 + km*koff/((kon+koff)
+    (kon+koff+g)), Peccoud & Ycart 1995, doi:10.1006/tpbi.1995.1027)."""
+    net = sn.load("""
+        on: => G; kon*(1-G)
+        off: G => ; koff*G
+        tx: => M; km*G
+        deg: M => ; g*M
+        kon = 1; koff = 2; km = 10; g = 1; G = 0; M = 0
+    """)
+    res = sn.fsp(net, tol=1e-8)
+    st_ = res.stats
+    assert st_.mean["G"] == pytest.approx(1 / 3, rel=1e-7)
+    assert st_.mean["M"] == pytest.approx(10 / 3, rel=1e-6)
+    assert st_.fano["M"] == pytest.approx(1 + 10 * 2 / (3 * 4), rel=1e-6)
+    assert set(res.marginal("G").index) == {0, 1}
+    # a law negative in a *reachable* state is still refused
+    bad = sn.load("on: => G; kon*(1-G); off: G => ; koff*G; kon = 1; koff = 2; G = 3")
+    with pytest.raises(sn.SimulationError, match="propensity of reaction 'on'"):
+        sn.fsp(bad)
