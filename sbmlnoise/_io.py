@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .errors import SbmlnoiseError
 
-__all__ = ["OutputError", "atomic_write", "current_umask"]
+__all__ = ["OutputError", "atomic_write", "current_umask", "ensure_dir"]
 
 _TAG = "sbmlnoise"
 
@@ -91,6 +91,27 @@ def _describe(err: OSError) -> str:
     return err.strerror or type(err).__name__
 
 
+def _blocked(err: OSError, path: Path) -> str:
+    reason = _describe(err)
+    if isinstance(err, (FileExistsError, NotADirectoryError)):
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()),
+                       None)
+        if blocker is not None:
+            reason = f"'{blocker}' is a file, not a folder"
+    return reason
+
+
+def ensure_dir(path) -> Path:
+    """Create folder ``path`` (and its parents) if needed; :class:`OutputError` naming the
+    path when that is impossible (a file in the way, read-only or full disk)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create folder '{path}': {_blocked(err, path)}") from err
+    return path
+
+
 def _resolve(path: Path) -> Path:
     """Follow symbolic links of the destination itself (the link survives, its target is
     replaced); a dangling link is written through to its target too."""
@@ -135,7 +156,7 @@ def atomic_write(path, data: str | bytes) -> str:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{_TAG}-{os.getpid()}-",
                                    suffix=".tmp", dir=target.parent)
     except OSError as err:
-        raise OutputError(f"cannot write '{given}': {_describe(err)}") from err
+        raise OutputError(f"cannot write '{given}': {_blocked(err, target.parent)}") from err
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)

@@ -89,3 +89,12 @@ def test_folder_in_the_way_is_an_output_error(tmp_path):
     (tmp_path / "file").write_text("x", encoding="utf-8")
     with pytest.raises(OutputError, match="cannot write"):
         atomic_write(tmp_path / "file" / "sub" / "out.xml", "x")
+
+
+def test_ensure_dir(tmp_path):
+    from sbmlnoise._io import ensure_dir
+
+    assert ensure_dir(tmp_path / "a" / "b").is_dir()
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        ensure_dir(tmp_path / "f" / "sub")

@@ -37,3 +37,61 @@ def test_summary_csv_neutralises_formula_cells(tmp_path, monkeypatch):
     for row in rows:
         for value in row.values():
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), row
+
+
+# ------------------------------------------- item 13: two curate runs on one database
+def test_rows_recorded_meanwhile_by_another_run_are_skipped(tmp_path):
+    from sbmlnoise import curate_db
+
+    conn = curate_db.connect(tmp_path / "r.sqlite")
+    other = curate_db.connect(tmp_path / "r.sqlite")  # a second curate process
+    try:
+        a = {"path": "/m/a.xml", "name": "a.xml", "content_hash": "h", "settings_hash": "s"}
+        b = dict(a, path="/m/b.xml", name="b.xml")
+        result = {"status": "ok", "reason": "analysed", "species": [
+            {"species": "X", "method": "lna", "mean": 10.0, "variance": 10.0, "fano": 1.0,
+             "cv": 0.3}]}
+        (src,) = curate_db.record(conn, [a], result, settings={}, version="t")
+        assert len(curate_db.copy_rows(other, src, [b])) == 1
+        assert curate_db.copy_rows(conn, src, [b]) == []  # was: sqlite3.IntegrityError
+        assert curate_db.record(conn, [a, b], result, settings={}, version="t") == []
+        n = conn.execute("SELECT COUNT(*) FROM models").fetchone()[0]
+        m = conn.execute("SELECT COUNT(*) FROM species_stats").fetchone()[0]
+        assert (n, m) == (2, 2)
+    finally:
+        conn.close()
+        other.close()
+
+
+# ------------------------------------------- item 16: one line instead of a traceback
+def _cli(*args, cwd=None):
+    import subprocess
+
+    env = dict(os.environ, SBMLNOISE_CURATE_WARMUP="0")
+    return subprocess.run([sys.executable, "-m", "sbmlnoise", *map(str, args)],
+                          capture_output=True, text=True, cwd=str(HERE.parent), env=env,
+                          timeout=300)
+
+
+def test_cli_bad_db_and_unwritable_outputs_print_one_line(tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "bad.xml").write_text("<not xml", encoding="utf-8")
+    notdb = tmp_path / "notes.txt"
+    notdb.write_text("these are my notes, not a database\n" * 10, encoding="utf-8")
+    for db in (notdb, tmp_path, notdb / "r.sqlite", "/proc/r.sqlite"):
+        proc = _cli("curate", folder, "--db", db, "--no-progress")
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("sbmlnoise: error: cannot use '")
+    assert notdb.read_text(encoding="utf-8").startswith("these are my notes")
+
+    model = tmp_path / "bd.ant"
+    model.write_text("=> X; 10; X => ; X; X = 0", encoding="utf-8")
+    proc = _cli("analyze", model, "--method", "lna", "--annotate", notdb / "out.xml",
+                "--out", tmp_path / "rep", "--no-progress")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"sbmlnoise: error: cannot write '{notdb / 'out.xml'}': '{notdb}' is a file, not a "
+        "folder"]
