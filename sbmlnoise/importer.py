@@ -107,6 +107,10 @@ def antimony_to_sbml(text: str) -> str:
 
 
 def _read_source(source) -> tuple[str, str | None]:
+    from ._guard import guarded_source  # regular files only, encodings, comment size, imports
+    guarded = guarded_source(source)
+    if guarded is not None:
+        return guarded
     if isinstance(source, os.PathLike):
         path = Path(source)
         return _read_file(path), str(path)
