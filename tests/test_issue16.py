@@ -95,3 +95,43 @@ def test_cli_bad_db_and_unwritable_outputs_print_one_line(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         f"sbmlnoise: error: cannot write '{notdb / 'out.xml'}': '{notdb}' is a file, not a "
         "folder"]
+
+
+# ------------------------------------------- item 9/10: curate stays in its folder, no hangs
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs mkfifo")
+def test_curate_fifo_device_and_outside_symlink_are_invalid_not_hangs(tmp_path, monkeypatch):
+    import subprocess
+
+    monkeypatch.setenv("SBMLNOISE_CURATE_WARMUP", "0")
+    folder = tmp_path / "d"
+    folder.mkdir()
+    os.mkfifo(folder / "f.xml")
+    (folder / "zero.xml").symlink_to("/dev/zero")
+    secret = tmp_path / "secret.ant"
+    secret.write_text("=> X; 1; X => ; X; X = 0", encoding="utf-8")
+    (folder / "outside.ant").symlink_to(secret)
+    (folder / "inside.ant").symlink_to(folder / "real.ant")
+    (folder / "real.ant").write_text("=> X; 4; X => ; X; X = 0", encoding="utf-8")
+    (folder / "imports.ant").write_text('import "/etc/hostname"\n=> X; 1', encoding="utf-8")
+    (folder / "binary.xml").write_bytes(bytes(range(256)) * 8)
+    (folder / "big_number.ant").write_text("=> X; k; X => ; X; k = 1e400; X = 0",
+                                           encoding="utf-8")
+    code = ("import sbmlnoise as sn, json, sys; "
+            f"r = sn.curate({str(folder)!r}, db={str(tmp_path / 'r.sqlite')!r}, "
+            "method='lna', timeout=60, progress=False); "
+            "print(json.dumps({m['name']: [m['status'], m['reason']] for m in r.models}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=str(HERE.parent), timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    by = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert by["f.xml"][0] == "invalid" and "not a regular file" in by["f.xml"][1]
+    assert by["zero.xml"][0] == "invalid" and "outside the curated folder" in by["zero.xml"][1]
+    assert by["outside.ant"][0] == "invalid" and "outside the curated folder" in \
+        by["outside.ant"][1]
+    assert by["inside.ant"] == by["real.ant"] and by["real.ant"][0] == "ok"
+    assert by["imports.ant"][0] == "invalid" and "import" in by["imports.ant"][1]
+    assert "hostname" not in by["imports.ant"][1].replace("/etc/hostname", "")
+    assert by["binary.xml"] == ["invalid", "not a text model file: binary.xml"]
+    assert by["big_number.ant"][0] == "invalid" and "1e400" in by["big_number.ant"][1]
