@@ -135,3 +135,22 @@ def test_curate_fifo_device_and_outside_symlink_are_invalid_not_hangs(tmp_path, 
     assert "hostname" not in by["imports.ant"][1].replace("/etc/hostname", "")
     assert by["binary.xml"] == ["invalid", "not a text model file: binary.xml"]
     assert by["big_number.ant"][0] == "invalid" and "1e400" in by["big_number.ant"][1]
+
+
+# ------------------------------------------- item 4: from_roadrunner after rr.simulate()
+def test_from_roadrunner_uses_the_initial_state_after_simulate():
+    te = pytest.importorskip("tellurium")
+    rr = te.loada("=> X; k; X => ; g*X; k = 10; g = 1; X = 3; "
+                  "compartment C = 2; species Z in C; => Z; 1; Z => ; Z; Z = 4")
+    rr.simulate(0, 5, 11)  # the current state is now non-integer
+    rr.k = 20  # current parameter values are still taken
+    net = sn.from_roadrunner(rr)
+    amounts = dict(zip(net.species_ids, net.initial_amounts))
+    assert amounts["X"] == 3.0 and amounts["Z"] == pytest.approx(8.0)  # 4 per volume x 2
+    assert any("initial state" in w for w in net.warnings)
+    fsp = sn.fsp(net)  # was: refused, non-integer initial count
+    assert fsp.stats.mean["X"] == pytest.approx(20.0, rel=1e-6)  # Poisson(k/g), k = 20
+    current = sn.from_roadrunner(rr, state="current")
+    assert dict(zip(current.species_ids, current.initial_amounts))["X"] != 3.0
+    with pytest.raises(ValueError):
+        sn.from_roadrunner(rr, state="later")
