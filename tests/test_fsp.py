@@ -475,3 +475,32 @@ def test_promoter_law_negative_only_in_unreachable_states():
     bad = sn.load("on: => G; kon*(1-G); off: G => ; koff*G; kon = 1; koff = 2; G = 3")
     with pytest.raises(sn.SimulationError, match="propensity of reaction 'on'"):
         sn.fsp(bad)
+
+
+# ------------------------------------------ issue 16 items 5, 17: size message and estimate
+def test_too_large_message_for_mole_units_shows_the_real_mean():
+    """Birth-death in mole units: mean k/g = 5 mol = 3.01e24 molecules (N_A = 6.022e23
+    exactly by the 2019 SI); the message must centre the ranges there, not near 1e15."""
+    net = sn.load("model m\nunit substance = mole\n=> X; k; X => ; g*X; k = 5; g = 1; "
+                  "X = 0\nend")
+    mean = 5 * 6.02214076e23
+    with pytest.raises(sn.StateSpaceTooLarge) as info:
+        sn.fsp(net)
+    text = str(info.value)
+    assert f"X = {mean:.6g} +-" in text and "e+15" not in text
+    assert "LNA" in text
+
+
+def test_projected_states_is_the_fsp_first_box():
+    """The pre-check estimate is the FSP's own first box: birth-death mean 1e6 -> range
+    mean +- (8 sqrt(mean+1) + 10) -> 16,021 states, and the FSP reports the same box
+    (k_sd 3 after narrowing: 6,023) rather than the 1e6 of a 0..mean+6 sd estimate."""
+    from sbmlnoise.fsp import projected_states
+
+    net = sn.load("=> X; k; X => ; g*X; k = 1e6; g = 1; X = 0")
+    sd = 8 * np.sqrt(1e6 + 1) + 10
+    assert projected_states(net) == pytest.approx(2 * sd + 1, rel=1e-9)
+    assert projected_states(net, [1e6], k_sd=3.0) == pytest.approx(
+        2 * (3 * np.sqrt(1e6 + 1) + 10) + 1, rel=1e-9)
+    with pytest.raises(sn.StateSpaceTooLarge, match="about 6,02[0-9] states"):
+        sn.fsp(net, max_states=1000)
