@@ -154,3 +154,29 @@ def test_from_roadrunner_uses_the_initial_state_after_simulate():
     assert dict(zip(current.species_ids, current.initial_amounts))["X"] != 3.0
     with pytest.raises(ValueError):
         sn.from_roadrunner(rr, state="later")
+
+
+# ------------------------------------------- item 6: translational bursts of the two-stage model
+@pytest.mark.parametrize("law", ["kp*M", "kp*M*c/c"])
+def test_two_stage_translational_burst_estimate(law):
+    """Two-stage model (k_m=2, g_m=0.5, k_p=10, g_p=0.02): b = k_p/g_m = 20, f = k_m = 2
+    (Shahrezaei & Swain 2008); the protein Fano factor 1 + b/(1 + g_p/g_m) = 20.2308 is
+    the LNA's, exact for this linear network."""
+    from sbmlnoise.bursts import burst_table
+
+    net = sn.load(f"=> M; km; M => ; gm*M; M => M + P; {law}; P => ; gp*P; km = 2; "
+                  "gm = 0.5; kp = 10; gp = 0.02; c = 3; M = 0; P = 0")
+    st = sn.lna(net)
+    table = burst_table(net, st.mean, st.fano)
+    (row,) = table["translational"]
+    assert (row["mrna"], row["species"]) == ("M", "P")
+    assert row["burst_size"] == pytest.approx(20.0, rel=1e-12)
+    assert row["burst_frequency"] == pytest.approx(2.0, rel=1e-12)
+    assert row["fano_two_stage"] == pytest.approx(1 + 20 / (1 + 0.02 / 0.5), rel=1e-12)
+    assert st.fano["P"] == pytest.approx(row["fano_two_stage"], rel=1e-6)
+    assert table["moment"]["P"]["burst_size"] == pytest.approx(st.fano["P"] - 1, rel=1e-9)
+    assert "translational" in table["assumptions"]
+    # protein feeding back on its own mRNA: not the motif
+    fb = sn.load("=> M; km/(1+P); M => ; gm*M; M => M + P; kp*M; P => ; gp*P; km = 2; "
+                 "gm = 0.5; kp = 10; gp = 0.02; M = 0; P = 0")
+    assert burst_table(fb, st.mean, st.fano)["translational"] == []
