@@ -151,6 +151,7 @@ def _payload(rep) -> dict:
     temporal = rep.temporal()
     kinetic = {b["species"]: b for b in rep.bursts.get("kinetic", [])}
     moment = rep.bursts.get("moment", {}) or {}
+    translational = {b["species"]: b for b in rep.bursts.get("translational", []) or []}
     out = {}
     for s in species:
         entry = {"method": rep.primary, "mean": float(st.mean[s]),
@@ -166,6 +167,11 @@ def _payload(rep) -> dict:
                            "k_off": b["k_off"], "k_tx": b["k_tx"],
                            "promoter_on": b["promoter_on"], "promoter_off": b["promoter_off"],
                            "feedback": b["feedback"]})
+        if s in translational:
+            b = translational[s]
+            bursts.append({"estimate": "translational", "size": b["burst_size"],
+                           "frequency": b["burst_frequency"], "mrna": b["mrna"],
+                           "k_p": b["k_p"], "g_m": b["g_m"], "feedback": b["feedback"]})
         if s in moment and moment[s].get("burst_size") is not None:
             m = moment[s]
             bursts.append({"estimate": "moment", "size": m.get("burst_size"),

@@ -13,6 +13,13 @@ Two estimates, each with its assumptions stated in the result:
   For the telegraph model with first-order degradation ``gamma`` the Fano factor is
   ``F = 1 + k_tx k_off / ((k_on + k_off)(k_on + k_off + gamma))`` [1]_, which tends to
   ``1 + b`` in the bursty limit ``k_off >> k_on, gamma``.
+* **Kinetic (two-stage, translational bursts).** An mRNA ``M`` made at ``k_m`` (per
+  time, not depending on the protein) and degraded first-order at ``g_m``, and a protein
+  ``P`` made at ``k_p M`` (``M => M + P`` or any law proportional to ``M``): each mRNA
+  yields a geometric burst of proteins of mean **burst size** ``b = k_p / g_m`` and
+  bursts arrive at the **burst frequency** ``f = k_m`` [3]_ [4]_. With protein
+  degradation ``g_p`` the exact protein Fano factor is ``1 + b / (1 + g_p / g_m)``,
+  ``1 + b`` when the mRNA is short-lived (``g_m >> g_p``).
 * **Moment-based (any species).** If ``X`` is made in geometrically distributed bursts at
   frequency ``f`` and degraded first-order at rate ``gamma`` (no feedback, bursts short
   compared with the lifetime ``1/gamma``), then ``F = 1 + b`` and ``mean = f b / gamma``
@@ -31,6 +38,8 @@ References
 .. [3] Friedman N, Cai L, Xie XS (2006) Linking stochastic dynamics to population
    distribution: an analytical framework of gene expression. Phys Rev Lett 97:168302.
    doi:10.1103/PhysRevLett.97.168302
+.. [4] Shahrezaei V, Swain PS (2008) Analytical distributions for stochastic gene
+   expression. PNAS 105:17256-17261. doi:10.1073/pnas.0803850105
 """
 
 from __future__ import annotations
@@ -42,13 +51,19 @@ import pandas as pd
 
 from .network import ReactionNetwork
 
-__all__ = ["telegraph_bursts", "moment_bursts", "burst_table", "degradation_rate"]
+__all__ = ["telegraph_bursts", "translational_bursts", "moment_bursts", "burst_table",
+           "degradation_rate"]
 
 KINETIC_ASSUMPTIONS = (
     "two-state promoter (copy number 1) switching off->on at k_on and on->off at k_off; "
     "the species is produced only in the on state at k_tx molecules per time; burst size "
     "= k_tx/k_off (mean molecules per on-period), burst frequency = k_on (Peccoud & Ycart "
     "1995, doi:10.1006/tpbi.1995.1027)")
+TRANSLATIONAL_ASSUMPTIONS = (
+    "two-stage model: mRNA made at k_m and degraded first-order at g_m, protein made at "
+    "k_p per mRNA; each mRNA gives a geometric burst of mean b = k_p/g_m proteins, bursts "
+    "at frequency f = k_m (Shahrezaei & Swain 2008, doi:10.1073/pnas.0803850105); protein "
+    "Fano factor 1 + b/(1 + g_p/g_m)")
 MOMENT_ASSUMPTIONS = (
     "geometric bursts at a constant frequency, first-order degradation (rate gamma), no "
     "feedback, bursts short compared with the lifetime 1/gamma: F = 1 + b and "
@@ -240,6 +255,90 @@ def telegraph_bursts(net: ReactionNetwork, reference=None, *, rtol: float = 1e-9
     return out
 
 
+def translational_bursts(net: ReactionNetwork, reference=None, *,
+                         rtol: float = 1e-9) -> list[dict]:
+    """Kinetic translational burst size ``b = k_p / g_m`` and frequency ``f = k_m`` for
+    every (mRNA, protein) pair that forms the two-stage motif (module docstring).
+
+    The motif is recognised from propensities, whatever the law's notation: the protein's
+    production channels change only the protein and their total propensity is ``k_p M``
+    (zero at ``M = 0``, doubling with ``M``), the mRNA has a first-order degradation
+    constant ``g_m`` (:func:`degradation_rate`), and the mRNA's production does not change
+    with the protein count. ``k_m`` is the mRNA production propensity at the reference
+    state (default: the initial state; pass the mean), with ``feedback`` True when it
+    depends on other species. Returns a list of dicts (``species`` = protein, ``mrna``,
+    ``k_m``, ``g_m``, ``k_p``, ``g_p``, ``burst_size``, ``burst_frequency``,
+    ``fano_two_stage``, ``production_reactions``, ``feedback``, ``assumptions``).
+
+    Examples
+    --------
+    >>> import sbmlnoise as sn
+    >>> net = sn.load("=> M; 2; M => ; 0.5*M; M => M + P; 10*M; P => ; 0.02*P; M = 0; P = 0")
+    >>> row, = translational_bursts(net)
+    >>> row["mrna"], row["species"], row["burst_size"], row["burst_frequency"]
+    ('M', 'P', 20.0, 2.0)
+    """
+    ref0 = _reference_state(net, reference)
+    n = np.asarray(net.stoichiometry)
+    ids = list(net.species_ids)
+    out = []
+    for m, sm in enumerate(net.species):
+        if sm.boundary or sm.constant:
+            continue
+        g_m = degradation_rate(net, ids[m])
+        m_makers = [j for j in range(net.n_reactions) if n[m, j] > 0]
+        if not g_m or not m_makers:
+            continue
+        for p, sp in enumerate(net.species):
+            if p == m or sp.boundary or sp.constant:
+                continue
+            makers = [j for j in range(net.n_reactions)
+                      if n[p, j] > 0 and np.count_nonzero(n[:, j]) == 1]
+            if not makers:
+                continue
+            rates = []
+            for count in (0.0, 1.0, 2.0):
+                state = ref0.copy()
+                state[m] = count
+                a = _propensities(net, state)
+                rates.append(float(sum(n[p, j] * a[j] for j in makers)))
+            k_p = rates[1]
+            if not (k_p > 0 and rates[0] == 0.0 and
+                    abs(rates[2] - 2.0 * k_p) <= rtol * 2.0 * k_p):
+                continue
+            a_ref = _propensities(net, ref0)
+            k_m = float(sum(n[m, j] * a_ref[j] for j in m_makers))
+            bumped = ref0.copy()
+            bumped[p] += 1.0
+            a_bump = _propensities(net, bumped)
+            k_m_bumped = float(sum(n[m, j] * a_bump[j] for j in m_makers))
+            if not k_m > 0 or abs(k_m_bumped - k_m) > rtol * k_m:
+                continue  # no mRNA made, or the protein regulates its own mRNA
+            feedback = False
+            for i in range(net.n_species):
+                if i in (m, p):
+                    continue
+                other = ref0.copy()
+                other[i] += 1.0
+                a_other = _propensities(net, other)
+                if abs(float(sum(n[m, j] * a_other[j] for j in m_makers)) - k_m) > rtol * k_m:
+                    feedback = True
+            g_p = degradation_rate(net, ids[p])
+            b = k_p / g_m
+            out.append({
+                "species": ids[p], "mrna": ids[m], "k_m": k_m, "g_m": float(g_m),
+                "k_p": k_p, "g_p": float(g_p) if g_p else math.nan,
+                "burst_size": float(b), "burst_frequency": k_m,
+                "fano_two_stage": float(1.0 + b / (1.0 + g_p / g_m)) if g_p else math.nan,
+                "production_reactions": [net.reactions[j].id for j in makers],
+                "feedback": feedback,
+                "assumptions": TRANSLATIONAL_ASSUMPTIONS + (
+                    "; the mRNA production rate depends on other species and was evaluated "
+                    "at the reference (mean) state" if feedback else ""),
+            })
+    return out
+
+
 def _depends_on_others(net, ref, on_state, off_state, genes, makers, switch, rtol) -> bool:
     """Whether switching or production propensities change with non-gene species."""
     rid = {r.id: j for j, r in enumerate(net.reactions)}
@@ -294,14 +393,20 @@ def moment_bursts(net: ReactionNetwork | None, mean: pd.Series, fano: pd.Series)
 
 
 def burst_table(net: ReactionNetwork | None, mean: pd.Series, fano: pd.Series) -> dict:
-    """Both estimates, JSON-able: ``{"kinetic": [...], "moment": {sid: {...}},
-    "assumptions": {"kinetic": str, "moment": str}}``."""
+    """All estimates, JSON-able: ``{"kinetic": [...], "translational": [...],
+    "moment": {sid: {...}}, "assumptions": {"kinetic": str, "translational": str,
+    "moment": str}}`` (kinetic = telegraph promoter, translational = two-stage model)."""
     kinetic = telegraph_bursts(net, mean) if net is not None else []
+    translational = translational_bursts(net, mean) if net is not None else []
     moment = moment_bursts(net, mean, fano)
     return {
         "kinetic": kinetic,
+        "translational": [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                           for k, v in row.items()} for row in translational],
         "moment": {sid: {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
                          for k, v in row.items()}
                    for sid, row in moment.to_dict(orient="index").items()},
-        "assumptions": {"kinetic": KINETIC_ASSUMPTIONS, "moment": MOMENT_ASSUMPTIONS},
+        "assumptions": {"kinetic": KINETIC_ASSUMPTIONS,
+                        "translational": TRANSLATIONAL_ASSUMPTIONS,
+                        "moment": MOMENT_ASSUMPTIONS},
     }

@@ -119,14 +119,67 @@ def discover(paths_or_dir, *, exclude=()) -> list[tuple[Path, str]]:
     return sorted(found.items(), key=lambda kv: kv[1])
 
 
-def _sha256_file(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
+#: longest time spent reading one model file in the parent (s)
+READ_SECONDS = 30.0
+
+
+class _Unreadable(Exception):
+    """A discovered file that curate will not read; the message is the ``invalid`` reason."""
+
+
+def _inside(path: Path, roots) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def _read_model_bytes(path: Path, roots=(), limit: int = MAX_FILE_BYTES,
+                      seconds: float = READ_SECONDS) -> tuple[bytes | None, int]:
+    """``(content, size)`` of a model file, or ``(None, size)`` when it is larger than
+    ``limit``. Only regular files are read, never blocking (``O_NONBLOCK``, type checked
+    again on the open descriptor); a symbolic link whose target lies outside every folder
+    in ``roots`` is not followed; reading stops after ``seconds``. Refusals raise
+    :class:`_Unreadable` with the reason."""
+    import stat as _stat
+
+    real = Path(os.path.realpath(path))
+    if roots and path.is_symlink() and not _inside(real, roots):
+        raise _Unreadable(f"symbolic link to '{real}' outside the curated folder; not "
+                          "followed")
+    try:
+        mode = os.stat(real).st_mode
+        if not _stat.S_ISREG(mode):
+            raise _Unreadable("not a regular file (FIFO, device, socket or folder); not read")
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as err:
+        raise _Unreadable(f"file could not be read: {err.strerror or err}") from None
+    try:
+        info = os.fstat(fd)
+        if not _stat.S_ISREG(info.st_mode):
+            raise _Unreadable("not a regular file (FIFO, device, socket or folder); not read")
+        if info.st_size > limit:
+            return None, int(info.st_size)
+        chunks, total, deadline = [], 0, time.monotonic() + seconds
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                return None, total
+            if time.monotonic() > deadline:
+                raise _Unreadable(f"reading the file took longer than {seconds:g} s")
+    except OSError as err:
+        raise _Unreadable(f"file could not be read: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks), total
+
+
+def _sha256_file(path: Path, roots=()) -> tuple[str, int]:
+    data, size = _read_model_bytes(path, roots)
+    if data is None:  # too large to analyse: identify it by path and size, not content
+        return hashlib.sha256(f"oversized:{path}:{size}".encode("utf-8")).hexdigest(), size
+    return hashlib.sha256(data).hexdigest(), size
 
 
 def settings_hash(settings: dict) -> str:
@@ -585,6 +638,8 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
     s_hash = settings_hash(settings)
 
     files = discover(paths_or_dir, exclude=[out])
+    given = [paths_or_dir] if isinstance(paths_or_dir, (str, os.PathLike)) else paths_or_dir
+    roots = [Path(p).resolve() for p in given if Path(p).is_dir()]
     conn = _db.connect(db)
     try:
         done = _db.done_keys(conn)
@@ -592,12 +647,15 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
         groups: dict[str, list[dict]] = {}
         oversized = []
         for path, name in files:
+            refused = None
             try:
-                c_hash, size = _sha256_file(path)
-            except OSError as err:
-                c_hash, size = f"unreadable:{type(err).__name__}", -1
+                c_hash, size = _sha256_file(path, roots)
+            except _Unreadable as err:
+                refused = str(err)
+                c_hash = "unreadable:" + hashlib.sha256(refused.encode("utf-8")).hexdigest()[:16]
+                size = -1
             target = {"path": str(path), "name": name, "content_hash": c_hash,
-                      "settings_hash": s_hash, "size": size}
+                      "settings_hash": s_hash, "size": size, "refused": refused}
             keys[path] = (str(path), c_hash, s_hash)
             if keys[path] in done:
                 continue
@@ -613,7 +671,7 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
                 _db.copy_rows(conn, source, groups.pop(c_hash))
         for target in oversized:
             from .curate_worker import new_result
-            reason = ("file could not be read" if target["size"] < 0 else
+            reason = (target["refused"] or "file could not be read" if target["size"] < 0 else
                       f"file is {target['size'] / 2**20:.0f} MB, larger than the "
                       f"{MAX_FILE_BYTES / 2**20:.0f} MB limit")
             res = dict(new_result(), status="invalid", reason=reason, wall_time=0.0)
@@ -640,8 +698,8 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
         def make_job(group):
             target = group[0]
             try:
-                data = Path(target["path"]).read_bytes()
-            except OSError:
+                data = _read_model_bytes(Path(target["path"]), roots)[0] or b""
+            except _Unreadable:
                 data = b""
             return {"path": target["path"], "name": target["name"], "content": data,
                     "content_hash": target["content_hash"], "settings": job_settings,

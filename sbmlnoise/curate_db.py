@@ -80,26 +80,45 @@ MODEL_COLUMNS = ("path", "name", "content_hash", "settings_hash", "status", "rea
 
 
 def connect(path) -> sqlite3.Connection:
-    """Open (creating if needed) the results database in WAL mode."""
+    """Open (creating if needed) the results database in WAL mode.
+
+    Raises :class:`sbmlnoise._io.OutputError` (one line naming the path) when ``path`` is
+    not an SQLite database, or its folder is read-only or missing and cannot be made."""
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("BEGIN IMMEDIATE")
+    conn = None
     try:
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                     (SCHEMA_VERSION,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not path.is_file():
+            raise IsADirectoryError(21, "not a regular file")
+        conn = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                         (SCHEMA_VERSION,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if not {"path", "content_hash", "settings_hash"} <= {
+                r[1] for r in conn.execute("PRAGMA table_info(models)")}:
+            raise sqlite3.DatabaseError("an SQLite file with another 'models' table")
+    except (sqlite3.Error, OSError) as err:
+        if conn is not None:
+            conn.close()
+        from ._io import OutputError
+
+        reason = str(err) or type(err).__name__
+        if isinstance(err, OSError) and err.strerror:
+            reason = err.strerror
+        raise OutputError(f"cannot use '{path}' as the curate database: {reason}") from err
     return conn
 
 
@@ -114,6 +133,15 @@ def find_by_hash(conn, content_hash: str, settings_hash: str) -> int | None:
                        "AND copied_from IS NULL ORDER BY id LIMIT 1",
                        (content_hash, settings_hash)).fetchone()
     return None if row is None else int(row["id"])
+
+
+def _exists(conn, target: dict) -> bool:
+    """True when (path, content_hash, settings_hash) is recorded already: another curate
+    process on the same database got there first. Called inside ``BEGIN IMMEDIATE``, which
+    holds the write lock, so the answer cannot change before the INSERT."""
+    return conn.execute("SELECT 1 FROM models WHERE path=? AND content_hash=? AND "
+                        "settings_hash=?", (target["path"], target["content_hash"],
+                                            target["settings_hash"])).fetchone() is not None
 
 
 def _now() -> str:
@@ -149,6 +177,8 @@ def record(conn, targets: list[dict], result: dict, *, settings: dict, version: 
     try:
         first = None
         for target in targets:
+            if _exists(conn, target):
+                continue
             row = dict(base, path=target["path"], name=target["name"],
                        content_hash=target["content_hash"],
                        settings_hash=target["settings_hash"], copied_from=first)
@@ -177,7 +207,10 @@ def record(conn, targets: list[dict], result: dict, *, settings: dict, version: 
 
 
 def copy_rows(conn, source_id: int, targets: list[dict]) -> list[int]:
-    """Record files whose (content, settings) were analysed before under another path."""
+    """Record files whose (content, settings) were analysed before under another path.
+
+    Files already recorded (by a concurrent run on the same database) are skipped; returns
+    the new row ids."""
     src = conn.execute("SELECT * FROM models WHERE id=?", (source_id,)).fetchone()
     stats = conn.execute("SELECT species, method, mean, variance, fano, cv FROM species_stats "
                          "WHERE model_id=?", (source_id,)).fetchall()
@@ -185,6 +218,8 @@ def copy_rows(conn, source_id: int, targets: list[dict]) -> list[int]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         for target in targets:
+            if _exists(conn, target):
+                continue  # a concurrent run recorded this file meanwhile: keep its row
             row = {c: src[c] for c in MODEL_COLUMNS}
             row.update(path=target["path"], name=target["name"], copied_from=source_id,
                        wall_time=0.0, finished_at=_now())

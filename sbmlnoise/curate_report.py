@@ -24,9 +24,18 @@ CSV_COLUMNS = ("name", "status", "reason", "n_species", "n_reactions", "method",
                "wall_time", "time_analyze", "peak_memory_mb", "features",
                "unsupported_feature", "content_hash", "finished_at", "path", "report")
 
+#: first characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-
+def csv_safe(value):
+    """Neutralise a spreadsheet formula: a text cell starting with ``= + - @``, tab or
+    carriage return gets a leading apostrophe (shown, never evaluated). Numbers pass."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 def _report_link(out: Path, model: dict) -> str | None:
     from .curate import slug
@@ -71,7 +80,7 @@ def write_outputs(out, result) -> None:
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        writer.writerow({k: csv_safe(v) for k, v in row.items()})
     atomic_write(out / "summary.csv", buf.getvalue())
     atomic_write(out / "index.html", render_index(rows, result))
 

@@ -249,11 +249,13 @@ def thermo_verdict(thermo) -> str | None:
 
 
 # =========================================================================== the default worker
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+def _decode(data: bytes, name: str = "<bytes>") -> str:
+    """Decode and screen a model file as the importer does (:mod:`sbmlnoise._guard`):
+    binary content, Antimony imports, out-of-range numbers and huge XML comments are
+    refused (``invalid``) before Antimony or libsbml sees the text."""
+    from sbmlnoise._guard import check_text, decode_bytes
+
+    return check_text(decode_bytes(data, name), name)
 
 
 def analyze_model(job: dict, result: dict, workdir: str) -> None:
@@ -294,7 +296,7 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
     if not data.strip():
         raise ModelError("the file is empty")
     refuse_entities(data)
-    text = _decode(data)
+    text = _decode(data, job.get("name") or Path(job["path"]).name)
     try:
         if text.lstrip("\ufeff \t\r\n").startswith("<"):
             sbml_text = text

@@ -467,7 +467,39 @@ def _rate_equation_guess(model, times, known=None):
         guess = None
     if guess is None or not np.all(np.isfinite(guess)):
         guess = model.x0.astype(float)
+    # counts must fit int64 box arithmetic; the unclipped guess is kept for messages
+    model.__dict__["_raw_guess"] = np.clip(guess, 0.0, None)
     return np.clip(guess, 0.0, 1e15), t_relax
+
+
+def projected_states(net, counts=None, k_sd: float = 8.0) -> float:
+    """Number of states in the FSP's first box: per independent free species the range
+    ``counts +- k_sd sqrt(counts + 1) + 10`` (clipped at 0; a species bounded by a
+    conservation law spans ``0..cap``), multiplied over species. ``counts`` defaults to
+    the rate-equation steady state in molecule counts. The same rule :func:`fsp` uses,
+    so a pre-check (``analyze(method="auto")``) and the FSP agree; a float (may exceed
+    int64)."""
+    from .fsp_space import prepare as _prepare
+
+    model = _prepare(net, "fsp")
+    if counts is None:
+        _rate_equation_guess(model, None)
+        counts = model.__dict__["_raw_guess"]
+    counts = np.clip(np.nan_to_num(np.asarray(counts, dtype=float), nan=0.0,
+                                   posinf=1e300), 0.0, 1e300)
+    size = 1.0
+    for i in np.asarray(model.key, dtype=int):
+        if model.fixed[i]:
+            continue
+        if np.isfinite(model.conservation_cap[i]):
+            span = float(model.conservation_cap[i]) + 1.0
+        else:
+            sd = k_sd * math.sqrt(counts[i] + 1.0) + 10.0
+            span = (counts[i] + sd) - max(0.0, counts[i] - sd) + 1.0
+        size *= span
+        if size > 1e300:
+            return math.inf
+    return float(size)
 
 
 def _initial_caps(model, upper, capped, guess, k_sd=8.0):
@@ -666,7 +698,22 @@ def _too_large(model, proj, p, upper, lower, capped, eps, tol, max_states, estim
         detail = (" The net drift of the growing species is not negative at the caps "
                   "(they grow without bound), so the distribution may have no finite "
                   "projection within tol.")
-    caps = ", ".join(f"{int(lower[i])} <= {names[i]} <= {int(upper[i])}" for i in grow)
+    raw = model.__dict__.get("_raw_guess")
+    if proj is None and raw is not None and np.any(raw[grow] > 1e15):
+        # the box was built around counts clipped to 1e15: show the real centre
+        parts, estimate = [], 1.0
+        for i in grow:
+            sd = 3.0 * math.sqrt(raw[i] + 1.0) + 10.0
+            parts.append(f"{names[i]} = {raw[i]:.6g} +- {sd:.3g}")
+        for i in np.flatnonzero(~capped & ~model.fixed):
+            sd = 3.0 * math.sqrt(raw[i] + 1.0) + 10.0
+            estimate *= (raw[i] + sd) - max(0.0, raw[i] - sd) + 1.0
+        caps = ", ".join(parts)
+        detail += (f" The mean counts are about {', '.join(f'{names[i]} = {raw[i]:.3g}' for i in grow)}"
+                   f" molecules (system_size {float(model.net.system_size):.4g}); at such "
+                   "counts the LNA is accurate (relative error O(1/sqrt(counts))).")
+    else:
+        caps = ", ".join(f"{int(lower[i])} <= {names[i]} <= {int(upper[i])}" for i in grow)
     where = "the count ranges" if proj is None else f"{proj.n_states:,} states"
     if math.isnan(eps):
         what = (f"the projection ({caps}) holds about {int(estimate):,} states (estimate), "

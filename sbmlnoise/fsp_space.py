@@ -136,6 +136,19 @@ class Propensities:
         self.params = {p.id: float(v) for p, v in zip(net.parameters, net.parameter_values)}
 
     def __call__(self, states: np.ndarray) -> np.ndarray:
+        """Propensities, shape (m, n_channels); raises :class:`SimulationError` naming the
+        first state where one is negative or not finite."""
+        states = np.asarray(states, dtype=float)
+        out = self.raw(states)
+        bad = ~np.isfinite(out) | (out < 0)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            self._raise_bad(states[row], out[row, col], col)
+        return out
+
+    def raw(self, states: np.ndarray) -> np.ndarray:
+        """Propensities without the sign check (negative or NaN values are returned as
+        they are, e.g. for states the projection will later find unreachable)."""
         states = np.asarray(states, dtype=float)
         m = states.shape[0]
         out = np.empty((m, len(self.reactions)))
@@ -152,19 +165,18 @@ class Propensities:
                         env = dict(self.params)
                         env.update({s: states[:, i] for i, s in enumerate(self.net.species_ids)})
                     out[:, j] = np.broadcast_to(evaluate_array(self.exprs[j], env), (m,))
-        bad = ~np.isfinite(out) | (out < 0)
-        if bad.any():
-            row, col = np.argwhere(bad)[0]
-            state = dict(zip(self.net.species_ids, states[row].astype(np.int64).tolist()))
-            r = self.reactions[col]
-            hint = "check the kinetic law at low counts"
-            if r.reversible and r.direction == "net" and out[row, col] < 0:
-                hint = ("the reversible reaction's law was not split into forward and "
-                        "reverse terms; write it as two irreversible reactions")
-            raise SimulationError(
-                f"fsp: propensity of reaction '{r.id}' is {float(out[row, col])!r} at counts "
-                f"{state}; propensities must be finite and non-negative ({hint})")
         return out
+
+    def _raise_bad(self, state, value, col):
+        state = dict(zip(self.net.species_ids, np.asarray(state).astype(np.int64).tolist()))
+        r = self.reactions[col]
+        hint = "check the kinetic law at low counts"
+        if r.reversible and r.direction == "net" and value < 0:
+            hint = ("the reversible reaction's law was not split into forward and "
+                    "reverse terms; write it as two irreversible reactions")
+        raise SimulationError(
+            f"fsp: propensity of reaction '{r.id}' is {float(value)!r} at counts "
+            f"{state}; propensities must be finite and non-negative ({hint})")
 
 
 # =========================================================================== the model
@@ -337,20 +349,26 @@ def _negative_count_error(model, j, state, target):
 
 def _edges(model, states, lookup, lower, upper):
     """Fire every channel on every state; classify targets as internal, outside or
-    negative. ``lookup(targets) -> index or -1``."""
-    props = model.propensities(states)
+    negative. ``lookup(targets) -> index or -1``.
+
+    A negative or non-finite propensity, or a positive one that would make a count
+    negative, is not an error here: the state may be unreachable from the initial state
+    (``kon*(1-G)`` at G=2). Such states are returned in ``faulty`` (a boolean mask) and
+    :func:`_check_reachable` raises only if the projection reaches one of them."""
+    props = model.propensities.raw(states)
+    faulty = np.any(~np.isfinite(props) | (props < 0), axis=1)
     src, dst, rxn, rate = [], [], [], []
     osrc, orxn, orate, otgt = [], [], [], []
     dropped = 0
     for j in range(model.nu.shape[1]):
         a = props[:, j]
-        live = np.flatnonzero(a > 0)
+        live = np.flatnonzero((a > 0) & np.isfinite(a))
         if live.size == 0:
             continue
         tgt = states[live] + model.nu[:, j]
         neg = np.any(tgt < 0, axis=1)
         if neg.any():
-            _negative_count_error(model, j, states[live[np.argmax(neg)]], tgt[np.argmax(neg)])
+            faulty[live[neg]] = True
         inside = ~neg & np.all(tgt >= lower, axis=1) & np.all(tgt <= upper, axis=1)
         outside = ~neg & ~inside
         idx = np.full(live.size, -1, dtype=np.int64)
@@ -365,7 +383,22 @@ def _edges(model, states, lookup, lower, upper):
     cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
     out_target = np.concatenate(otgt) if otgt else np.zeros((0, model.n_species), np.int64)
     return (cat(src, np.int64), cat(dst, np.int64), cat(rxn, np.int64), cat(rate, float),
-            cat(osrc, np.int64), cat(orxn, np.int64), cat(orate, float), out_target, dropped)
+            cat(osrc, np.int64), cat(orxn, np.int64), cat(orate, float), out_target, dropped,
+            faulty)
+
+
+def _check_reachable(model, states, faulty, reach) -> None:
+    """Raise the error of the first reachable state whose propensities are invalid."""
+    hit = reach[faulty[reach]]
+    if hit.size == 0:
+        return
+    state = states[int(hit.min())]
+    model.propensities(state[None, :])  # raises for a negative / non-finite propensity
+    a = model.propensities.raw(state[None, :])[0]
+    for j in range(model.nu.shape[1]):
+        target = state + model.nu[:, j]
+        if a[j] > 0 and np.any(target < 0):
+            _negative_count_error(model, j, state, target)
 
 
 def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
@@ -402,6 +435,7 @@ def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
         order = csgraph.breadth_first_order(graph, int(start), directed=True,
                                             return_predecessors=False)
         reach = np.sort(order)
+        _check_reachable(model, states, e[9], reach)
         if reach.size < n:
             remap = np.full(n, -1, dtype=np.int64)
             remap[reach] = np.arange(reach.size)
@@ -471,6 +505,7 @@ def _project_bfs(model, lower, upper, max_states, start_state) -> Projection:
     graph = sps.csr_matrix((np.ones(e[0].size), (e[0], e[1])), shape=(n, n))
     reach = np.sort(csgraph.breadth_first_order(graph, 0, directed=True,
                                                 return_predecessors=False))
+    _check_reachable(model, states, e[9], reach)
     remap = np.full(n, -1, dtype=np.int64)
     remap[reach] = np.arange(reach.size)
     keep = remap[e[0]] >= 0

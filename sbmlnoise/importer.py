@@ -73,9 +73,19 @@ def load(source, *, system_size: float | None = None) -> ReactionNetwork:
     return _SbmlReader(sbml_text, path, system_size).read()
 
 
-def from_roadrunner(rr, *, system_size: float | None = None) -> ReactionNetwork:
+def from_roadrunner(rr, *, system_size: float | None = None,
+                    state: str = "initial") -> ReactionNetwork:
     """Import a libRoadRunner (or Tellurium ``te.loada``) model with its *current*
-    parameter values and initial amounts."""
+    parameter values.
+
+    ``state="initial"`` (default) takes the species' initial amounts as ``te.loada``
+    defines them (``rr.model.getFloatingSpeciesInitAmounts()``), also after
+    ``rr.simulate()`` has moved the current state; ``state="current"`` takes the amounts
+    reached by the last simulation instead (usually not whole molecule counts). When the
+    two differ, the network's ``warnings`` say which one was used.
+    """
+    if state not in ("initial", "current"):
+        raise ValueError("state must be 'initial' or 'current'")
     try:
         sbml_text = rr.getCurrentSBML()
     except AttributeError:
@@ -87,6 +97,25 @@ def from_roadrunner(rr, *, system_size: float | None = None) -> ReactionNetwork:
             current[pid] = float(rr.getValue(pid))
     if current:
         net = net.with_parameters(**current)
+    if state == "initial":
+        try:
+            ids = list(rr.model.getFloatingSpeciesIds())
+            init = [float(v) for v in rr.model.getFloatingSpeciesInitAmounts()]
+        except AttributeError:
+            ids, init = [], []
+        amounts = {sid: v for sid, v in zip(ids, init) if sid in net.species_ids}
+        moved = [sid for sid, v in amounts.items()
+                 if not math.isclose(v, net.species[net.index(sid)].initial_amount,
+                                     rel_tol=1e-12, abs_tol=1e-300)]
+        if amounts:
+            net = net.with_initial_amounts(**amounts)
+        if moved:
+            import dataclasses
+
+            note = ("from_roadrunner: the model's initial state (as te.loada defines it) is "
+                    "used, not the current state of the RoadRunner object (it differs for "
+                    f"{', '.join(moved[:5])}); pass state='current' for that")
+            net = dataclasses.replace(net, warnings=tuple(net.warnings) + (note,))
     return net
 
 
@@ -107,6 +136,10 @@ def antimony_to_sbml(text: str) -> str:
 
 
 def _read_source(source) -> tuple[str, str | None]:
+    from ._guard import guarded_source  # regular files only, encodings, comment size, imports
+    guarded = guarded_source(source)
+    if guarded is not None:
+        return guarded
     if isinstance(source, os.PathLike):
         path = Path(source)
         return _read_file(path), str(path)

@@ -141,9 +141,11 @@ class ThermoReport:
 
         Notes
         -----
-        Exact when every propensity equals stochastic mass action, i.e. when no reactant
-        complex holds a species twice (``settings["product_form_exact"]``); for laws like
-        ``k*A^2`` the product form belongs to the falling-factorial propensities instead.
+        Given only when every propensity is stochastic mass action, decided by the one
+        rule of :func:`sbmlnoise.kinetics.classify_law`: ``k*A*(A-1)`` for ``2A`` is
+        (its Poisson means are then the complex-balanced equilibrium of the rate
+        constants ``kappa``), ``k*A*A`` is not -- the CME (SSA, FSP) refuses that law, and
+        so does this method (``settings["product_form_refused"]`` says why).
         """
         self._require_product_form()
         pf = self._poisson
@@ -185,9 +187,10 @@ class ThermoReport:
 
     def _require_product_form(self) -> None:
         if self._poisson is None:
-            why = ("it is not complex balanced" if self.complex_balanced is False else
-                   "no steady state is available" if self.complex_balanced is None else
-                   "not all of its reactions are mass action")
+            why = self.settings.get("product_form_refused") or (
+                "it is not complex balanced" if self.complex_balanced is False else
+                "no steady state is available" if self.complex_balanced is None else
+                "not all of its reactions are mass action")
             raise ValueError(f"no product-form stationary distribution: {why} "
                              "(Anderson, Craciun & Kurtz 2010 need a complex-balanced "
                              "mass-action network)")
@@ -405,6 +408,8 @@ def thermodynamics(net, *, level: str = "network", rtol: float = 1e-9, atol: flo
                                       name="poisson_mean"),
                    "laws": ana.laws, "totals": ana.totals, "all_ids": list(net.species_ids)}
         settings["product_form_exact"] = bool(ana.poisson_exact)
+    elif ana.product_form_reason:
+        settings["product_form_refused"] = ana.product_form_reason
     common = dict(deficiency=ana.deficiency, weakly_reversible=ana.weakly_reversible,
                   complex_balanced=ana.complex_balanced, n_complexes=len(ana.complexes),
                   n_linkage_classes=ana.n_linkage_classes, rank=ana.rank,

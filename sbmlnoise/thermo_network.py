@@ -115,17 +115,24 @@ def _merge(pairs) -> dict:
 
 def _parts(net) -> tuple[list[_Part], list[str]]:
     """Reaction channels as parts (before catalysts/chemostat folding)."""
+    from .kinetics import classify_law
+
     parts: list[_Part] = []
     notes: list[str] = []
-    for r in net.reactions:
+    env = {pid: float(v) for pid, v in zip(net.parameter_ids, net.parameter_values)}
+    for j, r in enumerate(net.reactions):
         react, prod = _merge(r.reactants), _merge(r.products)
         split = "law" if r.direction in ("forward", "reverse") else ""
         if r.mass_action is not None:
             parts.append(_Part(r.id, r.id, r.sbml_id or r.id, r.rate, react, prod, r.direction,
                                split, float(r.mass_action.rate_constant), True))
             continue
+        # one law-shape rule: a falling-factorial law k*A*(A-1) is one channel, not
+        # k*A^2 minus k*A
+        whole = classify_law(net.propensity_expressions[j], react, parameters=env,
+                             state=set(net.species_ids)).is_mass_action_family
         pos, neg = _split_sign(r.rate)
-        if _is_zero(neg) or _is_zero(pos):
+        if whole or _is_zero(neg) or _is_zero(pos):
             parts.append(_Part(r.id, r.id, r.sbml_id or r.id, r.rate, react, prod, r.direction))
         else:
             parts.append(_Part(f"{r.id}[+]", r.id, r.sbml_id or r.id, pos, react, prod,
@@ -281,6 +288,7 @@ class NetworkAnalysis:
     totals: np.ndarray = None
     poisson_means: np.ndarray | None = None
     poisson_exact: bool = False
+    product_form_reason: str = ""
 
 
 def _complex_text(vec: tuple, dyn_ids: list[str]) -> str:
@@ -572,6 +580,7 @@ def _complex_balance(net, ana: NetworkAnalysis, rtol: float, atol: float) -> Non
     ana.totals = ana.laws @ counts0 if ana.laws.size else np.zeros(0)
     if ana.steady_state is None:
         ana.complex_balanced = None
+        _product_form(net, ana, rtol)
         return
     cindex = {c: i for i, c in enumerate(ana.complexes)}
     inflow = np.zeros(len(ana.complexes))
@@ -582,7 +591,108 @@ def _complex_balance(net, ana: NetworkAnalysis, rtol: float, atol: float) -> Non
     scale = float(np.max(np.abs(np.concatenate([inflow, outflow])), initial=0.0))
     tol = _tol(scale, rtol, atol) + 10 * ana.ss_residual
     ana.complex_balanced = bool(np.all(np.abs(inflow - outflow) <= tol))
-    if ana.complex_balanced and all(e.mass_action for e in ana.edges):
-        x = np.asarray(ana.steady_state.reindex(list(ana.dyn_ids)).to_numpy(), float)
-        ana.poisson_means = float(net.system_size) * x
-        ana.poisson_exact = all(max(e.key[0], default=0) <= 1 for e in ana.edges)
+    _product_form(net, ana, rtol)
+
+
+def _stochastic_kappas(net, ana: NetworkAnalysis, rtol: float):
+    """Per edge, the stochastic mass-action constant ``kappa`` in counts (one rule:
+    :func:`sbmlnoise.kinetics.classify_law` on the part's propensity), or a reason why
+    the CME has no product form."""
+    from .kinetics import classify_law
+
+    omega = float(net.system_size)
+    dyn = set(ana.dyn_ids)
+    scaled = {s: ex.div(ex.Sym(s), ex.Num(omega)) for s in net.species_ids} \
+        if omega != 1.0 else {}
+    env = {pid: float(v) for pid, v in zip(net.parameter_ids, net.parameter_values)}
+    env.update({s: float(v) for s, v in zip(net.species_ids, net.initial_state)
+                if s not in dyn})
+    kappas = []
+    for e in ana.edges:
+        total = 0.0
+        for p in e.parts:
+            law = p.expr if omega == 1.0 else ex.mul(ex.Num(omega), ex.substitute(p.expr, scaled))
+            shape = classify_law(law, p.reactant, parameters=env, state=dyn, rtol=1e-9)
+            if not shape.is_mass_action_family:
+                return None, f"the law of '{p.label}' is not mass action ({shape.reason})"
+            if not shape.stochastic:
+                return None, (f"the law of '{p.label}' is deterministic mass action for a "
+                              "reactant taken twice or more, which the CME (SSA, FSP) refuses: "
+                              f"{shape.reason}")
+            if any(shape.orders.get(s, 0) != int(round(v)) for s, v in p.reactant.items()):
+                return None, f"the law of '{p.label}' does not match its reactant complex"
+            total += shape.rate_constant
+        kappas.append(total)
+    return kappas, ""
+
+
+def _kirchhoff_equilibrium(ana: NetworkAnalysis, kappas, rtol: float):
+    """A positive complex-balanced equilibrium ``c`` (counts) of the deterministic mass-action
+    system with rate constants ``kappas``, or None if there is none.
+
+    Per linkage class the kernel of the complex-graph Laplacian is ``c^{y_i} = alpha K_i``
+    (Kirchhoff tree constants, Feinberg 1989 / Horn & Jackson 1972,
+    doi:10.1007/BF00251225); ``log c`` solves the linear system
+    ``y_i . log c - log alpha_class = log K_i`` by least squares, which must be consistent."""
+    import scipy.linalg as sla
+
+    n_c, n_s = len(ana.complexes), len(ana.dyn_ids)
+    cindex = {c: i for i, c in enumerate(ana.complexes)}
+    lap = np.zeros((n_c, n_c))
+    for e, kap in zip(ana.edges, kappas):
+        i, j = cindex[e.key[0]], cindex[e.key[1]]
+        lap[j, i] += kap
+        lap[i, i] -= kap
+    g = nx.Graph()
+    g.add_nodes_from(range(n_c))
+    g.add_edges_from((cindex[e.key[0]], cindex[e.key[1]]) for e in ana.edges)
+    classes = [sorted(c) for c in nx.connected_components(g)]
+    rows, rhs = [], []
+    for q, members in enumerate(classes):
+        sub = lap[np.ix_(members, members)]
+        kernel = sla.null_space(sub, rcond=1e-10)
+        if kernel.shape[1] != 1:
+            return None
+        K = kernel[:, 0] * np.sign(kernel[np.argmax(np.abs(kernel[:, 0])), 0])
+        if np.any(K <= 1e-14 * np.max(np.abs(K))):
+            return None  # not weakly reversible: no positive complex-balanced state
+        for m, Ki in zip(members, K):
+            row = np.zeros(n_s + len(classes))
+            row[:n_s] = ana.complexes[m]
+            row[n_s + q] = -1.0
+            rows.append(row)
+            rhs.append(math.log(Ki))
+    M, b = np.array(rows), np.array(rhs)
+    sol, *_ = np.linalg.lstsq(M, b, rcond=None)
+    if np.max(np.abs(M @ sol - b), initial=0.0) > 1e-6 + 10 * rtol:
+        return None  # the tree constants are not consistent: not complex balanced
+    return np.exp(sol[:n_s])
+
+
+def _product_form(net, ana: NetworkAnalysis, rtol: float) -> None:
+    """Poisson means of the product-form stationary law (Anderson, Craciun & Kurtz 2010,
+    doi:10.1007/s11538-010-9517-4) when every channel is stochastic mass action."""
+    if not ana.edges:
+        return
+    kappas, reason = _stochastic_kappas(net, ana, rtol)
+    if kappas is None:
+        ana.product_form_reason = reason
+        return
+    if all(max(e.key[0], default=0) <= 1 for e in ana.edges):
+        # first-order complexes: stochastic and deterministic mass action coincide, the
+        # network's own steady state is the equilibrium
+        if ana.complex_balanced:
+            x = np.asarray(ana.steady_state.reindex(list(ana.dyn_ids)).to_numpy(), float)
+            ana.poisson_means = float(net.system_size) * x
+            ana.poisson_exact = True
+        else:
+            ana.product_form_reason = ("it is not complex balanced" if ana.complex_balanced
+                                       is False else "no steady state is available")
+        return
+    c = _kirchhoff_equilibrium(ana, kappas, rtol)
+    if c is None:
+        ana.product_form_reason = ("the stochastic mass-action system (falling-factorial "
+                                   "propensities) has no complex-balanced equilibrium")
+        return
+    ana.poisson_means = c
+    ana.poisson_exact = True

@@ -450,3 +450,57 @@ def test_one_reversible_law_equals_two_irreversible_reactions():
     a, b = sn.fsp(one).stats, sn.fsp(two).stats
     np.testing.assert_allclose(a.mean, b.mean, rtol=1e-9)
     np.testing.assert_allclose(a.covariance, b.covariance, rtol=1e-8)
+
+
+# --------------------------------------------------------- issue 16 item 2: reachable states
+def test_promoter_law_negative_only_in_unreachable_states():
+    """``on: => G; kon*(1-G)`` is negative at G=2, which the chain never reaches from G=0:
+    the projection keeps only states reachable from the initial state, so the telegraph
+    law comes out exactly (P(G=1) = kon/(kon+koff); M Fano = 1 + km*koff/((kon+koff)
+    (kon+koff+g)), Peccoud & Ycart 1995, doi:10.1006/tpbi.1995.1027)."""
+    net = sn.load("""
+        on: => G; kon*(1-G)
+        off: G => ; koff*G
+        tx: => M; km*G
+        deg: M => ; g*M
+        kon = 1; koff = 2; km = 10; g = 1; G = 0; M = 0
+    """)
+    res = sn.fsp(net, tol=1e-8)
+    st_ = res.stats
+    assert st_.mean["G"] == pytest.approx(1 / 3, rel=1e-7)
+    assert st_.mean["M"] == pytest.approx(10 / 3, rel=1e-6)
+    assert st_.fano["M"] == pytest.approx(1 + 10 * 2 / (3 * 4), rel=1e-6)
+    assert set(res.marginal("G").index) == {0, 1}
+    # a law negative in a *reachable* state is still refused
+    bad = sn.load("on: => G; kon*(1-G); off: G => ; koff*G; kon = 1; koff = 2; G = 3")
+    with pytest.raises(sn.SimulationError, match="propensity of reaction 'on'"):
+        sn.fsp(bad)
+
+
+# ------------------------------------------ issue 16 items 5, 17: size message and estimate
+def test_too_large_message_for_mole_units_shows_the_real_mean():
+    """Birth-death in mole units: mean k/g = 5 mol = 3.01e24 molecules (N_A = 6.022e23
+    exactly by the 2019 SI); the message must centre the ranges there, not near 1e15."""
+    net = sn.load("model m\nunit substance = mole\n=> X; k; X => ; g*X; k = 5; g = 1; "
+                  "X = 0\nend")
+    mean = 5 * 6.02214076e23
+    with pytest.raises(sn.StateSpaceTooLarge) as info:
+        sn.fsp(net)
+    text = str(info.value)
+    assert f"X = {mean:.6g} +-" in text and "e+15" not in text
+    assert "LNA" in text
+
+
+def test_projected_states_is_the_fsp_first_box():
+    """The pre-check estimate is the FSP's own first box: birth-death mean 1e6 -> range
+    mean +- (8 sqrt(mean+1) + 10) -> 16,021 states, and the FSP reports the same box
+    (k_sd 3 after narrowing: 6,023) rather than the 1e6 of a 0..mean+6 sd estimate."""
+    from sbmlnoise.fsp import projected_states
+
+    net = sn.load("=> X; k; X => ; g*X; k = 1e6; g = 1; X = 0")
+    sd = 8 * np.sqrt(1e6 + 1) + 10
+    assert projected_states(net) == pytest.approx(2 * sd + 1, rel=1e-9)
+    assert projected_states(net, [1e6], k_sd=3.0) == pytest.approx(
+        2 * (3 * np.sqrt(1e6 + 1) + 10) + 1, rel=1e-9)
+    with pytest.raises(sn.StateSpaceTooLarge, match="about 6,02[0-9] states"):
+        sn.fsp(net, max_states=1000)

@@ -486,3 +486,26 @@ def test_single_molecule_levels_agree(balanced, energies, barriers, drive):
     for th in (net_th, cme_th):
         total = float((th.cycles["flux"] * th.cycles["affinity"]).sum())
         assert total == pytest.approx(th.entropy_production, rel=1e-6, abs=1e-10)
+
+
+# ------------------------------------------- issue 16 item 3: one law-shape rule for product form
+def test_product_form_follows_the_cme_law_shape():
+    """``2A <-> B``: ``kf*A*A`` is refused (the CME -- SSA and FSP -- refuses it too: the
+    law does not vanish at A = 1); ``kf*A*(A-1)`` and ``kf*A*(A-1)/2`` are stochastic mass
+    action, so the stationary law is the product form restricted to the conservation class
+    (Anderson, Craciun & Kurtz 2010, doi:10.1007/s11538-010-9517-4), compared with the
+    exact FSP to 1e-10."""
+    refused = sn.load("r: 2A -> B; kf*A*A - kb*B; kf = 0.01; kb = 1; A = 21; B = 0")
+    th = sn.thermodynamics(refused)
+    with pytest.raises(ValueError, match="CME"):
+        th.product_form_means
+    with pytest.raises(sn.SimulationError, match="negative"):
+        sn.fsp(refused)  # A = 1 is reachable from 21
+    for law in ("kf*A*(A-1)", "kf*A*(A-1)/2"):
+        net = sn.load(f"r: 2A -> B; {law} - kb*B; kf = 0.01; kb = 1; A = 20; B = 0")
+        th = sn.thermodynamics(net)
+        assert th.settings["product_form_exact"] is True
+        marginal = sn.fsp(net, tol=1e-12).marginal("A")
+        pf = [th.product_form({"A": a, "B": (20 - a) // 2}) if (20 - a) % 2 == 0 else 0.0
+              for a in marginal.index]
+        assert np.max(np.abs(marginal.to_numpy() - np.array(pf))) < 1e-10

@@ -6,17 +6,27 @@ Estimators (all in molecule counts; ``T = t_end - burn_in`` is the recorded span
   events: ``mean = (1/T) int n dt``, ``cov = (1/T) int n n^T dt - mean mean^T``.
 * **Distributions.** Fraction of time spent at each count (exact occupation times).
 * **Autocovariance.** The path is sampled at ``burn_in + g dt`` (``g = 0..N-1``;
-  sampling a piecewise-constant path is exact at the sample times) and
-  ``C(k dt) = 1/(N-k) sum_g (n_g - m)(n_{g+k} - m)`` is computed by zero-padded FFT;
-  ``autocorrelation(species, lags)`` interpolates linearly in ``|lag|`` (NaN past the
-  largest estimated lag).
-* **PSD** (two-sided, ``S(w) = int C(tau) e^{-i w tau} dtau``): Blackman-Tukey
-  estimate ``S(w) = dt [C(0) + 2 sum_{k>=1} w_P(k dt / L) C(k dt) cos(w k dt)]`` with the
-  Parzen lag window ``w_P`` of truncation lag ``L`` (``max_lag``). Default ``L`` is ten
-  times the first lag at which ``C`` falls below ``C(0) e^{-3}`` (capped at a tenth of
-  the batch length). Valid for ``|w| << pi / dt``; bias ~ ``12 / (gamma L)^2`` for an
-  exponential ``C`` with rate ``gamma``. (Priestley, Spectral Analysis and Time Series,
-  1981, sec. 6.2.)
+  sampling a piecewise-constant path is exact at the sample times, so the grid values
+  ``C(k dt) = 1/(N-k) sum_g (n_g - m)(n_{g+k} - m)`` (zero-padded FFT) are unbiased up to
+  the O(1/T) of the centring). Between grid lags ``autocorrelation(species, lags)`` uses
+  the cubic spline through them on ``tau >= 0`` (C is smooth there; linear interpolation
+  of a convex exponential was biased by +1.5% at mid-cell); NaN past the largest lag.
+* **PSD** (two-sided, ``S(w) = int C(tau) e^{-i w tau} dtau``): lag-window estimate
+  ``S(w) = 2 int_0^L w_P(tau / L) C(tau) cos(w tau) dtau`` with the Parzen lag window
+  ``w_P`` of truncation lag ``L`` (``max_lag``), ``C`` the cubic spline above and the
+  integral done exactly for the piecewise-linear interpolant on a grid 8 times finer
+  (Filon). The older Riemann sum ``dt sum_k C(k dt) cos(w k dt)`` is the spectrum of the
+  *sampled* series and aliases: for birth-death (rate 2) at ``dt = 0.19`` it read +9% at
+  ``w = 5``, 5-7 standard errors; this quadrature has no such term (its error is
+  ``O((lambda dt)^4)`` for correlation rate ``lambda``). Default ``L``: ten times the
+  first lag at which ``C`` falls below ``C(0) e^{-3}`` (capped at half a batch). The
+  lag-window bias is ``(6 / L^2) S''(w)`` (Priestley, Spectral Analysis and Time Series,
+  1981, sec. 6.2); it is *estimated* by Richardson extrapolation, ``|S_L - S_{L/2}| / 3``,
+  and the quadrature error by ``|S_dt - S_{2 dt}| / 15`` (spline through every other
+  lag); both are added in quadrature to the batch-means error in ``psd_stderr`` and
+  returned separately by ``extra["psd_bias"]``. The estimate is meaningful for
+  ``|w| < pi / (2 dt)`` (``settings["psd_omega_max"]``) and when ``dt`` resolves the
+  fastest correlation time (``lambda dt`` below about 1).
 * **Standard errors** by batch means: the span is cut into ``n_batches`` equal batches,
   every statistic is re-estimated per batch (deviations taken from the global mean) and
   ``SE = std(batch values, ddof=1) / sqrt(n_batches)``; valid when a batch is much longer
@@ -58,11 +68,60 @@ def _acov_fft(y, max_k):
 
 
 def _bt_psd(c, dt, L, omegas):
+    """Riemann-sum Blackman-Tukey estimate (kept for comparison: it is the spectrum of the
+    sampled series and aliases, see the module docstring)."""
     k = np.arange(c.shape[0])
     w = _parzen(k * dt / L)
     w[0] = 1.0
     terms = (w * c)[None, :] * np.cos(np.outer(omegas, k * dt))
     return dt * (2.0 * terms.sum(axis=1) - w[0] * c[0])
+
+
+#: sub-intervals of the PSD quadrature per grid step
+FINE = 8
+
+
+def _spline(lags, values):
+    """Cubic spline through ``values`` (first axis: lags >= 0); linear for < 4 points."""
+    from scipy.interpolate import CubicSpline, interp1d
+
+    if lags.size >= 4:
+        return CubicSpline(lags, values, axis=0)
+    return interp1d(lags, values, axis=0, assume_sorted=True)
+
+
+def _filon_weights(omegas, h, J):
+    """Weights ``W`` (n_omega, J+1) with ``W @ f = int_0^{J h} f(tau) cos(w tau) dtau`` for
+    ``f`` linear between the nodes ``j h`` and ``f(J h) = 0`` (hat functions integrated
+    exactly: interior ``h sinc^2(w h / 2) cos(w j h)``, first ``(1 - cos w h)/(w^2 h)``)."""
+    w = np.asarray(omegas, dtype=float)[:, None]
+    j = np.arange(J + 1)[None, :]
+    inner = h * np.sinc(w * h / (2 * np.pi)) ** 2 * np.cos(w * j * h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first = np.where(w[:, 0] == 0, 0.5 * h, (1 - np.cos(w[:, 0] * h)) / (w[:, 0] ** 2 * h))
+    inner[:, 0] = first
+    inner[:, -1] = 0.0
+    return inner
+
+
+def _lag_window_psd(c, dt, L, omegas, step=1):
+    """``2 int_0^L w_P(tau/L) C(tau) cos(w tau) dtau`` for grid values ``c`` (first axis:
+    lags ``k dt``; further axes: batches), using every ``step``-th lag."""
+    omegas = np.atleast_1d(np.asarray(omegas, dtype=float))
+    lags = np.arange(c.shape[0]) * dt
+    sel = np.arange(0, c.shape[0], step)
+    if sel[-1] != c.shape[0] - 1 and lags[-1] > lags[sel[-1]]:
+        sel = np.append(sel, c.shape[0] - 1)
+    J = max(16, FINE * int(np.ceil(L / dt)))
+    tau = np.linspace(0.0, L, J + 1)
+    f = _spline(lags[sel], c[sel])(tau)
+    f = f * _parzen(tau / L).reshape((-1,) + (1,) * (f.ndim - 1))
+    out = np.empty((omegas.size,) + f.shape[1:])
+    for start in range(0, omegas.size, 64):  # bounded memory: 64 x (J+1) weights
+        block = omegas[start:start + 64]
+        out[start:start + block.size] = 2.0 * np.tensordot(_filon_weights(block, L / J, J),
+                                                           f, axes=(1, 0))
+    return out
 
 
 def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
@@ -97,7 +156,8 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
         ``mean``, ``variance``, ``fano``, ``cv``; ``distributions`` the stationary
         occupation probabilities per species; ``autocorrelation``/``psd`` as above;
         ``extra`` holds ``"autocovariance_stderr"``/``"psd_stderr"`` callables
-        ``f(species, lags_or_omegas) -> ndarray``, ``"events"``, ``"max_lag"``.
+        ``f(species, lags_or_omegas) -> ndarray`` (the PSD one includes the estimated
+        bias, also given alone by ``"psd_bias"``), ``"events"``, ``"max_lag"``.
 
     Examples
     --------
@@ -191,18 +251,22 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
         L = min(L, max_k * dt)
         lag_windows[sid] = L
 
-    def _interp(values, lags):
+    splines = {}
+
+    def _interp(key, values, lags):
         lags = np.abs(np.asarray(lags, dtype=float))
-        out = np.interp(lags, lags_grid, values)
+        if key not in splines:
+            splines[key] = _spline(lags_grid, values)
+        out = np.asarray(splines[key](np.minimum(lags, lags_grid[-1])), dtype=float)
         out[lags > lags_grid[-1]] = np.nan
         return out
 
     def autocovariance(sid, lags):
-        return _interp(acov[species.index(sid)], lags)
+        return _interp(("c", sid), acov[species.index(sid)], lags)
 
     def autocovariance_stderr(sid, lags):
         b = batch_acov[species.index(sid)]
-        return _interp(np.std(b, axis=0, ddof=1) / np.sqrt(n_batches), lags)
+        return _interp(("se", sid), np.std(b, axis=0, ddof=1) / np.sqrt(n_batches), lags)
 
     def _k_cut(sid):
         return min(max_k, int(np.ceil(lag_windows[sid] / dt)))
@@ -210,23 +274,39 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
     def psd(sid, omegas):
         i = species.index(sid)
         kc = _k_cut(sid)
-        return _bt_psd(acov[i, : kc + 1], dt, lag_windows[sid], np.asarray(omegas, float))
+        return _lag_window_psd(acov[i, : kc + 1], dt, lag_windows[sid], omegas)
+
+    def psd_bias(sid, omegas):
+        """Estimated |bias| of :func:`psd`: lag window (Richardson in L) plus quadrature
+        (Richardson in dt), added in quadrature."""
+        i = species.index(sid)
+        kc = _k_cut(sid)
+        L = lag_windows[sid]
+        c = acov[i, : kc + 1]
+        full = _lag_window_psd(c, dt, L, omegas)
+        half = _lag_window_psd(c[: int(np.ceil(kc / 2)) + 1], dt, L / 2, omegas)
+        coarse = _lag_window_psd(c, dt, L, omegas, step=2)
+        return np.hypot((full - half) / 3.0, (full - coarse) / 15.0)
 
     def psd_stderr(sid, omegas):
         i = species.index(sid)
         kc = _k_cut(sid)
-        vals = np.array([_bt_psd(batch_acov[i, b, : kc + 1], dt, lag_windows[sid],
-                                 np.asarray(omegas, float)) for b in range(n_batches)])
-        return np.std(vals, axis=0, ddof=1) / np.sqrt(n_batches)
+        vals = _lag_window_psd(batch_acov[i, :, : kc + 1].T, dt, lag_windows[sid], omegas)
+        stat = np.std(vals, axis=1, ddof=1) / np.sqrt(n_batches)
+        return np.hypot(stat, psd_bias(sid, omegas))
 
     settings = {"method": variant.name, "t_end": t_end, "burn_in": burn_in,
                 "seed": _seed_repr(seed),
                 "seed_entropy": getattr(entropy, "entropy", entropy), "dt": dt,
                 "n_grid": n_grid, "n_batches": n_batches,
                 "system_size": float(net.system_size), "events": int(events),
-                "seconds": elapsed, "psd_estimator": "Blackman-Tukey, Parzen lag window"}
+                "seconds": elapsed, "psd_omega_max": float(0.5 * np.pi / dt),
+                "psd_estimator": ("Parzen lag window on the cubic-spline autocovariance, "
+                                  "Filon quadrature; stderr = batch means (+) estimated "
+                                  "lag-window and quadrature bias")}
     extra = {"events": int(events), "max_lag": lag_windows,
              "autocovariance_stderr": autocovariance_stderr, "psd_stderr": psd_stderr,
+             "psd_bias": psd_bias,
              "ssa_method": variant.name}
     return NoiseStatistics(mean=pd.Series(mean, index=species, name="mean"),
                            covariance=pd.DataFrame(cov, index=species, columns=species),
