@@ -34,6 +34,8 @@ _LAZY = {
     "annotate": "annotate", "read_annotations": "annotate", "strip_annotations": "annotate",
     "curate": "curate", "CurateResult": "curate",
     "burst_table": "bursts",
+    "sensitivities": "_sensitivity",
+    "noise_control": "_sensitivity",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",
