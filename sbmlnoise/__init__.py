@@ -36,6 +36,14 @@ _LAZY = {
     "burst_table": "bursts",
     "sensitivities": "_sensitivity",
     "noise_control": "_sensitivity",
+    "scan": "_scan",
+    "plot_statistics": "plots",
+    "plot_ensemble": "plots",
+    "plot_marginal": "plots",
+    "plot_report": "plots",
+    "plot_scan": "plots",
+    "plot_sensitivities": "plots",
+    "plot_extrinsic": "plots",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",
