@@ -37,6 +37,8 @@ _LAZY = {
     "sensitivities": "_sensitivity",
     "noise_control": "_sensitivity",
     "scan": "_scan",
+    "extrinsic_noise": "_extrinsic",
+    "distributions_from_sbml": "_extrinsic",
     "plot_statistics": "plots",
     "plot_ensemble": "plots",
     "plot_marginal": "plots",
