@@ -286,7 +286,8 @@ def plot_scan(frame: pd.DataFrame, measure: str = "fano", species=None):
         for s in names:
             rows = frame[frame["species"] == s].sort_values(p)
             err = rows.get(f"{measure}_stderr")
-            ax.errorbar(rows[p], rows[measure], yerr=None if err is None else 2 * err,
+            ax.errorbar(rows[p].to_numpy(float), rows[measure].to_numpy(float),
+                        yerr=None if err is None else 2 * err.to_numpy(float),
                         marker="o", ms=3, capsize=2, label=s)
         if _log_axis(frame[p].to_numpy(float)):
             ax.set_xscale("log")
