@@ -38,6 +38,7 @@ _LAZY = {
     "noise_control": "_sensitivity",
     "scan": "_scan",
     "extrinsic_noise": "_extrinsic",
+    "export_omex": "_omex",
     "distributions_from_sbml": "_extrinsic",
     "plot_statistics": "plots",
     "plot_ensemble": "plots",
