@@ -137,22 +137,7 @@ def extrinsic_noise(net: ReactionNetwork, distributions: Mapping | None = None,
             quadrature = 20
     wanted = _species(net, species)
     names = list(dists)
-    if quadrature is not None:
-        if method == "ssa":
-            raise ValueError("quadrature needs exact conditional moments; use method='lna' "
-                             "or 'fsp', or samples= with the SSA")
-        if len(names) > 2:
-            raise ValueError("quadrature is for one or two parameters; use samples=")
-        points, weights = _tensor_rule([dists[p] for p in names], int(quadrature))
-        mode = "quadrature"
-    else:
-        if int(samples) < 2:
-            raise ValueError("samples must be >= 2")
-        rng = np.random.default_rng(seed)
-        points = np.column_stack([np.asarray(dists[p].rvs(size=int(samples), random_state=rng),
-                                             dtype=float) for p in names])
-        weights = None
-        mode = "sampling"
+    points, weights, mode = _nodes(dists, names, method, samples, quadrature, seed)
     options = {"method": method, "species": wanted, "fsp_tol": float(fsp_tol),
                "max_states": int(max_states), "t_end": t_end, "burn_in": burn_in,
                "relaxation_times": 2000.0}
@@ -170,6 +155,24 @@ def extrinsic_noise(net: ReactionNetwork, distributions: Mapping | None = None,
                                                                 in dists.items()})
     frame.attrs["nodes" if mode == "quadrature" else "samples"] = len(points)
     return frame
+
+
+def _nodes(dists, names, method, samples, quadrature, seed):
+    """Parameter points (n_points, n_params), weights (None when sampled) and the mode."""
+    if quadrature is not None:
+        if method == "ssa":
+            raise ValueError("quadrature needs exact conditional moments; use method='lna' "
+                             "or 'fsp', or samples= with the SSA")
+        if len(names) > 2:
+            raise ValueError("quadrature is for one or two parameters; use samples=")
+        points, weights = _tensor_rule([dists[p] for p in names], int(quadrature))
+        return points, weights, "quadrature"
+    if int(samples) < 2:
+        raise ValueError("samples must be >= 2")
+    rng = np.random.default_rng(seed)
+    points = np.column_stack([np.asarray(dists[p].rvs(size=int(samples), random_state=rng),
+                                         dtype=float) for p in names])
+    return points, None, "sampling"
 
 
 def _combine(results, wanted, weights, method) -> pd.DataFrame:

@@ -244,24 +244,23 @@ def _tidy(net, params, wanted, values, mean, var, dmean, dvar, method) -> pd.Dat
 
 
 class _Entries:
-    """Compiled sparse derivative entries: ``evaluate(x)`` fills ``out[idx] = expr``."""
+    """Compiled sparse derivative entries ``T[idx] = expr`` (a sparse tensor): ``values(x)``
+    evaluates the non-zero entries at the amounts ``x``; ``index`` holds one int array per
+    tensor axis."""
 
-    def __init__(self, entries: list[tuple[tuple, ex.Expr]], net, shape, name):
-        self.shape = shape
+    def __init__(self, entries: list[tuple[tuple, ex.Expr]], net, ndim: int, name: str):
         self.index = tuple(np.array([e[0][d] for e in entries], dtype=np.intp)
-                           for d in range(len(shape)))
+                           for d in range(ndim))
         self._f = ex.compile_vector([e[1] for e in entries], net.slots, net.id + name)
         self._n = len(entries)
         self._p = net.parameter_values
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.shape)
+    def values(self, x: np.ndarray) -> np.ndarray:
+        vals = np.zeros(self._n)
         if self._n:
-            vals = np.zeros(self._n)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 self._f(np.asarray(x, float), self._p, 0.0, vals)
-            np.add.at(out, self.index, vals)
-        return out
+        return vals
 
 
 # =========================================================================== LNA
@@ -315,9 +314,15 @@ def lna_derivatives(net: ReactionNetwork, parameters: Sequence[str]):
                 d2 = ex.diff(dx, s2)
                 if d2 != ex.ZERO:
                     second.append(((c, i, net.index(s2)), d2))
-    dv_dp = _Entries(first_p, net, (n_ch, n_p), ".sens_dvdp")(x)
-    d2v_dxdp = _Entries(cross, net, (n_ch, n_sp, n_p), ".sens_d2vdxdp")(x)
-    d2v_dx2 = _Entries(second, net, (n_ch, n_sp, n_sp), ".sens_d2vdx2")(x)
+    # sparse tensors: dv/dk (c, a), d2v/dx dk (c, i, a), d2v/dx dx (c, i, l)
+    first_e = _Entries(first_p, net, 2, ".sens_dvdp")
+    cross_e = _Entries(cross, net, 3, ".sens_d2vdxdp")
+    second_e = _Entries(second, net, 3, ".sens_d2vdx2")
+    dv_dp = np.zeros((n_ch, n_p))
+    np.add.at(dv_dp, first_e.index, first_e.values(x))
+    cross_v, second_v = cross_e.values(x), second_e.values(x)
+    c_c, c_i, c_a = cross_e.index
+    s_c, s_i, s_l = second_e.index
 
     v = prob.rates(x)
     vx = prob.rate_jacobian(x)
@@ -336,7 +341,10 @@ def lna_derivatives(net: ReactionNetwork, parameters: Sequence[str]):
     for a in range(n_p):
         dx = link @ linalg.lu_solve(lu, -(nc[ind] @ dv_dp[:, a]))
         dv_total = dv_dp[:, a] + vx @ dx
-        dvx = d2v_dxdp[:, :, a] + d2v_dx2 @ dx
+        dvx = np.zeros((n_ch, n_sp))  # total d(dv/dx)/dk
+        mine = c_a == a
+        np.add.at(dvx, (c_c[mine], c_i[mine]), cross_v[mine])
+        np.add.at(dvx, (s_c, s_i), second_v * dx[s_l])
         d_a = (nc @ dvx)[ind] @ link
         d_b = ((nc * (omega * sign * dv_total)) @ nc.T)[np.ix_(ind, ind)]
         rhs = d_a @ s_red + s_red @ d_a.T + d_b
