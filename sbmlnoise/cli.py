@@ -21,6 +21,7 @@ COMMANDS = {
     "demo": "demo",
     "conformance": "conformance",
     "curate": "curate",
+    "scan": "scan",
 }
 
 

@@ -65,6 +65,9 @@ def load(source, *, system_size: float | None = None) -> ReactionNetwork:
     """
     if system_size is not None and not (system_size > 0 and math.isfinite(system_size)):
         raise ValueError("system_size must be a positive finite number")
+    from ._omex import is_combine_archive, load_omex
+    if is_combine_archive(source):  # COMBINE archive: its master SBML model
+        return load_omex(source, system_size=system_size)
     text, path = _read_source(source)
     if text.lstrip("\ufeff \t\r\n").startswith("<"):
         sbml_text = text
