@@ -58,6 +58,7 @@ class NoiseStatistics:
     extra: dict = field(default_factory=dict)
     autocovariance_function: Callable[[str, np.ndarray], np.ndarray] | None = None
     psd_function: Callable[[str, np.ndarray], np.ndarray] | None = None
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def species(self) -> tuple[str, ...]:
@@ -105,8 +106,19 @@ class NoiseStatistics:
             raise NotImplementedError(f"the {self.method} result carries no autocovariance "
                                       "(stationary statistics only)")
         lags = np.asarray(list(lags), dtype=float)
-        values = np.asarray(self.autocovariance_function(species, lags), dtype=float)
+        values = self._memoised("acov", species, lags, self.autocovariance_function)
         return pd.Series(values, index=pd.Index(lags, name="lag"), name=species)
+
+    def _memoised(self, kind: str, species: str, grid: np.ndarray, func) -> np.ndarray:
+        """``func(species, grid)``, remembered per (kind, species, grid) so that a report
+        drawing the grid an analysis already evaluated pays nothing (bounded: 256 entries)."""
+        key = (kind, species, grid.tobytes())
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = np.asarray(func(species, grid), dtype=float)
+            if len(self._memo) < 256:
+                self._memo[key] = hit
+        return hit.copy()
 
     def psd(self, species: str, omegas: Iterable[float]) -> pd.Series:
         """Two-sided PSD ``S(w) = int C(tau) exp(-i w tau) dtau`` at angular ``omegas``."""
@@ -115,7 +127,7 @@ class NoiseStatistics:
             raise NotImplementedError(f"the {self.method} result carries no spectrum "
                                       "(stationary statistics only)")
         omegas = np.asarray(list(omegas), dtype=float)
-        values = np.asarray(self.psd_function(species, omegas), dtype=float)
+        values = self._memoised("psd", species, omegas, self.psd_function)
         return pd.Series(values, index=pd.Index(omegas, name="omega"), name=species)
 
     def autocorrelation_time(self, species: str) -> float:
