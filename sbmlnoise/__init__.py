@@ -48,6 +48,7 @@ _LAZY = {
     "plot_scan": "plots",
     "plot_sensitivities": "plots",
     "plot_extrinsic": "plots",
+    "coerce_model": "_tellurium",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",

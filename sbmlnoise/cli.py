@@ -54,17 +54,29 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    from ._terminal import cli_hint
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            # drawing noise (font fallbacks, log-axis limits) is not the user's business
+            warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
+            warnings.filterwarnings("ignore", category=UserWarning, module="networkx")
             return int(args._run(args) or 0)
-    except (SbmlnoiseError, FileNotFoundError, ValueError, KeyError) as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"sbmlnoise: error: {message}", file=sys.stderr)
+    except (SbmlnoiseError, FileNotFoundError, ValueError, KeyError, OSError) as err:
+        print(f"sbmlnoise: error: {cli_hint(_one_line(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sbmlnoise: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(err: BaseException) -> str:
+    """First line of an error message; OSErrors as 'path: reason'."""
+    if isinstance(err, OSError) and not isinstance(err, FileNotFoundError) and err.filename:
+        return f"{err.filename}: {err.strerror or type(err).__name__}"
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    text = text.strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

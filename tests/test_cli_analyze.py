@@ -56,7 +56,7 @@ def test_analyze_writes_report_and_annotation(tmp_path, capsys):
                  "--annotate", str(ann), "--no-progress"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "fano" in printed and "report:" in printed and "annotated SBML" in printed
+    assert "Fano" in printed and "report:" in printed and "annotated SBML" in printed
     for name in ("report.json", "report.html", "species.csv"):
         assert (out / name).is_file()
     assert sn.read_annotations(ann)["species"]
@@ -90,13 +90,26 @@ def test_in_place_annotation(tmp_path):
     (["analyze", "{bad}", "--method", "lna"], "does not exist"),
     (["analyze", "MODEL", "--in-place"], "--in-place"),
     (["analyze", "MODEL", "--species", "NOPE", "--method", "lna"], "NOPE"),
-    (["analyze", "BROKEN", "--method", "lna"], "Antimony"),
+    (["analyze", "BROKEN", "--method", "lna"], "broken.ant: Antimony"),
+    (["analyze", "DIR"], "is a directory, not a model file"),
+    (["analyze", "EMPTY"], "empty.xml' is empty"),
+    (["analyze", "BINARY"], "binary.xml' is binary"),
+    (["analyze", "LATIN1"], "latin.ant' is not UTF-8 text"),
+    (["analyze", "MODEL", "--method", "fsp", "--max-states", "3"], "--max-states"),
 ])
 def test_errors_are_one_line_exit_2(argv, fragment, tmp_path, capsys):
     broken = tmp_path / "broken.ant"
     broken.write_text("model x; this is not antimony ;;; end", encoding="utf-8")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "empty.xml").write_text("  \n", encoding="utf-8")
+    (tmp_path / "binary.xml").write_bytes(b"\x7fELF\x02\x01\x01\x00" * 40)
+    (tmp_path / "latin.ant").write_bytes("model m; => X; k; k = 1; // caf\xe9 \nend\n"
+                                         .encode("latin-1"))
     good = ROOT / "models" / "birth_death.xml"
-    argv = [str(good) if a == "MODEL" else str(broken) if a == "BROKEN" else a for a in argv]
+    files = {"MODEL": good, "BROKEN": broken, "DIR": tmp_path / "adir",
+             "EMPTY": tmp_path / "empty.xml", "BINARY": tmp_path / "binary.xml",
+             "LATIN1": tmp_path / "latin.ant"}
+    argv = [str(files[a]) if a in files else a for a in argv]
     argv += ["--out", str(tmp_path / "o"), "--no-progress"]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -111,3 +124,48 @@ def test_help_has_examples(command, capsys):
     assert exc.value.code == 0
     text = capsys.readouterr().out
     assert "examples:" in text and f"sbmlnoise {command}" in text
+
+
+def test_hints_name_cli_flags():
+    from sbmlnoise._terminal import cli_hint
+    text = cli_hint("more than max_states=1,000. Raise max_states, cap species with "
+                    "bounds={...}, or use sn.ssa / sn.lna.")
+    assert "--max-states 1,000" in text and "--method ssa" in text
+    assert "max_states" not in text and "sn." not in text
+    assert "--time T" in cli_hint("use the time-dependent LNA sn.lna(net, t=times)")
+    assert "--t-end or --ssa-events" in cli_hint("rough (raise --t-end or ssa_events)")
+
+
+def test_ssa_numbers_have_error_bars_and_no_warnings_leak(tmp_path, capsys):
+    """SSA rows print value ± 95% CI; nothing (matplotlib UserWarning) on stderr."""
+    code = main(["analyze", str(ROOT / "models" / "birth_death.xml"), "--method", "ssa",
+                 "--seed", "2", "--ssa-events", "20000", "--out", str(tmp_path / "o"),
+                 "--no-progress", "--thermo", "none"])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "±" in captured.out or "+/-" in captured.out
+    assert "95% confidence interval" in captured.out
+    assert "Warning" not in captured.err and "warn" not in captured.err.lower()
+
+
+def test_compile_notice(monkeypatch, capsys, tmp_path):
+    from sbmlnoise import _terminal
+    monkeypatch.setattr(_terminal, "kernels_cached", lambda: False)
+    assert _terminal.compile_notice() is True
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "compiling" in err
+    monkeypatch.setattr(_terminal, "kernels_cached", lambda: True)
+    assert _terminal.compile_notice() is False
+    assert capsys.readouterr().err == ""
+
+
+def test_kernels_cached_reads_numba_cache_dir(monkeypatch, tmp_path):
+    from sbmlnoise import _terminal
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    src = Path(_terminal.__file__).parent / "ssa"
+    monkeypatch.setattr(Path, "is_dir", lambda self: str(self).startswith(str(tmp_path)))
+    assert _terminal.kernels_cached() is False
+    for stem in ("_kernels", "_program"):
+        (tmp_path / f"{stem}._run-1.py311.nbi").write_bytes(b"x")
+    assert _terminal.kernels_cached() is True
+    del src

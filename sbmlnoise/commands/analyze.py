@@ -71,11 +71,11 @@ def _default_out(model_id: str) -> Path:
 
 def run(args) -> int:
     import sbmlnoise as sn
+    from .._terminal import check_model_file, compile_notice, name_file, terminal_summary
     from ..annotate import annotate
+    from ..errors import SbmlnoiseError
 
-    model = Path(args.model)
-    if not model.is_file():
-        raise FileNotFoundError(f"model file '{args.model}' does not exist")
+    model = check_model_file(args.model)
     if args.in_place and not args.annotate:
         raise ValueError("--in-place only applies together with --annotate MODEL")
     same = bool(args.annotate) and Path(args.annotate).resolve() == model.resolve()
@@ -85,7 +85,13 @@ def run(args) -> int:
     if args.in_place and not same:
         raise ValueError("--in-place replaces MODEL itself: give --annotate the same path "
                          "as MODEL (or drop --in-place to write a new file)")
-    net = sn.load(model, system_size=args.system_size)
+    try:
+        net = sn.load(model, system_size=args.system_size)
+    except (SbmlnoiseError, ValueError, UnicodeDecodeError) as err:
+        raise type(err)(name_file(err, args.model)) if not isinstance(err, UnicodeDecodeError) \
+            else ValueError(name_file(f"not UTF-8 text ({err.reason})", args.model)) from None
+    if args.method in ("auto", "all", "ssa"):
+        compile_notice()
     rep = sn.analyze(net, method=args.method, species=args.species, seed=args.seed,
                      t_end=args.t_end, burn_in=args.burn_in, ssa_events=args.ssa_events,
                      max_states=int(args.max_states),
@@ -94,7 +100,7 @@ def run(args) -> int:
                      progress=not args.no_progress and sys.stderr.isatty())
     out = Path(args.out) if args.out else _default_out(rep.model_id)
     paths = rep.write(out)
-    print(rep.summary())
+    print(terminal_summary(rep))
     print(f"report: {paths['html']}")
     print(f"data:   {paths['json']} (+ {len(paths['csv'])} CSV tables in {out})")
     if args.annotate:

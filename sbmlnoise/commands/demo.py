@@ -43,10 +43,12 @@ def telegraph_path() -> Path:
 
 def run(args) -> int:
     import sbmlnoise as sn
+    from .._terminal import compile_notice, terminal_summary
 
     path = telegraph_path()
+    compile_notice()
     rep = sn.analyze(path, method="auto", seed=args.seed)
     paths = rep.write(Path(args.out))
-    print(rep.summary())
+    print(terminal_summary(rep))
     print(f"report: {Path(paths['html']).resolve()}")
     return 0
