@@ -34,6 +34,8 @@ _LAZY = {
     "annotate": "annotate", "read_annotations": "annotate", "strip_annotations": "annotate",
     "curate": "curate", "CurateResult": "curate",
     "burst_table": "bursts",
+    "oscillation": "oscillation",
+    "deterministic_cycle": "oscillation",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",
