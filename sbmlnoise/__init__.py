@@ -34,8 +34,8 @@ _LAZY = {
     "annotate": "annotate", "read_annotations": "annotate", "strip_annotations": "annotate",
     "curate": "curate", "CurateResult": "curate",
     "burst_table": "bursts",
-    "oscillation": "oscillation",
-    "deterministic_cycle": "oscillation",
+    "oscillation": "_oscillation",
+    "deterministic_cycle": "_oscillation",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",

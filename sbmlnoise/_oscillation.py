@@ -20,8 +20,12 @@
     lower and then above the upper threshold; its time is the interpolated upward
     crossing of the mean just before), hence the mean period, its CV and the amplitude
     ``(max - min) / 2`` per cycle;
-  - the run-averaged Hann-windowed periodogram (two-sided, same convention as the LNA),
-    its peak and ``Q``;
+  - the run-averaged Hann-windowed periodogram (two-sided, same convention as the LNA);
+    near its peak a damped-oscillation line ``C(tau) = a exp(-g|tau|) cos(w_0 tau)`` plus
+    white background is fitted by the Whittle likelihood (Whittle 1953), with the taper's
+    exact effect on the expected periodogram, so the width is not limited by the frequency
+    resolution: ``peak_frequency = w_0`` and ``Q = w_0 / (2 g)`` (a Lorentzian line's
+    peak frequency over its FWHM);
   - phase diffusion: for an oscillator whose phase diffuses with constant ``D`` (rad^2 per
     time, ``Var phi(t) = 2 D t``) the cycle lengths have ``CV^2 = D T / (2 pi^2)``, the
     autocorrelation envelope decays as ``exp(-D t)`` and ``Q = w_0 / (2 D)`` (Gaspard 2002,
@@ -32,9 +36,11 @@
 
 Valid when: the LNA answer needs a large system size (Gaussian fluctuations about a stable
 focus) and is exact for linear propensities. The SSA answer is exact up to sampling error,
-but the periodogram resolves widths only down to about ``1.5 / cycles`` of the peak
-frequency (rows with ``q_factor > cycles / 6`` carry a note); raise ``cycles`` for
-high-Q oscillators.
+the fitted Q is poorly determined when the correlation time ``2 Q / w_0`` is not short
+against a run (rows where it exceeds a third of a run carry a note); raise ``cycles`` for
+high-Q oscillators. For a limit cycle at small system size the line is not Lorentzian
+(amplitude fluctuations, harmonics), and the spectral Q and the phase-diffusion estimate
+``coherent_cycles`` (``Q = pi * coherent_cycles`` for a Lorentzian) differ.
 """
 
 from __future__ import annotations
@@ -124,7 +130,7 @@ def oscillation(net: ReactionNetwork, *, method: str = "auto", species=None, run
     if method not in ("auto", "lna", "ssa"):
         raise ValueError(f"oscillation: unknown method {method!r}; use 'auto', 'lna' or 'ssa'")
     ids = _species(net, species)
-    fixed = _fixed_point(net) if method != "ssa" or True else None
+    fixed = _fixed_point(net)
     if method == "lna" or (method == "auto" and fixed["stable"]):
         if not fixed["stable"]:
             raise NoSteadyState(f"oscillation: model '{net.id}' has no stable steady state "
@@ -519,6 +525,60 @@ def _spectral_peak(omegas: np.ndarray, s: np.ndarray, lo: float, hi: float) -> t
     return w_p, w_p / (right - left)
 
 
+def _lag_window(n: int) -> np.ndarray:
+    """``v(m) = sum_t w_t w_{t+m} / sum_t w_t^2`` for the Hann taper, lags ``m = 0..n-1``."""
+    w = np.hanning(n)
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    f = np.fft.rfft(w, size)
+    return np.fft.irfft(np.abs(f) ** 2, size)[:n] / np.sum(w ** 2)
+
+
+def _expected_periodogram(params, lagwin: np.ndarray, dt: float, k: np.ndarray) -> np.ndarray:
+    """E P(w_k) of a damped-oscillation ACF ``C(tau) = a exp(-g|tau|) cos(w0 tau)`` plus
+    white noise ``b`` (spectrum level), under the Hann taper: ``dt sum_m v(m) C(m dt)
+    exp(-i w_k m dt)`` over ``|m| < N``."""
+    a, w0, g, b = params
+    n = lagwin.size
+    tau = dt * np.arange(n)
+    c = a * np.exp(-g * tau) * np.cos(w0 * tau) * lagwin
+    size = 2 * n
+    spec = 2 * np.fft.rfft(c, size).real - c[0]
+    return dt * spec[2 * k] + b
+
+
+def _whittle_fit(omegas: np.ndarray, pbar: np.ndarray, runs: int, dt: float, w_p: float,
+                 width: float, lagwin: np.ndarray):
+    """Fit the damped-oscillation line (:func:`_expected_periodogram`) to the run-averaged
+    periodogram on ``w_p +/- max(8 width, 8 bins)`` by the Whittle likelihood
+    (``sum log M + P/M``; Whittle 1953). Returns (w0, gamma) or NaNs."""
+    dw = omegas[1] - omegas[0]
+    half_band = max(8 * width, 8 * dw)
+    k = np.nonzero((omegas > max(w_p - half_band, dw)) & (omegas < w_p + half_band))[0]
+    if k.size < 6:
+        return math.nan, math.nan
+    g0 = max(width / 2, dw / 4)
+    peak = float(np.max(pbar[k]))
+    b0 = max(float(np.min(pbar[k])), 1e-12 * peak)
+
+    def nll(z):
+        a, w0, g, b = np.exp(z)
+        m = _expected_periodogram((a, w0, g, b), lagwin, dt, k)
+        if np.any(m <= 0) or not np.all(np.isfinite(m)):
+            return 1e300
+        return float(np.sum(np.log(m) + pbar[k] / m))
+
+    # scale a so that the model peak matches the data peak before fitting
+    m0 = _expected_periodogram((1.0, w_p, g0, 0.0), lagwin, dt, k)
+    a0 = max(peak - b0, 1e-12 * peak) / max(float(np.max(m0)), 1e-300)
+    z0 = np.log([a0, w_p, g0, b0])
+    res = optimize.minimize(nll, z0, method="Nelder-Mead",
+                            options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 4000})
+    a, w0, g, b = np.exp(res.x)
+    if not res.success and res.status != 2:
+        return math.nan, math.nan
+    return float(w0), float(g)
+
+
 def _ssa_table(net: ReactionNetwork, ids: list[str], fixed: dict, *, runs: int, cycles: int,
                seed, workers, max_events: float) -> pd.DataFrame:
     from .ssa import ssa
@@ -592,13 +652,21 @@ def _ssa_row(x: np.ndarray, times: np.ndarray, dt: float, win: dict, i: int) -> 
     omegas, p = _periodograms(x, dt)
     w0 = 2 * math.pi / (row["period"] if math.isfinite(row["period"]) else win["period"])
     lo, hi = w0 / 3, 3 * w0
-    w_p, q = _spectral_peak(omegas, p.mean(axis=0), lo, hi)
-    loo_peaks = [_spectral_peak(omegas, (p.sum(axis=0) - p[r]) / (runs - 1), lo, hi)
-                 for r in range(runs)]
-    row.update(peak_frequency=w_p, peak_frequency_se=_jackknife([a for a, _ in loo_peaks]),
-               q_factor=q, q_factor_se=_jackknife([b for _, b in loo_peaks]))
-    cycles = n_t * dt / win["period"]
-    if math.isfinite(q) and q > cycles / 6:
-        row["note"] = (f"Q = {q:.3g} is near the periodogram's resolution limit (about "
-                       f"{cycles / 1.5:.3g} for {cycles:.0f} cycles per run): raise cycles")
+    pbar = p.mean(axis=0)
+    w_p, q_raw = _spectral_peak(omegas, pbar, lo, hi)
+    if math.isfinite(w_p):
+        width = w_p / q_raw if math.isfinite(q_raw) else w_p / 5
+        lagwin = _lag_window(n_t)
+        fit = _whittle_fit(omegas, pbar, runs, dt, w_p, width, lagwin)
+        loo = [_whittle_fit(omegas, (p.sum(axis=0) - p[r]) / (runs - 1), runs - 1, dt, w_p,
+                            width, lagwin) for r in range(runs)]
+        row.update(peak_frequency=fit[0], peak_frequency_se=_jackknife([a for a, _ in loo]),
+                   q_factor=fit[0] / (2 * fit[1]),
+                   q_factor_se=_jackknife([a / (2 * g) for a, g in loo]))
+    q = row["q_factor"]
+    span = n_t * dt
+    if math.isfinite(q) and 2 * q / row["peak_frequency"] > span / 3:
+        row["note"] = (f"the fitted correlation time 2Q/w_p = {2 * q / row['peak_frequency']:.3g} "
+                       f"exceeds a third of the run length ({span:.3g}): Q is poorly resolved, "
+                       "raise cycles")
     return row
