@@ -36,6 +36,8 @@ _LAZY = {
     "burst_table": "bursts",
     "oscillation": "_oscillation",
     "deterministic_cycle": "_oscillation",
+    "time_course_noise": "_timecourse",
+    "TimeCourseNoise": "_timecourse",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",

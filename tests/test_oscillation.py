@@ -138,7 +138,7 @@ def test_brusselator_ssa_period_and_coherence_grow_with_size():
 def test_brusselator_q_linear_in_system_size_slow():
     # 16 runs x 150 cycles at Omega = 1000, 4000, seed 5 (about a minute)
     rows = {om: sn.oscillation(sn.load(BRUSSELATOR, system_size=om), runs=16, cycles=150,
-                               seed=5, species="X").loc["X"] for om in (1000, 4000)}
+                               seed=5, species="X", max_events=2e9).loc["X"] for om in (1000, 4000)}
     big, small = rows[4000], rows[1000]
     assert abs(big["period"] - big["deterministic_period"]) <= 3 * big["period_se"]
     q_ratio = big["q_factor"] / small["q_factor"]
@@ -150,3 +150,46 @@ def test_brusselator_q_linear_in_system_size_slow():
         pred = math.pi * row["coherent_cycles"]
         se = math.hypot(row["q_factor_se"], math.pi * row["coherent_cycles_se"])
         assert abs(row["q_factor"] - pred) <= 3 * se
+
+
+# --------------------------------------------------------------------------- time course
+def test_time_course_noise_birth_death_is_poisson_at_all_times():
+    # birth k = 10, death g = 1 from X = 0: X(t) ~ Poisson(10 (1 - e^-t)) exactly, so
+    # mean = variance = 10 (1 - e^-t), Fano = 1. 800 runs, seed 4; 4 jackknife SE.
+    net = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
+    tc = sn.time_course_noise(net, runs=800, seed=4, n_times=21)
+    assert tc.settings["window"].startswith("5 x the slowest relaxation")
+    assert tc.times[-1] == pytest.approx(5.0)
+    lam = 10 * (1 - np.exp(-tc.times[1:]))
+    m, m_se = tc.mean["X"].to_numpy()[1:], tc.stderr["mean"]["X"].to_numpy()[1:]
+    sd, sd_se = tc.sd["X"].to_numpy()[1:], tc.stderr["sd"]["X"].to_numpy()[1:]
+    f, f_se = tc.fano["X"].to_numpy()[1:], tc.stderr["fano"]["X"].to_numpy()[1:]
+    # 20 times each: allow 4 SE (family-wise false-alarm rate well below 1%)
+    assert np.all(np.abs(m - lam) <= 4 * m_se)
+    assert np.all(np.abs(sd - np.sqrt(lam)) <= 4 * sd_se)
+    assert np.all(np.abs(f - 1) <= 4 * f_se)
+    np.testing.assert_allclose(tc.ode["X"].to_numpy()[1:], lam, rtol=1e-6)
+    # linear propensities: the LNA is exact (sd = sqrt(lam)) and valid throughout
+    np.testing.assert_allclose(tc.lna_sd["X"].to_numpy()[1:], np.sqrt(lam), rtol=1e-5)
+    assert tc.lna_valid.all() and tc.lna_valid_until == pytest.approx(5.0)
+    frame = tc.to_frame()
+    assert {"mean", "mean_se", "sd", "cv", "fano", "ode_mean", "lna_sd"} <= set(frame.columns)
+    assert tc.trajectories.shape == (5, 21, 1)
+
+
+def test_time_course_noise_oscillator_flags_where_lna_fails():
+    # Brusselator at Omega = 200: the LNA variance grows without bound along the limit
+    # cycle (phase diffusion), so it must be flagged invalid before the window ends.
+    net = sn.load(BRUSSELATOR, system_size=200)
+    tc = sn.time_course_noise(net, runs=100, seed=2, n_times=41)
+    assert tc.settings["window"].startswith("10 periods")
+    assert tc.lna_sd is not None and not tc.lna_valid.all()
+    assert tc.lna_valid_until is None or tc.lna_valid_until < tc.times[-1]
+    # the ensemble dephases: its sd at the end is of the order of the cycle amplitude
+    assert tc.sd["X"].iloc[-1] > 0.2 * tc.mean["X"].iloc[-1]
+
+
+def test_time_course_noise_rejects_bad_input():
+    net = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
+    with pytest.raises(ValueError, match="runs must be >= 2"):
+        sn.time_course_noise(net, [0, 1], runs=1)
