@@ -38,6 +38,9 @@ _LAZY = {
     "deterministic_cycle": "_oscillation",
     "time_course_noise": "_timecourse",
     "TimeCourseNoise": "_timecourse",
+    "multistability": "_multistability",
+    "fixed_points": "_multistability",
+    "Multistability": "_multistability",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",
