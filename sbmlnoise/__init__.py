@@ -49,6 +49,13 @@ _LAZY = {
     "plot_sensitivities": "plots",
     "plot_extrinsic": "plots",
     "coerce_model": "_tellurium",
+    "oscillation": "_oscillation",
+    "deterministic_cycle": "_oscillation",
+    "time_course_noise": "_timecourse",
+    "TimeCourseNoise": "_timecourse",
+    "multistability": "_multistability",
+    "fixed_points": "_multistability",
+    "Multistability": "_multistability",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
+from ._blas import single_threaded_blas
 from .errors import NoSteadyState, SimulationError, UnsupportedFeature
 from .lna_model import problem
 from .network import ReactionNetwork
@@ -261,7 +262,8 @@ def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatist
         if leading >= -1e-10 * max(1.0, float(np.max(np.abs(eig)))):
             raise _stability_error(net, eig, "unstable" if leading > 0 else
                                    "not asymptotically stable (a zero eigenvalue)")
-        s_red = linalg.solve_continuous_lyapunov(j_red, -d_red)
+        with single_threaded_blas():
+            s_red = linalg.solve_continuous_lyapunov(j_red, -d_red)
         s_red = 0.5 * (s_red + s_red.T)
     else:
         s_red = np.zeros((0, 0))
@@ -487,8 +489,9 @@ def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATime
         implicit = ("BDF", "Radau") if big else ("LSODA", "BDF", "Radau")
         kwargs = {"jac": jac} if method in implicit else {}
         uniq, inverse = np.unique(times, return_inverse=True)  # repeated times allowed
-        sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method=method, t_eval=uniq,
-                        rtol=rtol, atol=atol, **kwargs)
+        with single_threaded_blas():  # r^2-sized LU: threads only cost (see _blas.py)
+            sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method=method, t_eval=uniq,
+                            rtol=rtol, atol=atol, **kwargs)
         if not sol.success:
             raise SimulationError(f"lna: time-dependent LNA of model '{net.id}' failed: "
                                   f"{sol.message}")

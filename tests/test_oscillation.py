@@ -1,0 +1,195 @@
+"""Tests of sn.oscillation (sbmlnoise/_oscillation.py).
+
+* LNA: the quasi-cycle spectrum of a two-species linear focus, whose peak and half-maximum
+  points solve quadratics in w^2 (derived below); the LNA is exact for linear propensities.
+* SSA: the Brusselator (Prigogine & Lefever 1968) in its limit-cycle regime (a = 1, b = 3 >
+  1 + a^2): the mean cycle length agrees with the rate equations' period within its
+  standard error at large system size, and the coherence (Q, coherent cycles) grows in
+  proportion to the system size (phase diffusion ~ 1/Omega; Gaspard 2002,
+  doi:10.1063/1.1509751). Seeds, runs and tolerances are stated per test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import sbmlnoise as sn
+from sbmlnoise.errors import NoSteadyState
+from sbmlnoise._oscillation import COLUMNS, deterministic_cycle
+
+BRUSSELATOR = """model brusselator
+  compartment cell = 1; species X in cell, Y in cell;
+  r1: => X; a
+  r2: 2X + Y => 3X; X*X*Y
+  r3: X => Y; b*X
+  r4: X => ; X
+  a = 1; b = 3; X = 1; Y = 3
+end"""
+
+
+def focus(k0=100.0, g1=0.1, g2=0.1, kxy=1.0, kyx=1.0):
+    """Linear focus: => X (k0), X => (g1 X), X => (kyx Y: Y removes X), => Y (kxy X),
+    Y => (g2 Y). Jacobian [[-g1, -kyx], [kxy, -g2]]."""
+    return sn.load(f"""model focus
+      => X; k0; X => ; g1*X; X => ; kyx*Y; => Y; kxy*X; Y => ; g2*Y
+      k0 = {k0}; g1 = {g1}; g2 = {g2}; kxy = {kxy}; kyx = {kyx}
+      X = 0; Y = 0
+    end""")
+
+
+def focus_closed_form(k0, g1, g2, kxy, kyx):
+    """Peak frequency and Q of S_XX(w) = (alpha + beta u) / ((Delta - u)^2 + T^2 u),
+    u = w^2, for the focus above (D = diag(2 k0, 2 kxy X*) at the fixed point)."""
+    x = k0 / (g1 + kyx * kxy / g2)
+    d1, d2 = 2 * k0, 2 * kxy * x
+    alpha, beta = g2 ** 2 * d1 + kyx ** 2 * d2, d1
+    delta, trace = g1 * g2 + kxy * kyx, g1 + g2
+    # d f / du = 0  <=>  beta u^2 + 2 alpha u - (beta Delta^2 + 2 alpha Delta - alpha T^2) = 0
+    c = beta * delta ** 2 + 2 * alpha * delta - alpha * trace ** 2
+    u_p = (-alpha + math.sqrt(alpha ** 2 + beta * c)) / beta
+    f = lambda u: (alpha + beta * u) / ((delta - u) ** 2 + trace ** 2 * u)  # noqa: E731
+    fmax = f(u_p)
+    # f(u) = fmax / 2  <=>  fmax u^2 + (fmax (T^2 - 2 Delta) - 2 beta) u + fmax Delta^2 - 2 alpha = 0
+    qa, qb, qc = fmax, fmax * (trace ** 2 - 2 * delta) - 2 * beta, fmax * delta ** 2 - 2 * alpha
+    disc = math.sqrt(qb ** 2 - 4 * qa * qc)
+    u1, u2 = (-qb - disc) / (2 * qa), (-qb + disc) / (2 * qa)
+    assert u1 > 0  # a narrow peak: both half-maximum points exist
+    w_p = math.sqrt(u_p)
+    return w_p, w_p / (math.sqrt(u2) - math.sqrt(u1)), x, fmax
+
+
+@pytest.mark.parametrize("params", [dict(k0=100.0, g1=0.1, g2=0.1, kxy=1.0, kyx=1.0),
+                                    dict(k0=50.0, g1=0.3, g2=0.05, kxy=2.0, kyx=0.5)])
+def test_lna_quasi_cycle_spectrum_of_linear_focus(params):
+    net = focus(**params)
+    table = sn.oscillation(net)  # auto: stable focus -> LNA
+    assert list(table.columns) == list(COLUMNS)
+    row = table.loc["X"]
+    w_p, q, x, fmax = focus_closed_form(**params)
+    assert row["method"] == "lna"
+    assert row["peak_frequency"] == pytest.approx(w_p, rel=1e-7)
+    assert row["period"] == pytest.approx(2 * math.pi / w_p, rel=1e-7)
+    assert row["q_factor"] == pytest.approx(q, rel=1e-6)
+    # the spectrum itself at the peak (exact LNA PSD of the backend)
+    st = sn.lna(net)
+    assert float(st.psd("X", [w_p]).iloc[0]) == pytest.approx(fmax, rel=1e-9)
+    # eigenvalues -(g1 + g2)/2 +/- i sqrt(kxy kyx - (g1 - g2)^2 / 4)
+    g1, g2 = params["g1"], params["g2"]
+    im = math.sqrt(params["kxy"] * params["kyx"] - (g1 - g2) ** 2 / 4)
+    assert row["deterministic_period"] == pytest.approx(2 * math.pi / im, rel=1e-9)
+    assert row["acf_decay_time"] == pytest.approx(2 / (g1 + g2), rel=1e-9)
+    assert math.isnan(row["period_se"])  # exact: no sampling error
+
+
+def test_lna_node_has_no_peak_and_limit_cycle_is_refused():
+    bd = sn.load("model bd; => X; 10; X => ; 2*X; X = 0; end")
+    row = sn.oscillation(bd).loc["X"]
+    assert math.isnan(row["period"]) and math.isnan(row["q_factor"])
+    assert "no spectral peak" in row["note"]
+    with pytest.raises(NoSteadyState, match="method='ssa'"):
+        sn.oscillation(sn.load(BRUSSELATOR, system_size=100), method="lna")
+    with pytest.raises(ValueError, match="unknown method"):
+        sn.oscillation(bd, method="fft")
+    with pytest.raises(KeyError, match="no species 'Z'"):
+        sn.oscillation(bd, species="Z")
+
+
+def test_deterministic_cycle_of_brusselator_starts_off_the_fixed_point():
+    # the initial state is the unstable fixed point (X = a, Y = b / a): a small push is
+    # needed; the period is independent of Omega (amounts) and amplitudes scale with it
+    c1 = deterministic_cycle(sn.load(BRUSSELATOR, system_size=1))
+    c2 = deterministic_cycle(sn.load(BRUSSELATOR, system_size=50))
+    assert c1["converged"] and c2["converged"]
+    assert c1["period"] == pytest.approx(c2["period"], rel=1e-6)
+    assert 6.5 < c1["period"] < 8.0  # ~7.157 (b = 3, a = 1)
+    np.testing.assert_allclose(c2["amplitude"], 50 * c1["amplitude"], rtol=1e-3)
+
+
+def test_brusselator_ssa_period_and_coherence_grow_with_size():
+    # 8 runs x 60 cycles per size, seed 11; about 5 s on one core once numba is warm
+    tables = {om: sn.oscillation(sn.load(BRUSSELATOR, system_size=om), runs=8, cycles=60,
+                                 seed=11, workers=1) for om in (300, 1200)}
+    big = tables[1200].loc["X"]
+    assert big["method"] == "ssa"
+    # mean cycle length against the rate equations' period: within 3 standard errors
+    assert abs(big["period"] - big["deterministic_period"]) <= 3 * big["period_se"]
+    assert big["period_se"] < 0.01 * big["period"]
+    # the spectral peak sits at 2 pi / period (3 standard errors)
+    assert abs(big["peak_frequency"] - 2 * math.pi / big["deterministic_period"]) <= \
+        3 * big["peak_frequency_se"]
+    small = tables[300].loc["X"]
+    # phase diffusion ~ 1/Omega: coherent cycles grow 4x (3 combined standard errors)
+    ratio = big["coherent_cycles"] / small["coherent_cycles"]
+    se = ratio * math.hypot(big["coherent_cycles_se"] / big["coherent_cycles"],
+                            small["coherent_cycles_se"] / small["coherent_cycles"])
+    assert abs(ratio - 4) <= 3 * se, (ratio, se)
+    q_ratio = big["q_factor"] / small["q_factor"]
+    q_se = q_ratio * math.hypot(big["q_factor_se"] / big["q_factor"],
+                                small["q_factor_se"] / small["q_factor"])
+    assert abs(q_ratio - 4) <= 3 * q_se, (q_ratio, q_se)
+    # amplitudes: close to the deterministic one at large size (half peak-to-trough)
+    assert big["amplitude_mean"] == pytest.approx(big["deterministic_amplitude"], rel=0.05)
+
+
+@pytest.mark.slow
+def test_brusselator_q_linear_in_system_size_slow():
+    # 16 runs x 150 cycles at Omega = 1000, 4000, seed 5 (about a minute)
+    rows = {om: sn.oscillation(sn.load(BRUSSELATOR, system_size=om), runs=16, cycles=150,
+                               seed=5, species="X", max_events=2e9).loc["X"] for om in (1000, 4000)}
+    big, small = rows[4000], rows[1000]
+    assert abs(big["period"] - big["deterministic_period"]) <= 3 * big["period_se"]
+    q_ratio = big["q_factor"] / small["q_factor"]
+    q_se = q_ratio * math.hypot(big["q_factor_se"] / big["q_factor"],
+                                small["q_factor_se"] / small["q_factor"])
+    assert abs(q_ratio - 4) <= 3 * q_se, (q_ratio, q_se)
+    # a Lorentzian line: Q = pi x coherent cycles (phase diffusion), 3 standard errors
+    for row in (small, big):
+        pred = math.pi * row["coherent_cycles"]
+        se = math.hypot(row["q_factor_se"], math.pi * row["coherent_cycles_se"])
+        assert abs(row["q_factor"] - pred) <= 3 * se
+
+
+# --------------------------------------------------------------------------- time course
+def test_time_course_noise_birth_death_is_poisson_at_all_times():
+    # birth k = 10, death g = 1 from X = 0: X(t) ~ Poisson(10 (1 - e^-t)) exactly, so
+    # mean = variance = 10 (1 - e^-t), Fano = 1. 800 runs, seed 4; 4 jackknife SE.
+    net = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
+    tc = sn.time_course_noise(net, runs=800, seed=4, n_times=21)
+    assert tc.settings["window"].startswith("5 x the slowest relaxation")
+    assert tc.times[-1] == pytest.approx(5.0)
+    lam = 10 * (1 - np.exp(-tc.times[1:]))
+    m, m_se = tc.mean["X"].to_numpy()[1:], tc.stderr["mean"]["X"].to_numpy()[1:]
+    sd, sd_se = tc.sd["X"].to_numpy()[1:], tc.stderr["sd"]["X"].to_numpy()[1:]
+    f, f_se = tc.fano["X"].to_numpy()[1:], tc.stderr["fano"]["X"].to_numpy()[1:]
+    # 20 times each: allow 4 SE (family-wise false-alarm rate well below 1%)
+    assert np.all(np.abs(m - lam) <= 4 * m_se)
+    assert np.all(np.abs(sd - np.sqrt(lam)) <= 4 * sd_se)
+    assert np.all(np.abs(f - 1) <= 4 * f_se)
+    np.testing.assert_allclose(tc.ode["X"].to_numpy()[1:], lam, rtol=1e-6)
+    # linear propensities: the LNA is exact (sd = sqrt(lam)) and valid throughout
+    np.testing.assert_allclose(tc.lna_sd["X"].to_numpy()[1:], np.sqrt(lam), rtol=1e-5)
+    assert tc.lna_valid.all() and tc.lna_valid_until == pytest.approx(5.0)
+    frame = tc.to_frame()
+    assert {"mean", "mean_se", "sd", "cv", "fano", "ode_mean", "lna_sd"} <= set(frame.columns)
+    assert tc.trajectories.shape == (5, 21, 1)
+
+
+def test_time_course_noise_oscillator_flags_where_lna_fails():
+    # Brusselator at Omega = 200: the LNA variance grows without bound along the limit
+    # cycle (phase diffusion), so it must be flagged invalid before the window ends.
+    net = sn.load(BRUSSELATOR, system_size=200)
+    tc = sn.time_course_noise(net, runs=100, seed=2, n_times=41)
+    assert tc.settings["window"].startswith("10 periods")
+    assert tc.lna_sd is not None and not tc.lna_valid.all()
+    assert tc.lna_valid_until is None or tc.lna_valid_until < tc.times[-1]
+    # the ensemble dephases: its sd at the end is of the order of the cycle amplitude
+    assert tc.sd["X"].iloc[-1] > 0.2 * tc.mean["X"].iloc[-1]
+
+
+def test_time_course_noise_rejects_bad_input():
+    net = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
+    with pytest.raises(ValueError, match="runs must be >= 2"):
+        sn.time_course_noise(net, [0, 1], runs=1)
