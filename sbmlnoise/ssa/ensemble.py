@@ -202,6 +202,14 @@ def raise_failure(net, info, err_state, run=None) -> None:
     if status == 4:
         raise SimulationError(f"ssa: events keep re-triggering each other at t={t:g}{where} "
                               f"(state {state})")
+    if status == 6:
+        ev = net.events[int(info[1])].id
+        s = net.species_ids[int(info[2])]
+        raise SimulationError(f"ssa: event '{ev}' assigns {info[4]:g} molecules to species "
+                              f"'{s}' at t={t:g}{where}, not a whole non-negative number; the "
+                              f"exact SSA refuses it as it refuses non-whole initial counts "
+                              f"(round the assignment in the model, pass system_size= to "
+                              f"sn.load, or use method='cle')")
     if status == 5:
         r = net.reactions[int(info[1])].id
         s = net.species_ids[int(info[2])]
