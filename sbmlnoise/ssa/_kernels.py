@@ -494,7 +494,7 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _ensemble_chunk(m, method, x0, p0, times, states, keep, want_cov, mean, m2, cov,
-                    kept, max_count, max_steps, info, err_state):
+                    kept, sample_idx, samples, max_count, max_steps, info, err_state):
     """Simulate ``states.shape[0]`` runs and merge them into streaming moments.
 
     Parameters
@@ -506,6 +506,8 @@ def _ensemble_chunk(m, method, x0, p0, times, states, keep, want_cov, mean, m2, 
     cov : float64 (T, S, S) (or (0, 0, 0) when ``want_cov`` is false); sum of
         cross-deviation products.
     kept : float64 (keep, T, S), the first ``keep`` trajectories.
+    sample_idx, samples : int64 (K,), float64 (R, K, S): every run's state at
+        ``times[sample_idx]`` (for distributions).
     info, err_state : failure report (see module docstring) and the state at failure.
 
     Returns the total number of reaction events, or -1 - run on failure.
@@ -537,6 +539,8 @@ def _ensemble_chunk(m, method, x0, p0, times, states, keep, want_cov, mean, m2, 
         total += steps
         if r < keep:
             kept[r] = buf
+        for k in range(sample_idx.shape[0]):
+            samples[r, k, :] = buf[sample_idx[k]]
         n = r + 1.0
         for i in range(T):
             for s in range(S):
