@@ -71,7 +71,7 @@ def test_birth_death_ensemble_poisson():
     that value. 4000 runs, seed 11, bound 4.5 SE."""
     net = sn.load(BD)
     times = np.array([0.0, 0.5, 1.0, 2.0, 5.0])
-    ens = sn.ssa(net, times, 4000, seed=11)
+    ens = sn.ssa(net, times=times, runs=4000, seed=11)
     assert isinstance(ens, EnsembleResult) and ens.runs == 4000
     lam = 10 * (1 - np.exp(-times))
     m = ens.mean["X"].to_numpy()
@@ -89,7 +89,7 @@ def test_birth_death_ensemble_poisson():
 def test_methods_agree_on_decay(method):
     """Pure decay X -> 0 from 50: X(t) ~ Binomial(50, e^{-t}); 2000 runs, seed 3."""
     net = sn.load("model d; X => ; X; X = 50; end")
-    ens = sn.ssa(net, [0.0, 0.7, 2.0], 2000, seed=3, method=method)
+    ens = sn.ssa(net, times=[0.0, 0.7, 2.0], runs=2000, seed=3, method=method)
     assert ens.method == method
     p = np.exp(-np.array([0.7, 2.0]))
     mean, var = 50 * p, 50 * p * (1 - p)
@@ -104,8 +104,8 @@ def test_large_network_sorting_matches_direct():
     net = sn.load(_chain(21))
     assert net.n_reactions >= 40 and net.n_species >= 20
     t = [0.0, 3.0]
-    a = sn.ssa(net, t, 1000, seed=1)
-    b = sn.ssa(net, t, 1000, seed=2, method="direct")
+    a = sn.ssa(net, times=t, runs=1000, seed=1)
+    b = sn.ssa(net, times=t, runs=1000, seed=2, method="direct")
     assert a.method == "sorting" and b.method == "direct"
     diff = (a.mean - b.mean).to_numpy()[1]
     se = np.sqrt((a.variance.to_numpy()[1] + b.variance.to_numpy()[1]) / 1000) + 1e-12
@@ -115,7 +115,7 @@ def test_large_network_sorting_matches_direct():
 def test_boundary_species_stay_fixed():
     """Boundary ($S) species are reactants/products but never change."""
     net = sn.load("model b; $S => X; k*S; X => $W; X; S = 4; W = 0; X = 0; k = 2.5; end")
-    ens = sn.ssa(net, [0.0, 1.0, 5.0], 200, seed=8, keep_trajectories=200)
+    ens = sn.ssa(net, times=[0.0, 1.0, 5.0], runs=200, seed=8, keep_trajectories=200)
     traj = ens.trajectories
     assert np.all(traj[:, :, net.index("S")] == 4) and np.all(traj[:, :, net.index("W")] == 0)
     lam = 10 * (1 - np.exp(-5.0))
@@ -125,7 +125,7 @@ def test_boundary_species_stay_fixed():
 def test_conservation_covariance_exact():
     """A <-> B with A + B = 20: at every time cov(A, B) = -var(A) = -var(B) exactly."""
     net = sn.load("model c; A => B; 1.0*A; B => A; 0.5*B; A = 20; B = 0; end")
-    ens = sn.ssa(net, [0.0, 0.3, 1.0, 4.0], 500, seed=5, covariance=True)
+    ens = sn.ssa(net, times=[0.0, 0.3, 1.0, 4.0], runs=500, seed=5, covariance=True)
     for t in (0.3, 1.0, 4.0):
         c = ens.covariance.loc[t]
         assert c.loc["A", "B"] == pytest.approx(-c.loc["A", "A"], rel=1e-9, abs=1e-9)
@@ -138,18 +138,18 @@ def test_seed_reproducible_across_workers():
     """Same seed -> bit-identical moments and kept trajectories for 1 and 2 workers."""
     net = sn.load(TELEGRAPH)
     times = np.linspace(0, 5, 11)
-    one = sn.ssa(net, times, 300, seed=123, workers=1, keep_trajectories=100, covariance=True)
-    two = sn.ssa(net, times, 300, seed=123, workers=2, keep_trajectories=100, covariance=True)
+    one = sn.ssa(net, times=times, runs=300, seed=123, workers=1, keep_trajectories=100, covariance=True)
+    two = sn.ssa(net, times=times, runs=300, seed=123, workers=2, keep_trajectories=100, covariance=True)
     np.testing.assert_array_equal(one.mean.to_numpy(), two.mean.to_numpy())
     np.testing.assert_array_equal(one.variance.to_numpy(), two.variance.to_numpy())
     np.testing.assert_array_equal(one.covariance.to_numpy(), two.covariance.to_numpy())
     np.testing.assert_array_equal(one.trajectories, two.trajectories)
     assert one.trajectories.shape == (100, 11, 3)  # kept across two chunks of 64 runs
     # kept runs are the ensemble's first runs: a 100-run ensemble has their mean
-    first = sn.ssa(net, times, 100, seed=123, workers=2)
+    first = sn.ssa(net, times=times, runs=100, seed=123, workers=2)
     np.testing.assert_allclose(first.mean.to_numpy(), one.trajectories.mean(axis=0),
                                rtol=1e-12, atol=1e-12)
-    other = sn.ssa(net, times, 300, seed=124, workers=1)
+    other = sn.ssa(net, times=times, runs=300, seed=124, workers=1)
     assert not np.array_equal(one.mean.to_numpy(), other.mean.to_numpy())
     # kept trajectories are single runs: whole numbers, gene states 0/1
     assert np.all(one.trajectories == np.round(one.trajectories))
@@ -160,12 +160,12 @@ def test_dask_client_matches_local():
     """Chunks on a dask LocalCluster (in-process, 127.0.0.1) give the local numbers."""
     distributed = pytest.importorskip("dask.distributed")
     net = sn.load(BD)
-    local = sn.ssa(net, [0.0, 1.0, 3.0], 200, seed=9, workers=2)
+    local = sn.ssa(net, times=[0.0, 1.0, 3.0], runs=200, seed=9, workers=2)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   host="127.0.0.1", protocol="tcp",
                                   dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
-        remote = sn.ssa(net, [0.0, 1.0, 3.0], 200, seed=9, client=client)
+        remote = sn.ssa(net, times=[0.0, 1.0, 3.0], runs=200, seed=9, client=client)
     np.testing.assert_array_equal(local.mean.to_numpy(), remote.mean.to_numpy())
     np.testing.assert_array_equal(local.variance.to_numpy(), remote.variance.to_numpy())
     assert str(remote.settings["workers"]).startswith("dask")
@@ -176,8 +176,8 @@ def test_top_level_name_is_callable():
     import sbmlnoise.ssa as pkg
 
     net = sn.load(BD)
-    assert isinstance(pkg(net, [0.0, 1.0], 5, seed=1), EnsembleResult)
-    assert isinstance(sn.ssa(net, [0.0, 1.0], 5, seed=1), EnsembleResult)
+    assert isinstance(pkg(net, times=[0.0, 1.0], runs=5, seed=1), EnsembleResult)
+    assert isinstance(sn.ssa(net, times=[0.0, 1.0], runs=5, seed=1), EnsembleResult)
     assert sn.ssa_stationary is ssa_stationary and sn.EnsembleResult is EnsembleResult
 
 
@@ -187,7 +187,7 @@ def test_time_event_parameter_assignment():
     m(2) e^{-(t-2)} with m(2) = 10 (1 - e^{-2}). 3000 runs, seed 21, 4.5 SE."""
     net = sn.load("model e; => X; k; X => ; X; X = 0; k = 10; E1: at time >= 2: k = 0; end")
     times = np.array([1.0, 2.0, 3.0, 4.0])
-    ens = sn.ssa(net, times, 3000, seed=21)
+    ens = sn.ssa(net, times=times, runs=3000, seed=21)
     m2 = 10 * (1 - np.exp(-2.0))
     expect = np.where(times <= 2, 10 * (1 - np.exp(-times)), m2 * np.exp(-(times - 2)))
     se = np.sqrt(np.maximum(ens.variance["X"].to_numpy(), expect) / 3000)
@@ -197,7 +197,7 @@ def test_time_event_parameter_assignment():
 def test_state_event_fires_between_reactions():
     """`at X >= 5: X = 0` resets immediately: no recorded state ever has X >= 5."""
     net = sn.load("model s; => X; 10; X = 0; E1: at X >= 5: X = 0; end")
-    ens = sn.ssa(net, np.linspace(0, 10, 201), 50, seed=2, keep_trajectories=50)
+    ens = sn.ssa(net, times=np.linspace(0, 10, 201), runs=50, seed=2, keep_trajectories=50)
     assert ens.trajectories.max() <= 4
     assert ens.trajectories.max() == 4
 
@@ -207,7 +207,7 @@ def test_event_initial_value(t0, expected):
     """SBML initialValue: a trigger already true at t=0 fires then only if its initial
     value is false (a false -> true transition)."""
     net = sn.load(f"model e; => X; 1; X = 0; E1: at (X >= 0), t0={t0}: X = 7; end")
-    ens = sn.ssa(net, [0.0], 3, seed=1)
+    ens = sn.ssa(net, times=[0.0], runs=3, seed=1)
     assert ens.mean["X"].iloc[0] == expected
 
 
@@ -267,15 +267,15 @@ def test_two_stage_protein_fano():
 def test_bad_arguments():
     net = sn.load(BD)
     with pytest.raises(ValueError):
-        sn.ssa(net, [0, 1], 0)
+        sn.ssa(net, times=[0, 1], runs=0)
     with pytest.raises(ValueError):
-        sn.ssa(net, [0, 1], 2.5)
+        sn.ssa(net, times=[0, 1], runs=2.5)
     with pytest.raises(ValueError):
-        sn.ssa(net, [0, 2, 1], 10)
+        sn.ssa(net, times=[0, 2, 1], runs=10)
     with pytest.raises(ValueError):
-        sn.ssa(net, [-1, 1], 10)
+        sn.ssa(net, times=[-1, 1], runs=10)
     with pytest.raises(ValueError):
-        sn.ssa(net, [0, 1], 10, method="tau-leap")
+        sn.ssa(net, times=[0, 1], runs=10, method="tau-leap")
     with pytest.raises(ValueError):
         sn.ssa_stationary(net, t_end=10, burn_in=20)
 
@@ -283,7 +283,7 @@ def test_bad_arguments():
 def test_negative_propensity_names_reaction_state_time():
     net = sn.load("model n; R1: => X; 1; R2: => X; 5 - X; X = 0; end")
     with pytest.raises(sn.SimulationError) as err:
-        sn.ssa(net, [0, 50], 3, seed=1)
+        sn.ssa(net, times=[0, 50], runs=3, seed=1)
     msg = str(err.value)
     assert "'R2'" in msg and "X=6" in msg and "t=" in msg
 
@@ -291,34 +291,34 @@ def test_negative_propensity_names_reaction_state_time():
 def test_nan_propensity():
     net = sn.load("model n; => X; 1; => X; sqrt(2 - X); X = 0; end")
     with pytest.raises(sn.SimulationError, match="nan"):
-        sn.ssa(net, [0, 100], 2, seed=1)
+        sn.ssa(net, times=[0, 100], runs=2, seed=1)
 
 
 def test_runaway_growth_is_stopped():
     net = sn.load("model r; X => 2 X; 1.0*X; X = 10; end")
     with pytest.raises(sn.SimulationError, match="max_steps"):
-        sn.ssa(net, [0, 100], 1, seed=1, max_steps=100_000)
+        sn.ssa(net, times=[0, 100], runs=1, seed=1, max_steps=100_000)
     with pytest.raises(sn.SimulationError, match="max_count"):
-        sn.ssa(net, [0, 100], 1, seed=1, max_count=1000)
+        sn.ssa(net, times=[0, 100], runs=1, seed=1, max_count=1000)
 
 
 def test_non_integer_stoichiometry_unsupported():
     net = sn.load("model h; X => 0.5 Y; X; X = 10; Y = 0; end")
     with pytest.raises(sn.UnsupportedFeature):
-        sn.ssa(net, [0, 1], 2)
+        sn.ssa(net, times=[0, 1], runs=2)
 
 
 def test_time_dependent_rate_unsupported():
     net = sn.load("model h; => X; 1 + time; X = 0; end")
     with pytest.raises(sn.UnsupportedFeature):
-        sn.ssa(net, [0, 1], 2)
+        sn.ssa(net, times=[0, 1], runs=2)
 
 
 @pytest.mark.slow
 def test_birth_death_ensemble_large():
     """100,000 runs, seed 99: mean and variance at t=1 within 4.5 SE of Poisson."""
     net = sn.load(BD)
-    ens = sn.ssa(net, [1.0], 100_000, seed=99)
+    ens = sn.ssa(net, times=[1.0], runs=100_000, seed=99)
     lam = 10 * (1 - math.exp(-1))
     assert abs(ens.mean["X"].iloc[0] - lam) < 4.5 * math.sqrt(lam / 1e5)
     assert abs(ens.variance["X"].iloc[0] - lam) < 4.5 * math.sqrt((lam + 2 * lam**2) / 1e5)

@@ -54,7 +54,7 @@ def score_case(case: Case, runs: int, seed) -> dict:
         start = float(s.get("start") or 0.0)
         duration, steps = float(s["duration"]), int(s["steps"])
         times = np.linspace(start, start + duration, steps + 1)
-        ens = ssa(net, times, runs, seed=seed)
+        ens = ssa(net, times=times, runs=runs, seed=seed)
         expected = _expected(case)
         mean_lo, mean_hi = s.get("meanRange") or (-3.0, 3.0)
         var_lo, var_hi = s.get("sdRange") or (-5.0, 5.0)

@@ -1,8 +1,13 @@
-"""Exact stochastic simulation (SSA) of reaction networks.
+"""Stochastic simulation (SSA) of reaction networks: exact and, for large copy numbers,
+approximate.
 
-* :func:`ssa` -- ensembles of runs with streamed mean/variance/covariance,
+* :func:`ssa` -- ensembles of runs with streamed mean/variance/covariance; methods
+  "direct", "sorting" (exact), "tau_leap", "cle", "hybrid" (approximate, see
+  :mod:`.approx`) and "auto" (:func:`choose_method`),
 * :func:`ssa_stationary` -- stationary statistics (moments, histogram, autocovariance,
-  PSD with batch-means standard errors) from one long run.
+  PSD with batch-means standard errors) from one long run,
+* :func:`choose_method` -- which method suits a model, and why,
+* :func:`warm_up` -- compile/load every kernel (numba cache) before timing-sensitive work.
 
 Variants, one file each: :mod:`.direct` (Gillespie 1977) and :mod:`.sorting` (sorting
 direct method with dependency graph, McCollum et al. 2006); ``method="auto"`` picks by
@@ -10,10 +15,14 @@ network size. Kernels are numba-compiled once and cached; a model is data (mass-
 arrays or interpreter bytecode), never generated source.
 """
 
+from .approx import APPROX_METHODS, ChemicalLangevin, Hybrid, TauLeap
+from .choose import choose_method
 from .direct import Direct
 from .ensemble import METHODS, EnsembleResult, ssa
 from .sorting import SortingDirect
 from .stationary import ssa_stationary
+from .warmup import warm_up
 
-__all__ = ["ssa", "ssa_stationary", "EnsembleResult", "METHODS", "Direct", "SortingDirect"]
-
+__all__ = ["ssa", "ssa_stationary", "EnsembleResult", "METHODS", "APPROX_METHODS", "Direct",
+           "SortingDirect", "TauLeap", "ChemicalLangevin", "Hybrid", "choose_method",
+           "warm_up"]

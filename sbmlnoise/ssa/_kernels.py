@@ -14,6 +14,8 @@ status meaning                         info
 3      more than ``max_steps`` events [3, -, -, time]
 4      event cascade did not settle   [4, -, -, time]
 5      a reaction made a count < 0    [5, reaction, species, time]
+6      event assigned a non-whole or  [6, event, species, time, value]
+       negative count
 ====== ============================== =================================================
 """
 
@@ -72,20 +74,40 @@ def _all_propensities(m, x, p, t, a, stack, info):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fire_events(m, x, p, t, prev, pend, vals, stack, info):
+def _fire_events(m, x, p, t, prev, pend, vals, stack, info, j, integer):
     """Fire every event whose trigger went false -> true, in priority order, repeating
-    until no trigger changes. Returns the number fired, or -1 (status 4)."""
+    until no trigger changes. Returns the number fired, or -1 (status 4 or 6).
+
+    ``j >= 0``: called after reaction ``j`` fired; the first round evaluates only the
+    triggers that read a species ``j`` changes (event dependency graph ``ev_dep_*``);
+    the other triggers cannot have changed. ``j = -1``: evaluate all (t = 0, time
+    breakpoints, after parameter changes). ``integer``: species assignments must be whole
+    molecule counts (within 1e-6 relative) -- otherwise status 6 [6, event, species,
+    time, value] -- and are stored rounded; continuous methods pass False.
+    """
     E = m.n_events
     fired = 0
-    for _ in range(_MAX_EVENT_ROUNDS):
+    for rnd in range(_MAX_EVENT_ROUNDS):
         pending = False
-        for e in range(E):
-            value = _eval(m.code, m.consts, m.prog_ptr, m.ev_trigger[e], x, p, t, stack)
-            cur = 1 if value != 0.0 else 0
-            pend[e] = 1 if (cur == 1 and prev[e] == 0) else 0
-            prev[e] = cur
-            if pend[e] == 1:
-                pending = True
+        if rnd == 0 and j >= 0:
+            for e in range(E):
+                pend[e] = 0
+            for qe in range(m.ev_dep_ptr[j], m.ev_dep_ptr[j + 1]):
+                e = m.ev_dep_list[qe]
+                value = _eval(m.code, m.consts, m.prog_ptr, m.ev_trigger[e], x, p, t, stack)
+                cur = 1 if value != 0.0 else 0
+                pend[e] = 1 if (cur == 1 and prev[e] == 0) else 0
+                prev[e] = cur
+                if pend[e] == 1:
+                    pending = True
+        else:
+            for e in range(E):
+                value = _eval(m.code, m.consts, m.prog_ptr, m.ev_trigger[e], x, p, t, stack)
+                cur = 1 if value != 0.0 else 0
+                pend[e] = 1 if (cur == 1 and prev[e] == 0) else 0
+                prev[e] = cur
+                if pend[e] == 1:
+                    pending = True
         if not pending:
             return fired
         for k in range(E):
@@ -102,7 +124,25 @@ def _fire_events(m, x, p, t, prev, pend, vals, stack, info):
                 vals[q - lo] = _eval(m.code, m.consts, m.prog_ptr, m.as_prog[q], x, p, t, stack)
             for q in range(lo, hi):
                 if m.as_kind[q] == 0:
-                    x[m.as_index[q]] = np.rint(m.as_scale[q] * vals[q - lo])
+                    v = m.as_scale[q] * vals[q - lo]
+                    if integer:
+                        r = np.rint(v)
+                        if not (abs(v - r) <= 1e-6 * max(1.0, abs(v)) and r >= 0.0):
+                            info[0] = 6.0
+                            info[1] = e
+                            info[2] = m.as_index[q]
+                            info[3] = t
+                            info[4] = v
+                            return -1
+                        v = r
+                    elif not (v >= 0.0 and v < math.inf):
+                        info[0] = 6.0
+                        info[1] = e
+                        info[2] = m.as_index[q]
+                        info[3] = t
+                        info[4] = v
+                        return -1
+                    x[m.as_index[q]] = v
                 else:
                     p[m.as_index[q]] = vals[q - lo]
             fired += 1
@@ -225,9 +265,9 @@ def _advance(m, method, x, p, a, order, a0, t, t_stop, rng, stack, prev, pend, v
             info[3] = t
             return t, a0, steps, 3
         if has_events:
-            nf = _fire_events(m, x, p, t, prev, pend, vals, stack, info)
+            nf = _fire_events(m, x, p, t, prev, pend, vals, stack, info, j, True)
             if nf < 0:
-                return t, a0, steps, 4
+                return t, a0, steps, int(info[0])
             if nf > 0:
                 a0 = _all_propensities(m, x, p, t, a, stack, info)
                 if a0 < 0.0:
@@ -268,9 +308,9 @@ def _goto(m, method, x, p, a, order, a0, t, target, bi, rng, stack, prev, pend, 
                 return t, a0, steps, bi, status
         for sub in range(2):  # at the breakpoint and just after it (strict relations)
             tt = t if sub == 0 else np.nextafter(t, math.inf)
-            nf = _fire_events(m, x, p, tt, prev, pend, vals, stack, info)
+            nf = _fire_events(m, x, p, tt, prev, pend, vals, stack, info, -1, True)
             if nf < 0:
-                return t, a0, steps, bi, 4
+                return t, a0, steps, bi, int(info[0])
             if nf > 0:
                 a0 = _all_propensities(m, x, p, t, a, stack, info)
                 if a0 < 0.0:
@@ -283,7 +323,7 @@ def _goto(m, method, x, p, a, order, a0, t, target, bi, rng, stack, prev, pend, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _start(m, x0, p0, x, p, a, order, prev, pend, vals, stack, info):
+def _start(m, x0, p0, x, p, a, order, prev, pend, vals, stack, info, integer=True):
     """Reset a run to t = 0: state, parameters, search order, event flags (SBML
     ``initialValue``), events already true at 0, propensities. Returns (a0, status)."""
     x[:] = x0
@@ -293,8 +333,8 @@ def _start(m, x0, p0, x, p, a, order, prev, pend, vals, stack, info):
     for e in range(m.n_events):
         prev[e] = m.ev_init[e]
     if m.n_events > 0:
-        if _fire_events(m, x, p, 0.0, prev, pend, vals, stack, info) < 0:
-            return 0.0, 4
+        if _fire_events(m, x, p, 0.0, prev, pend, vals, stack, info, -1, integer) < 0:
+            return 0.0, int(info[0])
     a0 = _all_propensities(m, x, p, 0.0, a, stack, info)
     if a0 < 0.0:
         return a0, 1
@@ -373,9 +413,9 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
             t = bp
             for sub in range(2):  # at the breakpoint and just after it (strict relations)
                 tt = t if sub == 0 else np.nextafter(t, math.inf)
-                nf = _fire_events(m, x, p, tt, prev, pend, vals, stack, info)
+                nf = _fire_events(m, x, p, tt, prev, pend, vals, stack, info, -1, True)
                 if nf < 0:
-                    return steps, 4
+                    return steps, int(info[0])
                 if nf > 0:
                     a0 = _all_propensities(m, x, p, t, a, stack, info)
                     if a0 < 0.0:
@@ -424,9 +464,9 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
             info[3] = t
             return steps, 3
         if has_events:
-            nf = _fire_events(m, x, p, t, prev, pend, vals, stack, info)
+            nf = _fire_events(m, x, p, t, prev, pend, vals, stack, info, j, True)
             if nf < 0:
-                return steps, 4
+                return steps, int(info[0])
             if nf > 0:
                 a0 = _all_propensities(m, x, p, t, a, stack, info)
                 if a0 < 0.0:
@@ -454,7 +494,7 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _ensemble_chunk(m, method, x0, p0, times, states, keep, want_cov, mean, m2, cov,
-                    kept, max_count, max_steps, info, err_state):
+                    kept, sample_idx, samples, max_count, max_steps, info, err_state):
     """Simulate ``states.shape[0]`` runs and merge them into streaming moments.
 
     Parameters
@@ -466,6 +506,8 @@ def _ensemble_chunk(m, method, x0, p0, times, states, keep, want_cov, mean, m2, 
     cov : float64 (T, S, S) (or (0, 0, 0) when ``want_cov`` is false); sum of
         cross-deviation products.
     kept : float64 (keep, T, S), the first ``keep`` trajectories.
+    sample_idx, samples : int64 (K,), float64 (R, K, S): every run's state at
+        ``times[sample_idx]`` (for distributions).
     info, err_state : failure report (see module docstring) and the state at failure.
 
     Returns the total number of reaction events, or -1 - run on failure.
@@ -486,7 +528,7 @@ def _ensemble_chunk(m, method, x0, p0, times, states, keep, want_cov, mean, m2, 
     total = 0
     for r in range(states.shape[0]):
         rng = states[r]
-        a0, status = _start(m, x0, p0, x, p, a, order, prev, pend, vals, stack, info)
+        a0, status = _start(m, x0, p0, x, p, a, order, prev, pend, vals, stack, info, True)
         steps = 0
         if status == 0:
             steps, status = _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend,
@@ -497,6 +539,8 @@ def _ensemble_chunk(m, method, x0, p0, times, states, keep, want_cov, mean, m2, 
         total += steps
         if r < keep:
             kept[r] = buf
+        for k in range(sample_idx.shape[0]):
+            samples[r, k, :] = buf[sample_idx[k]]
         n = r + 1.0
         for i in range(T):
             for s in range(S):
@@ -532,7 +576,7 @@ def _stationary_run(m, method, x0, p0, rng, burn_in, dt, n_grid, n_batches, grid
     stack = np.zeros(m.max_stack)
     dummy1 = np.zeros(1)
     dummy2 = np.zeros((1, 1))
-    a0, status = _start(m, x0, p0, x, p, a, order, prev, pend, vals, stack, info)
+    a0, status = _start(m, x0, p0, x, p, a, order, prev, pend, vals, stack, info, True)
     if status != 0:
         err_state[:] = x
         return -1

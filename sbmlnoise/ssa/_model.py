@@ -31,7 +31,7 @@ SSAModel = namedtuple("SSAModel", [
     "dep_ptr", "dep_list",
     "ev_trigger", "ev_init", "ev_persistent", "ev_order", "ev_use_trigger_values",
     "ev_assign_ptr", "as_kind", "as_index", "as_scale", "as_prog",
-    "breakpoints",
+    "breakpoints", "ev_dep_ptr", "ev_dep_list",
 ])
 
 
@@ -222,11 +222,14 @@ def build_model(net) -> SSAModel:
     ev_use = np.zeros(E, dtype=np.int64)
     priorities = []
     assign_rows = []
+    trigger_species: list[set[int]] = []
     breakpoints: list[float] = []
     for e_idx, ev in enumerate(net.events):
         trig = ex.substitute(_inline_assignments(ev.trigger, assignments), amounts_as_counts)
         breakpoints += _time_breakpoints(trig, values, ev.id)
         ev_trigger[e_idx] = builder.add(trig)
+        trigger_species.append({slots[s][1] for s in ex.symbols(trig)
+                                if s in slots and slots[s][0] == "x"})
         ev_init[e_idx] = int(bool(ev.initial_value))
         ev_persistent[e_idx] = int(bool(ev.persistent))
         ev_use[e_idx] = int(bool(ev.use_values_from_trigger_time))
@@ -255,13 +258,18 @@ def build_model(net) -> SSAModel:
     _, as_index = _csr([[r[1] for r in rows] for rows in assign_rows])
     _, as_scale = _csr([[r[2] for r in rows] for rows in assign_rows], dtype=np.float64)
     _, as_prog = _csr([[r[3] for r in rows] for rows in assign_rows])
+    # event dependency graph: reaction j -> events whose trigger reads a species j changes
+    ev_dep_ptr, ev_dep_list = _csr([sorted({e for e in range(E)
+                                            if trigger_species[e] & {i for i, _ in changes[j]}})
+                                    for j in range(M)])
     code, consts, prog_ptr, max_stack = builder.arrays()
     bps = np.array(sorted(set(b for b in breakpoints if np.isfinite(b))) or [np.inf])
     return SSAModel(S, M, E, ma_flag, ma_coef, ma_ptr, ma_species, ma_order,
                     code, consts, prog_ptr, max_stack,
                     change_ptr, change_species, change_delta, dep_ptr, dep_list,
                     ev_trigger, ev_init, ev_persistent, ev_order if E else np.zeros(1, np.int64),
-                    ev_use, ev_assign_ptr, as_kind, as_index, as_scale, as_prog, bps)
+                    ev_use, ev_assign_ptr, as_kind, as_index, as_scale, as_prog, bps,
+                    ev_dep_ptr, ev_dep_list)
 
 
 def initial_counts(net) -> np.ndarray:

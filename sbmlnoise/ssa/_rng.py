@@ -123,3 +123,51 @@ def resolve_entropy(seed):
     if seed < 0:
         raise ValueError("seed must be a non-negative integer")
     return seed
+
+
+@njit(cache=True, nogil=True)
+def _normal(s):
+    """Standard normal variate (Marsaglia polar method; the second value is discarded so a
+    run's stream does not depend on call history)."""
+    while True:
+        u = 2.0 * _uniform(s) - 1.0
+        v = 2.0 * _uniform(s) - 1.0
+        q = u * u + v * v
+        if 0.0 < q < 1.0:
+            return u * math.sqrt(-2.0 * math.log(q) / q)
+
+
+@njit(cache=True, nogil=True)
+def _poisson(s, lam):
+    """Poisson(``lam``) variate as float64: multiplication method for ``lam < 10``, else
+    the transformed rejection PTRS of W. Hoermann, "The transformed rejection method for
+    generating Poisson random variables", Insur. Math. Econ. 12 (1993) 39-45,
+    doi:10.1016/0167-6687(93)90997-4 (the algorithm numpy uses)."""
+    if not lam > 0.0:
+        return 0.0
+    if lam < 10.0:
+        limit = math.exp(-lam)
+        k = 0.0
+        prod = _uniform(s)
+        while prod > limit:
+            k += 1.0
+            prod *= _uniform(s)
+        return k
+    slam = math.sqrt(lam)
+    loglam = math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u = _uniform(s) - 0.5
+        v = _uniform(s)
+        us = 0.5 - abs(u)
+        k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return k
+        if k < 0.0 or (us < 0.013 and v > us):
+            continue
+        if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
+                <= -lam + k * loglam - math.lgamma(k + 1.0)):
+            return k

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time as _time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -14,6 +15,8 @@ from ..errors import SimulationError
 from ._kernels import _ensemble_chunk
 from ._model import build_model, initial_counts
 from ._rng import resolve_entropy, run_states
+from .approx import APPROX_METHODS, approx_settings, build_approx_model, resolve_options, \
+    run_approx_chunk
 from .direct import Direct
 from .sorting import SortingDirect
 
@@ -25,6 +28,9 @@ CHUNK_RUNS = 64
 
 DEFAULT_MAX_COUNT = 1e12
 DEFAULT_MAX_STEPS = 10**8
+#: ``sn.ssa(method="auto")`` stays exact up to this many expected events per ensemble
+#: (about 100 s on one core); beyond it, the approximation :func:`choose_method` names
+AUTO_EXACT_BUDGET = 1e9
 
 
 def select_method(method, n_reactions: int):
@@ -118,7 +124,7 @@ class _Problem:
     """Everything a chunk task needs (picklable: arrays and scalars only)."""
 
     def __init__(self, model, method_code, x0, p0, times, entropy, keep, want_cov,
-                 max_count, max_steps):
+                 max_count, max_steps, sample_idx, approx_model=None, params=None):
         self.model = model
         self.method_code = method_code
         self.x0 = x0
@@ -129,10 +135,16 @@ class _Problem:
         self.want_cov = want_cov
         self.max_count = max_count
         self.max_steps = max_steps
+        self.sample_idx = sample_idx
+        self.approx_model = approx_model
+        self.params = params
 
 
 def _run_chunk(problem: _Problem, start: int, stop: int):
-    """Runs ``start .. stop-1``: (n, mean, m2, cov, kept, events) or raises."""
+    """Runs ``start .. stop-1``: ("ok", n, mean, m2, cov, kept, events, samples, counters,
+    fast_time) or ("error", run, info, state)."""
+    if problem.approx_model is not None:
+        return run_approx_chunk(problem, start, stop)
     m = problem.model
     T, S = problem.times.shape[0], m.n_species
     states = run_states(problem.entropy, start, stop)
@@ -141,14 +153,16 @@ def _run_chunk(problem: _Problem, start: int, stop: int):
     m2 = np.zeros((T, S))
     cov = np.zeros((T, S, S)) if problem.want_cov else np.zeros((0, 0, 0))
     kept = np.zeros((keep, T, S))
+    samples = np.zeros((stop - start, problem.sample_idx.shape[0], S))
     info = np.zeros(8)
     err_state = np.zeros(S)
     total = _ensemble_chunk(m, problem.method_code, problem.x0, problem.p0, problem.times,
                             states, keep, problem.want_cov, mean, m2, cov, kept,
-                            float(problem.max_count), int(problem.max_steps), info, err_state)
+                            problem.sample_idx, samples, float(problem.max_count),
+                            int(problem.max_steps), info, err_state)
     if total < 0:
         return ("error", int(start - 1 - total), info, err_state)
-    return ("ok", stop - start, mean, m2, cov, kept, int(total))
+    return ("ok", stop - start, mean, m2, cov, kept, int(total), samples, None, None)
 
 
 def _merge(acc, part):
@@ -202,6 +216,14 @@ def raise_failure(net, info, err_state, run=None) -> None:
     if status == 4:
         raise SimulationError(f"ssa: events keep re-triggering each other at t={t:g}{where} "
                               f"(state {state})")
+    if status == 6:
+        ev = net.events[int(info[1])].id
+        s = net.species_ids[int(info[2])]
+        raise SimulationError(f"ssa: event '{ev}' assigns {info[4]:g} molecules to species "
+                              f"'{s}' at t={t:g}{where}, not a whole non-negative number; the "
+                              f"exact SSA refuses it as it refuses non-whole initial counts "
+                              f"(round the assignment in the model, pass system_size= to "
+                              f"sn.load, or use method='cle')")
     if status == 5:
         r = net.reactions[int(info[1])].id
         s = net.species_ids[int(info[2])]
@@ -247,28 +269,160 @@ def _ordered(tasks, submit, window: int):
             break
 
 
-def ssa(net, times, runs, *, seed=None, method="auto", workers=None, client=None,
-        covariance=False, keep_trajectories=0, max_count=DEFAULT_MAX_COUNT,
-        max_steps=DEFAULT_MAX_STEPS, progress=None) -> EnsembleResult:
-    """Ensemble of exact stochastic simulations (Gillespie 1977) of ``net``.
+def _positional(args, times, runs):
+    """Map deprecated positional ``times, runs`` (API.md before issue 18) to keywords."""
+    if not args:
+        return times, runs
+    if len(args) > 2:
+        raise TypeError(f"ssa() takes the model and keyword arguments times=, runs=; got "
+                        f"{len(args) + 1} positional arguments")
+    if times is not None or (len(args) == 2 and runs is not None):
+        raise TypeError("ssa(): times/runs given both positionally and by keyword")
+    warnings.warn("passing times/runs to sn.ssa positionally is deprecated; write "
+                  "sn.ssa(net, times=..., runs=...) (positional use will stop working in the "
+                  "next release)", DeprecationWarning, stacklevel=3)
+    times = args[0]
+    if len(args) == 2:
+        runs = args[1]
+    return times, runs
+
+
+def _check_runs(runs) -> int:
+    if runs is None:
+        raise TypeError("ssa() needs runs= (number of independent runs)")
+    ok = np.isscalar(runs) and not isinstance(runs, (bool, np.bool_)) and \
+        float(runs) == int(runs)
+    if not ok or int(runs) < 1:
+        raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
+    return int(runs)
+
+
+def _sample_index(distributions, times: np.ndarray, runs: int, n_species: int) -> np.ndarray:
+    """Indices of the output times at which every run's state is kept."""
+    if distributions is None or distributions is False:
+        return np.zeros(0, dtype=np.int64)
+    if distributions is True:
+        idx = np.arange(times.size)
+    else:
+        wanted = np.atleast_1d(np.asarray(distributions, dtype=float))
+        idx = []
+        for t in wanted:
+            hit = np.nonzero(np.isclose(times, t, rtol=1e-12, atol=0.0))[0]
+            if hit.size == 0:
+                raise ValueError(f"distributions: time {t:g} is not one of the output times")
+            idx.append(int(hit[0]))
+        idx = np.array(sorted(set(idx)), dtype=np.int64)
+    if idx.size * runs * n_species > 50_000_000:
+        raise ValueError("distributions: keeping every run's state at that many times "
+                         f"needs {idx.size * runs * n_species:.3g} values (> 5e7); pass fewer "
+                         "times, e.g. distributions=[times[-1]]")
+    return idx.astype(np.int64)
+
+
+def _resolve_method(net, method, times, runs):
+    """(variant class, reason) for ``method``; "auto" asks :func:`choose_method`
+    without the LNA."""
+    if method == "auto":
+        from .choose import choose_method
+
+        name, reason = choose_method(net, t_end=float(times[-1]), runs=runs, allow_lna=False,
+                                     budget=AUTO_EXACT_BUDGET)
+        if name in APPROX_METHODS:
+            return APPROX_METHODS[name], reason
+        return select_method(name, net.n_reactions), reason
+    if isinstance(method, str) and method in APPROX_METHODS:
+        return APPROX_METHODS[method], f"method={method!r} requested"
+    if isinstance(method, type) and method in APPROX_METHODS.values():
+        return method, f"method={method.name!r} requested"
+    return select_method(method, net.n_reactions), f"method={getattr(method, 'name', method)!r} requested"
+
+
+def _executor(problem, chunks, workers, client):
+    """(iterator of chunk results in order, workers label, executor or None)."""
+    if client is not None:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
+        remote = client.scatter(problem, broadcast=True)
+        submit = lambda c: client.submit(_run_chunk, remote, c[0], c[1], pure=False)  # noqa: E731
+        return _ordered(chunks, submit, window=4 * n_workers), f"dask:{n_workers}", None
+    n_workers = default_workers() if workers is None else int(workers)
+    if n_workers < 1:
+        raise ValueError("workers must be >= 1")
+    n_workers = min(n_workers, len(chunks))
+    if n_workers == 1:
+        return (_run_chunk(problem, s, e) for s, e in chunks), 1, None
+    executor = ThreadPoolExecutor(max_workers=n_workers)
+    submit = lambda c: executor.submit(_run_chunk, problem, c[0], c[1])  # noqa: E731
+    return _ordered(chunks, submit, window=4 * n_workers), n_workers, executor
+
+
+def _collect(net, results, executor, progress):
+    """Merge chunk results in order; returns (acc, kept parts, events, samples, counters,
+    fast_time)."""
+    acc = None
+    kept_parts, sample_parts = [], []
+    events = 0.0
+    done = 0
+    counters = fast_time = None
+    try:
+        for res in results:
+            if res[0] == "error":
+                _, run, info, err_state = res
+                raise_failure(net, info, err_state, run)
+            _, n, mean, m2, cov, kept, n_events, samples, cnt, ft = res
+            acc = _merge(acc, (n, mean, m2, cov))
+            if kept.shape[0]:
+                kept_parts.append(kept)
+            if samples.shape[1]:
+                sample_parts.append(samples)
+            if cnt is not None:
+                if counters is None:
+                    counters, fast_time = cnt.copy(), ft.copy()
+                else:
+                    first = counters[4] <= cnt[4]
+                    counters[:4] += cnt[:4]
+                    counters[6:] += cnt[6:]
+                    if not first:
+                        counters[4:6] = cnt[4:6]
+                    fast_time += ft
+            events += n_events
+            done += n
+            if progress:
+                progress(done)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+    return acc, kept_parts, events, sample_parts, counters, fast_time
+
+
+def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=None,
+        client=None, covariance=False, keep_trajectories=0, max_count=DEFAULT_MAX_COUNT,
+        max_steps=DEFAULT_MAX_STEPS, progress=None, distributions=None, validate=False,
+        **approx_options) -> EnsembleResult:
+    """Ensemble of stochastic simulations of ``net``: exact (Gillespie 1977) or, for large
+    copy numbers, tau-leaping, the chemical Langevin equation or a hybrid method.
 
     Parameters
     ----------
     net : ReactionNetwork
         Propensities ``a_j(n) = Omega * v_j(n / Omega)`` in molecule counts ``n`` (see
         :mod:`sbmlnoise.network`); initial state ``net.initial_state``.
-    times : array_like, shape (T,)
+    times : array_like, shape (T,), keyword-only
         Output times, sorted, >= 0. Runs start at t = 0; the state is reported after
-        any event that fires at an output time.
-    runs : int
+        any event that fires at an output time. (Positional ``times, runs`` still work
+        with a ``DeprecationWarning``.)
+    runs : int, keyword-only
         Number of independent runs (>= 1).
     seed : int, numpy.random.SeedSequence or None
         Run ``i``'s stream depends only on ``SeedSequence(seed)`` and ``i`` (see
         :mod:`sbmlnoise.ssa._rng`), so results are identical for any number of workers or
         a cluster. ``None`` draws fresh entropy (recorded in ``settings["seed_entropy"]``).
-    method : {"auto", "direct", "sorting"} or a variant class
-        "auto" uses the direct method up to 8 reaction channels, else the sorting direct
-        method with a dependency graph.
+    method : {"auto", "direct", "sorting", "tau_leap", "cle", "hybrid"} or a class
+        Exact: "direct" (up to 8 channels under "auto") or "sorting". Approximate (see
+        :mod:`sbmlnoise.ssa.approx` for what each approximates and its bias):
+        "tau_leap", "cle", "hybrid". "auto" asks :func:`~sbmlnoise.ssa.choose_method`:
+        exact whenever the expected number of reaction events of the ensemble is below
+        :data:`AUTO_EXACT_BUDGET` (1e9), otherwise the approximation the copy numbers
+        allow; the reason is in ``settings["method_reason"]``.
     workers : int, optional
         Local threads (default: all cores available). Kernels release the GIL.
     client : dask.distributed.Client, optional
@@ -279,80 +433,87 @@ def ssa(net, times, runs, *, seed=None, method="auto", workers=None, client=None
     keep_trajectories : int
         Keep the first ``k`` trajectories (``result.trajectories``, shape (k, T, S)).
     max_count, max_steps : float, int
-        Safety caps: a count above ``max_count`` or more than ``max_steps`` events in one
-        run raise :class:`~sbmlnoise.errors.SimulationError`.
+        Safety caps: a count above ``max_count`` raises; ``max_steps`` is a hard cap on
+        the reaction events (events-equivalent for approximate methods: firings plus
+        expected firings of continuously integrated channels) of *one run*: a run that
+        reaches it raises :class:`~sbmlnoise.errors.SimulationError` (never truncated).
     progress : callable, optional
         Called with the number of runs finished so far.
+    distributions : None, True or sequence of float
+        Keep every run's state at these output times (True: all), so
+        ``result.statistics(t).distributions`` holds the marginal law of each species.
+    validate : bool
+        Approximate methods only: rerun the exact SSA and the approximation at a system
+        size small enough for the exact SSA (at most about 2e6 events) and report the
+        comparison in ``settings["validation"]`` (table in ``extra["validation"]``).
+    **approx_options
+        ``epsilon`` (0.03), ``n_critical`` (10), ``ssa_factor`` (10), ``n_ssa_steps``
+        (100), ``lambda_fast`` (10), ``n_fast`` (100), ``fast`` ("cle" or "ode") -- see
+        :mod:`sbmlnoise.ssa.approx`.
 
     Returns
     -------
     EnsembleResult
         Moments are streamed (Welford 1962; Chan, Golub & LeVeque 1983), so memory does
-        not grow with ``runs``.
+        not grow with ``runs`` (unless ``distributions`` keeps states).
 
     Examples
     --------
     >>> import sbmlnoise as sn
     >>> net = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
-    >>> ens = sn.ssa(net, [0, 1, 5], runs=2000, seed=1)
+    >>> ens = sn.ssa(net, times=[0, 1, 5], runs=2000, seed=1)
     >>> round(float(ens.mean.loc[5.0, "X"]))
     10
     """
-    runs_int = int(runs) if np.isscalar(runs) and float(runs) == int(runs) else None
-    if runs_int is None or runs_int < 1:
-        raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
-    runs = runs_int
+    times, runs = _positional(args, times, runs)
+    if times is None:
+        raise TypeError("ssa() needs times= (output times)")
+    runs = _check_runs(runs)
     times = _validate_times(times)
     keep = int(keep_trajectories)
     if keep < 0:
         raise ValueError("keep_trajectories must be >= 0")
     keep = min(keep, runs)
-    variant, model, x0, p0, entropy = prepare(net, method, seed)
+    variant, reason = _resolve_method(net, method, times, runs)
+    approx = variant in APPROX_METHODS.values()
+    if approx_options and not approx:
+        raise TypeError(f"options {', '.join(sorted(approx_options))} apply only to the "
+                        "approximate methods 'tau_leap', 'cle', 'hybrid'")
+    opts, params = resolve_options(approx_options)
+    exact_variant = select_method("auto", net.n_reactions) if approx else variant
+    _, model, x0, p0, entropy = prepare(net, exact_variant, seed)
+    sample_idx = _sample_index(distributions, times, runs, net.n_species)
     problem = _Problem(model, variant.code, x0, p0, times, entropy, keep, bool(covariance),
-                       max_count, max_steps)
+                       max_count, max_steps, sample_idx,
+                       build_approx_model(net) if approx else None, params)
     chunks = [(s, min(s + CHUNK_RUNS, runs)) for s in range(0, runs, CHUNK_RUNS)]
     started = _time.perf_counter()
-    if client is not None:
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
-        remote = client.scatter(problem, broadcast=True)
-        submit = lambda c: client.submit(_run_chunk, remote, c[0], c[1], pure=False)  # noqa: E731
-        results = _ordered(chunks, submit, window=4 * n_workers)
-        used_workers = f"dask:{n_workers}"
-        executor = None
-    else:
-        n_workers = default_workers() if workers is None else int(workers)
-        if n_workers < 1:
-            raise ValueError("workers must be >= 1")
-        n_workers = min(n_workers, len(chunks))
-        used_workers = n_workers
-        if n_workers == 1:
-            results = (_run_chunk(problem, s, e) for s, e in chunks)
-            executor = None
-        else:
-            executor = ThreadPoolExecutor(max_workers=n_workers)
-            submit = lambda c: executor.submit(_run_chunk, problem, c[0], c[1])  # noqa: E731
-            results = _ordered(chunks, submit, window=4 * n_workers)
-    acc = None
-    kept_parts = []
-    events = 0
-    done = 0
-    try:
-        for res in results:
-            if res[0] == "error":
-                _, run, info, err_state = res
-                raise_failure(net, info, err_state, run)
-            _, n, mean, m2, cov, kept, n_events = res
-            acc = _merge(acc, (n, mean, m2, cov))
-            if kept.shape[0]:
-                kept_parts.append(kept)
-            events += n_events
-            done += n
-            if progress:
-                progress(done)
-    finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-    elapsed = _time.perf_counter() - started
+    results, used_workers, executor = _executor(problem, chunks, workers, client)
+    acc, kept_parts, events, sample_parts, counters, fast_time = _collect(
+        net, results, executor, progress)
+    settings = {"method": variant.name, "method_reason": reason, "runs": runs,
+                "seed": _seed_repr(seed), "seed_entropy": getattr(entropy, "entropy", entropy),
+                "workers": used_workers, "chunk_runs": CHUNK_RUNS,
+                "system_size": float(net.system_size),
+                "system_size_source": net.system_size_source, "t_end": float(times[-1]),
+                "n_times": len(times), "events": int(round(events)),
+                "seconds": _time.perf_counter() - started,
+                "max_count": max_count, "max_steps": max_steps}
+    if approx:
+        settings.update(approx_settings(variant, opts, counters, fast_time, net, runs,
+                                        float(times[-1])))
+    samples = (np.concatenate(sample_parts, axis=0) if sample_parts else None)
+    result = _result(net, times, acc, kept_parts, covariance, settings, variant.name,
+                     samples, sample_idx)
+    if validate and approx:
+        from .validate import validate_approximation
+
+        return validate_approximation(result, net, variant, approx_options, times, runs,
+                                      seed, max_count)
+    return result
+
+
+def _result(net, times, acc, kept_parts, covariance, settings, method, samples, sample_idx):
     n, mean, m2, cov = acc
     species = list(net.species_ids)
     index = pd.Index(times, name="time")
@@ -370,12 +531,9 @@ def ssa(net, times, runs, *, seed=None, method="auto", workers=None, client=None
                               columns=species)
     trajectories = (np.concatenate(kept_parts, axis=0) if kept_parts
                     else np.zeros((0, len(times), len(species))))
-    settings = {"method": variant.name, "runs": runs, "seed": _seed_repr(seed),
-                "seed_entropy": getattr(entropy, "entropy", entropy),
-                "workers": used_workers, "chunk_runs": CHUNK_RUNS,
-                "system_size": float(net.system_size), "t_end": float(times[-1]),
-                "n_times": len(times), "events": int(events), "seconds": elapsed,
-                "max_count": max_count, "max_steps": max_steps}
-    return EnsembleResult(mean=mean_df, variance=var_df, runs=runs, trajectories=trajectories,
-                          stderr=stderr, settings=settings, method=variant.name,
-                          covariance=cov_df)
+    extra = {}
+    if samples is not None:
+        extra["samples"] = {float(times[k]): samples[:, q, :] for q, k in enumerate(sample_idx)}
+    return EnsembleResult(mean=mean_df, variance=var_df, runs=int(n), trajectories=trajectories,
+                          stderr=stderr, settings=settings, method=method,
+                          covariance=cov_df, extra=extra)

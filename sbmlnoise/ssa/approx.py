@@ -1,0 +1,197 @@
+"""Approximate stochastic simulation for large copy numbers: tau-leaping, CLE, hybrid.
+
+Methods of :func:`sbmlnoise.ssa` (``method=``), each returning the same
+:class:`~sbmlnoise.ssa.EnsembleResult` with ``settings["approximation"]`` stating what was
+approximated, the step control and the known bias:
+
+* ``"tau_leap"`` -- adaptive explicit tau-leaping with critical reactions and
+  non-negative counts (Cao, Gillespie & Petzold, J. Chem. Phys. 124 (2006) 044109,
+  doi:10.1063/1.2159468). Counts stay whole.
+* ``"cle"`` -- the chemical Langevin equation (Gillespie, J. Chem. Phys. 113 (2000) 297,
+  doi:10.1063/1.481811), Euler-Maruyama with the same leap-size control. Amounts are
+  continuous; a step that would make one negative is halved (up to 30 times), after
+  which negative amounts are set to 0 and counted (``settings["clamps"]``).
+* ``"hybrid"`` -- dynamic partition (Salis & Kaznessis, J. Chem. Phys. 122 (2005) 054103,
+  doi:10.1063/1.1835951): a channel is *fast* when every species it reads or changes has
+  at least ``n_fast`` molecules and it is expected to fire at least ``lambda_fast`` times
+  in the step; fast channels follow the CLE (or the rate equations, ``fast="ode"``,
+  Haseltine & Rawlings, J. Chem. Phys. 117 (2002) 6959, doi:10.1063/1.1505860), slow ones
+  fire exactly through their integrated propensity. With no fast channel it is the exact
+  SSA. ``settings["partition"]`` gives the fraction of simulated time each channel was
+  fast.
+
+Step control: ``epsilon`` bounds the expected relative change of every reactant's
+propensity per step (Cao et al. 2006 eq. 33); the weak error of all three methods is
+first order in the step, i.e. O(epsilon). For linear (first-order) networks the
+stationary variance of tau-leaping is inflated by about ``gamma tau / 2`` (relative), with
+``gamma`` the relaxation rate -- below ``epsilon / 2`` at the chosen steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from ._approx_kernels import CLE, HYBRID, N_COUNTERS, TAU_LEAP, ApproxModel, _approx_chunk
+from ._model import _csr
+from ._rng import run_states
+
+
+class TauLeap:
+    """Adaptive explicit tau-leaping (Cao, Gillespie & Petzold 2006)."""
+
+    name = "tau_leap"
+    code = TAU_LEAP
+    exact = False
+    reference = "doi:10.1063/1.2159468"
+    bias = ("first-order weak error O(epsilon): means and variances biased by a few "
+            "percent of epsilon-scaled relative size; for first-order networks the "
+            "stationary variance is inflated by about gamma*tau/2 < epsilon/2")
+
+
+class ChemicalLangevin:
+    """Chemical Langevin equation, Euler-Maruyama, adaptive step (Gillespie 2000)."""
+
+    name = "cle"
+    code = CLE
+    exact = False
+    reference = "doi:10.1063/1.481811"
+    bias = ("diffusion approximation: exact first two moments only for linear propensities "
+            "(up to the O(epsilon) step error); distributions continuous; wrong at counts "
+            "of order 10 or below, where amounts may be clamped at 0 (see 'clamps')")
+
+
+class Hybrid:
+    """Dynamic-partition hybrid: exact slow channels, CLE/rate-equation fast channels."""
+
+    name = "hybrid"
+    code = HYBRID
+    exact = False
+    reference = "doi:10.1063/1.1835951; doi:10.1063/1.1505860"
+    bias = ("exact for slow channels up to the left-point integration of their propensity "
+            "over a fast step (O(epsilon)); fast channels carry the CLE (or, with "
+            "fast='ode', no) noise")
+
+
+APPROX_METHODS = {"tau_leap": TauLeap, "cle": ChemicalLangevin, "hybrid": Hybrid}
+
+#: default step control and partition thresholds
+DEFAULTS = {"epsilon": 0.03, "n_critical": 10, "ssa_factor": 10.0, "n_ssa_steps": 100,
+            "lambda_fast": 10.0, "n_fast": 100.0, "fast": "cle"}
+
+
+def build_approx_model(net) -> ApproxModel:
+    """Reactant stoichiometries, species read/changed per channel, highest order of
+    reaction per species (for ``g_i`` of Cao et al. 2006)."""
+    S = net.n_species
+    index = net.species_index
+    re_rows, inv_rows = [], []
+    hor = np.zeros(S, dtype=np.int64)
+    mult = np.zeros(S, dtype=np.int64)
+    nu = np.asarray(net.stoichiometry)
+    slots = net.slots
+    from .. import expr as ex
+    for j, r in enumerate(net.reactions):
+        reactants: dict[int, float] = {}
+        for sid, n in r.reactants:
+            if sid in index:
+                reactants[index[sid]] = reactants.get(index[sid], 0.0) + float(n)
+        re_rows.append(sorted(reactants.items()))
+        order = int(round(sum(reactants.values())))
+        for i, n in reactants.items():
+            n = int(round(n))
+            if order > hor[i] or (order == hor[i] and n > mult[i]):
+                hor[i], mult[i] = order, n
+        read = {slots[s][1] for s in ex.symbols(r.rate) if s in slots and slots[s][0] == "x"}
+        changed = {i for i in range(S) if nu[i, j] != 0}
+        inv_rows.append(sorted(read | changed | set(reactants)))
+    re_ptr, re_species = _csr([[i for i, _ in row] for row in re_rows])
+    _, re_nu = _csr([[n for _, n in row] for row in re_rows], dtype=np.float64)
+    inv_ptr, inv_species = _csr(inv_rows)
+    return ApproxModel(re_ptr, re_species, re_nu, inv_ptr, inv_species, hor, mult)
+
+
+def resolve_options(options: dict) -> tuple[dict, np.ndarray]:
+    """Merge user options into :data:`DEFAULTS`; return (settings, kernel params)."""
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown approximate-method option(s): {', '.join(sorted(unknown))}; "
+                        f"known: {', '.join(DEFAULTS)}")
+    opts = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    eps = float(opts["epsilon"])
+    if not 0.0 < eps < 1.0:
+        raise ValueError(f"epsilon must be in (0, 1), got {eps!r}")
+    if opts["fast"] not in ("cle", "ode"):
+        raise ValueError("fast must be 'cle' or 'ode'")
+    for key in ("n_critical", "ssa_factor", "n_ssa_steps", "lambda_fast", "n_fast"):
+        if not float(opts[key]) >= 0:
+            raise ValueError(f"{key} must be >= 0")
+    params = np.array([eps, float(opts["n_critical"]), float(opts["ssa_factor"]),
+                       float(int(opts["n_ssa_steps"])), float(opts["lambda_fast"]),
+                       float(opts["n_fast"]), 0.0 if opts["fast"] == "cle" else 1.0])
+    return opts, params
+
+
+def approx_settings(variant, opts: dict, counters: np.ndarray, fast_time: np.ndarray,
+                    net, runs: int, t_end: float) -> dict:
+    """The ``settings`` entries an approximate run adds (JSON-able)."""
+    out = {"approximation": {
+        "method": variant.name, "reference": variant.reference, "bias": variant.bias,
+        "step_control": f"epsilon={opts['epsilon']:g} (Cao, Gillespie & Petzold 2006 eq. 33)",
+        "options": {k: opts[k] for k in DEFAULTS}},
+        "leaps": int(counters[0]), "exact_steps": int(counters[1]),
+        "rejected_steps": int(counters[2]), "clamps": int(counters[3])}
+    if counters[3] > 0:
+        out["first_clamp"] = {"time": float(counters[4]),
+                              "species": net.species_ids[int(counters[5])]}
+    if variant.name == "hybrid":
+        total = runs * t_end if t_end > 0 else 1.0
+        out["partition"] = {r.id: float(min(1.0, fast_time[j] / total))
+                            for j, r in enumerate(net.reactions)}
+        out["approximation"]["partition"] = (
+            "fraction of simulated time each channel was fast (integrated "
+            f"{'as CLE' if opts['fast'] == 'cle' else 'by rate equations'}); the rest "
+            "fired exactly")
+    return out
+
+
+def run_approx_chunk(problem, start: int, stop: int):
+    """Runs ``start .. stop-1`` of an approximate method: like ``ensemble._run_chunk``
+    plus (samples, counters, fast_time)."""
+    m = problem.model
+    T, S, M = problem.times.shape[0], m.n_species, m.n_reactions
+    states = run_states(problem.entropy, start, stop)
+    keep = max(0, min(stop, problem.keep) - start)
+    mean = np.zeros((T, S))
+    m2 = np.zeros((T, S))
+    cov = np.zeros((T, S, S)) if problem.want_cov else np.zeros((0, 0, 0))
+    kept = np.zeros((keep, T, S))
+    samples = np.zeros((stop - start, problem.sample_idx.shape[0], S))
+    info = np.zeros(8)
+    err_state = np.zeros(S)
+    counters = np.zeros(N_COUNTERS)
+    counters[4] = math.inf
+    counters[5] = -1.0
+    fast_time = np.zeros(M)
+    status = _approx_chunk(m, problem.approx_model, problem.method_code, problem.x0,
+                           problem.p0, problem.times, states, keep, problem.want_cov, mean,
+                           m2, cov, kept, problem.sample_idx, samples,
+                           float(problem.max_count), float(problem.max_steps),
+                           problem.params, info, err_state, counters, fast_time)
+    if status < 0:
+        return ("error", int(start - 1 - status), info, err_state)
+    return ("ok", stop - start, mean, m2, cov, kept, float(counters[6]), samples, counters,
+            fast_time)
+
+
+def scaled_network(net, factor: float):
+    """``net`` at ``factor`` times its system size, initial counts rounded to whole
+    molecules at the new size (for ``validate=True``)."""
+    omega = net.system_size * factor
+    amounts = {s.id: float(np.rint(s.initial_amount * omega) / omega) for s in net.species}
+    small = dataclasses.replace(net, system_size=omega,
+                                system_size_source=f"{net.system_size_source} x {factor:g} "
+                                                   "(validation)")
+    return small.with_initial_amounts(**amounts)
