@@ -427,7 +427,12 @@ class _SbmlReader:
             return ex.substitute(e, resolved)
 
         self.final = final
-        constant_names = {p.id for p in parameters}
+        constant_names = {p.id for p in parameters if p.kind == "local"}
+        constant_names |= {p.getId() for p in model.getListOfParameters() if p.getConstant()}
+        constant_names |= {c.getId() for c in model.getListOfCompartments() if c.getConstant()}
+        constant_names -= set(rate_rules_raw) | set(algebraic_vars) | {
+            ea.getVariable() for e in model.getListOfEvents()
+            for ea in e.getListOfEventAssignments()}
         variable_stoich = []
         for var in rules:
             if var in stoich_ref_ids and not ex.symbols(resolved[var]) <= constant_names:
@@ -509,7 +514,9 @@ class _SbmlReader:
             rate_rules=tuple((v, final(self.deriv[v])) for v in rate_rules_raw),
             algebraic_rules=tuple(final(g) for g in algebraic_raw),
             algebraic_variables=tuple(algebraic_vars), fast_reactions=tuple(fast),
-            variable_stoichiometry=tuple(variable_stoich), species_references=tuple(roles))
+            variable_stoichiometry=tuple(variable_stoich), species_references=tuple(roles),
+            initial_history=tuple((v, final(e)) for v, e in initial_assignments.items()
+                                  if ex.TIME in ex.symbols(e)))
 
     # ------------------------------------------------------------------ pieces
     def _reject_unsupported(self, model) -> None:

@@ -165,6 +165,9 @@ class ReactionNetwork:
     #: (reference id, SBML reaction id, species, -1 reactant / +1 product) of every species
     #: reference with an id or a stoichiometryMath
     species_references: tuple[tuple[str, str, str, float], ...] = ()
+    #: initial assignments that use ``time`` (amount semantics): they define the history
+    #: before t = 0 that ``delay()`` reads
+    initial_history: tuple[tuple[str, ex.Expr], ...] = ()
 
     # ------------------------------------------------------------------ ids and indices
     @cached_property

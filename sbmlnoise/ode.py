@@ -107,11 +107,10 @@ def simulate_ode(net: ReactionNetwork, times, *, rtol: float = 1e-8,
         (species as amounts, parameters and compartment sizes by value).
     """
     times = _validate_times(times)
-    traj, params = ode_trajectory(net, times, rtol=rtol, atol=atol, method=method,
-                                  wall_time=wall_time)
+    traj, params, values = ode_trajectory(net, times, rtol=rtol, atol=atol, method=method,
+                                          wall_time=wall_time, rules=True)
     frame = pd.DataFrame(traj, index=pd.Index(times, name="time"), columns=list(net.species_ids))
     if rules and net.assignments:
-        values = net.evaluate_assignments(traj, times, params)
         for k, name in enumerate(net.assignment_ids):
             if name not in frame.columns:
                 frame[name] = values[:, k]
@@ -120,10 +119,21 @@ def simulate_ode(net: ReactionNetwork, times, *, rtol: float = 1e-8,
 
 
 def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=None,
-                   method="LSODA", wall_time: float | None = DEFAULT_WALL_TIME):
+                   method="LSODA", wall_time: float | None = DEFAULT_WALL_TIME,
+                   rules: bool = False):
     """Amounts at ``times`` (array (n_times, n_species)) and the parameter vector in
     force at each time (events and rate rules may change parameters), as
-    ``(amounts, params)``; ``params`` is None when no parameter changes."""
+    ``(amounts, params)``; ``params`` is None when no parameter changes. With ``rules``
+    a third item: the assignment-rule values (n_times, len(net.assignments)), evaluated
+    with the simulation's history (``delay()``) and parameters."""
+    if rules:
+        if net.needs_general_solver:
+            from .events import simulate_with_events
+            return simulate_with_events(net, times, rtol=rtol, atol=atol or default_atol(net, rtol),
+                                        method=method, wall_time=wall_time, rules=True)
+        amounts, params = ode_trajectory(net, times, rtol=rtol, atol=atol, method=method,
+                                         wall_time=wall_time)
+        return amounts, params, net.evaluate_assignments(amounts, times, params)
     if atol is None:
         atol = default_atol(net, rtol)
     if net.needs_general_solver:
