@@ -73,6 +73,7 @@ _EPS = float(np.finfo(float).eps)
 class _Pending:
     event: int
     values: np.ndarray | None  # assignment values computed at trigger time, or None
+    sizes: np.ndarray | None = None  # compartment sizes of concentration targets then
 
 
 def _relations(expr: ex.Expr) -> list[ex.Apply]:
@@ -444,6 +445,18 @@ class _EventModel:
                                   f"t={t:g}; a delay must be non-negative")
         return value
 
+    def target_sizes(self, k, x, p) -> np.ndarray:
+        """Per assignment of event ``k``: the size of a concentration target's
+        compartment (1 for other targets)."""
+        comps = self.events[k].concentration_compartments
+        out = np.ones(len(self.events[k].assignments))
+        for i, c in enumerate(comps):
+            if c is not None and c in self.slots:
+                array, index = self.slots[c]
+                size = (x if array == "x" else p)[index]
+                out[i] = size if size != 0 else 1.0
+        return out
+
     def apply(self, k, values, x, p) -> None:
         """Perform event ``k``'s assignments in place (all values computed beforehand)."""
         for (array, index), value in zip(self.targets[k], values):
@@ -581,8 +594,14 @@ class _Run:
             if not pending:
                 break
             chosen = pending.pop(self._choose(pending))
-            values = chosen.values if chosen.values is not None else \
-                m.assignment_values(chosen.event, x, p, t)
+            if chosen.values is None:
+                values = m.assignment_values(chosen.event, x, p, t)
+            elif chosen.sizes is not None:
+                # a concentration fixed at trigger time becomes an amount with the
+                # compartment size at execution
+                values = chosen.values * m.target_sizes(chosen.event, x, p) / chosen.sizes
+            else:
+                values = chosen.values
             m.apply(chosen.event, values, x, p)
             if m.n_constraints:
                 x[:] = m.complete(x, p, t)
@@ -642,9 +661,13 @@ class _Run:
 
     def _instance(self, k: int) -> _Pending:
         m = self.model
-        values = m.assignment_values(k, self.x, self.p, self.t) \
-            if m.events[k].use_values_from_trigger_time else None
-        return _Pending(int(k), values)
+        if not m.events[k].use_values_from_trigger_time:
+            return _Pending(int(k), None)
+        values = m.assignment_values(k, self.x, self.p, self.t)
+        sizes = None
+        if m.has_delay[k] and any(c is not None for c in m.events[k].concentration_compartments):
+            sizes = m.target_sizes(k, self.x, self.p)
+        return _Pending(int(k), values, sizes)
 
     # ------------------------------------------------------------------ switching
     @staticmethod

@@ -661,14 +661,28 @@ class _SbmlReader:
                     out.add(n)
             return out
 
+        # prefer variables nothing else touches: no initial value, not assigned by events
+        event_targets = {ea.getVariable() for e in model.getListOfEvents()
+                         for ea in e.getListOfEventAssignments()}
+        valued = set()
+        for sid, sp in self.sbml_species.items():
+            if sp.isSetInitialAmount() or sp.isSetInitialConcentration():
+                valued.add(sid)
+        valued |= {p.getId() for p in model.getListOfParameters() if p.isSetValue()}
+        valued |= {c.getId() for c in model.getListOfCompartments() if c.isSetSize()}
+        valued |= {ia.getSymbol() for ia in model.getListOfInitialAssignments()}
         graph = nx.Graph()
         rule_nodes = [("rule", k) for k in range(len(algebraic))]
         graph.add_nodes_from(rule_nodes)
         for k, g in enumerate(algebraic):
-            for n in used(g) & free:
-                graph.add_edge(("rule", k), ("var", n))
-        matching = nx.bipartite.hopcroft_karp_matching(graph, top_nodes=rule_nodes) \
-            if graph.number_of_edges() else {}
+            for n in sorted(used(g) & free):
+                weight = 1.0 + (n not in valued) + 0.5 * (n not in event_targets)
+                graph.add_edge(("rule", k), ("var", n), weight=weight)
+        pairs = nx.max_weight_matching(graph, maxcardinality=True)
+        matching = {}
+        for a, b in pairs:
+            rule, var = (a, b) if a[0] == "rule" else (b, a)
+            matching[rule] = var
         unmatched = [k for k in range(len(algebraic)) if ("rule", k) not in matching]
         if unmatched:
             raise UnsupportedFeature(
@@ -782,14 +796,18 @@ class _SbmlReader:
                 return final(self._sub_rate_of(self._math(node, where)))
             trigger = fin(trig.getMath(), f"trigger of event '{eid}'")
             assigns = []
+            scales = []
             for ea in e.getListOfEventAssignments():
                 var = ea.getVariable()
                 if ea.getMath() is None:  # L3V2: no math, no effect
                     continue
                 value = fin(ea.getMath(), f"event '{eid}' assignment to '{var}'")
+                scale = None
                 if var in species and not self._is_amount_valued(species[var]):
-                    value = ex.mul(value, ex.Sym(species[var].getCompartment()))
+                    scale = species[var].getCompartment()
+                    value = ex.mul(value, ex.Sym(scale))
                 assigns.append((var, value))
+                scales.append(scale)
             priority = None
             if e.isSetPriority() and e.getPriority().getMath() is not None:
                 priority = fin(e.getPriority().getMath(), f"priority of event '{eid}'")
@@ -800,7 +818,8 @@ class _SbmlReader:
             persistent = trig.getPersistent() if trig.isSetPersistent() else True
             events.append(Event(eid, trigger, tuple(assigns), bool(initial_value),
                                 bool(persistent), priority,
-                                bool(e.getUseValuesFromTriggerTime()), delay))
+                                bool(e.getUseValuesFromTriggerTime()), delay,
+                                tuple(scales)))
         return tuple(events)
 
     def _system_size(self, model, species_objs, sbml_species) -> tuple[float, str, str]:

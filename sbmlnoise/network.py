@@ -119,6 +119,9 @@ class Event:
     priority: ex.Expr | None = None
     use_values_from_trigger_time: bool = True
     delay: ex.Expr | None = None
+    #: per assignment: the compartment of a concentration species target (the amount
+    #: assigned is concentration x size *at execution*), else None
+    concentration_compartments: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True)
