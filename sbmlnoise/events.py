@@ -785,8 +785,10 @@ class _Run:
     def run(self) -> None:
         m = self.model
         n_events = len(m.events)
-        self.x = m.complete(self.x, self.p, self.t)
+        # the history before t = 0 is the initial state as given (fast reactions reach
+        # equilibrium at t = 0, not before: SBML Test Suite case 01539)
         m.history.initial = (self.x.copy(), self.p.copy())
+        self.x = m.complete(self.x, self.p, self.t)
         self.execute(np.array([e.initial_value for e in m.events], dtype=bool))
         stored = m.switch_values(self.x, self.p, self.t)
         self.record(self.t)

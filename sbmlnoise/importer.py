@@ -611,6 +611,7 @@ class _SbmlReader:
         return self._time_derivative(ex.Sym(target))
 
     def _sub_rate_of(self, expr: ex.Expr) -> ex.Expr:
+        expr = _rate_of_in_delay(expr)
         for _ in range(10):
             names = [n for n in ex.symbols(expr) if n.startswith(RATE_OF)]
             if not names:
@@ -676,7 +677,10 @@ class _SbmlReader:
         graph.add_nodes_from(rule_nodes)
         for k, g in enumerate(algebraic):
             for n in sorted(used(g) & free):
-                weight = 1.0 + (n not in valued) + 0.5 * (n not in event_targets)
+                boundary = n in self.sbml_species and \
+                    self.sbml_species[n].getBoundaryCondition()
+                weight = 1.0 + (n not in valued) + 0.5 * (n not in event_targets) \
+                    + 0.25 * (not boundary)
                 graph.add_edge(("rule", k), ("var", n), weight=weight)
         pairs = nx.max_weight_matching(graph, maxcardinality=True)
         matching = {}
@@ -1070,6 +1074,25 @@ def _resolve(rules: dict[str, ex.Expr], reaction_laws: dict[str, ex.Expr]) -> di
     for name in pending:
         resolve(name)
     return {k: v for k, v in resolved.items() if k in rules or k in reaction_laws}
+
+
+def _rate_of_in_delay(expr: ex.Expr, inside: bool = False) -> ex.Expr:
+    """Inside ``delay(e, tau)``, ``rateOf(X)`` reads the history, which is constant before
+    t = 0: replace it by ``piecewise(rateOf(X), time >= 0, 0)``."""
+    if isinstance(expr, ex.Sym):
+        if inside and expr.name.startswith(RATE_OF):
+            return ex.Apply("piecewise", (expr, ex.Apply("geq", (ex.Sym(ex.TIME), ex.ZERO)),
+                                          ex.ZERO))
+        return expr
+    if isinstance(expr, ex.Apply):
+        if expr.op == "delay":
+            return ex.Apply("delay", (_rate_of_in_delay(expr.args[0], True),
+                                      _rate_of_in_delay(expr.args[1], inside)))
+        if not any(isinstance(a, ex.Apply) or (isinstance(a, ex.Sym) and inside)
+                   for a in expr.args):
+            return expr
+        return ex.Apply(expr.op, tuple(_rate_of_in_delay(a, inside) for a in expr.args))
+    return expr
 
 
 def _has_delay(expr: ex.Expr) -> bool:

@@ -487,6 +487,7 @@ class ReactionNetwork:
         trees = [r.rate for r in self.reactions] + [e for _, e in self.rate_rules]
         trees += [e for _, e in self.assignments] + list(self.algebraic_rules)
         trees += [f.rate for f in self.fast_reactions]
+        trees += [e for _, e, _ in self.variable_stoichiometry]
         for e in self.events:
             trees += [e.trigger] + [v for _, v in e.assignments]
             trees += [x for x in (e.priority, e.delay) if x is not None]
