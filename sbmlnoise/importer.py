@@ -40,6 +40,8 @@ from .network import (Compartment, Event, FastReaction, MassAction, Parameter,
                       ReactionNetwork, Reaction, Species)
 
 AVOGADRO = 6.02214076e23
+#: the value of the ``avogadro`` csymbol fixed by the SBML Level 3 specification
+SBML_AVOGADRO = 6.02214179e23
 
 _SID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -911,7 +913,7 @@ _NAMED_FUNCS = {
     "rem": "rem", "quotient": "quotient", "and": "and", "or": "or", "xor": "xor",
 }
 _CONSTANTS = {"pi": math.pi, "exponentiale": math.e, "true": 1.0, "false": 0.0,
-              "avogadro": AVOGADRO, "infinity": math.inf, "notanumber": math.nan}
+              "avogadro": SBML_AVOGADRO, "infinity": math.inf, "notanumber": math.nan}
 
 
 def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Expr:
@@ -929,7 +931,7 @@ def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Exp
         if url == _TIME_URL:
             return ex.Sym(ex.TIME)
         if url == _AVOGADRO_URL:
-            return ex.Num(AVOGADRO)
+            return ex.Num(SBML_AVOGADRO)
         if name is None or not _SID.match(name):
             raise ModelError(f"{where}: invalid identifier {name!r}")
         if name in bound:
