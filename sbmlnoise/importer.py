@@ -48,6 +48,9 @@ _SID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: packages that do not change the kinetics: ignored (their validation errors are warnings)
 _IGNORED_PACKAGES = {"l3v2extendedmath", "distrib", "fbc", "layout", "render", "groups",
                      "comp", "annot", "req"}
+#: libsbml validation errors that cannot change a simulation: 10313, a units attribute
+#: naming an undefined unit (units are not used for the numbers)
+_HARMLESS_ERRORS = {10313}
 #: prefix of the symbol that stands for rateOf(X) until it is replaced by dX/dt
 RATE_OF = "<rateOf>"
 
@@ -197,6 +200,10 @@ class _SbmlReader:
         for i in range(doc.getNumErrors()):
             err = doc.getError(i)
             if err.getSeverity() < libsbml.LIBSBML_SEV_ERROR:
+                continue
+            if err.getErrorId() in _HARMLESS_ERRORS:
+                self.warnings.append("ignored (no effect on the numbers): "
+                                     f"{' '.join(err.getMessage().split())[:200]}")
                 continue
             package = err.getPackage() if hasattr(err, "getPackage") else "core"
             if package and package not in ("core", "") and package not in used:
