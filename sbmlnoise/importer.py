@@ -951,16 +951,19 @@ def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Exp
                                  feature=str(name))
     csymbol = hasattr(node, "isCSymbolFunction") and node.isCSymbolFunction()
     if csymbol or url in (_DELAY_URL, _RATE_OF_URL):
-        if url == _RATE_OF_URL or name == "rateOf":
+        node_type = node.getType()
+        is_delay = url == _DELAY_URL or (isinstance(node_type, int) and
+                                         node_type == libsbml.AST_FUNCTION_DELAY)
+        if not is_delay:  # the only other csymbol function of SBML L3V2 is rateOf; its
+            # text (name) may be anything (SBML Test Suite cases 01321, 01322)
             if len(kids) != 1 or not kids[0].isName():
                 raise ModelError(f"{where}: rateOf() takes one identifier")
             target = kids[0].getName()
             return ex.Sym(RATE_OF + local_map.get(target, target))
-        if url == _DELAY_URL or name == "delay":
+        else:
             args = [conv(k) for k in kids]
             _arity(where, "delay", args, 2)
             return ex.Apply("delay", tuple(args))
-        raise UnsupportedFeature(f"{where}: {name}() is not supported", feature=str(name))
     if node.isLambda():
         raise ModelError(f"{where}: a lambda may only appear in a function definition")
     if node.isUserFunction():
