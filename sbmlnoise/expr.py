@@ -41,6 +41,7 @@ OPERATORS: dict[str, int | None] = {
     "lt": 2, "leq": 2, "gt": 2, "geq": 2, "eq": 2, "neq": 2,
     "and": None, "or": None, "xor": None, "not": 1,
     "piecewise": None, "min": None, "max": None, "rem": 2, "quotient": 2,
+    "delay": 2,
 }
 
 
@@ -192,7 +193,7 @@ def _math_call(func: str, *args: ast.expr) -> ast.expr:
     return ast.Call(ast.Attribute(ast.Name("math", ast.Load()), func, ast.Load()), list(args), [])
 
 
-def _to_pyast(expr: Expr, slots: Mapping[str, Slot]) -> ast.expr:
+def _to_pyast(expr: Expr, slots: Mapping[str, Slot], delays: list | None = None) -> ast.expr:
     if isinstance(expr, Num):
         return ast.Constant(float(expr.value))
     if isinstance(expr, Sym):
@@ -204,8 +205,22 @@ def _to_pyast(expr: Expr, slots: Mapping[str, Slot]) -> ast.expr:
         if array not in ("x", "p") or not isinstance(index, int):
             raise ValueError(f"bad slot {array!r}[{index!r}]")
         return ast.Subscript(ast.Name(array, ast.Load()), ast.Constant(index), ast.Load())
-    args = [_to_pyast(a, slots) for a in expr.args]
     op = expr.op
+    if op == "delay":
+        # delay(e, tau): the value of e at time t - tau, looked up by the caller-supplied
+        # history function ``_delay(k, x, p, t, tau)``; the delayed trees are numbered here
+        if delays is None:
+            raise UnsupportedFeature("delay() needs a simulator with a history (the rate "
+                                     "equations); this backend cannot evaluate it",
+                                     feature="delay")
+        if expr.args[0] not in delays:
+            delays.append(expr.args[0])
+        k = delays.index(expr.args[0])
+        tau = _to_pyast(expr.args[1], slots, delays)
+        return ast.Call(ast.Name("_delay", ast.Load()),
+                        [ast.Constant(k), ast.Name("x", ast.Load()), ast.Name("p", ast.Load()),
+                         ast.Name("t", ast.Load()), tau], [])
+    args = [_to_pyast(a, slots, delays) for a in expr.args]
     if op == "+":
         node = args[0]
         for a in args[1:]:
@@ -279,17 +294,27 @@ def _as_float(test: ast.expr) -> ast.expr:
 
 
 def compile_vector(exprs: Iterable[Expr], slots: Mapping[str, Slot],
-                   name: str = "generated") -> Callable:
+                   name: str = "generated", delay: Callable | None = None,
+                   delayed: list | None = None) -> Callable:
     """Compile trees into ``f(x, p, t, out)`` that writes ``out[k] = exprs[k]``.
 
     The function body is assembled from :mod:`ast` nodes; the only free names are ``x``,
-    ``p``, ``t``, ``out`` and ``math``. It returns ``out``. Plain Python floats and numpy
-    scalars both work; numba can jit the result as well.
+    ``p``, ``t``, ``out`` and ``math`` (and ``_delay`` when ``delay`` is given). It
+    returns ``out``. Plain Python floats and numpy scalars both work; numba can jit the
+    result as well.
+
+    ``delay(k, x, p, t, tau)`` must return the value at time ``t - tau`` of the ``k``-th delayed
+    tree; the delayed trees are appended, in numbering order, to the list ``delayed``
+    (pass the same list to several calls to share the numbering). Without ``delay`` a
+    tree containing ``delay()`` raises :class:`UnsupportedFeature`.
     """
+    if delay is not None and delayed is None:
+        delayed = []
     body: list[ast.stmt] = []
     for k, expr in enumerate(exprs):
         target = ast.Subscript(ast.Name("out", ast.Load()), ast.Constant(k), ast.Store())
-        body.append(ast.Assign([target], _to_pyast(expr, slots)))
+        body.append(ast.Assign([target], _to_pyast(expr, slots,
+                                                   delayed if delay is not None else None)))
     body.append(ast.Return(ast.Name("out", ast.Load())))
     args = ast.arguments(posonlyargs=[], args=[ast.arg(a) for a in ("x", "p", "t", "out")],
                          kwonlyargs=[], kw_defaults=[], defaults=[])
@@ -297,12 +322,27 @@ def compile_vector(exprs: Iterable[Expr], slots: Mapping[str, Slot],
                            returns=None, type_params=[])
     module = ast.fix_missing_locations(ast.Module(body=[func], type_ignores=[]))
     namespace: dict = {"math": math}
+    if delay is not None:
+        namespace["_delay"] = delay
     exec(compile(module, f"<sbmlnoise:{name}>", "exec"), namespace)  # noqa: S102 - AST built here
     return namespace["_generated"]
 
 
+def strip_delays(expr: Expr) -> Expr:
+    """``expr`` with every ``delay(e, tau)`` replaced by ``e``: its value at t = 0, where
+    SBML defines the history before the start as the initial values."""
+    if isinstance(expr, Apply):
+        if expr.op == "delay":
+            return strip_delays(expr.args[0])
+        return Apply(expr.op, tuple(strip_delays(a) for a in expr.args))
+    return expr
+
+
 def evaluate(expr: Expr, values: Mapping[str, float]) -> float:
-    """Evaluate one tree with a name -> value mapping (slow path, for set-up work)."""
+    """Evaluate one tree with a name -> value mapping (slow path, for set-up work).
+    ``delay(e, tau)`` evaluates to ``e`` (set-up work happens at t = 0, where the history
+    is the initial state)."""
+    expr = strip_delays(expr)
     names = sorted(symbols(expr))
     missing = [n for n in names if n not in values and n != TIME]
     if missing:

@@ -15,8 +15,13 @@ conventions. What the importer does, following the SBML L3V2 specification:
 * species conversion factors (or the model's) scale the species' rows of the stoichiometry;
 * stoichiometries set by initial assignments are evaluated at t=0.
 
-Rate rules, algebraic rules, fast reactions, delays, events with delays and SBML packages
-raise :class:`~sbmlnoise.errors.UnsupportedFeature` naming the element.
+Rate rules, algebraic rules (with the variable each determines, by bipartite matching),
+fast reactions, ``delay()``, ``rateOf()`` (replaced by the time derivative, chain rule over
+the model's continuously changing symbols), delayed events and variable stoichiometry are
+carried by the network for the rate equations; stochastic backends refuse them. ``comp``
+models are flattened with libsbml's CompFlatteningConverter; ``fbc``, ``layout``,
+``render`` and ``groups`` do not affect the kinetics and their validation errors become
+warnings. Other required packages raise :class:`~sbmlnoise.errors.UnsupportedFeature`.
 """
 
 from __future__ import annotations
@@ -31,12 +36,23 @@ import libsbml
 
 from . import expr as ex
 from .errors import ModelError, UnsupportedFeature
-from .network import (Compartment, Event, MassAction, Parameter, ReactionNetwork, Reaction,
-                      Species)
+from .network import (Compartment, Event, FastReaction, MassAction, Parameter,
+                      ReactionNetwork, Reaction, Species)
 
 AVOGADRO = 6.02214076e23
+#: the value of the ``avogadro`` csymbol fixed by the SBML Level 3 specification
+SBML_AVOGADRO = 6.02214179e23
 
 _SID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: packages that do not change the kinetics: ignored (their validation errors are warnings)
+_IGNORED_PACKAGES = {"l3v2extendedmath", "distrib", "fbc", "layout", "render", "groups",
+                     "comp", "annot", "req"}
+#: libsbml validation errors that cannot change a simulation: 10313, a units attribute
+#: naming an undefined unit (units are not used for the numbers)
+_HARMLESS_ERRORS = {10313}
+#: prefix of the symbol that stands for rateOf(X) until it is replaced by dX/dt
+RATE_OF = "<rateOf>"
 
 
 class SbmlnoiseWarning(UserWarning):
@@ -201,25 +217,69 @@ class _SbmlReader:
         model = doc.getModel()
         if model is None:
             raise ModelError("SBML document has no <model> element")
+        doc = self._flatten_comp(doc)
+        model = doc.getModel()
+        used = set()
         for i in range(doc.getNumPlugins()):
-            plugin = doc.getPlugin(i)
-            package = plugin.getPackageName()
-            if package in ("l3v2extendedmath", "distrib"):
-                continue  # built into L3V2 math / our own uncertainty write-back
-            if doc.getLevel() >= 3 and doc.isPackageEnabled(package) and \
-                    doc.getPackageRequired(package):
-                raise UnsupportedFeature(f"SBML package '{plugin.getPackageName()}' is required "
-                                         "by this model and not supported",
-                                         element="sbml", feature=f"package {plugin.getPackageName()}")
+            package = doc.getPlugin(i).getPackageName()
+            if package in _IGNORED_PACKAGES or not doc.isPackageEnabled(package):
+                continue
+            if doc.getLevel() >= 3 and doc.getPackageRequired(package):
+                raise UnsupportedFeature(f"SBML package '{package}' is required by this model "
+                                         "and changes its meaning in a way sbmlnoise does not "
+                                         "implement", element="sbml", feature=f"package {package}")
         doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, False)
         doc.setConsistencyChecks(libsbml.LIBSBML_CAT_MODELING_PRACTICE, False)
         doc.setConsistencyChecks(libsbml.LIBSBML_CAT_SBO_CONSISTENCY, False)
         doc.checkConsistency()
-        fatal = [doc.getError(i) for i in range(doc.getNumErrors())
-                 if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+        fatal = []
+        for i in range(doc.getNumErrors()):
+            err = doc.getError(i)
+            if err.getSeverity() < libsbml.LIBSBML_SEV_ERROR:
+                continue
+            if err.getErrorId() in _HARMLESS_ERRORS:
+                self.warnings.append("ignored (no effect on the numbers): "
+                                     f"{' '.join(err.getMessage().split())[:200]}")
+                continue
+            package = err.getPackage() if hasattr(err, "getPackage") else "core"
+            if package and package not in ("core", "") and package not in used:
+                # a validation error confined to a package that has no effect on the
+                # kinetics (layout, render, fbc, ...): warn, do not refuse
+                self.warnings.append(f"SBML package '{package}' validation error ignored "
+                                     f"(the package does not affect the kinetics): "
+                                     f"{' '.join(err.getMessage().split())[:200]}")
+                continue
+            fatal.append(err)
         if fatal:
             raise ModelError(_describe(fatal[0], len(fatal)))
         return doc, model
+
+    def _flatten_comp(self, doc):
+        """Flatten a hierarchical (``comp``) model with libsbml's CompFlatteningConverter
+        into one plain SBML model (submodels' ids get their prefixes)."""
+        if doc.getLevel() < 3 or not doc.isPackageEnabled("comp"):
+            return doc
+        if self.path:  # external model definitions are resolved relative to the file
+            doc.setLocationURI(Path(self.path).resolve().as_uri())
+        props = libsbml.ConversionProperties()
+        props.addOption("flatten comp", True)
+        props.addOption("leave_ports", False)
+        props.addOption("abortIfUnflattenable", "none")
+        # libsbml validates before flattening; the caller has already rejected errors
+        props.addOption("performValidation", False)
+        status = doc.convert(props)
+        if status != libsbml.LIBSBML_OPERATION_SUCCESS:
+            errors = [doc.getError(i) for i in range(doc.getNumErrors())
+                      if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+            reason = _describe(errors[0], len(errors)) if errors else f"status {status}"
+            raise UnsupportedFeature(f"comp: libsbml could not flatten this hierarchical "
+                                     f"model ({reason})", element="sbml", feature="package comp")
+        flat = libsbml.readSBMLFromString(libsbml.writeSBMLToString(doc))
+        if flat.getModel() is None:
+            raise ModelError("comp: the flattened model is empty")
+        self.sbml_text = libsbml.writeSBMLToString(flat)
+        self.warnings.append("hierarchical model (comp) flattened with libsbml")
+        return flat
 
     # ------------------------------------------------------------------ main
     def read(self) -> ReactionNetwork:
@@ -262,6 +322,18 @@ class _SbmlReader:
                 if not self._is_amount_valued(s):
                     math_expr = ex.mul(math_expr, ex.Sym(s.getCompartment()))
             rules[var] = math_expr
+        rate_rules_raw: dict[str, ex.Expr] = {}
+        algebraic_raw: list[ex.Expr] = []
+        for k, rule in enumerate(model.getListOfRules()):
+            if rule.getMath() is None:
+                continue
+            if rule.isRate():
+                var = rule.getVariable()
+                rate_rules_raw[var] = self._math(rule.getMath(), f"rate rule for '{var}'")
+            elif rule.isAlgebraic():
+                algebraic_raw.append(self._math(rule.getMath(), f"algebraic rule {k + 1}"))
+        fast_ids = {r.getId() for r in model.getListOfReactions()
+                    if r.isSetFast() and r.getFast()}
 
         # --- reactions (file laws, local parameters renamed)
         local_params: list[Parameter] = []
@@ -297,10 +369,6 @@ class _SbmlReader:
                 if ref.isSetStoichiometryMath() if hasattr(ref, "isSetStoichiometryMath") else False:
                     where = f"stoichiometryMath of '{ref.getSpecies()}' in reaction '{r.getId()}'"
                     math_expr = self._math(ref.getStoichiometryMath().getMath(), where)
-                    if ex.symbols(math_expr) & (set(species) | {ex.TIME}):
-                        raise UnsupportedFeature(f"{where} depends on species or time (varying "
-                                                 "stoichiometry is not supported)",
-                                                 element=r.getId(), feature="stoichiometryMath")
                     self.stoichiometry_math[self._ref_key(ref)] = (ref, math_expr)
 
         initial_assignments = {}
@@ -313,6 +381,24 @@ class _SbmlReader:
             if sym in species and not self._is_amount_valued(species[sym]):
                 math_expr = ex.mul(math_expr, ex.Sym(species[sym].getCompartment()))
             initial_assignments[sym] = math_expr
+
+        # --- time derivatives: rate rules in amount semantics, rateOf(), algebraic rules
+        self.rules_raw, self.reaction_laws_raw = rules, reaction_laws
+        self.deriv = self._derivatives(model, species, rules, rate_rules_raw, fast_ids)
+        self.rate_of = {}
+        maths = [*rules.values(), *reaction_laws.values(), *initial_assignments.values(),
+                 *self.deriv.values(), *algebraic_raw]
+        for m in maths:
+            for name in ex.symbols(m):
+                if name.startswith(RATE_OF):
+                    self.rate_of[name] = self._rate_of(name[len(RATE_OF):])
+        rules = {k: self._sub_rate_of(v) for k, v in rules.items()}
+        reaction_laws = {k: self._sub_rate_of(v) for k, v in reaction_laws.items()}
+        initial_assignments = {k: self._sub_rate_of(v) for k, v in initial_assignments.items()}
+        self.deriv = {k: self._sub_rate_of(v) for k, v in self.deriv.items()}
+        algebraic_raw = [self._sub_rate_of(g) for g in algebraic_raw]
+        algebraic_vars = self._algebraic_variables(model, algebraic_raw, rules, rate_rules_raw,
+                                                   stoich_ref_ids, fast_ids)
 
         # --- initial values (t = 0): IA > rule > attribute
         definitions: dict[str, ex.Expr] = {}
@@ -344,6 +430,8 @@ class _SbmlReader:
             name = ref.getId() if ref.isSetId() else f"<stoichiometryMath {len(stoich_math_names)}>"
             definitions[name] = math_expr
             stoich_math_names[key] = name
+        for var in algebraic_vars:
+            definitions.setdefault(var, ex.ZERO)  # a start for the t=0 solve
         definitions.update(rules)
         definitions.update(initial_assignments)
         initial = _evaluate_definitions(definitions, reaction_laws, self.species_value)
@@ -379,15 +467,25 @@ class _SbmlReader:
 
         # --- resolve assignment rules and reaction-id symbols into amount-semantics trees
         resolved = _resolve(rules, reaction_laws)
-        constant_names = {p.id for p in parameters}
-        for var in rules:
-            if var in stoich_ref_ids and not ex.symbols(resolved[var]) <= constant_names:
-                raise UnsupportedFeature(f"assignment rule to stoichiometry '{var}' (varying "
-                                         "stoichiometry) is not supported", element=var,
-                                         feature="variable stoichiometry")
 
         def final(e: ex.Expr) -> ex.Expr:
             return ex.substitute(e, resolved)
+
+        self.final = final
+        constant_names = {p.id for p in parameters if p.kind == "local"}
+        constant_names |= {p.getId() for p in model.getListOfParameters() if p.getConstant()}
+        constant_names |= {c.getId() for c in model.getListOfCompartments() if c.getConstant()}
+        constant_names -= set(rate_rules_raw) | set(algebraic_vars) | {
+            ea.getVariable() for e in model.getListOfEvents()
+            for ea in e.getListOfEventAssignments()}
+        variable_stoich = []
+        for var in rules:
+            if var in stoich_ref_ids and not ex.symbols(resolved[var]) <= constant_names:
+                variable_stoich.append((var, resolved[var], float(initial[var])))
+        for key, (ref, math_expr) in self.stoichiometry_math.items():
+            if not ex.symbols(math_expr) <= constant_names:
+                variable_stoich.append((stoich_math_names[key], final(math_expr),
+                                        float(self.stoichiometry_values[key])))
 
         # --- species objects
         species_objs = []
@@ -405,6 +503,7 @@ class _SbmlReader:
         reactions: list[Reaction] = []
         taken = set(species) | set(comps) | {p.getId() for p in model.getListOfParameters()} \
             | {r.getId() for r in model.getListOfReactions()}
+        fast: list[FastReaction] = []
         for r in model.getListOfReactions():
             rid = r.getId()
             reactants = self._refs(r.getListOfReactants(), initial, rid, rules)
@@ -412,10 +511,27 @@ class _SbmlReader:
             modifiers = tuple(m.getSpecies() for m in r.getListOfModifiers())
             rate = final(reaction_laws[rid])
             self._check_symbols(rate, rid, state_species, parameters)
+            if rid in fast_ids:
+                net_change: dict[str, float] = {}
+                for sid, nu in [(a, -b) for a, b in reactants] + list(products):
+                    sp = species[sid]
+                    if not (sp.getBoundaryCondition() or sp.getConstant()):
+                        net_change[sid] = net_change.get(sid, 0.0) + nu * conversion.get(sid, 1.0)
+                fast.append(FastReaction(rid, rate, tuple(net_change.items())))
+                continue
             values = {p.id: p.value for p in parameters}
             channels = _split_reversible(rid, r.getName() or rid, reactants, products, modifiers,
                                          rate, r.getReversible(), values, taken)
             reactions.extend(channels)
+        roles = []
+        for k, (key, (ref, _)) in enumerate(self.stoichiometry_math.items()):
+            roles.append((stoich_math_names[key], key[0], key[1],
+                          -1.0 if key[2] == "listOfReactants" else 1.0))
+        for ref_id, ref in stoich_ref_ids.items():
+            if ref_id not in dict((r[0], r) for r in roles):
+                key = self._ref_key(ref)
+                roles.append((ref_id, key[0], key[1],
+                              -1.0 if key[2] == "listOfReactants" else 1.0))
 
         # --- events
         events = self._events(model, final, species)
@@ -439,32 +555,190 @@ class _SbmlReader:
             assignments=tuple(assignments), conversion_factors=tuple(conversion.items()),
             events=events, system_size=omega, system_size_source=omega_source,
             substance_units=units, sbml=self.sbml_text, source_path=self.path,
-            warnings=tuple(self.warnings), concentration_species=concentration_species)
+            warnings=tuple(self.warnings), concentration_species=concentration_species,
+            rate_rules=tuple((v, final(self.deriv[v])) for v in rate_rules_raw),
+            algebraic_rules=tuple(final(g) for g in algebraic_raw),
+            algebraic_variables=tuple(algebraic_vars), fast_reactions=tuple(fast),
+            variable_stoichiometry=tuple(variable_stoich), species_references=tuple(roles),
+            initial_history=tuple((v, final(e)) for v, e in initial_assignments.items()
+                                  if ex.TIME in ex.symbols(e)))
 
     # ------------------------------------------------------------------ pieces
     def _reject_unsupported(self, model) -> None:
         for rule in model.getListOfRules():
-            if rule.isAlgebraic():
-                raise UnsupportedFeature("algebraic rules are not supported (model needs a DAE "
-                                         "solver)", element="algebraicRule", feature="AlgebraicRule")
-            if rule.isRate() and rule.getMath() is None:
-                self.warnings.append(f"rate rule for '{rule.getVariable()}' has no math and is "
-                                     "ignored")
-                continue
-            if rule.isRate():
-                raise UnsupportedFeature(f"rate rule for '{rule.getVariable()}' is not supported",
-                                         element=rule.getVariable(), feature="RateRule")
-        for r in model.getListOfReactions():
-            if r.isSetFast() and r.getFast():
-                raise UnsupportedFeature(f"reaction '{r.getId()}' is marked fast; fast reactions "
-                                         "are not supported", element=r.getId(), feature="FastReaction")
-        for e in model.getListOfEvents():
-            if e.isSetDelay():
-                raise UnsupportedFeature(f"event '{e.getId() or '(unnamed)'}' has a delay; delayed "
-                                         "events are not supported", element=e.getId(),
-                                         feature="EventWithDelay")
+            if rule.getMath() is None and not rule.isAssignment():
+                what = "rate" if rule.isRate() else "algebraic"
+                self.warnings.append(f"{what} rule for '{rule.getVariable()}' has no math and "
+                                     "is ignored")
         if model.getNumConstraints():
             self.warnings.append(f"{model.getNumConstraints()} constraint(s) ignored")
+
+    # ------------------------------------------------------------------ derivatives
+    def _derivatives(self, model, species, rules, rate_rules_raw, fast_ids) -> dict:
+        """d/dt of every variable that changes continuously, in amount semantics and in
+        terms of file symbols (reaction ids stand for their rates): species changed by
+        reactions, and rate-rule targets (a concentration species' rule
+        ``d[S]/dt = f`` becomes ``d n/dt = V f + [S] dV/dt``)."""
+        deriv: dict[str, ex.Expr] = {}
+        model_cf = model.getConversionFactor() if hasattr(model, "getConversionFactor") else ""
+        for r in model.getListOfReactions():
+            rid = r.getId()
+            for sign, refs in ((-1.0, r.getListOfReactants()), (1.0, r.getListOfProducts())):
+                for ref in refs:
+                    sid = ref.getSpecies()
+                    sp = species.get(sid)
+                    if sp is None or sp.getBoundaryCondition() or sp.getConstant() \
+                            or sid in rules or sid in rate_rules_raw:
+                        continue
+                    if rid in fast_ids:
+                        continue  # held at equilibrium; no explicit rate
+                    key = self._ref_key(ref)
+                    if key in self.stoichiometry_math:
+                        nu = self.stoichiometry_math[key][1]
+                    elif ref.isSetId():
+                        nu = ex.Sym(ref.getId())
+                    else:
+                        nu = ex.Num(ref.getStoichiometry() if ref.isSetStoichiometry() else 1.0)
+                    cf = sp.getConversionFactor() if hasattr(sp, "getConversionFactor") and \
+                        sp.isSetConversionFactor() else model_cf
+                    term = ex.mul(ex.Num(sign), nu, ex.Sym(rid), *((ex.Sym(cf),) if cf else ()))
+                    deriv[sid] = ex.add(deriv[sid], term) if sid in deriv else term
+        for var, f in rate_rules_raw.items():
+            if var not in species:
+                deriv[var] = f
+        self.deriv = deriv
+        for var, f in rate_rules_raw.items():
+            if var in species and not self._is_amount_valued(species[var]):
+                comp = ex.Sym(species[var].getCompartment())
+                # d(V c)/dt = V dc/dt + c dV/dt with c = n / V
+                d_comp = self._time_derivative(comp)
+                deriv[var] = ex.add(ex.mul(comp, f),
+                                    ex.mul(ex.div(ex.Sym(var), comp), d_comp))
+            elif var in species:
+                deriv[var] = f
+        return deriv
+
+    def _time_derivative(self, expr: ex.Expr, depth: int = 0) -> ex.Expr:
+        """d expr / dt by the chain rule over the model's continuously changing symbols."""
+        if depth > 50:
+            raise UnsupportedFeature("rateOf(): derivative chain deeper than 50 rules",
+                                     feature="rateOf")
+        terms = []
+        for name in ex.symbols(expr):
+            if name == ex.TIME:
+                rate = ex.ONE
+            elif name.startswith(RATE_OF):
+                raise UnsupportedFeature(f"rateOf() of an expression containing rateOf("
+                                         f"{name[len(RATE_OF):]}) (a second derivative) is "
+                                         "not supported", element=name[len(RATE_OF):],
+                                         feature="rateOf")
+            elif name in self.deriv:
+                rate = self.deriv[name]
+            elif name in self.rules_raw:
+                rate = self._time_derivative(self.rules_raw[name], depth + 1)
+            elif name in self.reaction_laws_raw:
+                rate = self._time_derivative(self.reaction_laws_raw[name], depth + 1)
+            else:
+                continue  # constant between events
+            if rate == ex.ZERO:
+                continue
+            if _has_delay(expr):
+                raise UnsupportedFeature("rateOf() of an expression with delay() is not "
+                                         "supported", feature="rateOf")
+            terms.append(ex.mul(ex.diff(expr, name), rate))
+        return ex.add(*terms) if terms else ex.ZERO
+
+    def _rate_of(self, target: str) -> ex.Expr:
+        """rateOf(target) as a tree: the derivative of the value the symbol has in the
+        file (a concentration for a concentration species)."""
+        if target in self.sbml_species:
+            return self._time_derivative(self.species_value[target])
+        return self._time_derivative(ex.Sym(target))
+
+    def _sub_rate_of(self, expr: ex.Expr) -> ex.Expr:
+        expr = _rate_of_in_delay(expr)
+        for _ in range(10):
+            names = [n for n in ex.symbols(expr) if n.startswith(RATE_OF)]
+            if not names:
+                return expr
+            for n in names:
+                if n not in self.rate_of:
+                    self.rate_of[n] = self._rate_of(n[len(RATE_OF):])
+            expr = ex.substitute(expr, {n: self.rate_of[n] for n in names})
+        raise UnsupportedFeature("rateOf() definitions refer to each other in a cycle",
+                                 feature="rateOf")
+
+    def _algebraic_variables(self, model, algebraic, rules, rate_rules, stoich_refs,
+                             fast_ids) -> list[str]:
+        """The variable each algebraic rule determines: a maximum bipartite matching
+        between rules and the non-constant symbols that nothing else determines
+        (not set by a rule, not changed by a non-fast reaction)."""
+        if not algebraic:
+            return []
+        import networkx as nx
+
+        changed_by_reactions = set()
+        for r in model.getListOfReactions():
+            for ref in list(r.getListOfReactants()) + list(r.getListOfProducts()):
+                sp = self.sbml_species.get(ref.getSpecies())
+                if sp is not None and not sp.getBoundaryCondition():
+                    changed_by_reactions.add(ref.getSpecies())
+        free = set()
+        for sid, sp in self.sbml_species.items():
+            if not sp.getConstant() and sid not in changed_by_reactions:
+                free.add(sid)
+        for c in model.getListOfCompartments():
+            if not c.getConstant():
+                free.add(c.getId())
+        for p in model.getListOfParameters():
+            if not p.getConstant():
+                free.add(p.getId())
+        for ref_id, ref in stoich_refs.items():
+            if model.getLevel() >= 3 and not ref.getConstant():
+                free.add(ref_id)
+        free -= set(rules) | set(rate_rules)
+
+        def used(expr, seen=()):
+            out = set()
+            for n in ex.symbols(expr):
+                if n in rules and n not in seen:
+                    out |= used(rules[n], (*seen, n))
+                else:
+                    out.add(n)
+            return out
+
+        # prefer variables nothing else touches: no initial value, not assigned by events
+        event_targets = {ea.getVariable() for e in model.getListOfEvents()
+                         for ea in e.getListOfEventAssignments()}
+        valued = set()
+        for sid, sp in self.sbml_species.items():
+            if sp.isSetInitialAmount() or sp.isSetInitialConcentration():
+                valued.add(sid)
+        valued |= {p.getId() for p in model.getListOfParameters() if p.isSetValue()}
+        valued |= {c.getId() for c in model.getListOfCompartments() if c.isSetSize()}
+        valued |= {ia.getSymbol() for ia in model.getListOfInitialAssignments()}
+        graph = nx.Graph()
+        rule_nodes = [("rule", k) for k in range(len(algebraic))]
+        graph.add_nodes_from(rule_nodes)
+        for k, g in enumerate(algebraic):
+            for n in sorted(used(g) & free):
+                boundary = n in self.sbml_species and \
+                    self.sbml_species[n].getBoundaryCondition()
+                weight = 1.0 + (n not in valued) + 0.5 * (n not in event_targets) \
+                    + 0.25 * (not boundary)
+                graph.add_edge(("rule", k), ("var", n), weight=weight)
+        pairs = nx.max_weight_matching(graph, maxcardinality=True)
+        matching = {}
+        for a, b in pairs:
+            rule, var = (a, b) if a[0] == "rule" else (b, a)
+            matching[rule] = var
+        unmatched = [k for k in range(len(algebraic)) if ("rule", k) not in matching]
+        if unmatched:
+            raise UnsupportedFeature(
+                f"algebraic rule {unmatched[0] + 1} determines no variable that is not already "
+                "set otherwise (the system is overdetermined or not of index 1)",
+                element=f"algebraicRule {unmatched[0] + 1}", feature="AlgebraicRule")
+        return [matching[("rule", k)][1] for k in range(len(algebraic))]
 
     def _read_functions(self, model) -> None:
         for fd in model.getListOfFunctionDefinitions():
@@ -567,24 +841,34 @@ class _SbmlReader:
                 # L3V2: an event without a trigger (math) never fires
                 self.warnings.append(f"event '{eid}' has no trigger and never fires")
                 continue
-            trigger = final(self._math(trig.getMath(), f"trigger of event '{eid}'"))
+            def fin(node, where):
+                return final(self._sub_rate_of(self._math(node, where)))
+            trigger = fin(trig.getMath(), f"trigger of event '{eid}'")
             assigns = []
+            scales = []
             for ea in e.getListOfEventAssignments():
                 var = ea.getVariable()
                 if ea.getMath() is None:  # L3V2: no math, no effect
                     continue
-                value = final(self._math(ea.getMath(), f"event '{eid}' assignment to '{var}'"))
+                value = fin(ea.getMath(), f"event '{eid}' assignment to '{var}'")
+                scale = None
                 if var in species and not self._is_amount_valued(species[var]):
-                    value = ex.mul(value, ex.Sym(species[var].getCompartment()))
+                    scale = species[var].getCompartment()
+                    value = ex.mul(value, ex.Sym(scale))
                 assigns.append((var, value))
+                scales.append(scale)
             priority = None
             if e.isSetPriority() and e.getPriority().getMath() is not None:
-                priority = final(self._math(e.getPriority().getMath(), f"priority of event '{eid}'"))
+                priority = fin(e.getPriority().getMath(), f"priority of event '{eid}'")
+            delay = None
+            if e.isSetDelay() and e.getDelay().getMath() is not None:
+                delay = fin(e.getDelay().getMath(), f"delay of event '{eid}'")
             initial_value = trig.getInitialValue() if trig.isSetInitialValue() else True
             persistent = trig.getPersistent() if trig.isSetPersistent() else True
             events.append(Event(eid, trigger, tuple(assigns), bool(initial_value),
                                 bool(persistent), priority,
-                                bool(e.getUseValuesFromTriggerTime())))
+                                bool(e.getUseValuesFromTriggerTime()), delay,
+                                tuple(scales)))
         return tuple(events)
 
     def _system_size(self, model, species_objs, sbml_species) -> tuple[float, str, str]:
@@ -657,6 +941,8 @@ def _describe(error, count: int) -> str:
 # on libsbml's predicates (isName, isNumber, ...), operator characters and element names.
 _TIME_URL = "http://www.sbml.org/sbml/symbols/time"
 _AVOGADRO_URL = "http://www.sbml.org/sbml/symbols/avogadro"
+_DELAY_URL = "http://www.sbml.org/sbml/symbols/delay"
+_RATE_OF_URL = "http://www.sbml.org/sbml/symbols/rateOf"
 
 _NAMED_FUNCS = {
     "abs": "abs", "exp": "exp", "ln": "ln", "floor": "floor", "ceiling": "ceil", "ceil": "ceil",
@@ -670,7 +956,7 @@ _NAMED_FUNCS = {
     "rem": "rem", "quotient": "quotient", "and": "and", "or": "or", "xor": "xor",
 }
 _CONSTANTS = {"pi": math.pi, "exponentiale": math.e, "true": 1.0, "false": 0.0,
-              "avogadro": AVOGADRO, "infinity": math.inf, "notanumber": math.nan}
+              "avogadro": SBML_AVOGADRO, "infinity": math.inf, "notanumber": math.nan}
 
 
 def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Expr:
@@ -688,7 +974,7 @@ def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Exp
         if url == _TIME_URL:
             return ex.Sym(ex.TIME)
         if url == _AVOGADRO_URL:
-            return ex.Num(AVOGADRO)
+            return ex.Num(SBML_AVOGADRO)
         if name is None or not _SID.match(name):
             raise ModelError(f"{where}: invalid identifier {name!r}")
         if name in bound:
@@ -699,10 +985,21 @@ def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Exp
             return ex.Num(_CONSTANTS[name])
         raise UnsupportedFeature(f"{where}: MathML constant '{name}' is not supported",
                                  feature=str(name))
-    if hasattr(node, "isCSymbolFunction") and node.isCSymbolFunction():
-        raise UnsupportedFeature(f"{where}: {name}() is not supported", feature=str(name))
-    if name in ("delay", "rateOf"):
-        raise UnsupportedFeature(f"{where}: {name}() is not supported", feature=name)
+    csymbol = hasattr(node, "isCSymbolFunction") and node.isCSymbolFunction()
+    if csymbol or url in (_DELAY_URL, _RATE_OF_URL):
+        node_type = node.getType()
+        is_delay = url == _DELAY_URL or (isinstance(node_type, int) and
+                                         node_type == libsbml.AST_FUNCTION_DELAY)
+        if not is_delay:  # the only other csymbol function of SBML L3V2 is rateOf; its
+            # text (name) may be anything (SBML Test Suite cases 01321, 01322)
+            if len(kids) != 1 or not kids[0].isName():
+                raise ModelError(f"{where}: rateOf() takes one identifier")
+            target = kids[0].getName()
+            return ex.Sym(RATE_OF + local_map.get(target, target))
+        else:
+            args = [conv(k) for k in kids]
+            _arity(where, "delay", args, 2)
+            return ex.Apply("delay", tuple(args))
     if node.isLambda():
         raise ModelError(f"{where}: a lambda may only appear in a function definition")
     if node.isUserFunction():
@@ -825,6 +1122,36 @@ def _resolve(rules: dict[str, ex.Expr], reaction_laws: dict[str, ex.Expr]) -> di
     for name in pending:
         resolve(name)
     return {k: v for k, v in resolved.items() if k in rules or k in reaction_laws}
+
+
+def _rate_of_in_delay(expr: ex.Expr, inside: bool = False) -> ex.Expr:
+    """Inside ``delay(e, tau)``, ``rateOf(X)`` reads the history, which is constant before
+    t = 0: replace it by ``piecewise(rateOf(X), time >= 0, 0)``."""
+    if isinstance(expr, ex.Sym):
+        if inside and expr.name.startswith(RATE_OF):
+            return ex.Apply("piecewise", (expr, ex.Apply("geq", (ex.Sym(ex.TIME), ex.ZERO)),
+                                          ex.ZERO))
+        return expr
+    if isinstance(expr, ex.Apply):
+        if expr.op == "delay":
+            return ex.Apply("delay", (_rate_of_in_delay(expr.args[0], True),
+                                      _rate_of_in_delay(expr.args[1], inside)))
+        if not any(isinstance(a, ex.Apply) or (isinstance(a, ex.Sym) and inside)
+                   for a in expr.args):
+            return expr
+        return ex.Apply(expr.op, tuple(_rate_of_in_delay(a, inside) for a in expr.args))
+    return expr
+
+
+def _has_delay(expr: ex.Expr) -> bool:
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ex.Apply):
+            if node.op == "delay":
+                return True
+            stack.extend(node.args)
+    return False
 
 
 def _monomial(term: ex.Expr, state: set[str]):

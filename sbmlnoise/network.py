@@ -108,7 +108,8 @@ class Reaction:
 
 @dataclass(frozen=True)
 class Event:
-    """An SBML event without delay (trigger and assignments in amount semantics)."""
+    """An SBML event (trigger, assignments, priority and delay in amount semantics).
+    ``delay`` is None for an event that executes when it fires."""
 
     id: str
     trigger: ex.Expr
@@ -117,6 +118,21 @@ class Event:
     persistent: bool = True
     priority: ex.Expr | None = None
     use_values_from_trigger_time: bool = True
+    delay: ex.Expr | None = None
+    #: per assignment: the compartment of a concentration species target (the amount
+    #: assigned is concentration x size *at execution*), else None
+    concentration_compartments: tuple[str | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class FastReaction:
+    """An SBML reaction marked ``fast``: it is held at equilibrium (``rate == 0``) at all
+    times, an algebraic constraint. ``stoichiometry`` is the net change of each species
+    per unit extent (conversion factors applied, boundary/constant species left out)."""
+
+    id: str
+    rate: ex.Expr
+    stoichiometry: tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,6 +155,22 @@ class ReactionNetwork:
     source_path: str | None = None
     warnings: tuple[str, ...] = ()
     concentration_species: tuple[str, ...] = field(default=())
+    #: (variable, d variable / dt): rate rules; a species' derivative is of its *amount*
+    rate_rules: tuple[tuple[str, ex.Expr], ...] = ()
+    #: expressions constrained to 0 (algebraic rules), and the variables they determine
+    algebraic_rules: tuple[ex.Expr, ...] = ()
+    algebraic_variables: tuple[str, ...] = ()
+    #: fast reactions (kept at equilibrium; their channels are not in ``reactions``)
+    fast_reactions: tuple[FastReaction, ...] = ()
+    #: species-reference stoichiometries defined by an assignment rule: (id, tree, value
+    #: used in :attr:`stoichiometry`)
+    variable_stoichiometry: tuple[tuple[str, ex.Expr, float], ...] = ()
+    #: (reference id, SBML reaction id, species, -1 reactant / +1 product) of every species
+    #: reference with an id or a stoichiometryMath
+    species_references: tuple[tuple[str, str, str, float], ...] = ()
+    #: initial assignments that use ``time`` (amount semantics): they define the history
+    #: before t = 0 that ``delay()`` reads
+    initial_history: tuple[tuple[str, ex.Expr], ...] = ()
 
     # ------------------------------------------------------------------ ids and indices
     @cached_property
@@ -378,6 +410,107 @@ class ReactionNetwork:
     def is_mass_action(self) -> bool:
         return all(r.mass_action is not None for r in self.reactions)
 
+    # ------------------------------------------------------------------ rule-determined values
+    @cached_property
+    def assignment_ids(self) -> tuple[str, ...]:
+        """Ids of the species and parameters defined by assignment rules, in the order of
+        :attr:`assignments` (columns after the species in :func:`~sbmlnoise.simulate_ode`)."""
+        return tuple(name for name, _ in self.assignments)
+
+    def evaluate_assignments(self, states, times=None, parameters=None) -> np.ndarray:
+        """Values of every assignment-rule variable (:attr:`assignment_ids`) at many states.
+
+        Parameters
+        ----------
+        states : array_like, shape (n, n_species) or (n_species,)
+            Species amounts (model substance units) -- e.g. an ODE trajectory, SSA samples
+            divided by :attr:`system_size`, or the states of an FSP state space.
+        times : array_like, shape (n,), optional
+            Model time of each state (0 if omitted); needed when a rule uses ``time``.
+        parameters : array_like, shape (n, n_parameters), optional
+            Parameter vector per state (events or rate rules may change parameters);
+            :attr:`parameter_values` if omitted.
+
+        Returns
+        -------
+        ndarray, shape (n, len(assignment_ids))
+            Species in *amounts* (model substance units; divide by the compartment size
+            for a concentration), parameters by value. Non-finite where a rule is
+            undefined (e.g. division by zero).
+
+        Notes
+        -----
+        Other backends report rule-determined variables with this: the FSP's exact
+        expectation is ``p @ evaluate_assignments(states / system_size)`` over its state
+        space; SSA sample statistics are taken over ``evaluate_assignments(samples /
+        system_size, times)``; the LNA delta method needs the gradient, see
+        :meth:`assignment_gradients`.
+        """
+        x = np.atleast_2d(np.asarray(states, dtype=float))
+        n = x.shape[0]
+        t = np.zeros(n) if times is None else np.broadcast_to(np.asarray(times, float), (n,))
+        out = np.full((n, len(self.assignments)), np.nan)
+        if not self.assignments:
+            return out
+        func = self._assignment_function
+        p_all = None if parameters is None else np.atleast_2d(np.asarray(parameters, float))
+        row = np.zeros(len(self.assignments))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for k in range(n):
+                p = self.parameter_values if p_all is None else p_all[k if len(p_all) > 1 else 0]
+                try:
+                    out[k] = func(x[k], p, float(t[k]), row)
+                except (ZeroDivisionError, OverflowError, ValueError):
+                    out[k] = np.nan
+        return out
+
+    @cached_property
+    def assignment_gradients(self) -> tuple[tuple[ex.Expr, ...], ...]:
+        """d (assignment variable) / d amount_i as trees, indexed [rule][species], for the
+        delta method (LNA): Var g(x) ~ grad g . C . grad g (first order, valid when the
+        fluctuations are small against the curvature of g)."""
+        return tuple(tuple(ex.diff(e, s) for s in self.species_ids) for _, e in self.assignments)
+
+    # ------------------------------------------------------------------ continuous rules
+    @cached_property
+    def ode_extra_ids(self) -> tuple[str, ...]:
+        """Non-species variables integrated or solved with the species by the rate
+        equations: rate-rule targets, then algebraic-rule targets (parameters,
+        compartment sizes, stoichiometries)."""
+        extra = [v for v, _ in self.rate_rules if v not in self.species_index]
+        extra += [v for v in self.algebraic_variables
+                  if v not in self.species_index and v not in extra]
+        return tuple(extra)
+
+    @cached_property
+    def has_delays(self) -> bool:
+        trees = [r.rate for r in self.reactions] + [e for _, e in self.rate_rules]
+        trees += [e for _, e in self.assignments] + list(self.algebraic_rules)
+        trees += [f.rate for f in self.fast_reactions]
+        trees += [e for _, e, _ in self.variable_stoichiometry]
+        for e in self.events:
+            trees += [e.trigger] + [v for _, v in e.assignments]
+            trees += [x for x in (e.priority, e.delay) if x is not None]
+        return any(_has_op(t, "delay") for t in trees)
+
+    @property
+    def needs_general_solver(self) -> bool:
+        """True when the rate equations need more than ``N v``: events, rate rules,
+        algebraic rules, fast reactions, delays or varying stoichiometry."""
+        return bool(self.events or self.rate_rules or self.algebraic_rules
+                    or self.fast_reactions or self.variable_stoichiometry or self.has_delays)
+
+    def continuous_features(self) -> list[tuple[str, str]]:
+        """(element, feature) of every construct only the rate equations handle."""
+        found = [(v, "RateRule") for v, _ in self.rate_rules]
+        found += [(v, "AlgebraicRule") for v in self.algebraic_variables]
+        found += [(f.id, "FastReaction") for f in self.fast_reactions]
+        found += [(v, "variable stoichiometry") for v, _, _ in self.variable_stoichiometry]
+        found += [(e.id, "EventWithDelay") for e in self.events if e.delay is not None]
+        if self.has_delays:
+            found.append(("delay", "delay() (delay differential equation)"))
+        return found
+
     # ------------------------------------------------------------------ graphs
     @cached_property
     def graph(self) -> nx.DiGraph:
@@ -440,7 +573,16 @@ class ReactionNetwork:
         return dataclasses.replace(self, species=species)
 
     def require_stochastic(self, backend: str) -> None:
-        """Raise :class:`UnsupportedFeature` if a stochastic backend cannot run this model."""
+        """Raise :class:`UnsupportedFeature` if a stochastic backend cannot run this model
+        (rate rules, algebraic rules, fast reactions, delays, varying stoichiometry or
+        non-integer stoichiometry)."""
+        features = self.continuous_features()
+        if features:
+            element, feature = features[0]
+            raise UnsupportedFeature(
+                f"{backend}: '{element}' is a {feature}, which this stochastic backend does "
+                "not handle yet; the rate equations (sn.simulate_ode) do",
+                element=element, feature=feature)
         if not self.integer_stoichiometry:
             j = int(np.argmax(np.any(np.abs(self.stoichiometry - np.round(self.stoichiometry)) > 1e-12, axis=0)))
             raise UnsupportedFeature(
@@ -456,6 +598,17 @@ class ReactionNetwork:
 
     def __repr__(self) -> str:
         return f"<ReactionNetwork {self.summary()}>"
+
+
+def _has_op(expr: ex.Expr, op: str) -> bool:
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ex.Apply):
+            if node.op == op:
+                return True
+            stack.extend(node.args)
+    return False
 
 
 # ---------------------------------------------------------------------- exact linear algebra

@@ -2,13 +2,16 @@
 
 ``d amount / dt = N v(amount, t)`` with ``N`` the net stoichiometry and ``v`` the reaction
 rates (see :mod:`sbmlnoise.network` for units). The Jacobian is exact (symbolic
-derivatives of the kinetic laws). Events without delay are handled by root finding on
-their triggers; an event fires when its trigger goes from false to true.
+derivatives of the kinetic laws). Models with events, rate rules, algebraic rules, fast
+reactions, ``delay()`` or varying stoichiometry are integrated by the general engine of
+:mod:`sbmlnoise.events` (root finding on triggers, Newton on the algebraic constraints,
+method of steps with dense-output history for delays).
 """
 
 from __future__ import annotations
 
 import math
+import time as _time
 
 import numpy as np
 import pandas as pd
@@ -19,6 +22,9 @@ from .errors import NoSteadyState, SimulationError, UnsupportedFeature
 from .network import ReactionNetwork
 
 __all__ = ["simulate_ode", "steady_state", "ode_trajectory"]
+
+#: default wall-time limit (seconds) of one integration
+DEFAULT_WALL_TIME = 300.0
 
 
 def _validate_times(times) -> np.ndarray:
@@ -70,7 +76,9 @@ def _rhs(net: ReactionNetwork):
 
 
 def simulate_ode(net: ReactionNetwork, times, *, rtol: float = 1e-8,
-                 atol: float | None = None, method: str = "LSODA") -> pd.DataFrame:
+                 atol: float | None = None, method: str = "LSODA",
+                 wall_time: float | None = DEFAULT_WALL_TIME,
+                 rules: bool = True) -> pd.DataFrame:
     """Integrate the reaction-rate equations from the initial state.
 
     Parameters
@@ -84,35 +92,75 @@ def simulate_ode(net: ReactionNetwork, times, *, rtol: float = 1e-8,
     method : str
         A :func:`scipy.integrate.solve_ivp` method; the default LSODA switches between
         stiff and non-stiff integration.
+    wall_time : float or None
+        Give up (:class:`~sbmlnoise.errors.SimulationError` naming the model time
+        reached) after this many seconds; None for no limit.
+    rules : bool
+        Append one column per assignment-rule variable (:attr:`ReactionNetwork.
+        assignment_ids`) after the species columns.
 
     Returns
     -------
     pandas.DataFrame
-        Index ``time``, one column per species: amounts in model substance units.
+        Index ``time``; one column per species (amounts in model substance units), then,
+        with ``rules``, one per species or parameter defined by an assignment rule
+        (species as amounts, parameters and compartment sizes by value).
     """
     times = _validate_times(times)
-    traj, _ = ode_trajectory(net, times, rtol=rtol, atol=atol, method=method)
+    traj, params, values = ode_trajectory(net, times, rtol=rtol, atol=atol, method=method,
+                                          wall_time=wall_time, rules=True)
     frame = pd.DataFrame(traj, index=pd.Index(times, name="time"), columns=list(net.species_ids))
+    if rules and net.assignments:
+        for k, name in enumerate(net.assignment_ids):
+            if name not in frame.columns:
+                frame[name] = values[:, k]
     frame.attrs["units"] = "amount (model substance units)"
     return frame
 
 
 def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=None,
-                   method="LSODA"):
+                   method="LSODA", wall_time: float | None = DEFAULT_WALL_TIME,
+                   rules: bool = False):
     """Amounts at ``times`` (array (n_times, n_species)) and the parameter vector in
-    force at each time (events may change parameters), as ``(amounts, params)``."""
+    force at each time (events and rate rules may change parameters), as
+    ``(amounts, params)``; ``params`` is None when no parameter changes. With ``rules``
+    a third item: the assignment-rule values (n_times, len(net.assignments)), evaluated
+    with the simulation's history (``delay()``) and parameters."""
+    if rules:
+        if net.needs_general_solver:
+            from .events import simulate_with_events
+            return simulate_with_events(net, times, rtol=rtol, atol=atol or default_atol(net, rtol),
+                                        method=method, wall_time=wall_time, rules=True)
+        amounts, params = ode_trajectory(net, times, rtol=rtol, atol=atol, method=method,
+                                         wall_time=wall_time)
+        return amounts, params, net.evaluate_assignments(amounts, times, params)
     if atol is None:
         atol = default_atol(net, rtol)
-    if net.events:
+    if net.needs_general_solver:
         from .events import simulate_with_events
-        return simulate_with_events(net, times, rtol=rtol, atol=atol, method=method)
-    f, jac = _rhs(net)
+        return simulate_with_events(net, times, rtol=rtol, atol=atol, method=method,
+                                    wall_time=wall_time)
+    f0, jac = _rhs(net)
     x0 = net.initial_amounts.copy()
     if times[-1] == 0 or net.n_reactions == 0 or not np.any(net.stoichiometry):
         return np.tile(x0, (len(times), 1)), None
+    deadline = None if wall_time is None else _time.monotonic() + wall_time
+    reached = [0.0]
+
+    def f(t, x):
+        if deadline is not None and _time.monotonic() > deadline:
+            raise _OutOfTime
+        reached[0] = t
+        return f0(t, x)
+
     kwargs = {"jac": jac} if jac is not None and method in ("LSODA", "BDF", "Radau") else {}
-    sol = solve_ivp(f, (0.0, float(times[-1])), x0, method=method, t_eval=times, rtol=rtol,
-                    atol=atol, **kwargs)
+    try:
+        sol = solve_ivp(f, (0.0, float(times[-1])), x0, method=method, t_eval=times,
+                        rtol=rtol, atol=atol, **kwargs)
+    except _OutOfTime:
+        raise SimulationError(f"ODE integration of model '{net.id}' stopped after the "
+                              f"wall-time limit of {wall_time:g} s at t={reached[0]:g} (of "
+                              f"{times[-1]:g}); the model may be very stiff or blow up") from None
     if not sol.success:
         raise SimulationError(f"ODE integration of model '{net.id}' failed: {sol.message}")
     amounts = sol.y.T
@@ -122,6 +170,10 @@ def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=N
                               f"by t={times[min(bad, len(times) - 1)]:g}); the model may blow "
                               "up in finite time")
     return amounts, None
+
+
+class _OutOfTime(Exception):
+    """The integration used up its wall time."""
 
 
 class _OutOfBudget(Exception):
