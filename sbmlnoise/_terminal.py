@@ -107,6 +107,10 @@ def _species_lines(rep, pm: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------ errors
+#: byte-order marks of UTF-16/32 text (valid XML that the importer decodes)
+_TEXT_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def check_model_file(path) -> Path:
     """The model file as a Path, or one clear ModelError naming it (missing, a directory,
     unreadable, empty, or binary content)."""
@@ -123,6 +127,8 @@ def check_model_file(path) -> Path:
         raise ModelError(f"cannot read model file '{path}': {err.strerror or err}") from None
     if not head.strip():
         raise ModelError(f"model file '{path}' is empty")
+    if head.startswith(b"PK\x03\x04") or head.startswith(_TEXT_BOMS):
+        return p  # a COMBINE archive, or UTF-16/32 text: the importer reads (and checks) it
     if b"\x00" in head:
         raise ModelError(f"model file '{path}' is binary (NUL bytes), not SBML or Antimony "
                          "text")

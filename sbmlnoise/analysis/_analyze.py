@@ -284,8 +284,9 @@ def _sample_trajectories(ctx, request, state, trajectories, timings, bar) -> pd.
         from ..ssa import ssa
         seed = int(np.random.SeedSequence(request.seed).spawn(2)[1].generate_state(1)[0])
         horizon = trajectory_horizon(ctx, state.reference_counts(ctx))
-        ens = ssa(ctx.net, np.linspace(0.0, horizon, 201), int(trajectories), seed=seed,
-                  keep_trajectories=int(trajectories), workers=1, max_steps=TRAJECTORY_MAX_EVENTS)
+        ens = ssa(ctx.net, times=np.linspace(0.0, horizon, 201), runs=int(trajectories),
+                  seed=seed, keep_trajectories=int(trajectories), workers=1,
+                  max_steps=TRAJECTORY_MAX_EVENTS)
         traj = trajectory_frame(ens, ctx.net.species_ids)
     except (SbmlnoiseError, ImportError, TypeError, ValueError) as err:
         state.warnings.append(f"no sample trajectories: {first_line(err)}")

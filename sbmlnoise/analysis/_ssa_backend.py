@@ -146,7 +146,7 @@ def ssa_at_time(net: ReactionNetwork, time: float, runs: int, seed: int,
     from ..ssa import ssa
     times = [0.0, time] if time > 0 else [0.0]
     kwargs = {} if max_steps is None else {"max_steps": int(max_steps)}
-    ens = ssa(net, times, runs, seed=seed, covariance=True, workers=1, **kwargs)
+    ens = ssa(net, times=times, runs=runs, seed=seed, covariance=True, workers=1, **kwargs)
     ids = list(ens.mean.columns)
     if ens.covariance is None:
         raise ValueError("ssa ensemble without covariance")
