@@ -52,8 +52,10 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
 
     Parameters
     ----------
-    net : ReactionNetwork, str or os.PathLike
-        A network, or a path / SBML / Antimony text (read with :func:`sbmlnoise.load`).
+    net : ReactionNetwork, str, os.PathLike or RoadRunner
+        A network, a path / SBML / Antimony text / COMBINE archive (read with
+        :func:`sbmlnoise.load`), or a libRoadRunner/Tellurium model object (read with
+        :func:`sbmlnoise.from_roadrunner`, current parameter values).
     method : str
         ``"auto"`` (the FSP when the projected state space is small enough, the LNA, and a
         short SSA cross-check; a model without a stable steady state gets the SSA as its
@@ -162,6 +164,9 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
 
 # =========================================================================== validation
 def _network(net: Any, system_size: float | None, timings: dict[str, float]) -> ReactionNetwork:
+    """The network to analyse: a ReactionNetwork as is (``system_size`` must then match),
+    else whatever :func:`sbmlnoise._tellurium.coerce_model` reads -- a path, SBML or
+    Antimony text, a COMBINE archive, a libRoadRunner/Tellurium object, a report."""
     if isinstance(net, ReactionNetwork):
         if system_size is not None and not math.isclose(float(system_size),
                                                          float(net.system_size)):
@@ -169,9 +174,9 @@ def _network(net: Any, system_size: float | None, timings: dict[str, float]) -> 
                              f"built network (its system_size is {net.system_size:g}); use "
                              "sn.load(source, system_size=...) or pass the source itself")
         return net
-    from ..importer import load
+    from .._tellurium import coerce_model
     t0 = _time.perf_counter()
-    out = load(net, system_size=system_size)
+    out = coerce_model(net, system_size=system_size)
     timings["load"] = _time.perf_counter() - t0
     return out
 
