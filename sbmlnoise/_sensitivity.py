@@ -60,7 +60,8 @@ _METHODS = ("lna", "fsp")
 def sensitivities(net: ReactionNetwork, method: str = "lna",
                   parameters: Sequence[str] | None = None,
                   species: Sequence[str] | str | None = None, *,
-                  fsp_tol: float = 1e-8, max_states: int | None = None) -> pd.DataFrame:
+                  fsp_tol: float = 1e-8, max_states: int | None = None,
+                  fsp_result=None) -> pd.DataFrame:
     """Exact log-sensitivities ``d ln M / d ln k`` of the stationary noise.
 
     Parameters
@@ -77,6 +78,9 @@ def sensitivities(net: ReactionNetwork, method: str = "lna",
         Species to report (default: all).
     fsp_tol, max_states : float, int
         Passed to :func:`sbmlnoise.fsp` (``method="fsp"``).
+    fsp_result : FSPResult, optional
+        A stationary :func:`sbmlnoise.fsp` result of ``net`` to reuse (``method="fsp"``;
+        e.g. the one :func:`sbmlnoise.analyze` computed).
 
     Returns
     -------
@@ -123,7 +127,8 @@ def sensitivities(net: ReactionNetwork, method: str = "lna",
         dvar = np.diagonal(dcov, axis1=1, axis2=2)
     else:
         mean, var, dmean, dvar, settings = fsp_derivatives(net, params, tol=fsp_tol,
-                                                           max_states=max_states)
+                                                           max_states=max_states,
+                                                           result=fsp_result)
     values = dict(zip(net.parameter_ids, net.parameter_values))
     frame = _tidy(net, params, wanted, values, mean, var, dmean, dvar, method)
     frame.attrs.update(method=method, settings=settings)
