@@ -39,7 +39,8 @@ def scan(net: ReactionNetwork, parameters: Mapping[str, Sequence[float]],
 
     Parameters
     ----------
-    net : ReactionNetwork
+    net : ReactionNetwork, str or os.PathLike
+        A network, or a path / SBML / Antimony text / COMBINE archive to load.
     parameters : mapping of str -> array_like
         Parameter id -> values (model units). Several parameters span their cartesian
         product, the first parameter varying slowest.
@@ -93,6 +94,7 @@ def scan(net: ReactionNetwork, parameters: Mapping[str, Sequence[float]],
     >>> df["mean"].tolist(), df["fano"].tolist()
     ([1.0, 2.0, 4.0], [1.0, 1.0, 1.0])
     """
+    net = as_network(net)
     method = str(method).lower()
     if method not in SCAN_METHODS:
         raise ValueError(f"unknown method '{method}'; choose one of {', '.join(SCAN_METHODS)}")
@@ -152,6 +154,14 @@ def parse_range(text: str) -> np.ndarray:
 
 
 # =========================================================================== helpers
+def as_network(net) -> ReactionNetwork:
+    """``net`` itself, or :func:`sbmlnoise.load` of a path / SBML / Antimony text."""
+    if isinstance(net, ReactionNetwork):
+        return net
+    from .importer import load
+    return load(net)
+
+
 def _grid(net, parameters):
     if not isinstance(parameters, Mapping) or not parameters:
         raise ValueError("parameters must be a non-empty mapping {parameter id: values}")

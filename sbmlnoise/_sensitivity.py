@@ -66,7 +66,8 @@ def sensitivities(net: ReactionNetwork, method: str = "lna",
 
     Parameters
     ----------
-    net : ReactionNetwork
+    net : ReactionNetwork, str or os.PathLike
+        A network, or a path / SBML / Antimony text / COMBINE archive to load.
     method : {"lna", "fsp"}
         ``"lna"``: derivative of the stationary LNA (implicit function theorem on the steady
         state, derivative of the Lyapunov equation). ``"fsp"``: derivative of the
@@ -116,6 +117,8 @@ def sensitivities(net: ReactionNetwork, method: str = "lna",
     >>> round(float(s.set_index(["parameter", "measure"]).loc[("k", "mean"), "value"]), 12)
     1.0
     """
+    from ._scan import as_network
+    net = as_network(net)
     method = str(method).lower()
     if method not in _METHODS:
         raise ValueError(f"unknown method '{method}'; choose 'lna' or 'fsp'")
