@@ -280,19 +280,38 @@ def _run(tasks, workers, client, progress, label):
                 if bar is not None:
                     bar.update(1)
             return results
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
+        return _run_processes(tasks, workers, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _run_processes(tasks, workers, bar):
+    """Spawned worker processes (no fork of a process that may hold threads). If they
+    cannot start (e.g. a main script read from stdin cannot be re-imported by a spawned
+    child), warn and evaluate in this process instead."""
+    import multiprocessing
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("spawn")
+    results: list = []
+    try:
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-            results = []
             for res in pool.map(_star, tasks, chunksize=max(1, len(tasks) // (4 * workers))):
                 results.append(res)
                 if bar is not None:
                     bar.update(1)
-            return results
-    finally:
+        return results
+    except BrokenProcessPool as err:
+        warnings.warn(f"scan: worker processes failed to start or died ({err}); evaluating "
+                      "the remaining points in this process", RuntimeWarning, stacklevel=3)
+    for task in tasks[len(results):]:
+        results.append(_star(task))
         if bar is not None:
-            bar.close()
+            bar.update(1)
+    return results
 
 
 def _assemble(names, grid, results) -> pd.DataFrame:
