@@ -63,7 +63,8 @@ def extrinsic_noise(net: ReactionNetwork, distributions: Mapping | None = None,
 
     Parameters
     ----------
-    net : ReactionNetwork
+    net : ReactionNetwork, str or os.PathLike
+        A network, or a path / SBML / Antimony text / COMBINE archive to load.
     distributions : mapping of str -> frozen scipy.stats distribution, optional
         Parameter id -> its distribution across cells (independent parameters), e.g.
         ``{"k": scipy.stats.gamma(4, scale=2.5)}``. Default: the distributions the model
@@ -112,8 +113,9 @@ def extrinsic_noise(net: ReactionNetwork, distributions: Mapping | None = None,
     >>> round(float(d.loc["X", "variance_total"]), 9)  # E[k/g] + Var[k/g] = 10 + 25
     35.0
     """
-    from ._scan import _run, _species
+    from ._scan import _run, _species, as_network
 
+    net = as_network(net)
     method = str(method).lower()
     if method not in ("lna", "fsp", "ssa"):
         raise ValueError(f"unknown method '{method}'; choose lna, fsp or ssa")

@@ -21,7 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .errors import ModelError
+from .errors import ModelError, UnsupportedFeature
 
 __all__ = ["is_combine_archive", "read_master_sbml", "load_omex", "export_omex"]
 
@@ -52,6 +52,17 @@ def is_combine_archive(source) -> bool:
     return False
 
 
+def _require(module: str):
+    """Import an optional COMBINE/SED-ML library or say how to install it."""
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = {"libcombine": "python-libcombine", "libsedml": "python-libsedml"}[module]
+        raise UnsupportedFeature(f"COMBINE archives need the '{package}' package: pip install "
+                                 "'sbmlnoise[combine]'", feature="COMBINE archive") from None
+
+
 def _entries(archive):
     out = []
     for i in range(archive.getNumEntries()):
@@ -70,8 +81,7 @@ def read_master_sbml(path) -> tuple[str, str]:
         Not a readable archive, no SBML entry, or several SBML entries and no master
         to choose between them (the message lists them).
     """
-    import libcombine
-
+    libcombine = _require("libcombine")
     path = Path(path)
     archive = libcombine.CombineArchive()
     if not archive.initializeFromArchive(str(path)):
@@ -98,7 +108,7 @@ def read_master_sbml(path) -> tuple[str, str]:
 
 
 def _model_of_master_sedml(archive, entries, sbml):
-    import libsedml
+    libsedml = _require("libsedml")
 
     for loc, fmt, master in entries:
         if master and _SEDML_FORMAT in fmt.lower():
@@ -160,7 +170,7 @@ def _default_t_end(net) -> float:
 
 
 def _sedml(net, t_end: float, n_points: int, species) -> str:
-    import libsedml
+    libsedml = _require("libsedml")
 
     doc = libsedml.SedDocument(1, 3)
     model = doc.createModel()
@@ -263,9 +273,9 @@ def export_omex(net, path, *, t_end: float | None = None, n_points: int = 201,
         with CVODE, KISAO:0000019, a report and a plot of the species amounts) and
         ``manifest.xml``.
     """
-    import libcombine
-
     from ._io import atomic_write
+
+    libcombine = _require("libcombine")
 
     if hasattr(net, "statistics") and hasattr(net, "network"):  # an AnalysisReport
         rep = net

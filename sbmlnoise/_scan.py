@@ -39,7 +39,8 @@ def scan(net: ReactionNetwork, parameters: Mapping[str, Sequence[float]],
 
     Parameters
     ----------
-    net : ReactionNetwork
+    net : ReactionNetwork, str or os.PathLike
+        A network, or a path / SBML / Antimony text / COMBINE archive to load.
     parameters : mapping of str -> array_like
         Parameter id -> values (model units). Several parameters span their cartesian
         product, the first parameter varying slowest.
@@ -93,6 +94,7 @@ def scan(net: ReactionNetwork, parameters: Mapping[str, Sequence[float]],
     >>> df["mean"].tolist(), df["fano"].tolist()
     ([1.0, 2.0, 4.0], [1.0, 1.0, 1.0])
     """
+    net = as_network(net)
     method = str(method).lower()
     if method not in SCAN_METHODS:
         raise ValueError(f"unknown method '{method}'; choose one of {', '.join(SCAN_METHODS)}")
@@ -152,6 +154,14 @@ def parse_range(text: str) -> np.ndarray:
 
 
 # =========================================================================== helpers
+def as_network(net) -> ReactionNetwork:
+    """``net`` itself, or :func:`sbmlnoise.load` of a path / SBML / Antimony text."""
+    if isinstance(net, ReactionNetwork):
+        return net
+    from .importer import load
+    return load(net)
+
+
 def _grid(net, parameters):
     if not isinstance(parameters, Mapping) or not parameters:
         raise ValueError("parameters must be a non-empty mapping {parameter id: values}")
@@ -270,19 +280,38 @@ def _run(tasks, workers, client, progress, label):
                 if bar is not None:
                     bar.update(1)
             return results
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
+        return _run_processes(tasks, workers, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _run_processes(tasks, workers, bar):
+    """Spawned worker processes (no fork of a process that may hold threads). If they
+    cannot start (e.g. a main script read from stdin cannot be re-imported by a spawned
+    child), warn and evaluate in this process instead."""
+    import multiprocessing
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("spawn")
+    results: list = []
+    try:
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-            results = []
             for res in pool.map(_star, tasks, chunksize=max(1, len(tasks) // (4 * workers))):
                 results.append(res)
                 if bar is not None:
                     bar.update(1)
-            return results
-    finally:
+        return results
+    except BrokenProcessPool as err:
+        warnings.warn(f"scan: worker processes failed to start or died ({err}); evaluating "
+                      "the remaining points in this process", RuntimeWarning, stacklevel=3)
+    for task in tasks[len(results):]:
+        results.append(_star(task))
         if bar is not None:
-            bar.close()
+            bar.update(1)
+    return results
 
 
 def _assemble(names, grid, results) -> pd.DataFrame:

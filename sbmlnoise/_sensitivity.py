@@ -60,12 +60,14 @@ _METHODS = ("lna", "fsp")
 def sensitivities(net: ReactionNetwork, method: str = "lna",
                   parameters: Sequence[str] | None = None,
                   species: Sequence[str] | str | None = None, *,
-                  fsp_tol: float = 1e-8, max_states: int | None = None) -> pd.DataFrame:
+                  fsp_tol: float = 1e-8, max_states: int | None = None,
+                  fsp_result=None) -> pd.DataFrame:
     """Exact log-sensitivities ``d ln M / d ln k`` of the stationary noise.
 
     Parameters
     ----------
-    net : ReactionNetwork
+    net : ReactionNetwork, str or os.PathLike
+        A network, or a path / SBML / Antimony text / COMBINE archive to load.
     method : {"lna", "fsp"}
         ``"lna"``: derivative of the stationary LNA (implicit function theorem on the steady
         state, derivative of the Lyapunov equation). ``"fsp"``: derivative of the
@@ -77,6 +79,9 @@ def sensitivities(net: ReactionNetwork, method: str = "lna",
         Species to report (default: all).
     fsp_tol, max_states : float, int
         Passed to :func:`sbmlnoise.fsp` (``method="fsp"``).
+    fsp_result : FSPResult, optional
+        A stationary :func:`sbmlnoise.fsp` result of ``net`` to reuse (``method="fsp"``;
+        e.g. the one :func:`sbmlnoise.analyze` computed).
 
     Returns
     -------
@@ -112,6 +117,8 @@ def sensitivities(net: ReactionNetwork, method: str = "lna",
     >>> round(float(s.set_index(["parameter", "measure"]).loc[("k", "mean"), "value"]), 12)
     1.0
     """
+    from ._scan import as_network
+    net = as_network(net)
     method = str(method).lower()
     if method not in _METHODS:
         raise ValueError(f"unknown method '{method}'; choose 'lna' or 'fsp'")
@@ -123,7 +130,8 @@ def sensitivities(net: ReactionNetwork, method: str = "lna",
         dvar = np.diagonal(dcov, axis1=1, axis2=2)
     else:
         mean, var, dmean, dvar, settings = fsp_derivatives(net, params, tol=fsp_tol,
-                                                           max_states=max_states)
+                                                           max_states=max_states,
+                                                           result=fsp_result)
     values = dict(zip(net.parameter_ids, net.parameter_values))
     frame = _tidy(net, params, wanted, values, mean, var, dmean, dvar, method)
     frame.attrs.update(method=method, settings=settings)
