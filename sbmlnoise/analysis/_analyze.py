@@ -142,6 +142,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     bursts = _bursts(ctx, request, st, species, timings)
     consistency = consistency_table(state.statistics, species)
     decomposition = _decomposition(net, st, species, state.warnings)
+    control = _noise_control(ctx, request, state, primary, species, timings)
     settings = {"method": request.method, "species": list(species), "seed": seed,
                 "fsp_tol": fsp_tol, "max_states": int(max_states),
                 "thermo_level": thermo, "trajectories": int(trajectories),
@@ -159,7 +160,8 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         skipped=skipped, network_summary=network_summary(net), settings=settings,
         versions=versions(), timings=timings, warnings=state.warnings,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        trajectories=traj, fluxes=ctx.fluxes, noise_decomposition=decomposition, network=net)
+        trajectories=traj, fluxes=ctx.fluxes, noise_decomposition=decomposition,
+        noise_control=control, network=net)
 
 
 # =========================================================================== validation
@@ -381,6 +383,34 @@ def _decomposition(net, st, species, warnings) -> pd.DataFrame | None:
     except (SbmlnoiseError, ImportError, ValueError, KeyError) as err:
         warnings.append(f"no intrinsic/extrinsic decomposition: {first_line(err)}")
         return None
+
+
+#: the exact sensitivities run inside ``analyze`` up to this many (parameters x species^2)
+NOISE_CONTROL_MAX_WORK = 2e5
+
+
+def _noise_control(ctx, request, state, primary, species, timings) -> pd.DataFrame | None:
+    """The ranked "what controls the noise" table: exact log-sensitivities of CV^2
+    (:func:`sbmlnoise._sensitivity.sensitivities`) by the primary method when it is the
+    stationary FSP (reusing its projection) or the LNA; None otherwise or when too big."""
+    if request.time is not None or primary not in ("fsp", "lna"):
+        return None
+    net = ctx.net
+    if len(net.parameters) * net.n_species ** 2 > NOISE_CONTROL_MAX_WORK:
+        return None
+    t0 = _time.perf_counter()
+    try:
+        from .._sensitivity import noise_control, sensitivities
+        sens = sensitivities(net, primary, species=list(species), fsp_tol=request.fsp_tol,
+                             max_states=request.max_states,
+                             fsp_result=state.artifacts.get("fsp_result"))
+        table = noise_control(sens, "cv2")
+        table.attrs["method"] = primary
+    except (SbmlnoiseError, ValueError, KeyError, np.linalg.LinAlgError) as err:
+        state.warnings.append(f"no noise-control table: {first_line(err)}")
+        table = None
+    timings["noise_control"] = _time.perf_counter() - t0
+    return table
 
 
 # =========================================================================== tables

@@ -58,6 +58,11 @@ class AnalysisReport:
     noise_decomposition : pandas.DataFrame or None
         Intrinsic/extrinsic noise of every pair of identical reporters found in the
         network (:func:`sbmlnoise.lna.noise_decomposition` of the primary statistics).
+    noise_control : pandas.DataFrame or None
+        "What controls the noise": parameters ranked by the exact log-sensitivity
+        ``d ln CV^2 / d ln k`` of each species (:func:`sbmlnoise.sensitivities`, by the
+        primary method when it is the stationary FSP or LNA); columns ``rank``,
+        ``parameter``, ``species``, ``value``, ``effect``.
     network : ReactionNetwork or None
     """
 
@@ -80,6 +85,7 @@ class AnalysisReport:
     trajectories: pd.DataFrame | None = None
     fluxes: pd.Series | None = None
     noise_decomposition: pd.DataFrame | None = None
+    noise_control: pd.DataFrame | None = None
     network: ReactionNetwork | None = field(default=None, repr=False)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
