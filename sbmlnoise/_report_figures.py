@@ -171,14 +171,15 @@ def figure_overview(rep):
     y = np.arange(n)[::-1]
     values = fano.to_numpy()
     log = values.max() / values.min() > 100
-    ax.barh(y, values, xerr=err if err.any() else None, left=1e-300 if log else 0,
+    lower = np.minimum(err, 0.9 * values) if log else err  # a log axis has no zero
+    ax.barh(y, values, xerr=np.vstack([lower, err]) if err.any() else None,
             color=_COLORS.get(rep.primary, "tab:blue"), alpha=0.75,
             error_kw={"lw": 1, "capsize": 2})
     ax.axvline(1.0, color="0.3", lw=1, ls="--")
     if log:
         from matplotlib.ticker import LogFormatter, NullFormatter
         ax.set_xscale("log")
-        ax.set_xlim(values.min() / 2, values.max() * 2)
+        ax.set_xlim(values.min() / 2, max(values.max(), (values + err).max()) * 1.5)
         ax.xaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.tick_params(labelsize=8)

@@ -25,7 +25,7 @@ METHOD_NAMES = {
     "fsp": "the finite state projection (FSP: the exact stationary chemical master "
            "equation, up to a stated truncation error)",
     "lna": "the linear noise approximation (LNA: Gaussian fluctuations around the rate "
-           "equations; exact only for linear propensities)",
+           "equations)",
     "ssa": "stochastic simulation (SSA: time averages of one long exact simulation, with "
            "sampling error)",
 }

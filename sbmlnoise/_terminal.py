@@ -158,6 +158,9 @@ _HINTS = [
     (re.compile(r"\bsystem_size=\.\.\."), "--system-size"),
     (re.compile(r"or use sn\.ssa / sn\.lna"), "or use --method ssa / --method lna"),
     (re.compile(r", or sn\.ssa\b"), ", or --method ssa"),
+    (re.compile(r"pass system_size= to sn\.load"), "pass --system-size"),
+    (re.compile(r"use sn\.lna or sn\.simulate_ode"), "use --method lna"),
+    (re.compile(r"use sn\.ssa or sn\.fsp"), "use --method ssa or --method fsp"),
 ]
 
 

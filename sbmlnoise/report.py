@@ -21,6 +21,7 @@ import html
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -336,6 +337,12 @@ _SCRIPT = """
     if (i >= 0) { show(Math.floor(i / size)); cards[i].scrollIntoView(); }
   });
   show(0);
+  window.addEventListener('load', function(){  /* self-check, read by the browser test */
+    var broken = Array.prototype.filter.call(document.images, function(i){
+      return !i.complete || i.naturalWidth === 0; }).length;
+    document.body.setAttribute('data-images', document.images.length + ' loaded, ' +
+                               broken + ' broken');
+  });
 })();
 """
 
@@ -429,16 +436,18 @@ def summary_paragraph(rep) -> str:
         out.append(f"The noisiest species is <b>{_esc(rt.label(rep, sid))}</b> (largest Fano "
                    f"factor{'' if rt.conserved(rep, sid) else ' of the species not tied by a conservation law'}): "
                    f"Fano factor {fano}, i.e. its variance is {_esc(rt.fmt(st.fano[sid], 3))} "
-                   f"times that of a Poisson process with the same mean; mean {mean} "
+                   f"times its mean (1 for a Poisson process); mean {mean} "
                    f"molecules; coefficient of variation {cv} (standard deviation "
                    f"{_esc(rt.fmt(float(st.cv[sid]) * 100, 3))}% of the mean).")
-        how = {"fsp": f"These numbers are exact up to the FSP truncation error "
+        linear = rt.propensities_linear(rep.network)
+        how = {"fsp": f"Exact up to the FSP truncation error "
                       f"({_esc(rt.fmt(st.extra.get('error_bound'), 2))} probability "
                       f"outside the projection).",
-               "lna": "These numbers are a Gaussian approximation (LNA): exact for linear "
-                      "propensities, otherwise reliable only for large molecule numbers.",
-               "ssa": "These numbers are estimated by simulation; \u00b1 is the 95% "
-                      "confidence interval (batch means)."}[rep.primary]
+               "lna": ("Exact here: every propensity is linear in the counts." if linear
+                       else "An approximation here (nonlinear propensities): reliable for "
+                            "large molecule numbers; compare with the SSA (--method all)."),
+               "ssa": "Estimated by simulation; \u00b1 is the 95% confidence interval "
+                      "(batch means)."}[rep.primary]
         out.append(f"Method: {_esc(rt.METHOD_NAMES[rep.primary])}. {how}")
     elif rep.primary:
         out.append(f"No species fluctuates (method: {_esc(rt.SHORT_NAMES[rep.primary])}).")
@@ -451,10 +460,17 @@ def summary_paragraph(rep) -> str:
             f"<span class=\"warn\">{n_flag} of {len(cons)} comparisons disagree</span> "
             "(see the consistency table)."))
     for m, why in rep.skipped.items():
-        out.append(f"Not done: {_esc(rt.SHORT_NAMES.get(m, m))} \u2013 {_esc(why)}.")
+        out.append(f"Not done: {_esc(rt.SHORT_NAMES.get(m, m))} \u2013 "
+                   f"{_esc(_short_reason(why))} (details below).")
     if rep.thermo is None and rep.thermo_status.get("status") == "unavailable":
         out.append(f"Not done: thermodynamics \u2013 {_esc(rep.thermo_status.get('reason'))}.")
     return "<p class=\"lead\">" + " ".join(out) + "</p>"
+
+
+def _short_reason(why: str, limit: int = 110) -> str:
+    """The head of a skip reason: up to the first parenthesis or semicolon."""
+    head = re.split(r" \(|; ", str(why), maxsplit=1)[0].strip().rstrip(".")
+    return head if len(head) <= limit else head[:limit - 1].rstrip() + "\u2026"
 
 
 def _primary_table(rep) -> str:
@@ -571,6 +587,9 @@ def render_html(rep) -> str:
         meta.append(_img(rf.figure_overview(rep), "noise of every species"))
     for w in rep.warnings:
         meta.append(f"<p class=\"warn\">Warning: {_esc(w)}</p>")
+    for m, why in rep.skipped.items():
+        meta.append(f"<p class=\"note\">{_esc(rt.SHORT_NAMES.get(m, m))} not run: "
+                    f"{_esc(why)}</p>")
     meta.append(f"<p class=\"note\">{_esc(ns.get('summary', ''))} Methods run: "
                 f"{_esc(', '.join(rt.SHORT_NAMES.get(m, m) for m in rep.statistics))}. "
                 f"Created {_esc(rep.created)} with sbmlnoise "

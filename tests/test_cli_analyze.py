@@ -134,6 +134,9 @@ def test_hints_name_cli_flags():
     assert "max_states" not in text and "sn." not in text
     assert "--time T" in cli_hint("use the time-dependent LNA sn.lna(net, t=times)")
     assert "--t-end or --ssa-events" in cli_hint("rough (raise --t-end or ssa_events)")
+    assert cli_hint("not a whole number; pass system_size= to sn.load") \
+        == "not a whole number; pass --system-size"
+    assert "--method lna" in cli_hint("needs whole molecules (use sn.lna or sn.simulate_ode)")
 
 
 def test_ssa_numbers_have_error_bars_and_no_warnings_leak(tmp_path, capsys):
