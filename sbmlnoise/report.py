@@ -802,5 +802,14 @@ def figure_network(rep):
     return rf.png(fig)
 
 
+def report_repr_html(rep) -> str:
+    """Notebook display of an AnalysisReport: the plain-language summary and the primary
+    method's table (meant as ``AnalysisReport._repr_html_``)."""
+    if not rep.primary:
+        return f"<p>{_esc(rep.model_id)}: no noise statistics</p>"
+    return (f"<div><b>{_esc(rep.model_name or rep.model_id)}</b>{summary_paragraph(rep)}"
+            f"{_primary_table(rep)}</div>")
+
+
 def write_html(rep, path) -> str:
     return atomic_write(path, render_html(rep))

@@ -109,3 +109,22 @@ def test_repressilator_report_in_browser(tmp_path, tmp_path_factory):
     text = _check_page(rep, "repressilator", tmp_path, _artefacts(tmp_path_factory))
     assert "stochastic simulation" in text and "95% confidence interval" in text
     assert "oscillating model" in text  # no burst numbers for an oscillator
+
+
+def _biomodels() -> Path | None:
+    for cand in (os.environ.get("SBMLNOISE_BIOMODELS"), ROOT.parent / "shared" / "biomodels",
+                 ROOT.parents[1] / "shared" / "biomodels"):
+        if cand and (Path(cand) / "BIOMD0000000048.xml").is_file():
+            return Path(cand)
+    return None
+
+
+@pytest.mark.skipif(_biomodels() is None, reason="curated BioModels folder not found "
+                    "(set SBMLNOISE_BIOMODELS)")
+def test_curated_23_species_report_in_browser(tmp_path, tmp_path_factory):
+    """Kholodenko 1999 EGFR signalling (BIOMD0000000048): 23 named species on 4 pages."""
+    rep = sn.analyze(_biomodels() / "BIOMD0000000048.xml", method="lna", trajectories=0)
+    assert len(rep.species) == 23
+    text = _check_page(rep, "BIOMD0000000048", tmp_path, _artefacts(tmp_path_factory))
+    assert "(EGF_EGFR)2_Shc (RSh)" in text  # names beside ids
+    assert "page 1 of 4" in text
