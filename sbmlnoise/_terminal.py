@@ -76,7 +76,7 @@ def terminal_summary(rep, pm: str | None = None) -> str:
 def _species_lines(rep, pm: str) -> list[str]:
     from .report import species_frame
     st = rep.statistics[rep.primary]
-    frame = species_frame(rep)
+    frame = species_frame(rep, temporal=False)
     names = rt.species_names(rep)
     header = ["species"] + (["name"] if any(s in names for s in frame.index) else []) + \
         ["mean", "Fano", "CV", "burst size", "burst freq"]

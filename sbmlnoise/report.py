@@ -117,14 +117,14 @@ def temporal_for(rep, method: str) -> dict:
             if s in st.mean.index}
 
 
-def species_frame(rep, method: str | None = None) -> pd.DataFrame:
+def species_frame(rep, method: str | None = None, temporal: bool = True) -> pd.DataFrame:
     """The per-species table of the report (index ``species``): the columns of
     :meth:`AnalysisReport.species_table` plus ``name`` and ``burst_note``, built from what
     the analysis already holds. Burst columns are NaN where no estimate's assumptions hold
     (``burst_note`` says why); temporal columns are NaN where they would be costly (see
     :func:`temporal_for`)."""
     if method == "all":
-        frames = [species_frame(rep, m) for m in rep.statistics]
+        frames = [species_frame(rep, m, temporal) for m in rep.statistics]
         return pd.concat(frames) if frames else pd.DataFrame()
     from . import _report_text as rt
     name = rep.primary if method is None else method
@@ -134,9 +134,10 @@ def species_frame(rep, method: str | None = None) -> pd.DataFrame:
     frame.insert(0, "method", name)
     names = rt.species_names(rep)
     frame.insert(1, "name", [names.get(s, s) for s in species])
-    temporal = temporal_for(rep, name)
-    for col in _TEMPORAL_COLS:
-        frame[col] = [temporal[s][col] for s in species]
+    if temporal:
+        summary = temporal_for(rep, name)
+        for col in _TEMPORAL_COLS:
+            frame[col] = [summary[s][col] for s in species]
     kinetic = {b["species"]: b for b in rep.bursts.get("kinetic", []) or []}
     moment = {}
     if rep.network is not None and species:
@@ -477,7 +478,7 @@ def _primary_table(rep) -> str:
     """Primary method's numbers per species, with 95% CIs on sampled ones."""
     from . import _report_text as rt
     st = rep.statistics[rep.primary]
-    frame = species_frame(rep)
+    frame = species_frame(rep, temporal=False)
     names = rt.species_names(rep)
     named = any(s in names for s in frame.index)
     head = ("<th class=\"text\">species</th>" + ("<th class=\"text\">name</th>" if named else "")
@@ -567,7 +568,17 @@ def _panels(rep) -> str:
 
 def render_html(rep) -> str:
     """The report as one self-contained HTML string (inline CSS, PNG data URIs and one
-    inline script for paging; no external resources)."""
+    inline script for paging; no external resources). Drawing warnings of matplotlib
+    (font fallbacks, log-axis limits) are silenced: they concern the picture, not the
+    numbers."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
+        warnings.filterwarnings("ignore", category=UserWarning, module="networkx")
+        return _render_html(rep)
+
+
+def _render_html(rep) -> str:
     from . import _report_figures as rf
     from . import _report_text as rt
     ns = rep.network_summary
