@@ -80,9 +80,19 @@ def fmt_pm(value, half_width, pm: str = "±") -> str:
 
 
 def half_width(st, quantity: str, species: str) -> float:
-    """95% CI half-width of ``quantity`` (mean/variance/fano/cv) of ``species`` (nan if
-    the statistics are not sampled)."""
-    if not st.stderr or quantity not in st.stderr:
+    """95% CI half-width of ``quantity`` (mean/variance/std/fano/cv) of ``species`` (nan
+    if the statistics are not sampled; for the std by the delta method from the
+    variance's standard error)."""
+    if not st.stderr:
+        return math.nan
+    if quantity == "std" and "std" not in st.stderr and "variance" in st.stderr:
+        try:  # delta method: SE(sqrt(V)) = SE(V) / (2 sqrt(V))
+            sd = float(st.std[species])
+            return Z95 * float(st.stderr["variance"][species]) / (2 * sd) if sd > 0 \
+                else math.nan
+        except (KeyError, TypeError, ValueError):
+            return math.nan
+    if quantity not in st.stderr:
         return math.nan
     se = st.stderr[quantity]
     try:

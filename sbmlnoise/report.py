@@ -496,7 +496,7 @@ def _primary_table(rep) -> str:
         name = f"<td class=\"text\">{_esc(names.get(sid, ''))}</td>" if named else ""
         rows.append(f"<tr><td class=\"text\"><a href=\"#{_card_id(sid)}\">{_esc(sid)}</a></td>"
                     f"{name}<td>{pm('mean')}</td>"
-                    f"<td>{_esc(rt.fmt(st.std[sid]))}</td><td>{pm('fano')}</td>"
+                    f"<td>{pm('std')}</td><td>{pm('fano')}</td>"
                     f"<td>{pm('cv')}</td><td>{_esc(bsize)}</td><td>{_esc(bfreq)}</td>"
                     f"<td class=\"text\">{_esc(note)}</td></tr>")
     ci = ("\u00b1: 95% confidence interval of the SSA estimate (1.96 batch-means standard "

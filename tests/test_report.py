@@ -292,3 +292,13 @@ def test_two_stage_report_is_fast_and_uses_exact_lna(tmp_path):
     assert time.process_time() - t0 < 2.0
     mean_p = float(rep.statistics["fsp"].mean["P"])
     assert mean_p == pytest.approx(2 * 10 / (0.5 * 0.02), rel=1e-3)
+
+
+def test_std_interval_by_delta_method():
+    """SE(sqrt V) = SE(V) / (2 sqrt V): V = 16 +- 2 (SE) gives std 4 with SE 0.25."""
+    st = sn.NoiseStatistics(mean=pd.Series({"X": 10.0}),
+                            covariance=pd.DataFrame([[16.0]], index=["X"], columns=["X"]),
+                            method="ssa", stderr={"variance": pd.Series({"X": 2.0})})
+    assert rt.half_width(st, "std", "X") == pytest.approx(rt.Z95 * 0.25)
+    assert math.isnan(rt.half_width(st, "fano", "X"))
+    assert "±" in st._repr_html_()
