@@ -531,6 +531,7 @@ def _panels(rep) -> str:
     lags = np.linspace(0.0, window, 160)
     st = rep.statistics.get(rep.primary) if rep.primary else None
     order = list(rep.species)
+    canvas = rf.CardCanvas()
     cards = []
     for k, sid in enumerate(order):
         facts = ""
@@ -542,7 +543,7 @@ def _panels(rep) -> str:
         name = rt.species_names(rep).get(sid)
         title = (f"{_esc(name)} <span class=\"id\">id {_esc(sid)}</span>" if name
                  else _esc(sid))
-        fig = (_img(rf.figure_species(rep, sid, source, lags), f"panels of {sid}")
+        fig = (_img(rf.figure_species(rep, sid, source, lags, canvas), f"panels of {sid}")
                if k < FIGURE_MAX_SPECIES else
                f"<p class=\"note\">(figures drawn for the first {FIGURE_MAX_SPECIES} species "
                "only; numbers above and in the CSV tables)</p>")
