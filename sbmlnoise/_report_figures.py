@@ -76,6 +76,13 @@ def log_axes(*axes) -> None:
         axis.axes.tick_params(labelsize=8)
 
 
+def _empty(ax, text: str) -> None:
+    """A panel without data: its reason in grey, no axes."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=8,
+            color="0.4")
+
+
 def title(ax, text: str) -> None:
     """A panel title as plain axes text (``set_title`` re-measures the tick labels to
     place itself on every draw)."""
@@ -245,8 +252,7 @@ def _panel_distribution(ax, rep, sid):
                     color=_COLORS["lna"], lw=1.5, label="LNA Gaussian")
             drawn = True
     if not drawn:
-        ax.text(0.5, 0.5, "no distribution", ha="center", va="center", transform=ax.transAxes,
-                fontsize=8, color="0.4")
+        _empty(ax, "no distribution")
         return
     title(ax, "distribution")
     ax.set_xlabel("copy number", fontsize=8)
@@ -284,8 +290,7 @@ def _panel_acf(ax, rep, sid, source, lags):
         except (NotImplementedError, KeyError, ValueError):
             pass
     if not drawn:
-        ax.text(0.5, 0.5, "no autocorrelation", ha="center", va="center",
-                transform=ax.transAxes, fontsize=8, color="0.4")
+        _empty(ax, "no autocorrelation")
         return
     ax.axhline(0, color="0.7", lw=0.8)
     title(ax, "autocorrelation C(τ)/C(0)")
@@ -313,15 +318,13 @@ def _panel_psd(ax, rep, sid, source):
             ax.set_xlabel("ω (rad per time unit)", fontsize=8)
             ax.tick_params(labelsize=8)
             return
-    ax.text(0.5, 0.5, "no spectrum", ha="center", va="center", transform=ax.transAxes,
-            fontsize=8, color="0.4")
+    _empty(ax, "no spectrum")
 
 
 def _panel_trajectories(ax, rep, sid):
     traj = rep.trajectories
     if traj is None or not len(traj) or sid not in traj.columns:
-        ax.text(0.5, 0.5, "no sample trajectories", ha="center", va="center",
-                transform=ax.transAxes, fontsize=8, color="0.4")
+        _empty(ax, "no sample trajectories")
         return
     for _, grp in traj.groupby("run"):
         ax.step(grp["time"].to_numpy(), grp[sid].to_numpy(), where="post", lw=0.9)
@@ -356,6 +359,7 @@ class CardCanvas:
             ax.set_xlabel("")
             ax.set_ylabel("")
             ax.set_prop_cycle(None)  # the same colours on every card
+            ax.set_axis_on()
             ax.set_autoscale_on(True)
 
     def draw(self, rep, sid, source, lags) -> str:
