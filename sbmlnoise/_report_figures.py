@@ -156,7 +156,7 @@ def lag_window(rep, source: str | None) -> tuple[float, str]:
                              f"{rt.fmt(horizon / period, 2)} periods of about "
                              f"{rt.fmt(period, 2)} time units; a longer run, --t-end, shows more)")
     relax = tau
-    if st is not None and temporal_cheap(rep, source):
+    if st is not None and source is not None and temporal_cheap(rep, source):
         times = [v.get("autocorrelation_time") for v in rep.temporal(source).values()]
         times = [t for t in times if rt._finite(t) and t > 0]
         if times:

@@ -153,7 +153,7 @@ def propensities_linear(net) -> bool:
     and nothing else changes the state (no events, no explicit time): then the LNA's
     stationary mean, covariance and autocovariance are exact (the moment equations
     close; van Kampen 1992)."""
-    if net is None or getattr(net, "events", ()) or net.is_time_dependent:
+    if net is None or len(getattr(net, "events", None) or ()) or net.is_time_dependent:
         return False
     from . import expr as ex
     species = set(net.species_ids)

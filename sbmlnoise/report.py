@@ -731,12 +731,12 @@ def _settings_body(rep) -> str:
 # =========================================================================== network figure
 def _cycle_reactions(rep) -> list[set]:
     """Reaction ids per thermodynamic cycle (best effort over the ThermoReport)."""
-    out = []
+    out: list[set] = []
     cycles = getattr(rep.thermo, "cycles", None)
     if not isinstance(cycles, pd.DataFrame) or not len(cycles) or rep.network is None:
         return out
     ids = set(rep.network.reaction_ids)
-    by_sbml = {}
+    by_sbml: dict[str, set] = {}
     for r in rep.network.reactions:
         by_sbml.setdefault(r.sbml_id or r.id, set()).add(r.id)
     col = "members" if "members" in cycles.columns else cycles.columns[0]
