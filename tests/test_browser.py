@@ -103,6 +103,7 @@ def test_telegraph_report_in_browser(tmp_path, tmp_path_factory):
     assert "The noisiest species is M" in text and "finite state projection" in text
 
 
+@pytest.mark.slow  # 20 s alone, 80 s on a loaded 2-core machine: the oscillator's analysis
 def test_repressilator_report_in_browser(tmp_path, tmp_path_factory):
     rep = sn.analyze(ROOT / "models" / "repressilator.xml", method="auto", seed=7,
                      ssa_events=1e5, trajectories=2)

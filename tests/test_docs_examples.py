@@ -63,7 +63,8 @@ _NOT_RUN = {
 _PLACEHOLDERS = {"model.xml": "two_stage.xml", "my_model.xml": "two_stage.xml",
                  "scaled.xml": "birth_death.xml"}
 #: commands run, but only with -m slow (each takes more than ~10 s on 2 cores)
-_SLOW = ("--method all --seed 1", "--ssa-runs 2000", "models/two_stage.xml --method all")
+_SLOW = ("--method all --seed 1", "--ssa-runs 2000", "models/two_stage.xml --method all",
+         "model.xml --species M P --annotate", "my_model.xml --annotate")
 
 
 def shell_commands() -> list[tuple[str, str]]:
