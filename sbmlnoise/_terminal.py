@@ -201,12 +201,48 @@ def kernels_cached() -> bool:
     return True
 
 
-def compile_notice(stream=None) -> bool:
-    """Print one line to ``stream`` (stderr) when the kernels are not cached; returns
-    whether it printed."""
+#: the model whose tiny SSA run compiles every kernel an analysis uses (as curate's warm-up)
+WARMUP_MODEL = "model warmup; => X; k; X => ; g*X; k = 5; g = 1; X = 0; end"
+
+
+def _warm_up() -> None:
+    from .analysis import analyze
+    analyze(WARMUP_MODEL, method="ssa", seed=0, ssa_events=2000, trajectories=1, thermo=None)
+
+
+def compile_notice(stream=None, warm_up=None) -> bool:
+    """When the kernels are not cached: print one line to ``stream`` (stderr), compile them
+    with a tiny SSA run (``warm_up``, default a birth-death analysis) while an elapsed-time
+    counter runs on a terminal, and end the line with the time taken. Returns whether it
+    compiled. Compilation errors are left to the real analysis to report."""
+    import threading
+    import time
     if kernels_cached():
         return False
-    print("sbmlnoise: compiling the stochastic simulation kernels (first run on this "
-          "machine or after an upgrade; about 30-60 s, cached afterwards) ...",
-          file=stream or sys.stderr, flush=True)
+    stream = stream or sys.stderr
+    tty = bool(getattr(stream, "isatty", lambda: False)())
+    head = ("sbmlnoise: compiling the stochastic simulation kernels (first run on this "
+            "machine or after an upgrade; about 30-60 s, cached afterwards)")
+    print(head + (" ..." if not tty else ""), file=stream, flush=True)
+    done = threading.Event()
+    start = time.perf_counter()
+
+    def tick():
+        while not done.wait(1.0):
+            print(f"\r  compiling ... {time.perf_counter() - start:.0f} s", end="",
+                  file=stream, flush=True)
+
+    ticker = threading.Thread(target=tick, daemon=True) if tty else None
+    if ticker is not None:
+        ticker.start()
+    try:
+        (warm_up or _warm_up)()
+    except Exception:  # noqa: BLE001 - the analysis itself reports real problems
+        pass
+    finally:
+        done.set()
+        if ticker is not None:
+            ticker.join()
+            print("\r", end="", file=stream)
+    print(f"  compiled in {time.perf_counter() - start:.0f} s", file=stream, flush=True)
     return True

@@ -154,9 +154,12 @@ def test_ssa_numbers_have_error_bars_and_no_warnings_leak(tmp_path, capsys):
 def test_compile_notice(monkeypatch, capsys, tmp_path):
     from sbmlnoise import _terminal
     monkeypatch.setattr(_terminal, "kernels_cached", lambda: False)
-    assert _terminal.compile_notice() is True
+    calls = []
+    assert _terminal.compile_notice(warm_up=lambda: calls.append(1)) is True
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "compiling" in err
+    assert calls == [1]  # the kernels are compiled up front, not inside the analysis
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "compiling" in lines[0] and "compiled in" in lines[1]
     monkeypatch.setattr(_terminal, "kernels_cached", lambda: True)
     assert _terminal.compile_notice() is False
     assert capsys.readouterr().err == ""
