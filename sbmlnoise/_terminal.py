@@ -175,14 +175,18 @@ def cli_hint(message: str) -> str:
 # ------------------------------------------------------------------------ numba cache
 def kernels_cached() -> bool:
     """Whether numba's on-disk cache holds the compiled SSA kernels (index files newer
-    than the kernel sources), in ``NUMBA_CACHE_DIR`` or beside the sources. A heuristic:
-    numba may still recompile for another CPU or numba version."""
+    than the kernel sources), in ``NUMBA_CACHE_DIR``, beside the sources or in numba's
+    user-wide cache (``~/.cache/numba``). A heuristic: numba may still recompile for
+    another CPU or numba version."""
     src = Path(__file__).resolve().parent / "ssa"
     sources = [src / "_kernels.py", src / "_program.py"]
     dirs = [src / "__pycache__"]
     env = os.environ.get("NUMBA_CACHE_DIR")
     if env:
         dirs.insert(0, Path(env))
+    # numba's user-wide fallback when the package folder is read-only (site-packages)
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    dirs.append(Path(xdg) / "numba")
     for source in sources:
         stem = source.stem
         mtime = source.stat().st_mtime if source.exists() else 0.0
