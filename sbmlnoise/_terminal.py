@@ -98,6 +98,9 @@ def _species_lines(rep, pm: str) -> list[str]:
         out.append("  ".join(cells).rstrip())
     if st.stderr:
         out.append(f"({pm}: 95% confidence interval of the SSA estimate)")
+        caveat = rt.interval_caveat(rep)
+        if caveat:
+            out.append(f"(caution: {caveat.replace(chr(0xb1), pm)})")
     elif rep.primary == "fsp":
         out.append(f"(FSP: exact up to a truncation error of "
                    f"{rt.fmt(st.extra.get('error_bound'), 2)} in probability)")

@@ -449,6 +449,9 @@ def summary_paragraph(rep) -> str:
                             "large molecule numbers; compare with the SSA (--method all)."),
                "ssa": "Estimated by simulation; \u00b1 is the 95% confidence interval "
                       "(batch means)."}[rep.primary]
+        caveat = rt.interval_caveat(rep)
+        if caveat:
+            how += f" <span class=\"warn\">Caution: {_esc(caveat)}.</span>"
         out.append(f"Method: {_esc(rt.METHOD_NAMES[rep.primary])}. {how}")
     elif rep.primary:
         out.append(f"No species fluctuates (method: {_esc(rt.SHORT_NAMES[rep.primary])}).")
