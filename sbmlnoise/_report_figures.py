@@ -138,11 +138,7 @@ def lag_window(rep, source: str | None) -> tuple[float, str]:
     st = rep.statistics.get(source) if source else None
     horizon = math.inf
     if st is not None and source == "ssa":
-        dt = float(st.settings.get("dt") or 0.0)
-        n_grid = int(st.settings.get("n_grid") or 0)
-        batches = int(st.settings.get("n_batches") or 1)
-        if dt > 0 and n_grid:
-            horizon = dt * max(1, min(n_grid // 4, (n_grid // batches) // 2))
+        horizon = _ssa_lag_horizon(rep, st)
     if st is not None and rt.oscillates(rep):
         guess = rep.settings.get("oscillation_period") or 10 * tau
         probe = min(horizon, 10.0 * float(guess), 200.0 * tau)
@@ -163,6 +159,23 @@ def lag_window(rep, source: str | None) -> tuple[float, str]:
             relax = max(relax, min(max(times), 1e3 * tau))
     return min(5.0 * relax, horizon), f"five relaxation times ({rt.fmt(relax, 3)} time " \
                                       "units each)"
+
+
+def _ssa_lag_horizon(rep, st) -> float:
+    """Largest lag at which the SSA's autocovariance estimate is defined (it is NaN past
+    the lags the run estimated), probed up to a quarter of the sampled span."""
+    dt = float(st.settings.get("dt") or 0.0)
+    n_grid = int(st.settings.get("n_grid") or 0)
+    if not (dt > 0 and n_grid):
+        return math.inf
+    probe = np.linspace(0.0, dt * (n_grid // 4), 2001)
+    sid = next((s for s in rep.species if s in st.mean.index), None)
+    try:
+        c = st.autocorrelation(sid, probe).to_numpy()
+    except (NotImplementedError, KeyError, ValueError):
+        return math.inf
+    ok = np.flatnonzero(np.isfinite(c))
+    return float(probe[ok[-1]]) if ok.size else math.inf
 
 
 def omega_grid(rep, st) -> np.ndarray:
