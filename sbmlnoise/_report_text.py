@@ -25,7 +25,7 @@ METHOD_NAMES = {
     "fsp": "the finite state projection (FSP: the exact stationary chemical master "
            "equation, up to a stated truncation error)",
     "lna": "the linear noise approximation (LNA: Gaussian fluctuations around the rate "
-           "equations; exact only for linear propensities)",
+           "equations)",
     "ssa": "stochastic simulation (SSA: time averages of one long exact simulation, with "
            "sampling error)",
 }
@@ -54,7 +54,10 @@ def fmt(v, digits: int = 4) -> str:
         return "0"
     if 1e-3 <= abs(x) < 1e6:
         text = f"{x:.{digits}g}"
-        return text if "e" not in text else f"{x:.{max(digits - 1, 0)}e}"
+        if "e" in text:  # e.g. 156 to two digits: "160", not "1.6e+02"
+            decimals = digits - 1 - math.floor(math.log10(abs(x)))
+            text = f"{round(x, decimals):.{max(decimals, 0)}f}"
+        return text
     return f"{x:.{max(digits - 1, 0)}e}".replace("e+", "e")
 
 
@@ -80,15 +83,60 @@ def fmt_pm(value, half_width, pm: str = "±") -> str:
 
 
 def half_width(st, quantity: str, species: str) -> float:
-    """95% CI half-width of ``quantity`` (mean/variance/fano/cv) of ``species`` (nan if
-    the statistics are not sampled)."""
-    if not st.stderr or quantity not in st.stderr:
+    """95% CI half-width of ``quantity`` (mean/variance/std/fano/cv) of ``species`` (nan
+    if the statistics are not sampled; for the std by the delta method from the
+    variance's standard error)."""
+    if not st.stderr:
+        return math.nan
+    if quantity == "std" and "std" not in st.stderr and "variance" in st.stderr:
+        try:  # delta method: SE(sqrt(V)) = SE(V) / (2 sqrt(V))
+            sd = float(st.std[species])
+            return Z95 * float(st.stderr["variance"][species]) / (2 * sd) if sd > 0 \
+                else math.nan
+        except (KeyError, TypeError, ValueError):
+            return math.nan
+    if quantity not in st.stderr:
         return math.nan
     se = st.stderr[quantity]
     try:
         return Z95 * float(se[species])
     except (KeyError, TypeError, ValueError):
         return math.nan
+
+
+def interval_caveat(rep) -> str | None:
+    """Why the SSA's 95% intervals may be too narrow, or None.
+
+    Batch means give honest standard errors only when a batch is much longer than the
+    correlation time. With ``L`` the batch length (recorded span / ``n_batches``) and
+    ``tau`` the longest integrated autocorrelation time of the reported species (or the
+    oscillation period, whichever is longer: an oscillator's negative lobes make its
+    integrated time small while batches shorter than a few periods still correlate), the
+    caveat is raised when ``L < 10 tau``."""
+    st = rep.statistics.get("ssa")
+    if st is None or not st.stderr or rep.settings.get("time") is not None:
+        return None
+    try:
+        span = float(st.settings["t_end"]) - float(st.settings["burn_in"])
+        batch = span / int(st.settings["n_batches"])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    try:
+        times = [v.get("autocorrelation_time") for v in rep.temporal("ssa").values()]
+    except Exception:  # noqa: BLE001 - no temporal summary: no caveat
+        return None
+    times = [abs(float(t)) for t in times if _finite(t)]
+    tau = max(times) if times else 0.0
+    period = _peak_period(rep) if rep.primary == "ssa" else None
+    if period is None and oscillates(rep):
+        sid = (noisiest(rep) or (rep.species[0], 0.0))[0]
+        period = acf_period(st, sid, batch / 2) or rep.settings.get("oscillation_period")
+    tau = max(tau, float(period or 0.0))
+    if tau > 0 and batch < 10.0 * tau:
+        return (f"the SSA batches ({fmt(batch, 2)} time units each) are shorter than ten "
+                f"correlation times ({fmt(tau, 2)}): the \u00b1 intervals may be too narrow; "
+                "a longer run (--t-end, --ssa-events) makes them trustworthy")
+    return None
 
 
 # ------------------------------------------------------------------------ species labels
@@ -143,7 +191,7 @@ def propensities_linear(net) -> bool:
     and nothing else changes the state (no events, no explicit time): then the LNA's
     stationary mean, covariance and autocovariance are exact (the moment equations
     close; van Kampen 1992)."""
-    if net is None or getattr(net, "events", ()) or net.is_time_dependent:
+    if net is None or len(getattr(net, "events", None) or ()) or net.is_time_dependent:
         return False
     from . import expr as ex
     species = set(net.species_ids)

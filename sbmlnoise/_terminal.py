@@ -76,7 +76,7 @@ def terminal_summary(rep, pm: str | None = None) -> str:
 def _species_lines(rep, pm: str) -> list[str]:
     from .report import species_frame
     st = rep.statistics[rep.primary]
-    frame = species_frame(rep)
+    frame = species_frame(rep, temporal=False)
     names = rt.species_names(rep)
     header = ["species"] + (["name"] if any(s in names for s in frame.index) else []) + \
         ["mean", "Fano", "CV", "burst size", "burst freq"]
@@ -98,6 +98,9 @@ def _species_lines(rep, pm: str) -> list[str]:
         out.append("  ".join(cells).rstrip())
     if st.stderr:
         out.append(f"({pm}: 95% confidence interval of the SSA estimate)")
+        caveat = rt.interval_caveat(rep)
+        if caveat:
+            out.append(f"(caution: {caveat.replace(chr(0xb1), pm)})")
     elif rep.primary == "fsp":
         out.append(f"(FSP: exact up to a truncation error of "
                    f"{rt.fmt(st.extra.get('error_bound'), 2)} in probability)")
@@ -164,6 +167,9 @@ _HINTS = [
     (re.compile(r"\bsystem_size=\.\.\."), "--system-size"),
     (re.compile(r"or use sn\.ssa / sn\.lna"), "or use --method ssa / --method lna"),
     (re.compile(r", or sn\.ssa\b"), ", or --method ssa"),
+    (re.compile(r"pass system_size= to sn\.load"), "pass --system-size"),
+    (re.compile(r"use sn\.lna or sn\.simulate_ode"), "use --method lna"),
+    (re.compile(r"use sn\.ssa or sn\.fsp"), "use --method ssa or --method fsp"),
 ]
 
 
@@ -178,14 +184,18 @@ def cli_hint(message: str) -> str:
 # ------------------------------------------------------------------------ numba cache
 def kernels_cached() -> bool:
     """Whether numba's on-disk cache holds the compiled SSA kernels (index files newer
-    than the kernel sources), in ``NUMBA_CACHE_DIR`` or beside the sources. A heuristic:
-    numba may still recompile for another CPU or numba version."""
+    than the kernel sources), in ``NUMBA_CACHE_DIR``, beside the sources or in numba's
+    user-wide cache (``~/.cache/numba``). A heuristic: numba may still recompile for
+    another CPU or numba version."""
     src = Path(__file__).resolve().parent / "ssa"
     sources = [src / "_kernels.py", src / "_program.py"]
     dirs = [src / "__pycache__"]
     env = os.environ.get("NUMBA_CACHE_DIR")
     if env:
         dirs.insert(0, Path(env))
+    # numba's user-wide fallback when the package folder is read-only (site-packages)
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    dirs.append(Path(xdg) / "numba")
     for source in sources:
         stem = source.stem
         mtime = source.stat().st_mtime if source.exists() else 0.0
@@ -204,12 +214,48 @@ def kernels_cached() -> bool:
     return True
 
 
-def compile_notice(stream=None) -> bool:
-    """Print one line to ``stream`` (stderr) when the kernels are not cached; returns
-    whether it printed."""
+#: the model whose tiny SSA run compiles every kernel an analysis uses (as curate's warm-up)
+WARMUP_MODEL = "model warmup; => X; k; X => ; g*X; k = 5; g = 1; X = 0; end"
+
+
+def _warm_up() -> None:
+    from .analysis import analyze
+    analyze(WARMUP_MODEL, method="ssa", seed=0, ssa_events=2000, trajectories=1, thermo=None)
+
+
+def compile_notice(stream=None, warm_up=None) -> bool:
+    """When the kernels are not cached: print one line to ``stream`` (stderr), compile them
+    with a tiny SSA run (``warm_up``, default a birth-death analysis) while an elapsed-time
+    counter runs on a terminal, and end the line with the time taken. Returns whether it
+    compiled. Compilation errors are left to the real analysis to report."""
+    import threading
+    import time
     if kernels_cached():
         return False
-    print("sbmlnoise: compiling the stochastic simulation kernels (first run on this "
-          "machine or after an upgrade; about 30-60 s, cached afterwards) ...",
-          file=stream or sys.stderr, flush=True)
+    stream = stream or sys.stderr
+    tty = bool(getattr(stream, "isatty", lambda: False)())
+    head = ("sbmlnoise: compiling the stochastic simulation kernels (first run on this "
+            "machine or after an upgrade; about 30-60 s, cached afterwards)")
+    print(head + (" ..." if not tty else ""), file=stream, flush=True)
+    done = threading.Event()
+    start = time.perf_counter()
+
+    def tick():
+        while not done.wait(1.0):
+            print(f"\r  compiling ... {time.perf_counter() - start:.0f} s", end="",
+                  file=stream, flush=True)
+
+    ticker = threading.Thread(target=tick, daemon=True) if tty else None
+    if ticker is not None:
+        ticker.start()
+    try:
+        (warm_up or _warm_up)()
+    except Exception:  # noqa: BLE001 - the analysis itself reports real problems
+        pass
+    finally:
+        done.set()
+        if ticker is not None:
+            ticker.join()
+            print("\r", end="", file=stream)
+    print(f"  compiled in {time.perf_counter() - start:.0f} s", file=stream, flush=True)
     return True

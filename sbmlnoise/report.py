@@ -21,6 +21,7 @@ import html
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -116,14 +117,14 @@ def temporal_for(rep, method: str) -> dict:
             if s in st.mean.index}
 
 
-def species_frame(rep, method: str | None = None) -> pd.DataFrame:
+def species_frame(rep, method: str | None = None, temporal: bool = True) -> pd.DataFrame:
     """The per-species table of the report (index ``species``): the columns of
     :meth:`AnalysisReport.species_table` plus ``name`` and ``burst_note``, built from what
     the analysis already holds. Burst columns are NaN where no estimate's assumptions hold
     (``burst_note`` says why); temporal columns are NaN where they would be costly (see
     :func:`temporal_for`)."""
     if method == "all":
-        frames = [species_frame(rep, m) for m in rep.statistics]
+        frames = [species_frame(rep, m, temporal) for m in rep.statistics]
         return pd.concat(frames) if frames else pd.DataFrame()
     from . import _report_text as rt
     name = rep.primary if method is None else method
@@ -133,9 +134,10 @@ def species_frame(rep, method: str | None = None) -> pd.DataFrame:
     frame.insert(0, "method", name)
     names = rt.species_names(rep)
     frame.insert(1, "name", [names.get(s, s) for s in species])
-    temporal = temporal_for(rep, name)
-    for col in _TEMPORAL_COLS:
-        frame[col] = [temporal[s][col] for s in species]
+    if temporal:
+        summary = temporal_for(rep, name)
+        for col in _TEMPORAL_COLS:
+            frame[col] = [summary[s][col] for s in species]
     kinetic = {b["species"]: b for b in rep.bursts.get("kinetic", []) or []}
     moment = {}
     if rep.network is not None and species:
@@ -336,6 +338,12 @@ _SCRIPT = """
     if (i >= 0) { show(Math.floor(i / size)); cards[i].scrollIntoView(); }
   });
   show(0);
+  window.addEventListener('load', function(){  /* self-check, read by the browser test */
+    var broken = Array.prototype.filter.call(document.images, function(i){
+      return !i.complete || i.naturalWidth === 0; }).length;
+    document.body.setAttribute('data-images', document.images.length + ' loaded, ' +
+                               broken + ' broken');
+  });
 })();
 """
 
@@ -429,16 +437,21 @@ def summary_paragraph(rep) -> str:
         out.append(f"The noisiest species is <b>{_esc(rt.label(rep, sid))}</b> (largest Fano "
                    f"factor{'' if rt.conserved(rep, sid) else ' of the species not tied by a conservation law'}): "
                    f"Fano factor {fano}, i.e. its variance is {_esc(rt.fmt(st.fano[sid], 3))} "
-                   f"times that of a Poisson process with the same mean; mean {mean} "
+                   f"times its mean (1 for a Poisson process); mean {mean} "
                    f"molecules; coefficient of variation {cv} (standard deviation "
                    f"{_esc(rt.fmt(float(st.cv[sid]) * 100, 3))}% of the mean).")
-        how = {"fsp": f"These numbers are exact up to the FSP truncation error "
+        linear = rt.propensities_linear(rep.network)
+        how = {"fsp": f"Exact up to the FSP truncation error "
                       f"({_esc(rt.fmt(st.extra.get('error_bound'), 2))} probability "
                       f"outside the projection).",
-               "lna": "These numbers are a Gaussian approximation (LNA): exact for linear "
-                      "propensities, otherwise reliable only for large molecule numbers.",
-               "ssa": "These numbers are estimated by simulation; \u00b1 is the 95% "
-                      "confidence interval (batch means)."}[rep.primary]
+               "lna": ("Exact here: every propensity is linear in the counts." if linear
+                       else "An approximation here (nonlinear propensities): reliable for "
+                            "large molecule numbers; compare with the SSA (--method all)."),
+               "ssa": "Estimated by simulation; \u00b1 is the 95% confidence interval "
+                      "(batch means)."}[rep.primary]
+        caveat = rt.interval_caveat(rep)
+        if caveat:
+            how += f" <span class=\"warn\">Caution: {_esc(caveat)}.</span>"
         out.append(f"Method: {_esc(rt.METHOD_NAMES[rep.primary])}. {how}")
     elif rep.primary:
         out.append(f"No species fluctuates (method: {_esc(rt.SHORT_NAMES[rep.primary])}).")
@@ -451,17 +464,24 @@ def summary_paragraph(rep) -> str:
             f"<span class=\"warn\">{n_flag} of {len(cons)} comparisons disagree</span> "
             "(see the consistency table)."))
     for m, why in rep.skipped.items():
-        out.append(f"Not done: {_esc(rt.SHORT_NAMES.get(m, m))} \u2013 {_esc(why)}.")
+        out.append(f"Not done: {_esc(rt.SHORT_NAMES.get(m, m))} \u2013 "
+                   f"{_esc(_short_reason(why))} (details below).")
     if rep.thermo is None and rep.thermo_status.get("status") == "unavailable":
         out.append(f"Not done: thermodynamics \u2013 {_esc(rep.thermo_status.get('reason'))}.")
     return "<p class=\"lead\">" + " ".join(out) + "</p>"
+
+
+def _short_reason(why: str, limit: int = 110) -> str:
+    """The head of a skip reason: up to the first parenthesis or semicolon."""
+    head = re.split(r" \(|; ", str(why), maxsplit=1)[0].strip().rstrip(".")
+    return head if len(head) <= limit else head[:limit - 1].rstrip() + "\u2026"
 
 
 def _primary_table(rep) -> str:
     """Primary method's numbers per species, with 95% CIs on sampled ones."""
     from . import _report_text as rt
     st = rep.statistics[rep.primary]
-    frame = species_frame(rep)
+    frame = species_frame(rep, temporal=False)
     names = rt.species_names(rep)
     named = any(s in names for s in frame.index)
     head = ("<th class=\"text\">species</th>" + ("<th class=\"text\">name</th>" if named else "")
@@ -479,7 +499,7 @@ def _primary_table(rep) -> str:
         name = f"<td class=\"text\">{_esc(names.get(sid, ''))}</td>" if named else ""
         rows.append(f"<tr><td class=\"text\"><a href=\"#{_card_id(sid)}\">{_esc(sid)}</a></td>"
                     f"{name}<td>{pm('mean')}</td>"
-                    f"<td>{_esc(rt.fmt(st.std[sid]))}</td><td>{pm('fano')}</td>"
+                    f"<td>{pm('std')}</td><td>{pm('fano')}</td>"
                     f"<td>{pm('cv')}</td><td>{_esc(bsize)}</td><td>{_esc(bfreq)}</td>"
                     f"<td class=\"text\">{_esc(note)}</td></tr>")
     ci = ("\u00b1: 95% confidence interval of the SSA estimate (1.96 batch-means standard "
@@ -514,6 +534,7 @@ def _panels(rep) -> str:
     lags = np.linspace(0.0, window, 160)
     st = rep.statistics.get(rep.primary) if rep.primary else None
     order = list(rep.species)
+    canvas = rf.CardCanvas()
     cards = []
     for k, sid in enumerate(order):
         facts = ""
@@ -525,7 +546,7 @@ def _panels(rep) -> str:
         name = rt.species_names(rep).get(sid)
         title = (f"{_esc(name)} <span class=\"id\">id {_esc(sid)}</span>" if name
                  else _esc(sid))
-        fig = (_img(rf.figure_species(rep, sid, source, lags), f"panels of {sid}")
+        fig = (_img(rf.figure_species(rep, sid, source, lags, canvas), f"panels of {sid}")
                if k < FIGURE_MAX_SPECIES else
                f"<p class=\"note\">(figures drawn for the first {FIGURE_MAX_SPECIES} species "
                "only; numbers above and in the CSV tables)</p>")
@@ -551,7 +572,17 @@ def _panels(rep) -> str:
 
 def render_html(rep) -> str:
     """The report as one self-contained HTML string (inline CSS, PNG data URIs and one
-    inline script for paging; no external resources)."""
+    inline script for paging; no external resources). Drawing warnings of matplotlib
+    (font fallbacks, log-axis limits) are silenced: they concern the picture, not the
+    numbers."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
+        warnings.filterwarnings("ignore", category=UserWarning, module="networkx")
+        return _render_html(rep)
+
+
+def _render_html(rep) -> str:
     from . import _report_figures as rf
     from . import _report_text as rt
     ns = rep.network_summary
@@ -571,6 +602,9 @@ def render_html(rep) -> str:
         meta.append(_img(rf.figure_overview(rep), "noise of every species"))
     for w in rep.warnings:
         meta.append(f"<p class=\"warn\">Warning: {_esc(w)}</p>")
+    for m, why in rep.skipped.items():
+        meta.append(f"<p class=\"note\">{_esc(rt.SHORT_NAMES.get(m, m))} not run: "
+                    f"{_esc(why)}</p>")
     meta.append(f"<p class=\"note\">{_esc(ns.get('summary', ''))} Methods run: "
                 f"{_esc(', '.join(rt.SHORT_NAMES.get(m, m) for m in rep.statistics))}. "
                 f"Created {_esc(rep.created)} with sbmlnoise "
@@ -700,12 +734,12 @@ def _settings_body(rep) -> str:
 # =========================================================================== network figure
 def _cycle_reactions(rep) -> list[set]:
     """Reaction ids per thermodynamic cycle (best effort over the ThermoReport)."""
-    out = []
+    out: list[set] = []
     cycles = getattr(rep.thermo, "cycles", None)
     if not isinstance(cycles, pd.DataFrame) or not len(cycles) or rep.network is None:
         return out
     ids = set(rep.network.reaction_ids)
-    by_sbml = {}
+    by_sbml: dict[str, set] = {}
     for r in rep.network.reactions:
         by_sbml.setdefault(r.sbml_id or r.id, set()).add(r.id)
     col = "members" if "members" in cycles.columns else cycles.columns[0]
@@ -781,6 +815,15 @@ def figure_network(rep):
                  " dashed: modifier; colour: cycle)", fontsize=9)
     ax.axis("off")
     return rf.png(fig)
+
+
+def report_repr_html(rep) -> str:
+    """Notebook display of an AnalysisReport: the plain-language summary and the primary
+    method's table (meant as ``AnalysisReport._repr_html_``)."""
+    if not rep.primary:
+        return f"<p>{_esc(rep.model_id)}: no noise statistics</p>"
+    return (f"<div><b>{_esc(rep.model_name or rep.model_id)}</b>{summary_paragraph(rep)}"
+            f"{_primary_table(rep)}</div>")
 
 
 def write_html(rep, path) -> str:

@@ -216,7 +216,7 @@ class NoiseStatistics:
     def _repr_html_(self) -> str:
         """Notebook display: one row per species, SSA numbers with 95% CIs."""
         import html as _html
-        from ._report_text import fmt, fmt_pm, half_width
+        from ._report_text import fmt_pm, half_width
         when = "stationary" if self.time is None else f"t = {self.time:g}"
         unit = "concentrations" if self.units == "concentration" else "molecule counts"
         head = "".join(f"<th>{h}</th>" for h in ("species", "mean", "std", "Fano", "CV"))
@@ -225,8 +225,7 @@ class NoiseStatistics:
             cells = [_html.escape(str(sid))]
             for q in ("mean", "std", "fano", "cv"):
                 value = getattr(self, q)[sid]
-                cells.append(_html.escape(fmt_pm(value, half_width(self, q, sid))
-                                          if q != "std" else fmt(value)))
+                cells.append(_html.escape(fmt_pm(value, half_width(self, q, sid))))
             rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         note = " &plusmn;: 95% confidence interval." if self.stderr else ""
         return (f"<div><b>NoiseStatistics</b> ({_html.escape(self.method.upper())}, {when}, "

@@ -134,6 +134,9 @@ def test_hints_name_cli_flags():
     assert "max_states" not in text and "sn." not in text
     assert "--time T" in cli_hint("use the time-dependent LNA sn.lna(net, t=times)")
     assert "--t-end or --ssa-events" in cli_hint("rough (raise --t-end or ssa_events)")
+    assert cli_hint("not a whole number; pass system_size= to sn.load") \
+        == "not a whole number; pass --system-size"
+    assert "--method lna" in cli_hint("needs whole molecules (use sn.lna or sn.simulate_ode)")
 
 
 def test_ssa_numbers_have_error_bars_and_no_warnings_leak(tmp_path, capsys):
@@ -151,9 +154,12 @@ def test_ssa_numbers_have_error_bars_and_no_warnings_leak(tmp_path, capsys):
 def test_compile_notice(monkeypatch, capsys, tmp_path):
     from sbmlnoise import _terminal
     monkeypatch.setattr(_terminal, "kernels_cached", lambda: False)
-    assert _terminal.compile_notice() is True
+    calls = []
+    assert _terminal.compile_notice(warm_up=lambda: calls.append(1)) is True
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "compiling" in err
+    assert calls == [1]  # the kernels are compiled up front, not inside the analysis
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "compiling" in lines[0] and "compiled in" in lines[1]
     monkeypatch.setattr(_terminal, "kernels_cached", lambda: True)
     assert _terminal.compile_notice() is False
     assert capsys.readouterr().err == ""

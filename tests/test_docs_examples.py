@@ -45,3 +45,83 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
     for i, block in enumerate(blocks):
         code = compile(block, f"docs/{page} [python block {i + 1}]", "exec")
         exec(code, namespace)  # noqa: S102 - documentation examples we ship
+
+
+# --------------------------------------------------------------------------- shell commands
+_SHELL = re.compile(r"^```(bash|sh|shell|console)?[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
+_PROGRAMS = ("sbmlnoise", "python", "pip", "pytest")
+#: commands not run here, each with its reason (matched by substring)
+_NOT_RUN = {
+    "pip install": "changes the environment; .ci/run installs the package this way",
+    "pytest": "the test suite itself (.ci/run runs it)",
+    "conformance semantic ../shared": "long: the whole SBML semantic suite (minutes)",
+    "conformance stochastic ../shared": "long: the whole DSMTS suite with 10^4 runs each",
+    "benchmarks/curate.py": "a benchmark of many curated models (minutes)",
+    "sqlite3": "needs a curation database and the sqlite3 program",
+}
+#: placeholder files of the docs -> bundled model copied under that name
+_PLACEHOLDERS = {"model.xml": "two_stage.xml", "my_model.xml": "two_stage.xml",
+                 "scaled.xml": "birth_death.xml"}
+#: commands run, but only with -m slow (each takes more than ~10 s on 2 cores)
+_SLOW = ("--method all --seed 1", "--ssa-runs 2000", "models/two_stage.xml --method all",
+         "model.xml --species M P --annotate", "my_model.xml --annotate")
+
+
+def shell_commands() -> list[tuple[str, str]]:
+    """(page, command) for every command line of a shell (or unlabelled) block of the
+    README and docs/*.md; usage synopses (``[...]``, ``A|B``, upper-case placeholders
+    such as MODEL or DIR) are not commands."""
+    out = []
+    for page in [ROOT / "README.md"] + sorted(DOCS.glob("*.md")):
+        for match in _SHELL.finditer(page.read_text(encoding="utf-8")):
+            for line in match.group(2).splitlines():
+                line = line.strip().removeprefix("$ ").split("  #")[0].strip()
+                if not line.startswith(_PROGRAMS):
+                    continue
+                if re.search(r"\[|\||\b(MODEL|DIR|COMMAND|OUT|ADDRESS)\b", line):
+                    continue  # a synopsis
+                out.append((page.relative_to(ROOT).as_posix(), line))
+    return out
+
+
+def _params():
+    params = []
+    for page, cmd in shell_commands():
+        reason = next((why for key, why in _NOT_RUN.items() if key in cmd), None)
+        marks = [pytest.mark.skip(reason=reason)] if reason else []
+        if not reason and any(key in cmd for key in _SLOW):
+            marks.append(pytest.mark.slow)
+        params.append(pytest.param(cmd, id=f"{page}: {cmd}"[:90], marks=marks))
+    return params
+
+
+def test_shell_commands_found():
+    cmds = [c for _, c in shell_commands()]
+    assert "sbmlnoise demo" in cmds and any(c.startswith("sbmlnoise analyze") for c in cmds)
+
+
+@pytest.mark.parametrize("command", _params())
+def test_documented_command_runs(command, tmp_path, monkeypatch, capsys):
+    """Each documented command exits 0 in a scratch folder beside the bundled models
+    (``sbmlnoise ...`` through :func:`sbmlnoise.cli.main` in this process, so the
+    numba kernels are warm; ``python ...`` in a subprocess)."""
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+    from sbmlnoise.cli import main
+    os.symlink(ROOT / "models", tmp_path / "models")
+    for name, model in _PLACEHOLDERS.items():
+        shutil.copy(ROOT / "models" / model, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    argv = shlex.split(command)
+    if argv[0] == "sbmlnoise":
+        code = main(argv[1:])
+        err = capsys.readouterr().err
+        assert code == 0, (command, err[-1500:])
+        return
+    argv[0] = sys.executable if argv[0] == "python" else argv[0]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, (command, proc.stderr[-1500:])

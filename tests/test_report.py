@@ -198,6 +198,7 @@ def test_fmt_pm_digits_follow_the_error_bar():
     assert rt.fmt_pm(1.2345e17, 4.1e15) == "(1.234 ± 0.041)e17"
     assert rt.fmt_pm(5.0, float("nan")) == "5" and rt.fmt_pm(float("nan"), 1.0) == "-"
     assert rt.fmt(1.5e17) == "1.500e17" and rt.fmt(0.25) == "0.25"
+    assert rt.fmt(156.0, 2) == "160" and rt.fmt(123456.0) == "123500"
 
 
 def test_summary_names_noisiest_method_and_no_python_text(report, tmp_path):
@@ -292,3 +293,30 @@ def test_two_stage_report_is_fast_and_uses_exact_lna(tmp_path):
     assert time.process_time() - t0 < 2.0
     mean_p = float(rep.statistics["fsp"].mean["P"])
     assert mean_p == pytest.approx(2 * 10 / (0.5 * 0.02), rel=1e-3)
+
+
+def test_std_interval_by_delta_method():
+    """SE(sqrt V) = SE(V) / (2 sqrt V): V = 16 +- 2 (SE) gives std 4 with SE 0.25."""
+    st = sn.NoiseStatistics(mean=pd.Series({"X": 10.0}),
+                            covariance=pd.DataFrame([[16.0]], index=["X"], columns=["X"]),
+                            method="ssa", stderr={"variance": pd.Series({"X": 2.0})})
+    assert rt.half_width(st, "std", "X") == pytest.approx(rt.Z95 * 0.25)
+    assert math.isnan(rt.half_width(st, "fano", "X"))
+    assert "±" in st._repr_html_()
+
+
+def test_interval_caveat_when_batches_are_short(report):
+    """Batch means need batches much longer than the correlation time: the telegraph run
+    (batches of many relaxation times) gets no caveat; the same run cut into 10^5
+    batches does, in the summary and the terminal."""
+    rep, _, _ = report
+    assert rt.interval_caveat(rep) is None
+    st = rep.statistics["ssa"]
+    short = dataclasses.replace(st, settings=dict(st.settings, n_batches=100_000))
+    bad = dataclasses.replace(rep, statistics=dict(rep.statistics, ssa=short), _cache={},
+                              primary="ssa")
+    caveat = rt.interval_caveat(bad)
+    assert caveat and "too narrow" in caveat
+    assert "Caution" in render_html(bad)
+    from sbmlnoise._terminal import terminal_summary
+    assert "caution:" in terminal_summary(bad, pm="+/-")

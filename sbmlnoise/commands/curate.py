@@ -35,10 +35,10 @@ def add_arguments(parser) -> None:
                         help="SQLite database of results (default: results.sqlite)")
     parser.add_argument("--out", metavar="DIR",
                         help="write index.html, summary.json, summary.csv and per-model "
-                             "reports here")
+                             "reports (OUT/models/<name>-<hash>/report.html) here")
     parser.add_argument("--method", default="auto",
                         choices=("auto", "all", "fsp", "lna", "ssa"),
-                        help="analysis method passed to sn.analyze (default: auto)")
+                        help="analysis method, as for 'sbmlnoise analyze' (default: auto)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N",
                        help="models analysed at once on this machine (default: all cores)")
@@ -51,10 +51,12 @@ def add_arguments(parser) -> None:
                         help=f"memory limit per model in MB (default: {DEFAULT_MAX_MEMORY:g}; "
                              "0 for none)")
     parser.add_argument("--system-size", type=float, metavar="OMEGA",
-                        help="molecules per substance unit, passed to sn.load")
+                        help="molecules per model substance unit (as for 'sbmlnoise "
+                             "analyze')")
     parser.add_argument("--seed", type=int, default=0, help="seed of the SSA runs (default 0)")
     parser.add_argument("--annotate", action="store_true",
-                        help="also write annotated SBML to OUT/models/<name>/annotated.xml")
+                        help="also write annotated SBML to OUT/models/<name>-<hash>/"
+                             "annotated.xml (beside that model's report.html)")
     # advanced / tests: run MODULE:FUNCTION(job, result, workdir) in each worker instead
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     bar = parser.add_mutually_exclusive_group()
