@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .._summary import first_line
-from ..errors import (NoSteadyState, SbmlnoiseError, StateSpaceTooLarge,
-                      UnsupportedFeature)
+from ..errors import SbmlnoiseError, UnsupportedFeature
 from ..stats import NoiseStatistics
 from ._context import ModelContext
 

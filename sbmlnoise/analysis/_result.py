@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .._summary import temporal_summary, thermo_verdict
-from ..bursts import moment_bursts
+from .._summary import temporal_summary
 from ..network import ReactionNetwork
 from ..stats import NoiseStatistics
 
@@ -127,40 +126,12 @@ class AnalysisReport:
         ``burst_estimate`` ("kinetic" for a telegraph motif, else "moment"); for the LNA,
         ``emre_mean`` (counts), the effective mesoscopic rate equation mean (Grima 2010).
         """
-        if method == "all":
-            frames = [self.species_table(m) for m in self.statistics]
-            return pd.concat(frames) if frames else pd.DataFrame()
-        name = self.primary if method is None else method
-        if name not in self.statistics:
-            raise KeyError(f"no '{name}' statistics in this report; methods: "
+        from ..report import species_frame
+        if method not in (None, "all") and method not in self.statistics:
+            raise KeyError(f"no '{method}' statistics in this report; methods: "
                            f"{', '.join(self.statistics) or 'none'}")
-        st = self.statistics[name]
-        species = [s for s in self.species if s in st.mean.index]
-        frame = st.to_frame().loc[species].copy()
-        frame.insert(0, "method", name)
-        temporal = self.temporal(name)
-        for col in ("autocorrelation_time", "psd_zero", "corner_frequency", "peak_frequency"):
-            frame[col] = [temporal[s][col] for s in species]
-        sizes, freqs, kinds = [], [], []
-        kinetic = {b["species"]: b for b in self.bursts.get("kinetic", [])}
-        for s in species:
-            if s in kinetic:
-                sizes.append(kinetic[s]["burst_size"])
-                freqs.append(kinetic[s]["burst_frequency"])
-                kinds.append("kinetic")
-            else:
-                row = moment_bursts(self.network, st.mean[[s]], st.fano[[s]]).iloc[0]
-                sizes.append(row["burst_size"])
-                freqs.append(row["burst_frequency"])
-                kinds.append("moment")
-        frame["burst_size"] = sizes
-        frame["burst_frequency"] = freqs
-        frame["burst_estimate"] = kinds
-        emre = st.extra.get("emre_mean") if isinstance(st.extra, dict) else None
-        if emre is not None:  # the LNA's mesoscopic correction, beside its mean
-            frame["emre_mean"] = pd.Series(emre).reindex(species).to_numpy(dtype=float)
-        frame.index.name = "species"
-        return frame
+        frame = species_frame(self, method)
+        return frame.drop(columns=["name", "burst_note"], errors="ignore")
 
     def consistency_table(self) -> pd.DataFrame:
         """Pairwise agreement of the methods.
@@ -177,35 +148,14 @@ class AnalysisReport:
 
     # ------------------------------------------------------------------ output
     def summary(self) -> str:
-        """A short text summary (what the CLI prints)."""
-        lines = [self.network_summary.get("summary") or f"model '{self.model_id}'"]
-        if self.primary:
-            when = self.settings.get("time")
-            lines.append(("stationary distribution" if when is None else
-                          f"distribution at t = {when:g} from the initial state"))
-            lines.append(f"primary method: {self.primary}"
-                         + (f" (also: {', '.join(m for m in self.statistics if m != self.primary)})"
-                            if len(self.statistics) > 1 else ""))
-            table = self.species_table()
-            cols = ["mean", "fano", "cv", "burst_size", "burst_frequency"]
-            shown = table[cols].copy()
-            lines.append(shown.to_string(float_format=lambda v: f"{v:.4g}"))
-        for m, why in self.skipped.items():
-            lines.append(f"{m}: not run ({why})")
-        if self.thermo is not None:
-            lines.append(f"thermodynamics: {thermo_verdict(self.thermo)}")
-        else:
-            lines.append(f"thermodynamics: {self.thermo_status.get('status')} "
-                         f"({self.thermo_status.get('reason', '')})")
-        flagged = self.consistency[self.consistency["flagged"]] if len(self.consistency) else []
-        if len(flagged):
-            lines.append(f"consistency: {len(flagged)} of {len(self.consistency)} comparisons "
-                         "flagged (see consistency table)")
-        elif len(self.consistency):
-            lines.append(f"consistency: all {len(self.consistency)} comparisons agree")
-        for w in self.warnings:
-            lines.append(f"warning: {w}")
-        return "\n".join(lines)
+        """A short text summary (what the CLI prints): SSA numbers with 95% confidence
+        intervals and digits that match them."""
+        from .._terminal import terminal_summary
+        return terminal_summary(self)
+
+    def _repr_html_(self) -> str:
+        from ..report import report_repr_html
+        return report_repr_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict; the schema is documented in docs/report-schema.md."""
