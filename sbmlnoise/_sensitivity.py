@@ -430,6 +430,8 @@ def fsp_derivatives(net: ReactionNetwork, parameters: Sequence[str], *, tol: flo
     centred = states - mean
     var = (centred ** 2).T @ p
     da = _propensity_derivatives(fr, parameters)
+    if proj is None:
+        raise ValueError("the FSP result has no projection to differentiate")
     keep = sub[proj.src] & sub[proj.dst]
     src, dst, rxn = proj.src[keep], proj.dst[keep], proj.rxn[keep]
     dmean = np.zeros((len(parameters), net.n_species))

@@ -255,7 +255,7 @@ def _plot_temporal(rep, kind, names):
 # =========================================================================== scans
 def _log_axis(values: np.ndarray) -> bool:
     values = values[np.isfinite(values)]
-    return values.size > 2 and np.all(values > 0) and values.max() / values.min() >= 20
+    return bool(values.size > 2 and np.all(values > 0) and values.max() / values.min() >= 20)
 
 
 def plot_scan(frame: pd.DataFrame, measure: str = "fano", species=None):

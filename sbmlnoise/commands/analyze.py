@@ -88,7 +88,7 @@ def run(args) -> int:
     try:
         net = sn.load(model, system_size=args.system_size)
     except (SbmlnoiseError, ValueError, UnicodeDecodeError) as err:
-        raise type(err)(name_file(err, args.model)) if not isinstance(err, UnicodeDecodeError) \
+        raise type(err)(name_file(str(err), args.model)) if not isinstance(err, UnicodeDecodeError) \
             else ValueError(name_file(f"not UTF-8 text ({err.reason})", args.model)) from None
     if args.method in ("auto", "all", "ssa"):
         compile_notice()

@@ -133,7 +133,8 @@ def run_stochastic(directory, *, runs: int = 1000, cases: str | None = None, see
     runs = int(runs)
     if runs < 2:
         raise ValueError("runs must be >= 2 (the variance test needs a sample variance)")
-    entropy = int(np.random.SeedSequence().entropy) if seed is None else int(seed)
+    fresh = np.random.SeedSequence().entropy
+    entropy = int(fresh if seed is None else seed)  # type: ignore[arg-type]
     results = {}
     for case in discover(directory, cases):
         case_seed = np.random.SeedSequence(entropy, spawn_key=(int(case.id),))
