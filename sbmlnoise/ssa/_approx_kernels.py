@@ -256,8 +256,11 @@ def _tau_run(m, am, x, p, a, times, buf, rng, stack, prev, pend, vals, params, m
                 continue
             for q in range(m.change_ptr[j], m.change_ptr[j + 1]):
                 d = m.change_delta[q]
-                if d < 0.0 and math.floor(x[m.change_species[q]] / -d) < n_c:
+                i = m.change_species[q]
+                if d < 0.0 and math.floor(x[i] / -d) < n_c:
                     crit[j] = 1
+                elif am.hor[i] > 0 and eps * x[i] < _g(am.hor[i], am.hor_mult[i], x[i]):
+                    crit[j] = 1  # a reactant too scarce for the relative bound: exact
             if crit[j] == 1:
                 a0c += a[j]
             else:
@@ -432,17 +435,35 @@ def _cle_run(m, am, x, p, a, times, buf, rng, stack, prev, pend, vals, params, m
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _hybrid_partition(am, x, a, lam_tau, n_fast, fast):
-    """Salis & Kaznessis (2005) criteria: channel ``j`` is fast when every species it
-    reads or changes has at least ``n_fast`` molecules and ``a_j tau >= lam_tau[j]``."""
+def _hybrid_partition(m, x, a, n_fast, fast):
+    """Salis & Kaznessis (2005) count criterion: channel ``j`` may be fast when every
+    species it changes has at least ``n_fast`` molecules (species it only reads, such as
+    a single gene copy driving transcription, may be scarce: they stay constant during a
+    fast step, since only slow channels change them). The caller adds the second
+    criterion ``a_j tau >= lambda_fast``."""
     for j in range(a.shape[0]):
         ok = a[j] > 0.0
         if ok:
-            for q in range(am.inv_ptr[j], am.inv_ptr[j + 1]):
-                if x[am.inv_species[q]] < n_fast:
+            for q in range(m.change_ptr[j], m.change_ptr[j + 1]):
+                if x[m.change_species[q]] < n_fast:
                     ok = False
                     break
         fast[j] = 1.0 if ok else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _round_slow(x, changed_fast, rng):
+    """Species no fast channel changes return to whole counts by unbiased stochastic
+    rounding (floor, plus 1 with probability the fractional part), so exact slow
+    channels never act on a fraction of a molecule. Returns True if any changed."""
+    changed = False
+    for i in range(x.shape[0]):
+        if changed_fast[i] == 0.0:
+            f = math.floor(x[i])
+            if x[i] != f:
+                x[i] = f + (1.0 if _uniform(rng) < x[i] - f else 0.0)
+                changed = True
+    return changed
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -477,16 +498,25 @@ def _hybrid_run(m, am, x, p, a, times, buf, rng, stack, prev, pend, vals, params
         a0 = _props(m, am, x, p, t, a, stack, info, True)
         if a0 < 0.0:
             return 1
-        _hybrid_partition(am, x, a, params, n_fast, fast)
+        _hybrid_partition(m, x, a, n_fast, fast)
         tau = _select_tau(m, am, x, a, fast, eps, mu, sig)
         n_fast_ch = 0
         a0s = 0.0
+        for i in range(x.shape[0]):
+            mu[i] = 0.0  # 1 where a fast channel changes species i
         for j in range(M):
             if fast[j] == 1.0 and a[j] * tau < lam_fast:
                 fast[j] = 0.0
             if fast[j] == 1.0:
                 n_fast_ch += 1
-            else:
+                for q in range(m.change_ptr[j], m.change_ptr[j + 1]):
+                    mu[m.change_species[q]] = 1.0
+        if _round_slow(x, mu, rng):
+            a0 = _props(m, am, x, p, t, a, stack, info, True)
+            if a0 < 0.0:
+                return 1
+        for j in range(M):
+            if fast[j] == 0.0:
                 a0s += a[j]
         if n_fast_ch == 0:
             tau = math.inf

@@ -113,7 +113,40 @@ class EnsembleResult:
                                columns=mean.index)
         stderr = {"mean": self.stderr["mean"].iloc[k], "variance": self.stderr["variance"].iloc[k]}
         return NoiseStatistics(mean=mean, covariance=cov, method="ssa",
-                               settings={**self.settings, "time": tk}, stderr=stderr, time=tk)
+                               settings={**self.settings, "time": tk}, stderr=stderr, time=tk,
+                               distributions=self.distributions(tk))
+
+    def distributions(self, t: float) -> dict | None:
+        """Marginal law of each species at output time ``t`` (kept with
+        ``distributions=`` in :func:`ssa`): ``{species: Series}``, index the count value,
+        values the fraction of runs. Continuous methods ("cle", "hybrid") are binned to
+        the nearest whole count. ``None`` if states were not kept at ``t``."""
+        samples = self.extra.get("samples") or {}
+        hit = [u for u in samples if np.isclose(u, t, rtol=1e-12, atol=0.0)]
+        if not hit:
+            return None
+        data = samples[hit[0]]
+        out = {}
+        for q, sid in enumerate(self.mean.columns):
+            values, counts = np.unique(np.rint(data[:, q]), return_counts=True)
+            out[sid] = pd.Series(counts / data.shape[0], index=pd.Index(values, name="count"),
+                                 name=sid)
+        return out
+
+    def plot(self, species=None, *, ax=None, trajectories: int = 3, band: str = "sd"):
+        """Mean of each species over time with a band (``"sd"``: +-1 standard deviation
+        of the ensemble; ``"sem"``: +-2 standard errors of the mean) and up to
+        ``trajectories`` kept runs. Returns a matplotlib Figure (Agg backend when no
+        display is configured)."""
+        from ._plot import plot_ensemble
+
+        return plot_ensemble(self, species=species, ax=ax, trajectories=trajectories,
+                             band=band)
+
+    def _repr_html_(self) -> str:
+        from ._plot import ensemble_html
+
+        return ensemble_html(self)
 
     def __repr__(self) -> str:
         return (f"<EnsembleResult {self.method}: {self.runs} runs, {len(self.times)} times, "
