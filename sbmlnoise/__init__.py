@@ -34,6 +34,10 @@ _LAZY = {
     "annotate": "annotate", "read_annotations": "annotate", "strip_annotations": "annotate",
     "curate": "curate", "CurateResult": "curate",
     "burst_table": "bursts",
+    "choose_method": "ssa",
+    "warm_up": "ssa",
+    "noise_coefficients": "_volume",
+    "cell_volume": "_volume",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",

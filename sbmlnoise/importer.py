@@ -44,7 +44,8 @@ class SbmlnoiseWarning(UserWarning):
 
 
 # =========================================================================== front door
-def load(source, *, system_size: float | None = None) -> ReactionNetwork:
+def load(source, *, system_size: float | None = None,
+         volume: float | None = None) -> ReactionNetwork:
     """Read a model into a :class:`ReactionNetwork`.
 
     Parameters
@@ -55,6 +56,11 @@ def load(source, *, system_size: float | None = None) -> ReactionNetwork:
     system_size : float, optional
         Molecules per model substance unit (``Omega``). Default: 1 for ``item`` or
         undefined substance units, ``N_A * scale`` for ``mole``.
+    volume : float, optional
+        Cell volume in litres: the model is read as a cell of this volume at the same
+        concentrations (every compartment scaled by one factor, initial counts rounded
+        to whole molecules; see ``docs/units.md`` and :mod:`sbmlnoise._volume`). Recorded
+        in ``system_size_source``. Exclusive with ``system_size``.
 
     Examples
     --------
@@ -65,22 +71,30 @@ def load(source, *, system_size: float | None = None) -> ReactionNetwork:
     """
     if system_size is not None and not (system_size > 0 and math.isfinite(system_size)):
         raise ValueError("system_size must be a positive finite number")
+    if volume is not None and system_size is not None:
+        raise ValueError("pass either system_size= or volume=, not both")
     text, path = _read_source(source)
     if text.lstrip("\ufeff \t\r\n").startswith("<"):
         sbml_text = text
     else:
         sbml_text = antimony_to_sbml(text)
-    return _SbmlReader(sbml_text, path, system_size).read()
+    net = _SbmlReader(sbml_text, path, system_size).read()
+    if volume is not None:
+        from ._volume import apply_volume
+
+        net = apply_volume(net, volume)
+    return net
 
 
-def from_roadrunner(rr, *, system_size: float | None = None) -> ReactionNetwork:
+def from_roadrunner(rr, *, system_size: float | None = None,
+                    volume: float | None = None) -> ReactionNetwork:
     """Import a libRoadRunner (or Tellurium ``te.loada``) model with its *current*
-    parameter values and initial amounts."""
+    parameter values and initial amounts (``volume=``: as in :func:`load`)."""
     try:
         sbml_text = rr.getCurrentSBML()
     except AttributeError:
         raise TypeError("from_roadrunner expects a roadrunner.RoadRunner object") from None
-    net = load(sbml_text, system_size=system_size)
+    net = load(sbml_text, system_size=system_size, volume=volume)
     current = {}
     for pid in rr.getGlobalParameterIds():
         if pid in net.parameter_ids:
