@@ -132,7 +132,7 @@ def test_dsmts_false_alarm_rate_matches_the_exact_null():
     p_null = np.mean((np.abs(z_null) > 3).sum(axis=1) > 1)
     runs, ensembles, fails = 1000, 300, 0
     for k in range(ensembles):
-        mean = sn.ssa(net, t, runs, seed=20_000 + k).mean["X"].to_numpy()
+        mean = sn.ssa(net, times=t, runs=runs, seed=20_000 + k).mean["X"].to_numpy()
         z = np.sqrt(runs) * (mean[ok] - expected["X-mean"].to_numpy()[ok]) / \
             expected["X-sd"].to_numpy()[ok]
         fails += int((np.abs(z) > 3).sum() > 1)
