@@ -274,3 +274,9 @@ def test_warm_up_runs_every_kernel():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert warm_up() >= 0.0
+
+
+def test_initial_count_above_max_count_names_species_and_volume():
+    net = sn.load("model m; => X; 1; X = 5e12; end")
+    with pytest.raises(SimulationError, match=r"initial count of species 'X'.*volume="):
+        sn.ssa(net, times=[0.0, 1.0], runs=2, method="tau_leap")

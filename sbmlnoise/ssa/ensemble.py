@@ -515,6 +515,13 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
     opts, params = resolve_options(approx_options)
     exact_variant = select_method("auto", net.n_reactions) if approx else variant
     _, model, x0, p0, entropy = prepare(net, exact_variant, seed)
+    if x0.size and float(np.max(x0)) > float(max_count):
+        i = int(np.argmax(x0))
+        raise SimulationError(
+            f"ssa: the initial count of species '{net.species_ids[i]}' is {x0[i]:.3g}, above "
+            f"max_count={float(max_count):.3g} (system size {net.system_size:.3g}, "
+            f"{net.system_size_source}); load the model at a cell volume "
+            "(sn.load(..., volume=1e-15)) or pass a larger max_count")
     sample_idx = _sample_index(distributions, times, runs, net.n_species)
     problem = _Problem(model, variant.code, x0, p0, times, entropy, keep, bool(covariance),
                        max_count, max_steps, sample_idx,
