@@ -280,3 +280,13 @@ def test_initial_count_above_max_count_names_species_and_volume():
     net = sn.load("model m; => X; 1; X = 5e12; end")
     with pytest.raises(SimulationError, match=r"initial count of species 'X'.*volume="):
         sn.ssa(net, times=[0.0, 1.0], runs=2, method="tau_leap")
+
+
+def test_auto_switches_to_an_approximation_beyond_the_exact_budget():
+    """1e7 molecules, 2e7 events per unit time x 10 x 20 runs = 4e9 > 1e9: "auto" runs
+    the CLE and says why; the mean stays at 1e7 within 5 SE + eps."""
+    net = sn.load("model bd; => X; 1e7; X => ; X; X = 1e7; end")
+    ens = sn.ssa(net, times=[0.0, 10.0], runs=20, seed=1)
+    assert ens.method == "cle"
+    assert "exceeds" in ens.settings["method_reason"]
+    assert abs(ens.mean["X"].iloc[-1] / 1e7 - 1) < 5 * math.sqrt(1e7 / 20) / 1e7 + EPS
