@@ -133,7 +133,7 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
     t = 0.0
     ti = 0
     bi = 0
-    start_events = counters[6]
+    start_steps = counters[0] + counters[1]
     exact_left = 0
     g_int = 0.0
     xi = _exponential(rng)
@@ -151,7 +151,7 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
             ti += 1
         if ti >= T:
             return 0
-        if counters[6] - start_events >= max_steps:
+        if counters[0] + counters[1] - start_steps >= max_steps:
             info[0] = 3.0
             info[3] = t
             return 3
@@ -481,8 +481,8 @@ def _approx_chunk(m, am, method, x0, p0, times, states, keep, want_cov, mean, m2
     """Runs ``states.shape[0]`` approximate runs (``method`` TAU_LEAP, CLE or HYBRID) and
     merges them into streaming moments (as :func:`._kernels._ensemble_chunk`); the
     states at ``times[sample_idx]`` of every run go to ``samples`` (R, K, S). Returns the
-    number of runs done, or -1 - run on failure. ``max_steps`` caps the
-    events-equivalent of one run (status 3)."""
+    number of runs done, or -1 - run on failure. ``max_steps`` caps the steps (leaps plus
+    exact steps) of one run (status 3)."""
     S = m.n_species
     M = m.n_reactions
     T = times.shape[0]

@@ -467,9 +467,10 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
         Keep the first ``k`` trajectories (``result.trajectories``, shape (k, T, S)).
     max_count, max_steps : float, int
         Safety caps: a count above ``max_count`` raises; ``max_steps`` is a hard cap on
-        the reaction events (events-equivalent for approximate methods: firings plus
-        expected firings of continuously integrated channels) of *one run*: a run that
-        reaches it raises :class:`~sbmlnoise.errors.SimulationError` (never truncated).
+        the simulation steps of *one run* -- reaction events for the exact methods, leaps
+        plus exact steps for the approximate ones (their cost; the events they stand for
+        are in ``settings["events"]``): a run that reaches it raises
+        :class:`~sbmlnoise.errors.SimulationError` (never truncated).
     progress : callable, optional
         Called with the number of runs finished so far.
     distributions : None, True or sequence of float
