@@ -367,7 +367,13 @@ def _resolve_method(net, method, times, runs):
         return APPROX_METHODS[method], f"method={method!r} requested"
     if isinstance(method, type) and method in APPROX_METHODS.values():
         return method, f"method={method.name!r} requested"
-    return select_method(method, net.n_reactions), f"method={getattr(method, 'name', method)!r} requested"
+    try:
+        variant = select_method(method, net.n_reactions)
+    except ValueError:
+        raise ValueError(f"unknown SSA method {method!r}; choose 'auto', one of "
+                         f"{', '.join(METHODS)} (exact) or {', '.join(APPROX_METHODS)} "
+                         "(approximate)") from None
+    return variant, f"method={variant.name!r} requested"
 
 
 def _executor(problem, chunks, workers, client):
