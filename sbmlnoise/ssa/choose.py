@@ -14,6 +14,8 @@ N_FAST = 100.0
 N_CLE = 1000.0
 #: copy number from which the LNA is preferred (relative noise below 1 %)
 N_LNA = 1e4
+#: counts beyond the SSA's default max_count: runaway growth, no approximation chosen
+MAX_COUNT = 1e12
 
 
 def _profile(net, t_end: float, n_points: int = 11):
@@ -94,6 +96,11 @@ def choose_method(net, *, t_end: float | None = None, runs: int = 1,
     per = ("per unit time" if t_end is None else f"per run to t={horizon:g}") + per_note
     if not math.isfinite(events):
         return exact, "the event rate is not finite at the deterministic state; exact SSA"
+    peak = float(np.max(states)) if states.size else 0.0
+    if not math.isfinite(peak) or peak > MAX_COUNT:
+        return exact, (f"the deterministic counts reach {peak:.3g} by t={horizon:g}, beyond "
+                       f"{MAX_COUNT:.0e} (runaway growth?): no approximation helps; exact SSA "
+                       "(bounded by max_steps and max_count)")
     if runs * events <= budget:
         return exact, (f"about {events:.3g} reaction events {per} x {runs} runs is within "
                        f"the budget {budget:.3g}: exact SSA")
