@@ -359,7 +359,7 @@ def _resolve_method(net, method, times, runs):
         from .choose import choose_method
 
         name, reason = choose_method(net, t_end=float(times[-1]), runs=runs, allow_lna=False,
-                                     budget=AUTO_EXACT_BUDGET)
+                                     budget=AUTO_EXACT_BUDGET, ode=False)
         if name in APPROX_METHODS:
             return APPROX_METHODS[name], reason
         return select_method(name, net.n_reactions), reason
@@ -458,10 +458,11 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
     method : {"auto", "direct", "sorting", "tau_leap", "cle", "hybrid"} or a class
         Exact: "direct" (up to 8 channels under "auto") or "sorting". Approximate (see
         :mod:`sbmlnoise.ssa.approx` for what each approximates and its bias):
-        "tau_leap", "cle", "hybrid". "auto" asks :func:`~sbmlnoise.ssa.choose_method`:
-        exact whenever the expected number of reaction events of the ensemble is below
-        :data:`AUTO_EXACT_BUDGET` (1e9), otherwise the approximation the copy numbers
-        allow; the reason is in ``settings["method_reason"]``.
+        "tau_leap", "cle", "hybrid". "auto" asks :func:`~sbmlnoise.ssa.choose_method`
+        (from the initial state, no ODE integration): exact whenever the expected number
+        of reaction events of the ensemble is below :data:`AUTO_EXACT_BUDGET` (1e9),
+        otherwise the approximation the copy numbers allow; the reason is in
+        ``settings["method_reason"]``.
     workers : int, optional
         Local threads (default: all cores available). Kernels release the GIL.
     client : dask.distributed.Client, optional
