@@ -94,13 +94,19 @@ def from_roadrunner(rr, *, system_size: float | None = None,
         sbml_text = rr.getCurrentSBML()
     except AttributeError:
         raise TypeError("from_roadrunner expects a roadrunner.RoadRunner object") from None
-    net = load(sbml_text, system_size=system_size, volume=volume)
+    if volume is not None and system_size is not None:
+        raise ValueError("pass either system_size= or volume=, not both")
+    net = load(sbml_text, system_size=system_size)
     current = {}
     for pid in rr.getGlobalParameterIds():
         if pid in net.parameter_ids:
             current[pid] = float(rr.getValue(pid))
     if current:
         net = net.with_parameters(**current)
+    if volume is not None:  # last, so the amounts it rounds are the final ones
+        from ._volume import apply_volume
+
+        net = apply_volume(net, volume)
     return net
 
 
