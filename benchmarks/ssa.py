@@ -118,8 +118,8 @@ def bench_models(repeats):
         net = sn.load(text)
         sbml = antimony_to_sbml(text)
         times = np.linspace(0, t_end, points)
-        sn.ssa(net, times, 2, seed=0, workers=1)  # load kernels
-        t_sn, ens = median_time(lambda: sn.ssa(net, times, runs, seed=1, workers=1), repeats,
+        sn.ssa(net, times=times, runs=2, seed=0, workers=1)  # load kernels
+        t_sn, ens = median_time(lambda: sn.ssa(net, times=times, runs=runs, seed=1, workers=1), repeats,
                                 f"sn:{name}")
         ev_sn = ens.settings["events"]
         rr = rr_model(sbml, 1)
@@ -147,10 +147,10 @@ def bench_short_vs_long(repeats):
     n_short, t_short = 10_000, 1.0
     t_long = n_short * t_short
     out = {}
-    t, ens = median_time(lambda: sn.ssa(net, [0.0, t_short], n_short, seed=1, workers=1),
+    t, ens = median_time(lambda: sn.ssa(net, times=[0.0, t_short], runs=n_short, seed=1, workers=1),
                          repeats, "sn_short")
     out["sn_short"] = (t, ens.settings["events"])
-    t, ens = median_time(lambda: sn.ssa(net, [0.0, t_long], 1, seed=1, workers=1), repeats,
+    t, ens = median_time(lambda: sn.ssa(net, times=[0.0, t_long], runs=1, seed=1, workers=1), repeats,
                          "sn_long")
     out["sn_long"] = (t, ens.settings["events"])
     rr = rr_model(sbml, 1)
@@ -203,11 +203,11 @@ def bench_workers(repeats):
     times = np.linspace(0, 10, 11)
     out = {}
     for w in (1, 2):
-        t, ens = median_time(lambda: sn.ssa(net, times, 10_000, seed=1, workers=w), repeats,
+        t, ens = median_time(lambda: sn.ssa(net, times=times, runs=10_000, seed=1, workers=w), repeats,
                              f"workers{w}")
         out[w] = (t, ens.settings["events"])
-    same = np.array_equal(sn.ssa(net, times, 300, seed=4, workers=1).mean.to_numpy(),
-                          sn.ssa(net, times, 300, seed=4, workers=2).mean.to_numpy())
+    same = np.array_equal(sn.ssa(net, times=times, runs=300, seed=4, workers=1).mean.to_numpy(),
+                          sn.ssa(net, times=times, runs=300, seed=4, workers=2).mean.to_numpy())
     out["identical"] = bool(same)
     out["control"] = bench_control_parallelism(repeats)
     print(out, flush=True)
@@ -219,7 +219,7 @@ import time; t0 = time.perf_counter()
 import sbmlnoise as sn
 net = sn.load({text!r})
 t1 = time.perf_counter()
-sn.ssa(net, [0.0, 1.0], 1, seed=1, workers=1)
+sn.ssa(net, times=[0.0, 1.0], runs=1, seed=1, workers=1)
 t2 = time.perf_counter()
 print(t1 - t0, t2 - t1)
 """
@@ -243,8 +243,8 @@ def bench_crossover(repeats):
         times = np.linspace(0, 20, 21)
         row = {"species": net.n_species, "channels": net.n_reactions}
         for method in ("direct", "sorting"):
-            sn.ssa(net, times, 2, seed=0, workers=1, method=method)
-            t, ens = median_time(lambda: sn.ssa(net, times, 50, seed=1, workers=1,
+            sn.ssa(net, times=times, runs=2, seed=0, workers=1, method=method)
+            t, ens = median_time(lambda: sn.ssa(net, times=times, runs=50, seed=1, workers=1,
                                                 method=method), repeats, f"x:{n}:{method}")
             row[method] = ens.settings["events"] / CPU[f"x:{n}:{method}"]
         rows.append(row)

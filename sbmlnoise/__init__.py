@@ -56,6 +56,10 @@ _LAZY = {
     "multistability": "_multistability",
     "fixed_points": "_multistability",
     "Multistability": "_multistability",
+    "choose_method": "ssa",
+    "warm_up": "ssa",
+    "noise_coefficients": "_volume",
+    "cell_volume": "_volume",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",

@@ -60,17 +60,25 @@ class SbmlnoiseWarning(UserWarning):
 
 
 # =========================================================================== front door
-def load(source, *, system_size: float | None = None) -> ReactionNetwork:
+def load(source, *, system_size: float | None = None,
+         volume: float | None = None) -> ReactionNetwork:
     """Read a model into a :class:`ReactionNetwork`.
 
     Parameters
     ----------
-    source : str or os.PathLike
-        A path to an SBML (``.xml``/``.sbml``) or Antimony (``.ant``/``.txt``) file, or
-        the text of either. SBML is recognised by content (it starts with ``<``).
+    source : str, os.PathLike or RoadRunner
+        A path to an SBML (``.xml``/``.sbml``), Antimony (``.ant``/``.txt``) or COMBINE
+        archive (``.omex``) file, or the text of SBML or Antimony (SBML is recognised by
+        content: it starts with ``<``), or a libRoadRunner/Tellurium model object (read
+        by :func:`from_roadrunner`).
     system_size : float, optional
         Molecules per model substance unit (``Omega``). Default: 1 for ``item`` or
         undefined substance units, ``N_A * scale`` for ``mole``.
+    volume : float, optional
+        Cell volume in litres: the model is read as a cell of this volume at the same
+        concentrations (every compartment scaled by one factor, initial counts rounded
+        to whole molecules; see ``docs/units.md`` and :mod:`sbmlnoise._volume`). Recorded
+        in ``system_size_source``. Exclusive with ``system_size``.
 
     Examples
     --------
@@ -81,19 +89,30 @@ def load(source, *, system_size: float | None = None) -> ReactionNetwork:
     """
     if system_size is not None and not (system_size > 0 and math.isfinite(system_size)):
         raise ValueError("system_size must be a positive finite number")
+    if volume is not None and system_size is not None:
+        raise ValueError("pass either system_size= or volume=, not both")
+    from ._tellurium import is_roadrunner
+    if is_roadrunner(source):  # the Tellurium habit: sn.load(te.loada(...))
+        return from_roadrunner(source, system_size=system_size, volume=volume)
     from ._omex import is_combine_archive, load_omex
     if is_combine_archive(source):  # COMBINE archive: its master SBML model
-        return load_omex(source, system_size=system_size)
-    text, path = _read_source(source)
-    if text.lstrip("\ufeff \t\r\n").startswith("<"):
-        sbml_text = text
+        net = load_omex(source, system_size=system_size)
     else:
-        sbml_text = antimony_to_sbml(text)
-    return _SbmlReader(sbml_text, path, system_size).read()
+        text, path = _read_source(source)
+        if text.lstrip("\ufeff \t\r\n").startswith("<"):
+            sbml_text = text
+        else:
+            sbml_text = antimony_to_sbml(text)
+        net = _SbmlReader(sbml_text, path, system_size).read()
+    if volume is not None:
+        from ._volume import apply_volume
+
+        net = apply_volume(net, volume)
+    return net
 
 
 def from_roadrunner(rr, *, system_size: float | None = None,
-                    state: str = "initial") -> ReactionNetwork:
+                    state: str = "initial", volume: float | None = None) -> ReactionNetwork:
     """Import a libRoadRunner (or Tellurium ``te.loada``) model with its *current*
     parameter values.
 
@@ -101,7 +120,8 @@ def from_roadrunner(rr, *, system_size: float | None = None,
     defines them (``rr.model.getFloatingSpeciesInitAmounts()``), also after
     ``rr.simulate()`` has moved the current state; ``state="current"`` takes the amounts
     reached by the last simulation instead (usually not whole molecule counts). When the
-    two differ, the network's ``warnings`` say which one was used.
+    two differ, the network's ``warnings`` say which one was used. ``volume=``: as in
+    :func:`load` (applied last).
     """
     if state not in ("initial", "current"):
         raise ValueError("state must be 'initial' or 'current'")
@@ -109,6 +129,8 @@ def from_roadrunner(rr, *, system_size: float | None = None,
         sbml_text = rr.getCurrentSBML()
     except AttributeError:
         raise TypeError("from_roadrunner expects a roadrunner.RoadRunner object") from None
+    if volume is not None and system_size is not None:
+        raise ValueError("pass either system_size= or volume=, not both")
     net = load(sbml_text, system_size=system_size)
     current = {}
     for pid in rr.getGlobalParameterIds():
@@ -135,6 +157,10 @@ def from_roadrunner(rr, *, system_size: float | None = None,
                     "used, not the current state of the RoadRunner object (it differs for "
                     f"{', '.join(moved[:5])}); pass state='current' for that")
             net = dataclasses.replace(net, warnings=tuple(net.warnings) + (note,))
+    if volume is not None:  # last, so the amounts it rounds are the final ones
+        from ._volume import apply_volume
+
+        net = apply_volume(net, volume)
     return net
 
 

@@ -132,9 +132,44 @@ def test_dsmts_false_alarm_rate_matches_the_exact_null():
     p_null = np.mean((np.abs(z_null) > 3).sum(axis=1) > 1)
     runs, ensembles, fails = 1000, 300, 0
     for k in range(ensembles):
-        mean = sn.ssa(net, t, runs, seed=20_000 + k).mean["X"].to_numpy()
+        mean = sn.ssa(net, times=t, runs=runs, seed=20_000 + k).mean["X"].to_numpy()
         z = np.sqrt(runs) * (mean[ok] - expected["X-mean"].to_numpy()[ok]) / \
             expected["X-sd"].to_numpy()[ok]
         fails += int((np.abs(z) > 3).sum() > 1)
     se = np.sqrt(p_null * (1 - p_null) / ensembles)
     assert abs(fails / ensembles - p_null) < 4 * se + 1e-3
+
+
+# --------------------------------------------------------------------------- hybrid method
+#: high-count cases (00005: X from 10,000; 00023: immigration-death to 10,000): at
+#: N = 1000 the DSMTS mean criterion resolves a bias of about 0.1 %, below the O(epsilon)
+#: weak error at the default epsilon = 0.03 (measured, seed 1: 00005 4 of 101 mean
+#: statistics outside, 00023 43 of 101, up to 4.2), so they run at epsilon = 0.0005
+HYBRID_HIGH_COUNT = "5,23"
+
+
+def test_dsmts_hybrid_where_it_applies():
+    """Every case but the heavy-tailed 00003 and the two high-count ones, hybrid method,
+    default epsilon, N = 1000, seed 1 (about 2 s): the same protocol as the exact SSA
+    (at most two chance failures, each passing on a re-run with N = 2000)."""
+    skip = {int(HEAVY_TAILED)} | {int(c) for c in HYBRID_HIGH_COUNT.split(",")}
+    ids = sorted(int(p.name) for p in SUITE.iterdir() if p.is_dir() and p.name.isdigit())
+    cases = ",".join(str(i) for i in ids if i not in skip)
+    report = run_stochastic(SUITE, runs=1000, cases=cases, seed=1, method="hybrid")
+    _check_shape(report)
+    assert report["method"] == "hybrid" and len(report["cases"]) >= 28
+    failed = _failed(report)
+    assert len(failed) <= 2, {c: report["cases"][c]["reason"] for c in failed}
+    for cid in failed:
+        again = run_stochastic(SUITE, runs=2000, cases=str(int(cid)), seed=101,
+                               method="hybrid")
+        assert again["cases"][cid]["status"] == "pass", again["cases"][cid]["reason"]
+
+
+@pytest.mark.parametrize("method", ["hybrid", "tau_leap"])
+def test_dsmts_high_count_cases_small_epsilon(method):
+    """00005 and 00023 pass at epsilon = 0.0005 (2-7 s each method)."""
+    report = run_stochastic(SUITE, runs=1000, cases=HYBRID_HIGH_COUNT, seed=1,
+                            method=method, epsilon=0.0005)
+    failed = _failed(report)
+    assert not failed, {c: report["cases"][c]["reason"] for c in failed}

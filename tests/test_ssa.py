@@ -166,9 +166,16 @@ def test_dask_client_matches_local():
                                   dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         remote = sn.ssa(net, times=[0.0, 1.0, 3.0], runs=200, seed=9, client=client)
+        approx = sn.ssa(net, times=[0.0, 1.0, 3.0], runs=200, seed=9, client=client,
+                        method="hybrid", distributions=[3.0])
     np.testing.assert_array_equal(local.mean.to_numpy(), remote.mean.to_numpy())
     np.testing.assert_array_equal(local.variance.to_numpy(), remote.variance.to_numpy())
     assert str(remote.settings["workers"]).startswith("dask")
+    here = sn.ssa(net, times=[0.0, 1.0, 3.0], runs=200, seed=9, workers=1, method="hybrid",
+                  distributions=[3.0])
+    np.testing.assert_array_equal(here.mean.to_numpy(), approx.mean.to_numpy())
+    np.testing.assert_array_equal(here.extra["samples"][3.0], approx.extra["samples"][3.0])
+    assert here.settings["partition"] == approx.settings["partition"]
 
 
 def test_top_level_name_is_callable():

@@ -38,7 +38,7 @@ def _expected(case: Case) -> pd.DataFrame:
     return frame
 
 
-def score_case(case: Case, runs: int, seed) -> dict:
+def score_case(case: Case, runs: int, seed, method: str = "auto", **options) -> dict:
     """Run one DSMTS case; returns the JSON entry of API.md plus counters."""
     from ..importer import load
     from ..ssa import ssa
@@ -54,7 +54,7 @@ def score_case(case: Case, runs: int, seed) -> dict:
         start = float(s.get("start") or 0.0)
         duration, steps = float(s["duration"]), int(s["steps"])
         times = np.linspace(start, start + duration, steps + 1)
-        ens = ssa(net, times=times, runs=runs, seed=seed)
+        ens = ssa(net, times=times, runs=runs, seed=seed, method=method, **options)
         expected = _expected(case)
         mean_lo, mean_hi = s.get("meanRange") or (-3.0, 3.0)
         var_lo, var_hi = s.get("sdRange") or (-5.0, 5.0)
@@ -113,7 +113,8 @@ def score_case(case: Case, runs: int, seed) -> dict:
 
 
 def run_stochastic(directory, *, runs: int = 1000, cases: str | None = None, seed=None,
-                   progress: Callable[[str, dict], None] | None = None) -> dict:
+                   progress: Callable[[str, dict], None] | None = None,
+                   method: str = "auto", **options) -> dict:
     """Score every DSMTS case under ``directory``; returns the API.md JSON structure.
 
     Parameters
@@ -129,6 +130,9 @@ def run_stochastic(directory, *, runs: int = 1000, cases: str | None = None, see
         ``None`` draws fresh entropy (recorded in the report).
     progress : callable, optional
         ``progress(case_id, entry)`` after each case.
+    method, **options
+        Passed to :func:`sbmlnoise.ssa` (e.g. ``method="hybrid", epsilon=0.01``) to score
+        an approximate method against the same criteria.
     """
     runs = int(runs)
     if runs < 2:
@@ -138,9 +142,10 @@ def run_stochastic(directory, *, runs: int = 1000, cases: str | None = None, see
     results = {}
     for case in discover(directory, cases):
         case_seed = np.random.SeedSequence(entropy, spawn_key=(int(case.id),))
-        entry = score_case(case, runs, case_seed)
+        entry = score_case(case, runs, case_seed, method, **options)
         results[case.id] = entry
         if progress:
             progress(case.id, entry)
-    return {"suite": "stochastic", "runs": runs, "seed": entropy, "cases": results,
+    return {"suite": "stochastic", "runs": runs, "seed": entropy, "method": method,
+            "options": dict(options), "cases": results,
             "summary": summarize(results)}

@@ -6,15 +6,20 @@ approximated, the step control and the known bias:
 
 * ``"tau_leap"`` -- adaptive explicit tau-leaping with critical reactions and
   non-negative counts (Cao, Gillespie & Petzold, J. Chem. Phys. 124 (2006) 044109,
-  doi:10.1063/1.2159468). Counts stay whole.
+  doi:10.1063/1.2159468). Counts stay whole. Two additions to the paper: a channel that
+  changes a reactant species too scarce for the relative bound (``eps x_i < g_i``, where
+  the paper falls back to a change of one molecule per leap) is treated as critical, i.e.
+  fires exactly, at most once per leap -- without it a gene or an mRNA of 5 copies drifts
+  by several percent; and the leap obeys a relaxation bound (see ``_approx_run``).
 * ``"cle"`` -- the chemical Langevin equation (Gillespie, J. Chem. Phys. 113 (2000) 297,
   doi:10.1063/1.481811), Euler-Maruyama with the same leap-size control. Amounts are
   continuous; a step that would make one negative is halved (up to 30 times), after
   which negative amounts are set to 0 and counted (``settings["clamps"]``).
 * ``"hybrid"`` -- dynamic partition (Salis & Kaznessis, J. Chem. Phys. 122 (2005) 054103,
-  doi:10.1063/1.1835951): a channel is *fast* when every species it reads or changes has
-  at least ``n_fast`` molecules and it is expected to fire at least ``lambda_fast`` times
-  in the step; fast channels follow the CLE (or the rate equations, ``fast="ode"``,
+  doi:10.1063/1.1835951): a channel is *fast* when every species it changes has at
+  least ``n_fast`` molecules and it is expected to fire at least ``lambda_fast`` times in
+  the step (species it only reads may be scarce -- a gene copy driving transcription --
+  since only slow channels change them); fast channels follow the CLE (or the rate equations, ``fast="ode"``,
   Haseltine & Rawlings, J. Chem. Phys. 117 (2002) 6959, doi:10.1063/1.1505860), slow ones
   fire exactly through their integrated propensity. With no fast channel it is the exact
   SSA. ``settings["partition"]`` gives the fraction of simulated time each channel was

@@ -113,7 +113,40 @@ class EnsembleResult:
                                columns=mean.index)
         stderr = {"mean": self.stderr["mean"].iloc[k], "variance": self.stderr["variance"].iloc[k]}
         return NoiseStatistics(mean=mean, covariance=cov, method="ssa",
-                               settings={**self.settings, "time": tk}, stderr=stderr, time=tk)
+                               settings={**self.settings, "time": tk}, stderr=stderr, time=tk,
+                               distributions=self.distributions(tk))
+
+    def distributions(self, t: float) -> dict | None:
+        """Marginal law of each species at output time ``t`` (kept with
+        ``distributions=`` in :func:`ssa`): ``{species: Series}``, index the count value,
+        values the fraction of runs. Continuous methods ("cle", "hybrid") are binned to
+        the nearest whole count. ``None`` if states were not kept at ``t``."""
+        samples = self.extra.get("samples") or {}
+        hit = [u for u in samples if np.isclose(u, t, rtol=1e-12, atol=0.0)]
+        if not hit:
+            return None
+        data = samples[hit[0]]
+        out = {}
+        for q, sid in enumerate(self.mean.columns):
+            values, counts = np.unique(np.rint(data[:, q]), return_counts=True)
+            out[sid] = pd.Series(counts / data.shape[0], index=pd.Index(values, name="count"),
+                                 name=sid)
+        return out
+
+    def plot(self, species=None, *, ax=None, trajectories: int = 3, band: str = "sd"):
+        """Mean of each species over time with a band (``"sd"``: +-1 standard deviation
+        of the ensemble; ``"sem"``: +-2 standard errors of the mean) and up to
+        ``trajectories`` kept runs. Returns a matplotlib Figure (Agg backend when no
+        display is configured)."""
+        from ._plot import plot_ensemble
+
+        return plot_ensemble(self, species=species, ax=ax, trajectories=trajectories,
+                             band=band)
+
+    def _repr_html_(self) -> str:
+        from ._plot import ensemble_html
+
+        return ensemble_html(self)
 
     def __repr__(self) -> str:
         return (f"<EnsembleResult {self.method}: {self.runs} runs, {len(self.times)} times, "
@@ -326,7 +359,7 @@ def _resolve_method(net, method, times, runs):
         from .choose import choose_method
 
         name, reason = choose_method(net, t_end=float(times[-1]), runs=runs, allow_lna=False,
-                                     budget=AUTO_EXACT_BUDGET)
+                                     budget=AUTO_EXACT_BUDGET, ode=False)
         if name in APPROX_METHODS:
             return APPROX_METHODS[name], reason
         return select_method(name, net.n_reactions), reason
@@ -334,7 +367,13 @@ def _resolve_method(net, method, times, runs):
         return APPROX_METHODS[method], f"method={method!r} requested"
     if isinstance(method, type) and method in APPROX_METHODS.values():
         return method, f"method={method.name!r} requested"
-    return select_method(method, net.n_reactions), f"method={getattr(method, 'name', method)!r} requested"
+    try:
+        variant = select_method(method, net.n_reactions)
+    except ValueError:
+        raise ValueError(f"unknown SSA method {method!r}; choose 'auto', one of "
+                         f"{', '.join(METHODS)} (exact) or {', '.join(APPROX_METHODS)} "
+                         "(approximate)") from None
+    return variant, f"method={variant.name!r} requested"
 
 
 def _executor(problem, chunks, workers, client):
@@ -419,10 +458,11 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
     method : {"auto", "direct", "sorting", "tau_leap", "cle", "hybrid"} or a class
         Exact: "direct" (up to 8 channels under "auto") or "sorting". Approximate (see
         :mod:`sbmlnoise.ssa.approx` for what each approximates and its bias):
-        "tau_leap", "cle", "hybrid". "auto" asks :func:`~sbmlnoise.ssa.choose_method`:
-        exact whenever the expected number of reaction events of the ensemble is below
-        :data:`AUTO_EXACT_BUDGET` (1e9), otherwise the approximation the copy numbers
-        allow; the reason is in ``settings["method_reason"]``.
+        "tau_leap", "cle", "hybrid". "auto" asks :func:`~sbmlnoise.ssa.choose_method`
+        (from the initial state, no ODE integration): exact whenever the expected number
+        of reaction events of the ensemble is below :data:`AUTO_EXACT_BUDGET` (1e9),
+        otherwise the approximation the copy numbers allow; the reason is in
+        ``settings["method_reason"]``.
     workers : int, optional
         Local threads (default: all cores available). Kernels release the GIL.
     client : dask.distributed.Client, optional
@@ -434,9 +474,10 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
         Keep the first ``k`` trajectories (``result.trajectories``, shape (k, T, S)).
     max_count, max_steps : float, int
         Safety caps: a count above ``max_count`` raises; ``max_steps`` is a hard cap on
-        the reaction events (events-equivalent for approximate methods: firings plus
-        expected firings of continuously integrated channels) of *one run*: a run that
-        reaches it raises :class:`~sbmlnoise.errors.SimulationError` (never truncated).
+        the simulation steps of *one run* -- reaction events for the exact methods, leaps
+        plus exact steps for the approximate ones (their cost; the events they stand for
+        are in ``settings["events"]``): a run that reaches it raises
+        :class:`~sbmlnoise.errors.SimulationError` (never truncated).
     progress : callable, optional
         Called with the number of runs finished so far.
     distributions : None, True or sequence of float
@@ -482,6 +523,13 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
     opts, params = resolve_options(approx_options)
     exact_variant = select_method("auto", net.n_reactions) if approx else variant
     _, model, x0, p0, entropy = prepare(net, exact_variant, seed)
+    if x0.size and float(np.max(x0)) > float(max_count):
+        i = int(np.argmax(x0))
+        raise SimulationError(
+            f"ssa: the initial count of species '{net.species_ids[i]}' is {x0[i]:.3g}, above "
+            f"max_count={float(max_count):.3g} (system size {net.system_size:.3g}, "
+            f"{net.system_size_source}); load the model at a cell volume "
+            "(sn.load(..., volume=1e-15)) or pass a larger max_count")
     sample_idx = _sample_index(distributions, times, runs, net.n_species)
     problem = _Problem(model, variant.code, x0, p0, times, entropy, keep, bool(covariance),
                        max_count, max_steps, sample_idx,
