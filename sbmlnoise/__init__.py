@@ -39,6 +39,7 @@ _LAZY = {
     "time_course_noise": "_timecourse",
     "TimeCourseNoise": "_timecourse",
     "multistability": "_multistability",
+    "noise_coefficients": "lna",
     "fixed_points": "_multistability",
     "Multistability": "_multistability",
 }
