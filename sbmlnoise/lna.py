@@ -201,11 +201,12 @@ def _stability_error(net, eig: np.ndarray, reason: str) -> NoSteadyState:
 
 def _concentration_extras(net, mean: np.ndarray, cov: np.ndarray, ids, emre_mean=None):
     omega = float(net.system_size)
-    scale = omega * _compartment_sizes(net)
+    sizes = _compartment_sizes(net)
+    scale = omega * sizes
     extra = {"concentration_mean": pd.Series(mean / scale, index=ids, name="concentration"),
              "concentration_covariance": pd.DataFrame(cov / np.outer(scale, scale),
                                                       index=ids, columns=ids),
-             "compartment_sizes": pd.Series(_compartment_sizes(net), index=ids)}
+             "compartment_sizes": pd.Series(sizes, index=ids)}
     if emre_mean is not None:
         extra["emre_concentration_mean"] = pd.Series(emre_mean / scale, index=ids,
                                                      name="emre_concentration")
@@ -232,12 +233,57 @@ def _known_state(net, prob, known) -> tuple[np.ndarray, float]:
     return x, res
 
 
+def _affine_steady_state(net: ReactionNetwork, prob, ind, link):
+    """The steady state of rate equations with only zero- and first-order laws (zero
+    Hessian): one Newton step from the initial state is exact for an affine drift, and the
+    fixed point is unique when the reduced Jacobian is regular. Returns (amounts,
+    residual), or None when the step does not give a clean non-negative fixed point (the
+    general search then runs)."""
+    if prob.n_hessian_entries or net.is_time_dependent or not ind.size:
+        return None
+    x0 = net.initial_amounts.astype(float)
+    nc_red = prob.stoichiometry[ind]
+    with np.errstate(all="ignore"):
+        f0 = nc_red @ prob.rates(x0)
+        j_red = (nc_red @ prob.rate_jacobian(x0)) @ link
+        try:
+            step = np.linalg.solve(j_red, -f0)
+        except np.linalg.LinAlgError:
+            return None
+        x = x0 + link @ step
+        v = prob.rates(x)
+        res = float(np.max(np.abs(nc_red @ v)))
+    scale = max(float(np.max(np.abs(x))) if x.size else 0.0, 1e-300)
+    rate_scale = float(np.max(np.abs(v))) if v.size else 0.0
+    if not (np.all(np.isfinite(x)) and np.all(x >= -1e-9 * scale) and
+            (res <= 1e-9 * rate_scale or res <= 1e-15 * scale)):
+        return None
+    return np.clip(x, 0.0, None), res
+
+
+def _lyapunov(j_red: np.ndarray, d_red: np.ndarray) -> np.ndarray:
+    """Solve ``J S + S J^T + D = 0``: for ``r <= 6`` as the ``r^2`` linear system
+    ``(I kron J + J kron I) vec S = -vec D`` (about 10 times faster than the Schur method
+    at this size), else by :func:`scipy.linalg.solve_continuous_lyapunov` (Bartels-Stewart)
+    with one BLAS thread."""
+    r = j_red.shape[0]
+    if r <= 6:
+        eye = np.eye(r)
+        big = np.kron(eye, j_red) + np.kron(j_red, eye)
+        return np.linalg.solve(big, -d_red.ravel()).reshape(r, r)
+    with single_threaded_blas():
+        return linalg.solve_continuous_lyapunov(j_red, -d_red)
+
+
 def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatistics:
     from .ode import steady_state
 
     prob = problem(net)
+    fast = None if known is not None else _affine_steady_state(net, prob, *_reduced(net))
     if known is not None:
         x, residual = _known_state(net, prob, known)
+    elif fast is not None:
+        x, residual = fast
     else:
         try:
             ss = steady_state(net)
@@ -249,7 +295,7 @@ def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatist
         x = ss.to_numpy(dtype=float)
         residual = float(ss.attrs.get("residual", 0.0))
     omega = float(net.system_size)
-    ids = list(net.species_ids)
+    ids = prob.index
     n = omega * x
     ind, link = _reduced(net)
     v, jac, diff, j_red, d_red = _linearise(net, prob, x, 0.0, ind, link)
@@ -264,8 +310,7 @@ def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatist
         if leading >= -1e-10 * max(1.0, float(np.max(np.abs(eig)))):
             raise _stability_error(net, eig, "unstable" if leading > 0 else
                                    "not asymptotically stable (a zero eigenvalue)")
-        with single_threaded_blas():
-            s_red = linalg.solve_continuous_lyapunov(j_red, -d_red)
+        s_red = _lyapunov(j_red, d_red)
         s_red = 0.5 * (s_red + s_red.T)
     else:
         s_red = np.zeros((0, 0))

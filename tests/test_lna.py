@@ -571,3 +571,31 @@ def test_noise_coefficients_are_independent_of_system_size(omega):
     assert rel(table.loc["M", "eta2_omega"], 1 / m_conc) < RTOL
     assert rel(st.extra["noise_coefficients"]["P"], expected_p) < RTOL
     assert table.loc["P", "system_size"] == omega
+
+
+@pytest.mark.parametrize("name", ["telegraph", "three_stage", "two_stage", "birth_death"])
+def test_affine_fast_path_matches_general_steady_state(name):
+    # issue 15: linear networks skip the general steady-state search (one exact Newton
+    # step); the state must be the one sn.steady_state finds (rtol 1e-9)
+    from sbmlnoise.lna import _affine_steady_state, _reduced
+    from sbmlnoise.lna_model import problem
+
+    net = sn.load(MODELS / f"{name}.ant")
+    fast = _affine_steady_state(net, problem(net), *_reduced(net))
+    assert fast is not None
+    np.testing.assert_allclose(fast[0], sn.steady_state(net).to_numpy(float), rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_small_lyapunov_solver_matches_bartels_stewart():
+    from scipy.linalg import solve_continuous_lyapunov
+
+    from sbmlnoise.lna import _lyapunov
+
+    rng = np.random.default_rng(0)
+    for r in (1, 2, 4, 6, 7):
+        j = rng.normal(size=(r, r)) - 3 * r * np.eye(r)  # stable
+        b = rng.normal(size=(r, r))
+        d = b @ b.T
+        np.testing.assert_allclose(_lyapunov(j, d), solve_continuous_lyapunov(j, -d),
+                                   rtol=1e-10, atol=1e-12)
