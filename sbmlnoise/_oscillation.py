@@ -106,7 +106,11 @@ def oscillation(net: ReactionNetwork, *, method: str = "auto", species=None, run
         ``acf_decay_time`` (time), ``phase_diffusion`` (rad^2 / time),
         ``coherent_cycles``, ``n_cycles`` (cycles counted), ``method`` and ``note``;
         ``*_se`` are standard errors (NaN where exact). ``attrs["settings"]`` records
-        the window, seed and sizes.
+        the window, seed and sizes; ``attrs["spectra"]`` maps species to
+        ``{"omega", "psd", "psd_se", "fit"}`` (the LNA spectrum, or the run-averaged
+        periodogram up to 4 peak frequencies with its standard error and the fitted
+        ``omega0``/``gamma``) and ``attrs["cycle_lengths"]`` species to the SSA cycle
+        lengths (for histograms; :mod:`sbmlnoise._osc_figures` draws both).
 
     Raises
     ------
@@ -247,6 +251,7 @@ def _lna_table(net: ReactionNetwork, ids: list[str]) -> pd.DataFrame:
         det_period = 2 * math.pi / abs(slowest.imag)
         decay = 1.0 / abs(slowest.real)
     rows = {}
+    spectra = {}
     for sid in ids:
         row = _empty_row("lna")
         var = float(st.variance[sid])
@@ -267,11 +272,18 @@ def _lna_table(net: ReactionNetwork, ids: list[str]) -> pd.DataFrame:
             if math.isfinite(decay):
                 row["phase_diffusion"] = 1.0 / decay
                 row["coherent_cycles"] = decay / row["period"]
+        top = 4 * (peak["peak_frequency"] if math.isfinite(peak["peak_frequency"]) else scale)
+        grid = np.linspace(0.0, top, 400)
+        spectra[sid] = {"omega": grid, "psd": np.asarray(st.psd_function(sid, grid)),
+                        "psd_se": None, "fit": None}
         rows[sid] = row
     settings = {"method": "lna", "system_size": float(net.system_size),
                 "eigenvalues": [complex(e) for e in eig],
                 "spectrum": "two-sided S(w) = (J - i w)^-1 D (J^T + i w)^-1, counts^2 time"}
-    return _frame(rows, settings)
+    frame = _frame(rows, settings)
+    frame.attrs["spectra"] = spectra
+    frame.attrs["cycle_lengths"] = {}
+    return frame
 
 
 # =========================================================================== rate equations
@@ -601,9 +613,11 @@ def _ssa_table(net: ReactionNetwork, ids: list[str], fixed: dict, *, runs: int, 
     times = burn + dt * np.arange(n_t)
     ens = ssa(net, times, runs, seed=seed, workers=workers, keep_trajectories=runs)
     traj = ens.trajectories  # (runs, n_t, S)
-    rows = {}
+    rows, spectra, lengths = {}, {}, {}
     for sid in ids:
         rows[sid] = _ssa_row(traj[:, :, net.index(sid)], times, dt, win, net.index(sid))
+        spectra[sid] = rows[sid].pop("_spectrum")
+        lengths[sid] = rows[sid].pop("_cycle_lengths")
         rows[sid]["method"] = "ssa"
         if win["kind"] == "focus":
             rows[sid]["note"] = ("quasi-cycles about a stable focus; " + rows[sid]["note"]
@@ -615,7 +629,10 @@ def _ssa_table(net: ReactionNetwork, ids: list[str], fixed: dict, *, runs: int, 
                 "events": ens.settings.get("events"), "system_size": float(net.system_size),
                 "hysteresis_sd": HYSTERESIS, "spectrum": "run-averaged Hann periodogram, "
                 "two-sided, counts^2 time", "stderr": "delete-one-run jackknife"}
-    return _frame(rows, settings)
+    frame = _frame(rows, settings)
+    frame.attrs["spectra"] = spectra
+    frame.attrs["cycle_lengths"] = lengths
+    return frame
 
 
 def _ssa_row(x: np.ndarray, times: np.ndarray, dt: float, win: dict, i: int) -> dict:
@@ -628,6 +645,7 @@ def _ssa_row(x: np.ndarray, times: np.ndarray, dt: float, win: dict, i: int) -> 
     s1 = np.array([d.sum() for d, _ in per_run])
     s2 = np.array([(d ** 2).sum() for d, _ in per_run])
     amps = [a for _, a in per_run]
+    row["_cycle_lengths"] = np.concatenate([d for d, _ in per_run])
     total = n.sum()
     row["n_cycles"] = int(total)
     if total >= 2:
@@ -653,6 +671,9 @@ def _ssa_row(x: np.ndarray, times: np.ndarray, dt: float, win: dict, i: int) -> 
     w0 = 2 * math.pi / (row["period"] if math.isfinite(row["period"]) else win["period"])
     lo, hi = w0 / 3, 3 * w0
     pbar = p.mean(axis=0)
+    keep = omegas <= 4 * w0
+    row["_spectrum"] = {"omega": omegas[keep], "psd": pbar[keep],
+                        "psd_se": p.std(axis=0, ddof=1)[keep] / math.sqrt(runs), "fit": None}
     w_p, q_raw = _spectral_peak(omegas, pbar, lo, hi)
     if math.isfinite(w_p):
         width = w_p / q_raw if math.isfinite(q_raw) else w_p / 5
@@ -660,6 +681,8 @@ def _ssa_row(x: np.ndarray, times: np.ndarray, dt: float, win: dict, i: int) -> 
         fit = _whittle_fit(omegas, pbar, runs, dt, w_p, width, lagwin)
         loo = [_whittle_fit(omegas, (p.sum(axis=0) - p[r]) / (runs - 1), runs - 1, dt, w_p,
                             width, lagwin) for r in range(runs)]
+        if math.isfinite(fit[0]):
+            row["_spectrum"]["fit"] = {"omega0": fit[0], "gamma": fit[1]}
         row.update(peak_frequency=fit[0], peak_frequency_se=_jackknife([a for a, _ in loo]),
                    q_factor=fit[0] / (2 * fit[1]),
                    q_factor_se=_jackknife([a / (2 * g) for a, g in loo]))

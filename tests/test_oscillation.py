@@ -211,3 +211,31 @@ def test_stationary_law_of_an_oscillator_by_ssa_stationary():
     assert st.fano["Y"] > 10
     dist = st.distributions["X"]
     assert dist.sum() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_figures_draw_from_results():
+    # the figures read only the results (no recomputation); PNG rendering must work
+    import io
+
+    from sbmlnoise._osc_figures import (period_histogram_figure, spectrum_figure,
+                                       time_course_figure)
+
+    table = sn.oscillation(focus())
+    fig = spectrum_figure(table)
+    assert len(fig.axes) == 2
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    assert buf.getvalue()[:4] == b"\x89PNG"
+    empty = period_histogram_figure(table)  # LNA: no cycle lengths, a note instead
+    assert len(empty.axes) == 1
+    bru = sn.oscillation(sn.load(BRUSSELATOR, system_size=100), runs=4, cycles=20, seed=1,
+                         species="X")
+    assert len(bru.attrs["cycle_lengths"]["X"]) == bru.loc["X", "n_cycles"]
+    hist = period_histogram_figure(bru)
+    assert "cycles" in hist.axes[0].get_title()
+    spectrum_figure(bru).savefig(io.BytesIO(), format="png")
+    net = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
+    tc = sn.time_course_noise(net, runs=50, seed=1, n_times=11)
+    fig = time_course_figure(tc)
+    fig.savefig(io.BytesIO(), format="png")
+    assert fig.axes[0].get_title() == "X"
