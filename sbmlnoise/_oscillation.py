@@ -118,7 +118,7 @@ def oscillation(net: ReactionNetwork, *, method: str = "auto", species=None, run
         ``method="lna"`` without a stable steady state; ``"auto"``/``"ssa"`` when the
         rate equations neither reach a steady state nor a periodic orbit.
     UnsupportedFeature
-        Models with events (LNA), or that the SSA refuses.
+        Models with events or time-dependent rates, or that the SSA refuses.
 
     Examples
     --------
@@ -134,6 +134,13 @@ def oscillation(net: ReactionNetwork, *, method: str = "auto", species=None, run
     if method not in ("auto", "lna", "ssa"):
         raise ValueError(f"oscillation: unknown method {method!r}; use 'auto', 'lna' or 'ssa'")
     ids = _species(net, species)
+    if net.events or net.is_time_dependent:
+        raise UnsupportedFeature(
+            f"oscillation: model '{net.id}' has "
+            f"{'events' if net.events else 'time-dependent rates'}, so its rate equations "
+            "have no fixed point or autonomous cycle to analyse; use sn.time_course_noise "
+            "(SSA statistics over time)", element=net.events[0].id if net.events else None,
+            feature="Event" if net.events else "csymbol time")
     fixed = _fixed_point(net)
     if method == "lna" or (method == "auto" and fixed["stable"]):
         if not fixed["stable"]:
@@ -174,7 +181,7 @@ def _fixed_point(net: ReactionNetwork) -> dict:
 
 
 def _empty_row(method: str, note: str = "") -> dict:
-    row = {c: math.nan for c in COLUMNS}
+    row: dict = {c: math.nan for c in COLUMNS}
     row.update(method=method, note=note, n_cycles=0)
     return row
 
@@ -463,7 +470,7 @@ def _ssa_window(net: ReactionNetwork, fixed: dict) -> dict:
             "kind": "limit cycle"}
 
 
-def _jackknife(values: np.ndarray) -> float:
+def _jackknife(values) -> float:
     """Delete-one jackknife standard error from the leave-one-out estimates."""
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]

@@ -239,3 +239,18 @@ def test_figures_draw_from_results():
     fig = time_course_figure(tc)
     fig.savefig(io.BytesIO(), format="png")
     assert fig.axes[0].get_title() == "X"
+
+
+def test_oscillation_refuses_events_and_bad_settings():
+    ev = sn.load("""model ev; => X; k; X => ; g*X; k = 1; g = 1; X = 0
+      at time > 1: X = 0
+    end""")
+    with pytest.raises(sn.UnsupportedFeature, match="time_course_noise"):
+        sn.oscillation(ev)
+    bru = sn.load(BRUSSELATOR, system_size=100)
+    with pytest.raises(ValueError, match="runs must be >= 2"):
+        sn.oscillation(bru, runs=1)
+    with pytest.raises(ValueError, match="cycles must be >= 10"):
+        sn.oscillation(bru, cycles=5)
+    with pytest.raises(sn.SimulationError, match="max_events"):
+        sn.oscillation(bru, max_events=1e4)
