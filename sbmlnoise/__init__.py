@@ -40,6 +40,8 @@ _LAZY = {
     "TimeCourseNoise": "_timecourse",
     "multistability": "_multistability",
     "noise_coefficients": "lna",
+    "noise_dynamics": "_dynamics",
+    "NoiseDynamics": "_dynamics",
     "fixed_points": "_multistability",
     "Multistability": "_multistability",
 }

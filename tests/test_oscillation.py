@@ -20,6 +20,8 @@ import sbmlnoise as sn
 from sbmlnoise.errors import NoSteadyState
 from sbmlnoise._oscillation import COLUMNS, deterministic_cycle
 
+MODELS_DIR = __import__("pathlib").Path(__file__).resolve().parents[1] / "models"
+
 BRUSSELATOR = """model brusselator
   compartment cell = 1; species X in cell, Y in cell;
   r1: => X; a
@@ -254,3 +256,26 @@ def test_oscillation_refuses_events_and_bad_settings():
         sn.oscillation(bru, cycles=5)
     with pytest.raises(sn.SimulationError, match="max_events"):
         sn.oscillation(bru, max_events=1e4)
+
+
+def test_noise_dynamics_picks_answers_by_kind():
+    # the dispatcher for analyze: oscillator -> time course + oscillation; toggle ->
+    # multistability; events -> time course; a monostable model -> nothing unless asked
+    bru = sn.noise_dynamics(sn.load(BRUSSELATOR, system_size=100), seed=1, runs=50,
+                            cycles=20, oscillation_runs=4)
+    assert bru.kind == "oscillator"
+    assert bru.time_course is not None and bru.oscillation is not None
+    assert bru.oscillation.loc["X", "method"] == "ssa"
+    ev = sn.noise_dynamics(sn.load("""model ev; => X; k; X => ; g*X; k = 10; g = 1; X = 0
+      at time > 1: X = 0
+    end"""), seed=1, runs=50)
+    assert ev.kind == "non-autonomous" and ev.time_course is not None
+    assert ev.time_course.lna_sd is None and "events" in ev.time_course.settings["lna"]
+    bd = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
+    mono = sn.noise_dynamics(bd, seed=1)
+    assert mono.kind == "monostable" and mono.time_course is None
+    asked = sn.noise_dynamics(bd, time=[0, 1, 2], seed=1, runs=50)
+    assert list(asked.time_course.times) == [0, 1, 2]
+    toggle = sn.noise_dynamics(sn.load(MODELS_DIR / "toggle_switch.ant"), seed=1)
+    assert toggle.kind == "multistable"
+    assert len(toggle.multistability.switching) == 2
