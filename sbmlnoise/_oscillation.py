@@ -16,10 +16,11 @@
   periods per run) gives
 
   - cycle lengths from upward crossings of the run's mean with hysteresis (a Schmitt
-    trigger at ``mean +/- 0.5 sd``: a cycle is counted once the path has gone below the
-    lower and then above the upper threshold; its time is the interpolated upward
-    crossing of the mean just before), hence the mean period, its CV and the amplitude
-    ``(max - min) / 2`` per cycle;
+    trigger at ``mean +/- 0.5 sd`` on the path smoothed over an eighth of a period: a
+    cycle is counted once the path has gone below the lower and then above the upper
+    threshold; its time is the interpolated upward crossing of the mean just before),
+    hence the mean period, its CV and the amplitude ``(max - min) / 2`` of the raw path
+    per cycle;
   - the run-averaged Hann-windowed periodogram (two-sided, same convention as the LNA);
     near its peak a damped-oscillation line ``C(tau) = a exp(-g|tau|) cos(w_0 tau)`` plus
     white background is fitted by the Whittle likelihood (Whittle 1953), with the taper's
@@ -65,6 +66,8 @@ COLUMNS = ("period", "period_se", "period_cv", "period_cv_se", "peak_frequency",
 
 SAMPLES_PER_CYCLE = 64
 HYSTERESIS = 0.5
+#: moving-average width (samples) before crossing detection: 1/8 of a period
+SMOOTH = SAMPLES_PER_CYCLE // 8
 
 
 # =========================================================================== front door
@@ -481,12 +484,25 @@ def _jackknife(values) -> float:
 
 
 def _cycle_sums(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cycle lengths and amplitudes (half peak-to-trough) of one sampled path."""
-    mid = float(x.mean())
+    """Cycle lengths and amplitudes (half peak-to-trough) of one sampled path.
+
+    Crossings are detected on the path smoothed by a centred moving average over
+    ``SMOOTH`` samples (an eighth of a period): a time-invariant filter shifts every
+    crossing by the same delay, so cycle lengths are unchanged on average, but the jitter
+    of low-count species no longer produces spurious cycles. Amplitudes use the raw path.
+    """
     sd = float(x.std())
     if sd <= 0:
         return np.zeros(0), np.zeros(0)
-    tc, _ = _crossings(t, x, mid, mid - HYSTERESIS * sd, mid + HYSTERESIS * sd)
+    kernel = np.ones(SMOOTH) / SMOOTH
+    xs = np.convolve(x, kernel, mode="same")
+    xs[:SMOOTH // 2] = xs[SMOOTH // 2]  # edges: no zero padding artefacts
+    xs[-(SMOOTH // 2):] = xs[-(SMOOTH // 2) - 1]
+    mid = float(xs.mean())
+    sds = float(xs.std())
+    if sds <= 0:
+        return np.zeros(0), np.zeros(0)
+    tc, _ = _crossings(t, xs, mid, mid - HYSTERESIS * sds, mid + HYSTERESIS * sds)
     if tc.size < 2:
         return np.zeros(0), np.zeros(0)
     edges = np.searchsorted(t, tc)
