@@ -90,7 +90,8 @@ def noise_dynamics(net: ReactionNetwork, *, time=None, seed=None, runs: int = 40
         SSA runs of the time course.
     workers : int, optional
     max_events : float
-        Event cap of the oscillation analysis (:func:`sbmlnoise.oscillation`).
+        Event cap of the time course and the oscillation analysis (planned from the
+        rate equations before simulating).
     cycles, oscillation_runs : int
         Periods per run and runs of the oscillation analysis.
 
@@ -109,7 +110,7 @@ def noise_dynamics(net: ReactionNetwork, *, time=None, seed=None, runs: int = 40
     if want_course:
         try:
             out.time_course = time_course_noise(net, time, runs=runs, seed=seed,
-                                                workers=workers)
+                                                workers=workers, max_events=max_events)
         except (SbmlnoiseError, ValueError) as err:
             out.reasons["time_course"] = str(err)
     if kind == "oscillator":

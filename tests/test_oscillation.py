@@ -195,6 +195,9 @@ def test_time_course_noise_rejects_bad_input():
     net = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
     with pytest.raises(ValueError, match="runs must be >= 2"):
         sn.time_course_noise(net, [0, 1], runs=1)
+    # 1000 runs x 5 time units x 10 events per unit time = 5e4 > 1e4: refused up front
+    with pytest.raises(sn.SimulationError, match="max_events"):
+        sn.time_course_noise(net, [0, 5], runs=1000, max_events=1e4)
 
 
 def test_stationary_law_of_an_oscillator_by_ssa_stationary():
