@@ -151,9 +151,10 @@ def _reduced(net: ReactionNetwork):
 
 def _compartment_sizes(net: ReactionNetwork) -> np.ndarray:
     prob = problem(net)
-    if prob.compartment_sizes is None:
-        prob.compartment_sizes = _compute_compartment_sizes(net)
-    return prob.compartment_sizes
+    sizes = prob.compartment_sizes
+    if sizes is None:
+        sizes = prob.compartment_sizes = _compute_compartment_sizes(net)
+    return sizes
 
 
 def _compute_compartment_sizes(net: ReactionNetwork) -> np.ndarray:
@@ -564,7 +565,7 @@ def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATime
         s = 0.5 * (s + s.T)
         mean[k] = link @ m + offset
         cov[k] = link @ s @ link.T
-        if emre:
+        if emre_mean is not None:
             emre_mean[k] = mean[k] + link @ d
     settings = _settings(net, prob, times=[float(v) for v in times], rtol=rtol, atol=atol,
                          integrator=method, emre=bool(emre), initial_covariance="zero")
@@ -778,7 +779,7 @@ def find_reporter_pairs(net: ReactionNetwork, *, rtol: float = 1e-9, n_points: i
     # "swapping a and b maps the network onto itself" is an equivalence relation
     # ((a c) = (a b)(b c)(a b)), so each species is checked against one representative
     # per class: O(n) checks instead of O(n^2), each over the reactions touching a or b
-    found = []
+    found: list[tuple[int, int]] = []
     for members in groups.values():
         if len(members) < 2:
             continue

@@ -167,7 +167,7 @@ class LNAProblem:
         #: list of strings costs about 40 microseconds per Series)
         import pandas as pd
         self.index = pd.Index(list(net.species_ids))
-        self.compartment_sizes = None  # filled by sbmlnoise.lna on first use
+        self.compartment_sizes: np.ndarray | None = None  # set by sbmlnoise.lna on first use
         self.n_hessian_entries = len(hes_exprs)
 
     # ----------------------------------------------------------------- evaluation
