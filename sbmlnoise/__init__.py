@@ -54,11 +54,13 @@ _LAZY = {
     "time_course_noise": "_timecourse",
     "TimeCourseNoise": "_timecourse",
     "multistability": "_multistability",
+    "noise_coefficients": "lna",
+    "noise_dynamics": "_dynamics",
+    "NoiseDynamics": "_dynamics",
     "fixed_points": "_multistability",
     "Multistability": "_multistability",
     "choose_method": "ssa",
     "warm_up": "ssa",
-    "noise_coefficients": "_volume",
     "cell_volume": "_volume",
 }
 

@@ -39,8 +39,6 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import optimize
-import scipy.sparse as sps
-import scipy.sparse.linalg as spla
 
 from .errors import (NoSteadyState, SbmlnoiseError, SimulationError, StateSpaceTooLarge,
                      UnsupportedFeature)
@@ -305,6 +303,7 @@ def _in_core(states: np.ndarray, mu, cov, ind) -> np.ndarray:
 
 
 def _fsp_switching(net, model, stable, mus, covs, ind, upper, max_states):
+    from .fsp_solve import factorize
     from .fsp_space import project
 
     lower = np.zeros(net.n_species, dtype=np.int64)
@@ -330,7 +329,7 @@ def _fsp_switching(net, model, stable, mus, covs, ind, upper, max_states):
         outside = np.flatnonzero(~masks[b])
         sub = back[outside][:, outside].tocsc()
         tau = np.zeros(states.shape[0])
-        tau[outside] = spla.spsolve(sub, -np.ones(outside.size))
+        tau[outside] = factorize(-sub).solve(np.ones(outside.size))
         for a in stable:
             if a == b:
                 continue
@@ -351,15 +350,13 @@ def _fsp_switching(net, model, stable, mus, covs, ind, upper, max_states):
 
 
 def _stationary_mass(gen):
-    n = gen.shape[0]
+    """Stationary vector of the reflecting generator (``fsp_solve.stationary``: one
+    row/column removed, SuperLU), or None when the solve fails."""
+    from .fsp_solve import stationary
+
     try:
-        a = gen.tolil()
-        a[0, :] = 1.0
-        rhs = np.zeros(n)
-        rhs[0] = 1.0
-        p = spla.spsolve(a.tocsc(), rhs)
-        return np.maximum(p, 0) / max(float(np.maximum(p, 0).sum()), 1e-300)
-    except (RuntimeError, ValueError):
+        return stationary(gen.tocsr(), 0, {})
+    except (SbmlnoiseError, RuntimeError, ValueError):
         return None
 
 

@@ -16,10 +16,11 @@
   periods per run) gives
 
   - cycle lengths from upward crossings of the run's mean with hysteresis (a Schmitt
-    trigger at ``mean +/- 0.5 sd``: a cycle is counted once the path has gone below the
-    lower and then above the upper threshold; its time is the interpolated upward
-    crossing of the mean just before), hence the mean period, its CV and the amplitude
-    ``(max - min) / 2`` per cycle;
+    trigger at ``mean +/- 0.5 sd`` on the path smoothed over an eighth of a period: a
+    cycle is counted once the path has gone below the lower and then above the upper
+    threshold; its time is the interpolated upward crossing of the mean just before),
+    hence the mean period, its CV and the amplitude ``(max - min) / 2`` of the raw path
+    per cycle;
   - the run-averaged Hann-windowed periodogram (two-sided, same convention as the LNA);
     near its peak a damped-oscillation line ``C(tau) = a exp(-g|tau|) cos(w_0 tau)`` plus
     white background is fitted by the Whittle likelihood (Whittle 1953), with the taper's
@@ -65,6 +66,8 @@ COLUMNS = ("period", "period_se", "period_cv", "period_cv_se", "peak_frequency",
 
 SAMPLES_PER_CYCLE = 64
 HYSTERESIS = 0.5
+#: moving-average width (samples) before crossing detection: 1/8 of a period
+SMOOTH = SAMPLES_PER_CYCLE // 8
 
 
 # =========================================================================== front door
@@ -106,7 +109,11 @@ def oscillation(net: ReactionNetwork, *, method: str = "auto", species=None, run
         ``acf_decay_time`` (time), ``phase_diffusion`` (rad^2 / time),
         ``coherent_cycles``, ``n_cycles`` (cycles counted), ``method`` and ``note``;
         ``*_se`` are standard errors (NaN where exact). ``attrs["settings"]`` records
-        the window, seed and sizes.
+        the window, seed and sizes; ``attrs["spectra"]`` maps species to
+        ``{"omega", "psd", "psd_se", "fit"}`` (the LNA spectrum, or the run-averaged
+        periodogram up to 4 peak frequencies with its standard error and the fitted
+        ``omega0``/``gamma``) and ``attrs["cycle_lengths"]`` species to the SSA cycle
+        lengths (for histograms; :mod:`sbmlnoise._osc_figures` draws both).
 
     Raises
     ------
@@ -114,7 +121,7 @@ def oscillation(net: ReactionNetwork, *, method: str = "auto", species=None, run
         ``method="lna"`` without a stable steady state; ``"auto"``/``"ssa"`` when the
         rate equations neither reach a steady state nor a periodic orbit.
     UnsupportedFeature
-        Models with events (LNA), or that the SSA refuses.
+        Models with events or time-dependent rates, or that the SSA refuses.
 
     Examples
     --------
@@ -130,6 +137,13 @@ def oscillation(net: ReactionNetwork, *, method: str = "auto", species=None, run
     if method not in ("auto", "lna", "ssa"):
         raise ValueError(f"oscillation: unknown method {method!r}; use 'auto', 'lna' or 'ssa'")
     ids = _species(net, species)
+    if net.events or net.is_time_dependent:
+        raise UnsupportedFeature(
+            f"oscillation: model '{net.id}' has "
+            f"{'events' if net.events else 'time-dependent rates'}, so its rate equations "
+            "have no fixed point or autonomous cycle to analyse; use sn.time_course_noise "
+            "(SSA statistics over time)", element=net.events[0].id if net.events else None,
+            feature="Event" if net.events else "csymbol time")
     fixed = _fixed_point(net)
     if method == "lna" or (method == "auto" and fixed["stable"]):
         if not fixed["stable"]:
@@ -170,7 +184,7 @@ def _fixed_point(net: ReactionNetwork) -> dict:
 
 
 def _empty_row(method: str, note: str = "") -> dict:
-    row = {c: math.nan for c in COLUMNS}
+    row: dict = {c: math.nan for c in COLUMNS}
     row.update(method=method, note=note, n_cycles=0)
     return row
 
@@ -247,6 +261,7 @@ def _lna_table(net: ReactionNetwork, ids: list[str]) -> pd.DataFrame:
         det_period = 2 * math.pi / abs(slowest.imag)
         decay = 1.0 / abs(slowest.real)
     rows = {}
+    spectra = {}
     for sid in ids:
         row = _empty_row("lna")
         var = float(st.variance[sid])
@@ -267,11 +282,18 @@ def _lna_table(net: ReactionNetwork, ids: list[str]) -> pd.DataFrame:
             if math.isfinite(decay):
                 row["phase_diffusion"] = 1.0 / decay
                 row["coherent_cycles"] = decay / row["period"]
+        top = 4 * (peak["peak_frequency"] if math.isfinite(peak["peak_frequency"]) else scale)
+        grid = np.linspace(0.0, top, 400)
+        spectra[sid] = {"omega": grid, "psd": np.asarray(st.psd_function(sid, grid)),
+                        "psd_se": None, "fit": None}
         rows[sid] = row
     settings = {"method": "lna", "system_size": float(net.system_size),
                 "eigenvalues": [complex(e) for e in eig],
                 "spectrum": "two-sided S(w) = (J - i w)^-1 D (J^T + i w)^-1, counts^2 time"}
-    return _frame(rows, settings)
+    frame = _frame(rows, settings)
+    frame.attrs["spectra"] = spectra
+    frame.attrs["cycle_lengths"] = {}
+    return frame
 
 
 # =========================================================================== rate equations
@@ -451,7 +473,7 @@ def _ssa_window(net: ReactionNetwork, fixed: dict) -> dict:
             "kind": "limit cycle"}
 
 
-def _jackknife(values: np.ndarray) -> float:
+def _jackknife(values) -> float:
     """Delete-one jackknife standard error from the leave-one-out estimates."""
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
@@ -462,12 +484,25 @@ def _jackknife(values: np.ndarray) -> float:
 
 
 def _cycle_sums(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cycle lengths and amplitudes (half peak-to-trough) of one sampled path."""
-    mid = float(x.mean())
+    """Cycle lengths and amplitudes (half peak-to-trough) of one sampled path.
+
+    Crossings are detected on the path smoothed by a centred moving average over
+    ``SMOOTH`` samples (an eighth of a period): a time-invariant filter shifts every
+    crossing by the same delay, so cycle lengths are unchanged on average, but the jitter
+    of low-count species no longer produces spurious cycles. Amplitudes use the raw path.
+    """
     sd = float(x.std())
     if sd <= 0:
         return np.zeros(0), np.zeros(0)
-    tc, _ = _crossings(t, x, mid, mid - HYSTERESIS * sd, mid + HYSTERESIS * sd)
+    kernel = np.ones(SMOOTH) / SMOOTH
+    xs = np.convolve(x, kernel, mode="same")
+    xs[:SMOOTH // 2] = xs[SMOOTH // 2]  # edges: no zero padding artefacts
+    xs[-(SMOOTH // 2):] = xs[-(SMOOTH // 2) - 1]
+    mid = float(xs.mean())
+    sds = float(xs.std())
+    if sds <= 0:
+        return np.zeros(0), np.zeros(0)
+    tc, _ = _crossings(t, xs, mid, mid - HYSTERESIS * sds, mid + HYSTERESIS * sds)
     if tc.size < 2:
         return np.zeros(0), np.zeros(0)
     edges = np.searchsorted(t, tc)
@@ -601,9 +636,11 @@ def _ssa_table(net: ReactionNetwork, ids: list[str], fixed: dict, *, runs: int, 
     times = burn + dt * np.arange(n_t)
     ens = ssa(net, times, runs, seed=seed, workers=workers, keep_trajectories=runs)
     traj = ens.trajectories  # (runs, n_t, S)
-    rows = {}
+    rows, spectra, lengths = {}, {}, {}
     for sid in ids:
         rows[sid] = _ssa_row(traj[:, :, net.index(sid)], times, dt, win, net.index(sid))
+        spectra[sid] = rows[sid].pop("_spectrum")
+        lengths[sid] = rows[sid].pop("_cycle_lengths")
         rows[sid]["method"] = "ssa"
         if win["kind"] == "focus":
             rows[sid]["note"] = ("quasi-cycles about a stable focus; " + rows[sid]["note"]
@@ -615,7 +652,10 @@ def _ssa_table(net: ReactionNetwork, ids: list[str], fixed: dict, *, runs: int, 
                 "events": ens.settings.get("events"), "system_size": float(net.system_size),
                 "hysteresis_sd": HYSTERESIS, "spectrum": "run-averaged Hann periodogram, "
                 "two-sided, counts^2 time", "stderr": "delete-one-run jackknife"}
-    return _frame(rows, settings)
+    frame = _frame(rows, settings)
+    frame.attrs["spectra"] = spectra
+    frame.attrs["cycle_lengths"] = lengths
+    return frame
 
 
 def _ssa_row(x: np.ndarray, times: np.ndarray, dt: float, win: dict, i: int) -> dict:
@@ -628,6 +668,7 @@ def _ssa_row(x: np.ndarray, times: np.ndarray, dt: float, win: dict, i: int) -> 
     s1 = np.array([d.sum() for d, _ in per_run])
     s2 = np.array([(d ** 2).sum() for d, _ in per_run])
     amps = [a for _, a in per_run]
+    row["_cycle_lengths"] = np.concatenate([d for d, _ in per_run])
     total = n.sum()
     row["n_cycles"] = int(total)
     if total >= 2:
@@ -653,6 +694,9 @@ def _ssa_row(x: np.ndarray, times: np.ndarray, dt: float, win: dict, i: int) -> 
     w0 = 2 * math.pi / (row["period"] if math.isfinite(row["period"]) else win["period"])
     lo, hi = w0 / 3, 3 * w0
     pbar = p.mean(axis=0)
+    keep = omegas <= 4 * w0
+    row["_spectrum"] = {"omega": omegas[keep], "psd": pbar[keep],
+                        "psd_se": p.std(axis=0, ddof=1)[keep] / math.sqrt(runs), "fit": None}
     w_p, q_raw = _spectral_peak(omegas, pbar, lo, hi)
     if math.isfinite(w_p):
         width = w_p / q_raw if math.isfinite(q_raw) else w_p / 5
@@ -660,6 +704,8 @@ def _ssa_row(x: np.ndarray, times: np.ndarray, dt: float, win: dict, i: int) -> 
         fit = _whittle_fit(omegas, pbar, runs, dt, w_p, width, lagwin)
         loo = [_whittle_fit(omegas, (p.sum(axis=0) - p[r]) / (runs - 1), runs - 1, dt, w_p,
                             width, lagwin) for r in range(runs)]
+        if math.isfinite(fit[0]):
+            row["_spectrum"]["fit"] = {"omega0": fit[0], "gamma": fit[1]}
         row.update(peak_frequency=fit[0], peak_frequency_se=_jackknife([a for a, _ in loo]),
                    q_factor=fit[0] / (2 * fit[1]),
                    q_factor_se=_jackknife([a / (2 * g) for a, g in loo]))

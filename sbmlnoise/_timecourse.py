@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import NoSteadyState, SbmlnoiseError, UnsupportedFeature
+from .errors import NoSteadyState, SbmlnoiseError, SimulationError, UnsupportedFeature
 from .network import ReactionNetwork
 
 __all__ = ["time_course_noise", "TimeCourseNoise", "default_time_window"]
@@ -194,7 +194,8 @@ def _moments(x: np.ndarray):
 
 def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, seed=None,
                       workers=None, keep_trajectories: int = 5, lna: bool = True,
-                      n_times: int = 101, groups: int = 20) -> TimeCourseNoise:
+                      n_times: int = 101, groups: int = 20,
+                      max_events: float = 5e8) -> TimeCourseNoise:
     """Mean, sd, CV, Fano factor and covariances over time from an SSA ensemble.
 
     Parameters
@@ -213,6 +214,11 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
         Also compute the time-dependent LNA where the model allows it.
     groups : int
         Jackknife groups.
+    max_events : float
+        Refuse (:class:`~sbmlnoise.errors.SimulationError`, before simulating) when
+        ``runs x t_end x`` (total propensity at the initial state) exceeds this: a quick
+        guard for models with huge copy numbers; the SSA's own ``max_steps`` still
+        bounds each run.
 
     Returns
     -------
@@ -245,6 +251,15 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
         raise ValueError(f"time_course_noise: {runs} runs x {len(times)} times x {S} species "
                          f"exceed {MAX_VALUES:.0e} stored values; use fewer runs or times, or "
                          "sn.ssa for streamed moments without jackknife errors")
+    with np.errstate(all="ignore"):
+        rate = float(np.sum(np.abs(net.propensities(np.asarray(net.initial_state, float)))))
+    planned = runs * float(times[-1]) * rate
+    if planned > max_events:
+        raise SimulationError(
+            f"time_course_noise: model '{net.id}' would need about {planned:.3g} SSA events "
+            f"({runs} runs to t={float(times[-1]):.4g} at {rate:.3g} events per unit time at "
+            f"the initial state), more than max_events={max_events:.3g}; the copy numbers "
+            "are too large for the exact SSA (use a smaller system size or the LNA)")
     ens = ssa(net, times, runs, seed=seed, workers=workers, keep_trajectories=runs,
               covariance=True)
     x = ens.trajectories  # (R, T, S)

@@ -21,7 +21,7 @@ change is recorded in the network's warnings).
 
 Noise coefficients: at fixed concentrations the LNA variances grow like ``Omega`` and
 means like ``Omega``, so ``eta^2 * Omega`` (``eta^2 = var / mean^2``) does not depend on
-the volume; :func:`noise_coefficients` returns it so a reader can rescale to any volume:
+the volume; :func:`sbmlnoise.lna.noise_coefficients` returns it so a reader can rescale to any volume:
 ``eta^2(V') = eta^2 Omega / Omega(V')``.
 """
 
@@ -31,7 +31,6 @@ import dataclasses
 import math
 
 import numpy as np
-import pandas as pd
 
 from .errors import ModelError
 
@@ -145,28 +144,3 @@ def cell_volume(net) -> dict:
             "system_size": float(net.system_size), "omega_units": omega_units,
             "unit": how}
 
-
-def noise_coefficients(stats, system_size: float) -> pd.DataFrame:
-    """Volume-independent noise coefficients from molecule-count statistics.
-
-    Parameters
-    ----------
-    stats : NoiseStatistics
-        Mean and covariance of counts (e.g. ``sn.lna(net)``) at system size
-        ``system_size`` (``net.system_size``).
-    system_size : float
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index species; columns ``mean_concentration`` (mean / Omega, model substance
-        units), ``eta2`` (``var / mean^2``) and ``eta2_omega`` (``eta2 * Omega``, the LNA's
-        size-independent coefficient). ``eta2`` at another size ``Omega'`` is
-        ``eta2_omega / Omega'`` (exact within the LNA).
-    """
-    mean = stats.mean.astype(float)
-    var = pd.Series(np.diag(stats.covariance.to_numpy()), index=stats.covariance.index)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eta2 = var / mean**2
-    return pd.DataFrame({"mean_concentration": mean / system_size, "eta2": eta2,
-                         "eta2_omega": eta2 * system_size})

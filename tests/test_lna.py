@@ -507,3 +507,95 @@ def test_time_course_repeated_times_and_bad_input():
         sn.lna(net, t=[1.0, 0.5])
     with pytest.raises(ValueError):
         sn.lna(net, t=[0.0, 1.0], steady_state=[5.0])
+
+
+def test_events_message_names_a_backend_that_handles_events():
+    # issue 16 #5: sn.fsp refuses events too, so the LNA must not send users there
+    net = sn.load("""model ev; => X; k; X => ; g*X; k = 1; g = 1; X = 0
+      at time > 1: X = 0
+    end""")
+    with pytest.raises(sn.UnsupportedFeature) as info:
+        sn.lna(net)
+    assert "sn.ssa" in str(info.value) and "sn.fsp" not in str(info.value)
+
+
+def many_reporters(n):
+    lines = ["model many", " => E; kE; E => ; gE*E"]
+    lines += [f" => X{i}; k*E; X{i} => ; g*X{i}" for i in range(n)]
+    lines += [" kE = 10; gE = 1; k = 2; g = 1; E = 0",
+              " " + "; ".join(f"X{i} = 0" for i in range(n)), "end"]
+    return sn.load("\n".join(lines))
+
+
+def test_find_reporter_pairs_scales_with_identical_species():
+    # issue 16 #12: 100 identical species took 24 s and 200 over 300 s (cubic); the
+    # class-based search is about linear (plus the n(n-1)/2 output pairs)
+    import time
+
+    small = many_reporters(3)
+    assert sn.find_reporter_pairs(small) == [("X0", "X1"), ("X0", "X2"), ("X1", "X2")]
+    net = many_reporters(200)
+    t0 = time.perf_counter()
+    pairs = sn.find_reporter_pairs(net)
+    elapsed = time.perf_counter() - t0
+    assert len(pairs) == 200 * 199 // 2
+    assert pairs[0] == ("X0", "X1") and pairs[-1] == ("X198", "X199")
+    assert elapsed < 20.0, elapsed  # ~2 s on the shared 2-core machine
+
+
+def test_find_reporter_pairs_two_classes_are_not_merged():
+    # X0, X1 read E; Y0, Y1 read F (same rates, same signatures): two classes, no cross
+    # pairs; (E, F) is no pair either: swapping E and F alone changes who makes X0
+    net = sn.load("""model two
+      => E; 5; E => ; E; => F; 5; F => ; F
+      => X0; 2*E; X0 => ; X0; => X1; 2*E; X1 => ; X1
+      => Y0; 2*F; Y0 => ; Y0; => Y1; 2*F; Y1 => ; Y1
+      E = 0; F = 0; X0 = 0; X1 = 0; Y0 = 0; Y1 = 0
+    end""")
+    assert sn.find_reporter_pairs(net) == [("X0", "X1"), ("Y0", "Y1")]
+
+
+@pytest.mark.parametrize("omega", [1.0, 50.0, 1e4])
+def test_noise_coefficients_are_independent_of_system_size(omega):
+    # issue 14 #1. Two-stage model in concentrations: mRNA M (km, gm), protein P (kp, gp).
+    # eta_P^2 = 1/<P> + gp / (<M> (gp + gm)) (Thattai & van Oudenaarden 2001), with
+    # <M> = Omega km/gm, <P> = Omega km kp/(gm gp): eta_P^2 Omega is independent of Omega.
+    km, gm, kp, gp = 2.0, 1.0, 5.0, 0.1
+    net = sn.load(f"""model ts; => M; km; M => ; gm*M; => P; kp*M; P => ; gp*P
+      km = {km}; gm = {gm}; kp = {kp}; gp = {gp}; M = 0; P = 0; end""", system_size=omega)
+    st = sn.lna(net)
+    table = sn.noise_coefficients(st)
+    m_conc, p_conc = km / gm, km * kp / (gm * gp)
+    expected_p = 1 / p_conc + gp / (m_conc * (gp + gm))
+    assert rel(table.loc["P", "eta2_omega"], expected_p) < RTOL
+    assert rel(table.loc["M", "eta2_omega"], 1 / m_conc) < RTOL
+    assert rel(st.extra["noise_coefficients"]["P"], expected_p) < RTOL
+    assert table.loc["P", "system_size"] == omega
+
+
+@pytest.mark.parametrize("name", ["telegraph", "three_stage", "two_stage", "birth_death"])
+def test_affine_fast_path_matches_general_steady_state(name):
+    # issue 15: linear networks skip the general steady-state search (one exact Newton
+    # step); the state must be the one sn.steady_state finds (rtol 1e-9)
+    from sbmlnoise.lna import _affine_steady_state, _reduced
+    from sbmlnoise.lna_model import problem
+
+    net = sn.load(MODELS / f"{name}.ant")
+    fast = _affine_steady_state(net, problem(net), *_reduced(net))
+    assert fast is not None
+    np.testing.assert_allclose(fast[0], sn.steady_state(net).to_numpy(float), rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_small_lyapunov_solver_matches_bartels_stewart():
+    from scipy.linalg import solve_continuous_lyapunov
+
+    from sbmlnoise.lna import _lyapunov
+
+    rng = np.random.default_rng(0)
+    for r in (1, 2, 4, 6, 7):
+        j = rng.normal(size=(r, r)) - 3 * r * np.eye(r)  # stable
+        b = rng.normal(size=(r, r))
+        d = b @ b.T
+        np.testing.assert_allclose(_lyapunov(j, d), solve_continuous_lyapunov(j, -d),
+                                   rtol=1e-10, atol=1e-12)

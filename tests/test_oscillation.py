@@ -20,6 +20,8 @@ import sbmlnoise as sn
 from sbmlnoise.errors import NoSteadyState
 from sbmlnoise._oscillation import COLUMNS, deterministic_cycle
 
+MODELS_DIR = __import__("pathlib").Path(__file__).resolve().parents[1] / "models"
+
 BRUSSELATOR = """model brusselator
   compartment cell = 1; species X in cell, Y in cell;
   r1: => X; a
@@ -193,3 +195,90 @@ def test_time_course_noise_rejects_bad_input():
     net = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
     with pytest.raises(ValueError, match="runs must be >= 2"):
         sn.time_course_noise(net, [0, 1], runs=1)
+    # 1000 runs x 5 time units x 10 events per unit time = 5e4 > 1e4: refused up front
+    with pytest.raises(sn.SimulationError, match="max_events"):
+        sn.time_course_noise(net, [0, 5], runs=1000, max_events=1e4)
+
+
+def test_stationary_law_of_an_oscillator_by_ssa_stationary():
+    # Brusselator: d<X + Y>/dt = a Omega - <X> exactly (r2 and r3 only convert), so the
+    # stationary mean of X is a Omega although the rate equations oscillate; the limit
+    # cycle's time average is a Omega too. One run of 200 periods after 20, 32 batches,
+    # seed 8; 4 batch-means standard errors.
+    om = 200
+    net = sn.load(BRUSSELATOR, system_size=om)
+    cyc = deterministic_cycle(net)
+    assert cyc["mean"][0] == pytest.approx(1.0 * om, rel=2e-3)  # a = 1 (one-cycle average)
+    st = sn.ssa_stationary(net, t_end=220 * cyc["period"], burn_in=20 * cyc["period"], seed=8)
+    assert abs(st.mean["X"] - om) <= 4 * st.stderr["mean"]["X"]
+    assert st.stderr["mean"]["X"] < 0.02 * om
+    # a broad, non-Gaussian law: far from the LNA (which does not exist here)
+    assert st.fano["Y"] > 10
+    dist = st.distributions["X"]
+    assert dist.sum() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_figures_draw_from_results():
+    # the figures read only the results (no recomputation); PNG rendering must work
+    import io
+
+    from sbmlnoise._osc_figures import (period_histogram_figure, spectrum_figure,
+                                       time_course_figure)
+
+    table = sn.oscillation(focus())
+    fig = spectrum_figure(table)
+    assert len(fig.axes) == 2
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    assert buf.getvalue()[:4] == b"\x89PNG"
+    empty = period_histogram_figure(table)  # LNA: no cycle lengths, a note instead
+    assert len(empty.axes) == 1
+    bru = sn.oscillation(sn.load(BRUSSELATOR, system_size=100), runs=4, cycles=20, seed=1,
+                         species="X")
+    assert len(bru.attrs["cycle_lengths"]["X"]) == bru.loc["X", "n_cycles"]
+    hist = period_histogram_figure(bru)
+    assert "cycles" in hist.axes[0].get_title()
+    spectrum_figure(bru).savefig(io.BytesIO(), format="png")
+    net = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
+    tc = sn.time_course_noise(net, runs=50, seed=1, n_times=11)
+    fig = time_course_figure(tc)
+    fig.savefig(io.BytesIO(), format="png")
+    assert fig.axes[0].get_title() == "X"
+
+
+def test_oscillation_refuses_events_and_bad_settings():
+    ev = sn.load("""model ev; => X; k; X => ; g*X; k = 1; g = 1; X = 0
+      at time > 1: X = 0
+    end""")
+    with pytest.raises(sn.UnsupportedFeature, match="time_course_noise"):
+        sn.oscillation(ev)
+    bru = sn.load(BRUSSELATOR, system_size=100)
+    with pytest.raises(ValueError, match="runs must be >= 2"):
+        sn.oscillation(bru, runs=1)
+    with pytest.raises(ValueError, match="cycles must be >= 10"):
+        sn.oscillation(bru, cycles=5)
+    with pytest.raises(sn.SimulationError, match="max_events"):
+        sn.oscillation(bru, max_events=1e4)
+
+
+def test_noise_dynamics_picks_answers_by_kind():
+    # the dispatcher for analyze: oscillator -> time course + oscillation; toggle ->
+    # multistability; events -> time course; a monostable model -> nothing unless asked
+    bru = sn.noise_dynamics(sn.load(BRUSSELATOR, system_size=100), seed=1, runs=50,
+                            cycles=20, oscillation_runs=4)
+    assert bru.kind == "oscillator"
+    assert bru.time_course is not None and bru.oscillation is not None
+    assert bru.oscillation.loc["X", "method"] == "ssa"
+    ev = sn.noise_dynamics(sn.load("""model ev; => X; k; X => ; g*X; k = 10; g = 1; X = 0
+      at time > 1: X = 0
+    end"""), seed=1, runs=50)
+    assert ev.kind == "non-autonomous" and ev.time_course is not None
+    assert ev.time_course.lna_sd is None and "events" in ev.time_course.settings["lna"]
+    bd = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
+    mono = sn.noise_dynamics(bd, seed=1)
+    assert mono.kind == "monostable" and mono.time_course is None
+    asked = sn.noise_dynamics(bd, time=[0, 1, 2], seed=1, runs=50)
+    assert list(asked.time_course.times) == [0, 1, 2]
+    toggle = sn.noise_dynamics(sn.load(MODELS_DIR / "toggle_switch.ant"), seed=1)
+    assert toggle.kind == "multistable"
+    assert len(toggle.multistability.switching) == 2

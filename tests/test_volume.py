@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import sbmlnoise as sn
-from sbmlnoise._volume import cell_volume, noise_coefficients
+from sbmlnoise._volume import cell_volume
+from sbmlnoise.lna import noise_coefficients
 from sbmlnoise.errors import ModelError
 
 NA = 6.02214076e23
