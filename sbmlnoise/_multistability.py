@@ -375,7 +375,7 @@ def _ssa_switching(net, model, stable, mus, covs, ind, fp, t_end, runs, seed, wo
     if runs * n_t * net.n_species > 4 * 10**7:
         n_t = int(4 * 10**7 // (runs * net.n_species))
     times = dt * np.arange(n_t)
-    ens = ssa(net, times, runs, seed=seed, workers=workers, keep_trajectories=runs)
+    ens = ssa(net, times=times, runs=runs, seed=seed, workers=workers, keep_trajectories=runs)
     durations: dict = {(a, b): [] for a in stable for b in stable if a != b}
     for traj in ens.trajectories:
         label = np.full(n_t, -1)

@@ -195,7 +195,7 @@ def _moments(x: np.ndarray):
 def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, seed=None,
                       workers=None, keep_trajectories: int = 5, lna: bool = True,
                       n_times: int = 101, groups: int = 20,
-                      max_events: float = 5e8) -> TimeCourseNoise:
+                      max_events: float = 5e8, method: str = "auto") -> TimeCourseNoise:
     """Mean, sd, CV, Fano factor and covariances over time from an SSA ensemble.
 
     Parameters
@@ -212,6 +212,11 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
         Sample runs kept for plots.
     lna : bool
         Also compute the time-dependent LNA where the model allows it.
+    method : str
+        The :func:`sbmlnoise.ssa` method (``"auto"``: exact unless the ensemble is far
+        beyond the event budget; ``"tau_leap"``, ``"cle"``, ``"hybrid"``: approximate, as
+        ``settings["ssa_method"]`` and the ensemble's settings record). ``max_events``
+        bounds only the exact methods.
     groups : int
         Jackknife groups.
     max_events : float
@@ -254,14 +259,15 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
     with np.errstate(all="ignore"):
         rate = float(np.sum(np.abs(net.propensities(np.asarray(net.initial_state, float)))))
     planned = runs * float(times[-1]) * rate
-    if planned > max_events:
+    exact = method in ("auto", "direct", "sorting")
+    if exact and planned > max_events:
         raise SimulationError(
             f"time_course_noise: model '{net.id}' would need about {planned:.3g} SSA events "
             f"({runs} runs to t={float(times[-1]):.4g} at {rate:.3g} events per unit time at "
             f"the initial state), more than max_events={max_events:.3g}; the copy numbers "
             "are too large for the exact SSA (use a smaller system size or the LNA)")
-    ens = ssa(net, times, runs, seed=seed, workers=workers, keep_trajectories=runs,
-              covariance=True)
+    ens = ssa(net, times=times, runs=runs, seed=seed, workers=workers, keep_trajectories=runs,
+              covariance=True, method=method)
     x = ens.trajectories  # (R, T, S)
     est, se = _group_jackknife(x, groups, _moments)
     index = pd.Index(ens.times, name="time")

@@ -182,6 +182,29 @@ class _OutOfBudget(Exception):
 
 def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7,
                  max_evaluations: int = 200_000) -> pd.Series:
+    """Stable steady state of the rate equations (see :func:`_steady_state`), remembered
+    per network: a network is immutable, so the search (which integrates an oscillator up
+    to its evaluation budget) runs once per network and settings, and every caller -- the
+    analysis context, the FSP, the LNA, the thermodynamics -- gets the same answer (a copy,
+    or the same NoSteadyState)."""
+    cache = net.__dict__.setdefault("_steady_state_cache", {})
+    key = (float(tol), float(t_max), int(max_evaluations))
+    if key not in cache:
+        try:
+            cache[key] = _steady_state(net, tol=tol, t_max=t_max,
+                                       max_evaluations=max_evaluations)
+        except (NoSteadyState, UnsupportedFeature) as err:
+            cache[key] = err
+    hit = cache[key]
+    if isinstance(hit, BaseException):
+        raise hit
+    out = hit.copy()
+    out.attrs = dict(hit.attrs)
+    return out
+
+
+def _steady_state(net: ReactionNetwork, *, tol: float, t_max: float,
+                  max_evaluations: int) -> pd.Series:
     """Stable steady state of the rate equations, with conserved totals from the
     initial state.
 

@@ -10,7 +10,12 @@ autocovariance and two-sided PSD conventions).
 """
 
 from .._summary import omega_limit, thermo_verdict
-from . import _fsp_backend, _lna_backend, _ssa_backend  # noqa: F401  (register the built-ins)
+from . import (  # noqa: F401  (register the built-ins)
+    _fsp_backend,
+    _lna_backend,
+    _ssa_backend,
+    _timecourse_backend,
+)
 from ._analyze import METHODS, analyze, consistency_table, versions
 from ._backends import (CAPABILITIES, Backend, Cost, Refusal, Request, RunState, backends,
                         get_backend, register_backend)

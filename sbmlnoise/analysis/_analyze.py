@@ -26,6 +26,7 @@ from ..network import ReactionNetwork
 from ..stats import NoiseStatistics
 from ._backends import Backend, Request, RunState, get_backend, registered
 from ._context import ModelContext, build_context
+from ._dynamics_stage import dynamics
 from ._result import AnalysisReport
 
 __all__ = ["analyze", "METHODS", "versions"]
@@ -137,6 +138,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
                               "numbers are primary")
     traj = _sample_trajectories(ctx, request, state, trajectories, timings, bar)
     thermo_report, thermo_status = _thermodynamics(ctx, request, state, thermo, timings, bar)
+    dyn = dynamics(ctx, request, state, timings)
     bar.close()
     st = state.statistics[primary]
     bursts = _bursts(ctx, request, st, species, timings)
@@ -150,8 +152,9 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
                 "system_size_source": net.system_size_source,
                 "time_scale": ctx.scales["slow"], "fast_time_scale": ctx.scales["fast"],
                 "oscillation_period": ctx.scales["period"], "budget": budget,
-                "ssa": state.plans.get("ssa"), "stationary": request.time is None,
-                "time": request.time}
+                "ssa": state.plans.get("ssa"),
+                "stationary": request.time is None and st.time is None,
+                "time": request.time if request.time is not None else st.time}
     timings["total"] = _time.perf_counter() - t_start
     return AnalysisReport(
         model_id=net.id, model_name=net.name, species=tuple(species),
@@ -161,7 +164,9 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         versions=versions(), timings=timings, warnings=state.warnings,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         trajectories=traj, fluxes=ctx.fluxes, noise_decomposition=decomposition,
-        noise_control=control, network=net)
+        noise_control=control, time_course=dyn.time_course, oscillation=dyn.oscillation,
+        multistability=dyn.multistability, dynamics={"kind": dyn.kind, "notes": dyn.notes},
+        network=net)
 
 
 # =========================================================================== validation

@@ -17,6 +17,8 @@ from ..network import ReactionNetwork
 from ..stats import NoiseStatistics
 
 if TYPE_CHECKING:
+    from .._multistability import Multistability
+    from .._timecourse import TimeCourseNoise
     from ..thermo import ThermoReport
 
 __all__ = ["AnalysisReport"]
@@ -62,6 +64,19 @@ class AnalysisReport:
         ``d ln CV^2 / d ln k`` of each species (:func:`sbmlnoise.sensitivities`, by the
         primary method when it is the stationary FSP or LNA); columns ``rank``,
         ``parameter``, ``species``, ``value``, ``effect``.
+    time_course : TimeCourseNoise or None
+        Noise over time from the initial state (:func:`sbmlnoise.time_course_noise`): for
+        oscillators, models without a fixed point, events, or when no stationary method
+        answered (the primary statistics are then its last time point).
+    oscillation : pandas.DataFrame or None
+        :func:`sbmlnoise.oscillation`: the SSA's periods, Q and phase diffusion of a limit
+        cycle, or the LNA's quasi-cycle spectrum peak of a stable focus.
+    multistability : Multistability or None
+        Stable fixed points, the LNA at each and switching rates
+        (:func:`sbmlnoise.multistability`), when the model has several.
+    dynamics : dict
+        ``{"kind": "monostable" | "oscillator" | "multistable" | "no steady state" |
+        "non-autonomous", "notes": {analysis: why it did not run}}``.
     network : ReactionNetwork or None
     """
 
@@ -85,6 +100,10 @@ class AnalysisReport:
     fluxes: pd.Series | None = None
     noise_decomposition: pd.DataFrame | None = None
     noise_control: pd.DataFrame | None = None
+    time_course: TimeCourseNoise | None = None
+    oscillation: pd.DataFrame | None = None
+    multistability: Multistability | None = None
+    dynamics: dict[str, Any] = field(default_factory=dict)
     network: ReactionNetwork | None = field(default=None, repr=False)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 

@@ -1,0 +1,119 @@
+"""Noise over time as an ``analyze`` backend: the answer for models that move.
+
+When no stationary method answers -- an oscillator whose copy numbers are too large for
+a long exact run, a model without a fixed point, events or time-dependent rates that the
+stationary backends refuse -- ``analyze`` still reports the noise: an ensemble of
+stochastic runs from the model's initial state over a window chosen from the model's own
+time scales (:func:`sbmlnoise.time_course_noise`). The primary statistics are those at the
+end of the window (mean, variance, Fano factor, CV with jackknife standard errors); the
+whole course is kept on the report (``report.time_course``).
+
+The runs are the exact SSA when the ensemble fits the event budget, else the approximate
+method that :func:`sbmlnoise.ssa.choose_method` picks from the copy numbers (tau-leaping,
+the chemical Langevin equation or the hybrid); ``settings["ssa_method"]`` and
+``settings["approximation"]`` say which.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..stats import NoiseStatistics
+from ._backends import Backend, Cost, Refusal, Request, RunState, register_backend
+from ._context import ModelContext
+
+#: runs of the time-course ensemble
+RUNS = 400
+#: output times of the window
+N_TIMES = 101
+
+
+@register_backend
+class TimeCourseBackend(Backend):
+    name = "timecourse"
+    label = "time course"
+    rank = 30
+    description = ("ensemble of stochastic runs from the initial state over a window from the "
+                   "model's time scales (exact SSA, or tau-leaping/CLE/hybrid for large counts); "
+                   "statistics at the end of the window, the whole course on the report")
+    reference = "Gillespie 1977 doi:10.1021/j100540a008; Cao et al. 2006 doi:10.1063/1.2159468"
+    capabilities = {"time_point": True, "events": True, "oscillators": True,
+                    "large_counts": True}
+
+    def applies(self, ctx: ModelContext, request: Request, state: RunState) -> Refusal | None:
+        if ctx.stochastic_reason:
+            return Refusal(ctx.stochastic_reason)
+        if ctx.net.is_time_dependent and not _ssa_handles_time(ctx):
+            return Refusal("the stochastic simulation does not handle time-dependent rates "
+                           "yet; the rate equations and the LNA time course still do")
+        if request.time is None and state.statistics and not request.strict:
+            return Refusal("not needed: a stationary method answered")
+        return None
+
+    def cost(self, ctx: ModelContext, request: Request, state: RunState) -> Cost:
+        return Cost(2.0, "bounded by the event budget")
+
+    def run(self, ctx: ModelContext, request: Request, state: RunState) -> NoiseStatistics:
+        from .._timecourse import time_course_noise
+        from ..ssa import choose_method
+        from ._ssa_backend import event_budget
+
+        t_end, why = window(ctx, request)
+        times = np.linspace(0.0, t_end, N_TIMES)
+        budget = event_budget(request)
+        method, reason = choose_method(ctx.net, t_end=t_end, runs=RUNS, budget=budget,
+                                       allow_lna=False, ode=ctx.net.n_species <= 40)
+        seed = int(np.random.SeedSequence(request.seed).spawn(3)[2].generate_state(1)[0])
+        tc = time_course_noise(ctx.net, times, runs=RUNS, seed=seed, workers=1,
+                               max_events=10.0 * budget, method=method)
+        tc.settings.update(window=why, method_reason=reason)
+        state.artifacts["time_course"] = tc
+        return statistics_at_end(tc)
+
+
+def _ssa_handles_time(ctx: ModelContext) -> bool:
+    """Whether the stochastic simulation can run a model with time-dependent rates (a
+    capability the ssa package declares once it has it)."""
+    try:
+        from ..ssa import supports_time_dependent  # type: ignore[attr-defined]
+    except ImportError:
+        return False
+    return bool(supports_time_dependent(ctx.net))
+
+
+def window(ctx: ModelContext, request: Request) -> tuple[float, str]:
+    """End of the time-course window (model time units) and why: the requested time; 10
+    periods of an oscillation; else 5 slowest relaxation times (at the steady state, or at
+    the initial state when there is none)."""
+    if request.time is not None and request.time > 0:
+        return float(request.time), "the requested time"
+    period = ctx.scales.get("period")
+    if ctx.unstable and period:
+        return 10.0 * float(period), "10 periods of the rate equations' leading rotation"
+    slow = float(ctx.scales["slow"])
+    where = "the stable steady state" if ctx.steady_state is not None else "the initial state"
+    return 5.0 * slow, f"5 slowest relaxation times at {where}"
+
+
+def statistics_at_end(tc) -> NoiseStatistics:
+    """The time course's last time point as NoiseStatistics (counts), with its jackknife
+    standard errors (the variance's from the sd's: se_var = 2 sd se_sd)."""
+    t = float(tc.times[-1])
+    ids = list(tc.mean.columns)
+    mean = tc.mean.iloc[-1].astype(float).rename("mean")
+    cov = tc.covariance.xs(tc.covariance.index.get_level_values(0)[-1], level=0) \
+        .loc[ids, ids].astype(float)
+    sd = tc.sd.iloc[-1].astype(float)
+    stderr = {"mean": tc.stderr["mean"].iloc[-1].astype(float),
+              "variance": (2.0 * sd * tc.stderr["sd"].iloc[-1]).astype(float),
+              "fano": tc.stderr["fano"].iloc[-1].astype(float),
+              "cv": tc.stderr["cv"].iloc[-1].astype(float)}
+    settings = dict(tc.settings)
+    settings.update(time=t, source="time course")
+    method = str(settings.get("ssa_method") or "ssa")
+    return NoiseStatistics(mean=mean, covariance=pd.DataFrame(cov, index=ids, columns=ids),
+                           method=f"timecourse:{method}", settings=settings, stderr=stderr,
+                           time=t if math.isfinite(t) else None)
