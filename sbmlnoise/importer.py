@@ -192,6 +192,7 @@ class _SbmlReader:
                 raise UnsupportedFeature(f"SBML package '{package}' is required by this model "
                                          "and changes its meaning in a way sbmlnoise does not "
                                          "implement", element="sbml", feature=f"package {package}")
+        _check_function_sizes(model)  # before libsbml's validator expands them
         doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, False)
         doc.setConsistencyChecks(libsbml.LIBSBML_CAT_MODELING_PRACTICE, False)
         doc.setConsistencyChecks(libsbml.LIBSBML_CAT_SBO_CONSISTENCY, False)
@@ -714,6 +715,7 @@ class _SbmlReader:
             n_args = lam.getNumBvars()
             bvars = [lam.getChild(i).getName() for i in range(n_args)]
             body_node = lam.getChild(lam.getNumChildren() - 1)
+            _check_depth(body_node, f"function '{fd.getId()}'")
             self.functions[fd.getId()] = (bvars, _ast_to_expr(body_node, self.functions, {},
                                                               f"function '{fd.getId()}'",
                                                               bound=set(bvars)))
@@ -739,9 +741,14 @@ class _SbmlReader:
     def _math(self, node, where: str, local_map: dict | None = None) -> ex.Expr:
         if node is None:
             raise ModelError(f"{where} has no math")
+        _check_depth(node, where)
         raw = _ast_to_expr(node, self.functions, local_map or {}, where)
-        if ex.depth(raw) > 500:
-            raise ModelError(f"{where}: math nested deeper than 500 levels")
+        if ex.depth(raw) > MAX_MATH_DEPTH:
+            raise ModelError(f"{where}: math nested deeper than {MAX_MATH_DEPTH} levels "
+                             "(after inlining function definitions)")
+        if ex.tree_size(raw, MAX_MATH_SIZE) > MAX_MATH_SIZE:
+            raise ModelError(f"{where}: math expands to more than {MAX_MATH_SIZE:,} terms "
+                             "once function definitions are inlined (too large)")
         return ex.substitute(raw, self.species_value)
 
     @staticmethod
@@ -923,6 +930,53 @@ _CONSTANTS = {"pi": math.pi, "exponentiale": math.e, "true": 1.0, "false": 0.0,
               "avogadro": SBML_AVOGADRO, "infinity": math.inf, "notanumber": math.nan}
 
 
+#: deepest MathML nesting translated (deeper: ModelError, before any recursion); code
+#: generation and Python's compiler recurse once or twice per level
+MAX_MATH_DEPTH = 200
+#: largest expression (as a written-out tree, after inlining functions) translated
+MAX_MATH_SIZE = 1_000_000
+
+
+def _check_function_sizes(model) -> None:
+    """Refuse function definitions that expand to more than :data:`MAX_MATH_SIZE` terms
+    when inlined (e.g. f_k(x) = f_(k-1)(x) + f_(k-1)(x): 2^k terms). The size of each
+    body is counted with every call replaced by the callee's size, in one pass over the
+    definitions, so the count itself never expands anything."""
+    sizes: dict[str, float] = {}
+    for fd in model.getListOfFunctionDefinitions():
+        lam = fd.getMath()
+        if lam is None:
+            continue
+        total = 0.0
+        stack = [lam.getChild(lam.getNumChildren() - 1)] if lam.getNumChildren() else []
+        while stack:
+            node = stack.pop()
+            name = node.getName()
+            total += sizes.get(name, 1.0) if node.isUserFunction() else 1.0
+            stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
+        sizes[fd.getId()] = total
+        if total > MAX_MATH_SIZE:
+            raise ModelError(f"function definition '{fd.getId()}' expands to more than "
+                             f"{MAX_MATH_SIZE:,} terms when its calls are inlined (too large)")
+
+
+def _check_depth(node, where: str) -> None:
+    """Refuse MathML nested deeper than :data:`MAX_MATH_DEPTH` (iterative walk, so the
+    check itself cannot overflow the stack)."""
+    stack = [(node, 1)]
+    while stack:
+        item, d = stack.pop()
+        if d > MAX_MATH_DEPTH:
+            raise ModelError(f"{where}: math nested deeper than {MAX_MATH_DEPTH} levels")
+        chain = item.getCharacter() if item.isOperator() and \
+            item.getCharacter() in "+*" else None
+        for i in range(item.getNumChildren()):
+            child = item.getChild(i)
+            # a chain of the same sum/product is one n-ary operation (no extra depth)
+            same = chain is not None and child.isOperator() and child.getCharacter() == chain
+            stack.append((child, d if same else d + 1))
+
+
 def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Expr:
     """Translate a libsbml ASTNode into our tree."""
     kids = [node.getChild(i) for i in range(node.getNumChildren())]
@@ -974,6 +1028,20 @@ def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Exp
             raise ModelError(f"{where}: function '{name}' takes {len(bvars)} arguments, "
                              f"got {len(kids)}")
         return ex.substitute(body, {b: conv(k) for b, k in zip(bvars, kids)})
+    if node.isOperator() and node.getCharacter() in "+*":
+        # libsbml reads an n-ary sum/product as a left-deep chain of binary nodes:
+        # collect the operands iteratively so a long sum does not recurse per term
+        char = node.getCharacter()
+        leaves, stack = [], [node]
+        while stack:
+            item = stack.pop()
+            if item.isOperator() and item.getCharacter() == char:
+                stack.extend(item.getChild(i) for i in range(item.getNumChildren() - 1, -1, -1))
+            else:
+                leaves.append(item)
+        args = [conv(k) for k in leaves]
+        return (ex.add(*args) if args else ex.ZERO) if char == "+" else \
+            (ex.mul(*args) if args else ex.ONE)
     args = [conv(k) for k in kids]
     if node.isOperator():
         char = node.getCharacter()
