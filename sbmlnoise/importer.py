@@ -397,6 +397,12 @@ class _SbmlReader:
             stoich_math_names[key] = name
         for var in algebraic_vars:
             definitions.setdefault(var, ex.ZERO)  # a start for the t=0 solve
+        for var in rate_rules_raw:
+            if var not in definitions and var not in initial_assignments:
+                # no value anywhere (e.g. BioModels BIOMD0000000034): integrate from 0
+                self.warnings.append(f"'{var}' has a rate rule but no initial value; "
+                                     "0 is assumed")
+                definitions[var] = ex.ZERO
         definitions.update(rules)
         definitions.update(initial_assignments)
         initial = _evaluate_definitions(definitions, reaction_laws, self.species_value)
