@@ -483,6 +483,16 @@ class _SbmlReader:
             rate = final(reaction_laws[rid])
             self._check_symbols(rate, rid, state_species, parameters)
             if rid in fast_ids:
+                changing = {v for v, _, _ in variable_stoich} | set(rate_rules_raw) | {
+                    ea.getVariable() for e in model.getListOfEvents()
+                    for ea in e.getListOfEventAssignments()}
+                for ref in list(r.getListOfReactants()) + list(r.getListOfProducts()):
+                    if (ref.isSetId() and ref.getId() in changing) or \
+                            self._ref_key(ref) in self.stoichiometry_math:
+                        raise UnsupportedFeature(
+                            f"fast reaction '{rid}' has a stoichiometry that changes during "
+                            "the simulation; fast reactions need constant stoichiometry",
+                            element=rid, feature="FastReaction with variable stoichiometry")
                 net_change: dict[str, float] = {}
                 for sid, nu in [(a, -b) for a, b in reactants] + list(products):
                     sp = species[sid]

@@ -222,6 +222,12 @@ def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7,
     if net.events:
         raise UnsupportedFeature(f"steady state of model '{net.id}' with events is not defined",
                                  element=net.events[0].id, feature="Event")
+    if net.continuous_features():
+        element, feature = net.continuous_features()[0]
+        raise UnsupportedFeature(f"steady state of model '{net.id}': '{element}' is a "
+                                 f"{feature}, which the steady-state search does not handle "
+                                 "yet; integrate with sn.simulate_ode to a late time",
+                                 element=element, feature=feature)
     if net.is_time_dependent:
         raise UnsupportedFeature(f"model '{net.id}' has time-dependent rates; no steady state",
                                  feature="csymbol time")
