@@ -266,6 +266,7 @@ class _SbmlReader:
         initial, stoich_math_names = self._initial_values(
             model, comps, species, stoich_ref_ids, local_params, algebraic_vars,
             rate_rules_raw, rules, initial_assignments, reaction_laws)
+        self.stoich_math_names = stoich_math_names
         state_species, parameters = self._parameters(
             model, comps, species, rules, reaction_laws, initial_assignments, initial,
             local_params, stoich_ref_ids)
@@ -306,16 +307,7 @@ class _SbmlReader:
             rate = final(reaction_laws[rid])
             self._check_symbols(rate, rid, state_species, parameters)
             if rid in fast_ids:
-                changing = {v for v, _, _ in variable_stoich} | set(rate_rules_raw) | {
-                    ea.getVariable() for e in model.getListOfEvents()
-                    for ea in e.getListOfEventAssignments()}
-                for ref in list(r.getListOfReactants()) + list(r.getListOfProducts()):
-                    if (ref.isSetId() and ref.getId() in changing) or \
-                            self._ref_key(ref) in self.stoichiometry_math:
-                        raise UnsupportedFeature(
-                            f"fast reaction '{rid}' has a stoichiometry that changes during "
-                            "the simulation; fast reactions need constant stoichiometry",
-                            element=rid, feature="FastReaction with variable stoichiometry")
+                self._check_fast_stoichiometry(model, r, variable_stoich, rate_rules_raw)
                 net_change: dict[str, float] = {}
                 for sid, nu in [(a, -b) for a, b in reactants] + list(products):
                     sp = species[sid]
@@ -601,6 +593,22 @@ class _SbmlReader:
                                         float(self.stoichiometry_values[key])))
 
         return variable_stoich
+
+    def _check_fast_stoichiometry(self, model, r, variable_stoich, rate_rules_raw) -> None:
+        """A fast reaction's stoichiometry must stay constant (its equilibrium manifold is
+        built once)."""
+        changing = {v for v, _, _ in variable_stoich} | set(rate_rules_raw) | {
+            ea.getVariable() for e in model.getListOfEvents()
+            for ea in e.getListOfEventAssignments()}
+        for ref in list(r.getListOfReactants()) + list(r.getListOfProducts()):
+            key = self._ref_key(ref)
+            if (ref.isSetId() and ref.getId() in changing) or (
+                    key in self.stoichiometry_math and
+                    self.stoich_math_names.get(key) in changing):
+                raise UnsupportedFeature(
+                    f"fast reaction '{r.getId()}' has a stoichiometry that changes during "
+                    "the simulation; fast reactions need constant stoichiometry",
+                    element=r.getId(), feature="FastReaction with variable stoichiometry")
 
     # ------------------------------------------------------------------ pieces
     def _reject_unsupported(self, model) -> None:
