@@ -1,8 +1,19 @@
-"""SBML events (without delay) for the reaction-rate equations.
+"""The general engine of the reaction-rate equations: events, rules, delays.
 
-:func:`simulate_with_events` integrates ``d amount / dt = N v(amount, p, t)`` piecewise
-between events, following the SBML Level 3 Version 2 specification (Hucka et al. 2019,
-section 4.12, doi:10.1515/jib-2019-0021):
+:func:`simulate_with_events` integrates the extended state (species amounts, then
+rate-rule and algebraic-rule parameters, compartment sizes and stoichiometries)
+piecewise between events, following the SBML Level 3 Version 2 specification (Hucka et
+al. 2019, doi:10.1515/jib-2019-0021):
+
+* **Rates.** ``d amount / dt = N(x) v(x, p, t)`` (the stoichiometry may follow rules and
+  events) plus the rate rules; algebraic-rule variables and fast reactions are put on
+  their constraint manifold by Newton's method before every evaluation (index-1 DAE; a
+  singular Jacobian is reported as "not of index 1"); fast reactions move by index
+  reduction, ``(J_f N_f) w = -J_f dx_slow``.
+* **Delays.** ``delay(e, tau)`` reads the dense output of earlier steps (method of steps:
+  no step is longer than the shortest constant delay); before t = 0 the initial state.
+  Delayed events are queued at trigger time + delay (evaluated at trigger time) and
+  dropped if non-persistent and their trigger falls before they execute.
 
 * **Firing.** An event fires when its trigger goes from false to true. At ``t = 0`` the
   trigger's value "before" the simulation is ``initialValue``; an event whose
