@@ -209,3 +209,18 @@ def test_nested_function_definitions_that_explode_are_refused_quickly():
     with pytest.raises(sn.ModelError, match="f19.*too large"):
         sn.load(sbml)
     assert time.perf_counter() - started < 5.0
+
+
+def test_steady_state_with_rate_rules():
+    # X' = k - g X (rate rule on a species): X* = k/g = 5, eigenvalue -g
+    ss = sn.steady_state(sn.load("model m; species X; X' = k - g*X; X = 0; k = 10; g = 2; end"))
+    assert ss["X"] == pytest.approx(5.0, rel=1e-9)
+    np.testing.assert_allclose(ss.attrs["eigenvalues"], [-2.0], rtol=1e-5)
+    # p' = a - b p drives synthesis of X (degraded at g): p* = a/b = 3, X* = p*/g = 2
+    ss = sn.steady_state(sn.load("model m; species X; R: => X; p; R2: X => ; g*X; X = 0; "
+                                 "p = 0; p' = a - b*p; a = 6; b = 2; g = 1.5; end"))
+    assert ss["X"] == pytest.approx(2.0, rel=1e-9)
+    assert ss.attrs["rate_rule_values"]["p"] == pytest.approx(3.0, rel=1e-9)
+    # p' = p: the only fixed point (0) is unstable
+    with pytest.raises(sn.NoSteadyState, match="unstable"):
+        sn.steady_state(sn.load("model m; p = 1; p' = p; end"))
