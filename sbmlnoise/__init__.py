@@ -23,6 +23,8 @@ _LAZY = {
     "ReactionNetwork": "network", "Species": "network", "Reaction": "network",
     "Parameter": "network", "Compartment": "network", "MassAction": "network",
     "Event": "network",
+    "FastReaction": "network",
+    "compare_with_roadrunner": "conformance.roadrunner",
     "simulate_ode": "ode", "steady_state": "ode",
     "NoiseStatistics": "stats",
     "ssa": "ssa", "ssa_stationary": "ssa", "EnsembleResult": "ssa",

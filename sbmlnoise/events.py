@@ -1,8 +1,19 @@
-"""SBML events (without delay) for the reaction-rate equations.
+"""The general engine of the reaction-rate equations: events, rules, delays.
 
-:func:`simulate_with_events` integrates ``d amount / dt = N v(amount, p, t)`` piecewise
-between events, following the SBML Level 3 Version 2 specification (Hucka et al. 2019,
-section 4.12, doi:10.1515/jib-2019-0021):
+:func:`simulate_with_events` integrates the extended state (species amounts, then
+rate-rule and algebraic-rule parameters, compartment sizes and stoichiometries)
+piecewise between events, following the SBML Level 3 Version 2 specification (Hucka et
+al. 2019, doi:10.1515/jib-2019-0021):
+
+* **Rates.** ``d amount / dt = N(x) v(x, p, t)`` (the stoichiometry may follow rules and
+  events) plus the rate rules; algebraic-rule variables and fast reactions are put on
+  their constraint manifold by Newton's method before every evaluation (index-1 DAE; a
+  singular Jacobian is reported as "not of index 1"); fast reactions move by index
+  reduction, ``(J_f N_f) w = -J_f dx_slow``.
+* **Delays.** ``delay(e, tau)`` reads the dense output of earlier steps (method of steps:
+  no step is longer than the shortest constant delay); before t = 0 the initial state.
+  Delayed events are queued at trigger time + delay (evaluated at trigger time) and
+  dropped if non-persistent and their trigger falls before they execute.
 
 * **Firing.** An event fires when its trigger goes from false to true. At ``t = 0`` the
   trigger's value "before" the simulation is ``initialValue``; an event whose
@@ -577,6 +588,7 @@ class _Run:
         self.next_out = 0
         self.n_fired = 0
         self.queue: list[tuple[float, int, _Pending]] = []  # (time, sequence, instance)
+        self._trigger_time: float | None = None
         self.sequence = 0
         self.deadline = None if wall_time is None else _time.monotonic() + wall_time
         self.rng = np.random.default_rng(seed)
@@ -644,6 +656,14 @@ class _Run:
             stored = now
         return stored
 
+    @property
+    def trigger_time(self) -> float:
+        return self.t if self._trigger_time is None else self._trigger_time
+
+    @trigger_time.setter
+    def trigger_time(self, value) -> None:
+        self._trigger_time = value
+
     def _choose(self, pending) -> int:
         """Index of the instance to execute next: highest priority; among equal explicit
         priorities one at random (SBML L3: their order is random); events without a
@@ -664,7 +684,9 @@ class _Run:
             delay = self.model.delay_of(int(k), self.x, self.p, self.t)
             if delay > 0:
                 self.sequence += 1
-                self.queue.append((self.t + delay, self.sequence, inst))
+                # counted from the last instant before the trigger switched (the bracket
+                # is a few ulps wide): an event at t = 1 with delay 2 executes at t = 3
+                self.queue.append((self.trigger_time + delay, self.sequence, inst))
             else:
                 now.append(inst)
         return now
@@ -789,6 +811,16 @@ class _Run:
         # equilibrium at t = 0, not before: SBML Test Suite case 01539)
         m.history.initial = (self.x.copy(), self.p.copy())
         self.x = m.complete(self.x, self.p, self.t)
+        if m.net.n_reactions:
+            from .ode import check_finite_rates
+
+            rates = np.zeros(m.net.n_reactions)
+            with np.errstate(all="ignore"):
+                try:
+                    m.rates(self.x, self.p, self.t, rates)
+                except ZeroDivisionError:
+                    rates[:] = np.nan
+            check_finite_rates(m.net, rates, self.p)
         self.execute(np.array([e.initial_value for e in m.events], dtype=bool))
         stored = m.switch_values(self.x, self.p, self.t)
         self.record(self.t)
@@ -839,7 +871,9 @@ class _Run:
                 self.record(lo, dense)
                 self.t = hi
                 self.x = np.asarray(dense(hi), dtype=float).copy()
+                self.trigger_time = lo
                 self.execute(stored[:n_events])
+                self.trigger_time = None
                 stored = m.switch_values(self.x, self.p, self.t)
                 if m.net.has_delays:
                     m.history.add(hi, hi, self.x.copy(), self.p)

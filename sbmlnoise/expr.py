@@ -147,25 +147,59 @@ def symbols(expr: Expr) -> set[str]:
     return found
 
 
-def substitute(expr: Expr, mapping: Mapping[str, Expr]) -> Expr:
-    """Replace symbols by trees (one pass, no recursion into replacements)."""
+def substitute(expr: Expr, mapping: Mapping[str, Expr], _memo: dict | None = None) -> Expr:
+    """Replace symbols by trees (one pass, no recursion into replacements). Shared
+    subtrees are visited once (the memo is keyed by node identity), so a tree built by
+    nested function calls is not expanded exponentially."""
     if isinstance(expr, Sym):
         return mapping.get(expr.name, expr)
     if isinstance(expr, Apply):
-        return Apply(expr.op, tuple(substitute(a, mapping) for a in expr.args))
+        memo = {} if _memo is None else _memo
+        key = id(expr)
+        hit = memo.get(key)
+        if hit is not None and hit[0] is expr:
+            return hit[1]
+        out = Apply(expr.op, tuple(substitute(a, mapping, memo) for a in expr.args))
+        memo[key] = (expr, out)
+        return out
     return expr
 
 
-def depth(expr: Expr) -> int:
-    """Nesting depth of the tree (iterative, safe for deep trees)."""
-    best = 0
-    stack = [(expr, 1)]
+def tree_size(expr: Expr, limit: float = math.inf) -> float:
+    """Number of nodes of ``expr`` written out as a tree (shared subtrees counted each
+    time they occur), computed on the shared structure; stops counting above ``limit``."""
+    sizes: dict[int, float] = {}
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
     while stack:
-        node, d = stack.pop()
-        best = max(best, d)
-        if isinstance(node, Apply):
-            stack.extend((a, d + 1) for a in node.args)
-    return best
+        node, done = stack.pop()
+        if not isinstance(node, Apply):
+            continue
+        if id(node) in sizes:
+            continue
+        if done:
+            total = 1.0 + sum(sizes.get(id(a), 1.0) for a in node.args)
+            sizes[id(node)] = min(total, 2 * limit)
+            continue
+        stack.append((node, True))
+        stack.extend((a, False) for a in node.args if isinstance(a, Apply))
+    return sizes.get(id(expr), 1.0)
+
+
+def depth(expr: Expr) -> int:
+    """Nesting depth of the tree (iterative, safe for deep trees; shared subtrees are
+    measured once)."""
+    depths: dict[int, int] = {}
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, done = stack.pop()
+        if not isinstance(node, Apply) or id(node) in depths:
+            continue
+        if done:
+            depths[id(node)] = 1 + max((depths.get(id(a), 1) for a in node.args), default=0)
+            continue
+        stack.append((node, True))
+        stack.extend((a, False) for a in node.args if isinstance(a, Apply))
+    return depths.get(id(expr), 1)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -221,16 +255,8 @@ def _to_pyast(expr: Expr, slots: Mapping[str, Slot], delays: list | None = None)
                         [ast.Constant(k), ast.Name("x", ast.Load()), ast.Name("p", ast.Load()),
                          ast.Name("t", ast.Load()), tau], [])
     args = [_to_pyast(a, slots, delays) for a in expr.args]
-    if op == "+":
-        node = args[0]
-        for a in args[1:]:
-            node = ast.BinOp(node, ast.Add(), a)
-        return node
-    if op == "*":
-        node = args[0]
-        for a in args[1:]:
-            node = ast.BinOp(node, ast.Mult(), a)
-        return node
+    if op in ("+", "*"):
+        return _balanced(args, ast.Add if op == "+" else ast.Mult)
     if op == "-":
         return ast.BinOp(args[0], ast.Sub(), args[1])
     if op == "/":
@@ -287,6 +313,17 @@ def _to_pyast(expr: Expr, slots: Mapping[str, Slot], delays: list | None = None)
     if op == "quotient":
         return _math_call("trunc", ast.BinOp(args[0], ast.Div(), args[1]))
     raise UnsupportedFeature(f"math operator '{op}' cannot be evaluated", feature=op)
+
+
+def _balanced(args: list, operator) -> ast.expr:
+    """``a0 op a1 op ...`` as a balanced tree: depth log2(n), so a flat sum of thousands
+    of terms does not exhaust the compiler's recursion limit."""
+    while len(args) > 1:
+        paired = [ast.BinOp(args[i], operator(), args[i + 1]) for i in range(0, len(args) - 1, 2)]
+        if len(args) % 2:
+            paired.append(args[-1])
+        args = paired
+    return args[0]
 
 
 def _as_float(test: ast.expr) -> ast.expr:

@@ -254,6 +254,7 @@ class _SbmlReader:
                 raise UnsupportedFeature(f"SBML package '{package}' is required by this model "
                                          "and changes its meaning in a way sbmlnoise does not "
                                          "implement", element="sbml", feature=f"package {package}")
+        _check_function_sizes(model)  # before libsbml's validator expands them
         doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, False)
         doc.setConsistencyChecks(libsbml.LIBSBML_CAT_MODELING_PRACTICE, False)
         doc.setConsistencyChecks(libsbml.LIBSBML_CAT_SBO_CONSISTENCY, False)
@@ -313,183 +314,24 @@ class _SbmlReader:
         self.model = model
         self._reject_unsupported(model)
         self._read_functions(model)
+        comps, species = self._read_containers(model)
+        rules, rate_rules_raw, algebraic_raw, fast_ids = self._read_rules(model, species)
+        local_params, reaction_laws = self._read_laws(model)
+        stoich_ref_ids, initial_assignments = self._read_references(model, species)
 
-        comps = {}
-        for c in model.getListOfCompartments():
-            comps[c.getId()] = c
-        self.compartments = comps
-        species = {s.getId(): s for s in model.getListOfSpecies()}
-        self.sbml_species = species
-        for sid, s in species.items():
-            if s.getCompartment() not in comps:
-                raise ModelError(f"species '{sid}' lives in undefined compartment "
-                                 f"'{s.getCompartment()}'")
-
-        # symbol -> expression turning the file's meaning into amount semantics
-        self.species_value = {}
-        for sid, s in species.items():
-            if self._is_amount_valued(s):
-                self.species_value[sid] = ex.Sym(sid)
-            else:
-                self.species_value[sid] = ex.div(ex.Sym(sid), ex.Sym(s.getCompartment()))
-
-        # --- rules
-        rules: dict[str, ex.Expr] = {}
-        for rule in model.getListOfRules():
-            if not rule.isAssignment():
-                continue  # the others were rejected or (no math) dropped above
-            var = rule.getVariable()
-            if rule.getMath() is None:  # L3V2: a rule without math has no effect
-                self.warnings.append(f"assignment rule for '{var}' has no math and is ignored")
-                continue
-            math_expr = self._math(rule.getMath(), f"assignment rule for '{var}'")
-            if var in species:
-                s = species[var]
-                if not self._is_amount_valued(s):
-                    math_expr = ex.mul(math_expr, ex.Sym(s.getCompartment()))
-            rules[var] = math_expr
-        rate_rules_raw: dict[str, ex.Expr] = {}
-        algebraic_raw: list[ex.Expr] = []
-        for k, rule in enumerate(model.getListOfRules()):
-            if rule.getMath() is None:
-                continue
-            if rule.isRate():
-                var = rule.getVariable()
-                rate_rules_raw[var] = self._math(rule.getMath(), f"rate rule for '{var}'")
-            elif rule.isAlgebraic():
-                algebraic_raw.append(self._math(rule.getMath(), f"algebraic rule {k + 1}"))
-        fast_ids = {r.getId() for r in model.getListOfReactions()
-                    if r.isSetFast() and r.getFast()}
-
-        # --- reactions (file laws, local parameters renamed)
-        local_params: list[Parameter] = []
-        reaction_laws: dict[str, ex.Expr] = {}
-        for r in model.getListOfReactions():
-            rid = r.getId()
-            law = r.getKineticLaw()
-            if law is None or law.getMath() is None:
-                # valid SBML (constraint-based models, e.g. with the fbc package), but a
-                # kinetic analysis needs a rate for every reaction
-                raise UnsupportedFeature(f"reaction '{rid}' has no kinetic law; sbmlnoise needs "
-                                         "a rate law for every reaction (constraint-based "
-                                         "models are out of scope)", element=rid,
-                                         feature="reaction without kinetic law")
-            local_map = {}
-            for lp in list(law.getListOfLocalParameters()) + list(law.getListOfParameters()):
-                scoped = f"{rid}.{lp.getId()}"
-                if scoped in local_map.values():
-                    continue
-                if not lp.isSetValue():
-                    raise ModelError(f"local parameter '{lp.getId()}' of reaction '{rid}' has no value")
-                local_map[lp.getId()] = scoped
-                local_params.append(Parameter(scoped, float(lp.getValue()), "local", lp.getName()))
-            reaction_laws[rid] = self._math(law.getMath(), f"kinetic law of reaction '{rid}'",
-                                            local_map)
-
-        # --- stoichiometry symbols and values
-        stoich_ref_ids: dict[str, libsbml.SpeciesReference] = {}
-        for r in model.getListOfReactions():
-            for ref in list(r.getListOfReactants()) + list(r.getListOfProducts()):
-                if ref.isSetId():
-                    stoich_ref_ids[ref.getId()] = ref
-                if ref.isSetStoichiometryMath() if hasattr(ref, "isSetStoichiometryMath") else False:
-                    where = f"stoichiometryMath of '{ref.getSpecies()}' in reaction '{r.getId()}'"
-                    math_expr = self._math(ref.getStoichiometryMath().getMath(), where)
-                    self.stoichiometry_math[self._ref_key(ref)] = (ref, math_expr)
-
-        initial_assignments = {}
-        for ia in model.getListOfInitialAssignments():
-            sym = ia.getSymbol()
-            if ia.getMath() is None:  # L3V2: an initial assignment without math has no effect
-                self.warnings.append(f"initial assignment to '{sym}' has no math and is ignored")
-                continue
-            math_expr = self._math(ia.getMath(), f"initial assignment to '{sym}'")
-            if sym in species and not self._is_amount_valued(species[sym]):
-                math_expr = ex.mul(math_expr, ex.Sym(species[sym].getCompartment()))
-            initial_assignments[sym] = math_expr
-
-        # --- time derivatives: rate rules in amount semantics, rateOf(), algebraic rules
-        self.rules_raw, self.reaction_laws_raw = rules, reaction_laws
-        self.deriv = self._derivatives(model, species, rules, rate_rules_raw, fast_ids)
-        self.rate_of = {}
-        maths = [*rules.values(), *reaction_laws.values(), *initial_assignments.values(),
-                 *self.deriv.values(), *algebraic_raw]
-        for m in maths:
-            for name in ex.symbols(m):
-                if name.startswith(RATE_OF):
-                    self.rate_of[name] = self._rate_of(name[len(RATE_OF):])
-        rules = {k: self._sub_rate_of(v) for k, v in rules.items()}
-        reaction_laws = {k: self._sub_rate_of(v) for k, v in reaction_laws.items()}
-        initial_assignments = {k: self._sub_rate_of(v) for k, v in initial_assignments.items()}
-        self.deriv = {k: self._sub_rate_of(v) for k, v in self.deriv.items()}
-        algebraic_raw = [self._sub_rate_of(g) for g in algebraic_raw]
+        rules, reaction_laws, initial_assignments, algebraic_raw = self._with_derivatives(
+            model, species, rules, rate_rules_raw, fast_ids, reaction_laws,
+            initial_assignments, algebraic_raw)
         algebraic_vars = self._algebraic_variables(model, algebraic_raw, rules, rate_rules_raw,
                                                    stoich_ref_ids, fast_ids)
 
-        # --- initial values (t = 0): IA > rule > attribute
-        definitions: dict[str, ex.Expr] = {}
-        for cid, c in comps.items():
-            if self._zero_dimensional(c) and not c.isSetSize():
-                definitions[cid] = ex.ONE
-            elif c.isSetSize():
-                definitions[cid] = ex.Num(c.getSize())
-        for p in model.getListOfParameters():
-            if p.isSetValue():
-                definitions[p.getId()] = ex.Num(p.getValue())
-        for sid, s in species.items():
-            if s.isSetInitialAmount():
-                definitions[sid] = ex.Num(s.getInitialAmount())
-            elif s.isSetInitialConcentration():
-                comp = comps[s.getCompartment()]
-                if self._zero_dimensional(comp):
-                    definitions[sid] = ex.Num(s.getInitialConcentration())
-                else:
-                    definitions[sid] = ex.mul(ex.Num(s.getInitialConcentration()),
-                                              ex.Sym(s.getCompartment()))
-        for ref_id, ref in stoich_ref_ids.items():
-            definitions[ref_id] = ex.Num(ref.getStoichiometry()) if ref.isSetStoichiometry() \
-                else ex.ONE
-        for lp in local_params:
-            definitions[lp.id] = ex.Num(lp.value)
-        stoich_math_names = {}
-        for key, (ref, math_expr) in self.stoichiometry_math.items():
-            name = ref.getId() if ref.isSetId() else f"<stoichiometryMath {len(stoich_math_names)}>"
-            definitions[name] = math_expr
-            stoich_math_names[key] = name
-        for var in algebraic_vars:
-            definitions.setdefault(var, ex.ZERO)  # a start for the t=0 solve
-        definitions.update(rules)
-        definitions.update(initial_assignments)
-        initial = _evaluate_definitions(definitions, reaction_laws, self.species_value)
-        self.stoichiometry_values = {k: initial[name] for k, name in stoich_math_names.items()}
-
-        # --- which variables are state, constant parameters, or rule-defined
-        state_species = [sid for sid in species if sid not in rules]
-        parameters: list[Parameter] = []
-        for cid, c in comps.items():
-            if cid in rules:
-                continue
-            if cid not in initial or not math.isfinite(initial[cid]):
-                if self._compartment_used(cid, [*rules.values(), *reaction_laws.values(),
-                                                     *initial_assignments.values()]):
-                    raise ModelError(f"compartment '{cid}' has no size but its size is used "
-                                     "(by a concentration species or in math)")
-                initial[cid] = 1.0
-                self.warnings.append(f"compartment '{cid}' has no size; it is never used, "
-                                     "so 1 is assumed")
-            parameters.append(Parameter(cid, initial[cid], "compartment", c.getName()))
-        for p in model.getListOfParameters():
-            pid = p.getId()
-            if pid in rules:
-                continue
-            if pid not in initial:
-                raise ModelError(f"parameter '{pid}' has no value (set 'value' or an initial "
-                                 "assignment)")
-            parameters.append(Parameter(pid, initial[pid], "global", p.getName()))
-        parameters.extend(local_params)
-        for ref_id in stoich_ref_ids:
-            if ref_id not in rules:
-                parameters.append(Parameter(ref_id, initial[ref_id], "stoichiometry"))
+        initial, stoich_math_names = self._initial_values(
+            model, comps, species, stoich_ref_ids, local_params, algebraic_vars,
+            rate_rules_raw, rules, initial_assignments, reaction_laws)
+        self.stoich_math_names = stoich_math_names
+        state_species, parameters = self._parameters(
+            model, comps, species, rules, reaction_laws, initial_assignments, initial,
+            local_params, stoich_ref_ids)
 
         # --- resolve assignment rules and reaction-id symbols into amount-semantics trees
         resolved = _resolve(rules, reaction_laws)
@@ -498,20 +340,9 @@ class _SbmlReader:
             return ex.substitute(e, resolved)
 
         self.final = final
-        constant_names = {p.id for p in parameters if p.kind == "local"}
-        constant_names |= {p.getId() for p in model.getListOfParameters() if p.getConstant()}
-        constant_names |= {c.getId() for c in model.getListOfCompartments() if c.getConstant()}
-        constant_names -= set(rate_rules_raw) | set(algebraic_vars) | {
-            ea.getVariable() for e in model.getListOfEvents()
-            for ea in e.getListOfEventAssignments()}
-        variable_stoich = []
-        for var in rules:
-            if var in stoich_ref_ids and not ex.symbols(resolved[var]) <= constant_names:
-                variable_stoich.append((var, resolved[var], float(initial[var])))
-        for key, (ref, math_expr) in self.stoichiometry_math.items():
-            if not ex.symbols(math_expr) <= constant_names:
-                variable_stoich.append((stoich_math_names[key], final(math_expr),
-                                        float(self.stoichiometry_values[key])))
+        variable_stoich = self._variable_stoichiometry(
+            model, parameters, rate_rules_raw, algebraic_vars, rules, resolved,
+            stoich_ref_ids, initial, stoich_math_names)
 
         # --- species objects
         species_objs = []
@@ -538,6 +369,7 @@ class _SbmlReader:
             rate = final(reaction_laws[rid])
             self._check_symbols(rate, rid, state_species, parameters)
             if rid in fast_ids:
+                self._check_fast_stoichiometry(model, r, variable_stoich, rate_rules_raw)
                 net_change: dict[str, float] = {}
                 for sid, nu in [(a, -b) for a, b in reactants] + list(products):
                     sp = species[sid]
@@ -588,6 +420,257 @@ class _SbmlReader:
             variable_stoichiometry=tuple(variable_stoich), species_references=tuple(roles),
             initial_history=tuple((v, final(e)) for v, e in initial_assignments.items()
                                   if ex.TIME in ex.symbols(e)))
+
+    def _read_containers(self, model):
+        """Compartments and species; the symbol -> amount-semantics map."""
+        comps = {}
+        for c in model.getListOfCompartments():
+            comps[c.getId()] = c
+        self.compartments = comps
+        species = {s.getId(): s for s in model.getListOfSpecies()}
+        self.sbml_species = species
+        for sid, s in species.items():
+            if s.getCompartment() not in comps:
+                raise ModelError(f"species '{sid}' lives in undefined compartment "
+                                 f"'{s.getCompartment()}'")
+
+        # symbol -> expression turning the file's meaning into amount semantics
+        self.species_value = {}
+        for sid, s in species.items():
+            if self._is_amount_valued(s):
+                self.species_value[sid] = ex.Sym(sid)
+            else:
+                self.species_value[sid] = ex.div(ex.Sym(sid), ex.Sym(s.getCompartment()))
+
+        return comps, species
+
+    def _read_rules(self, model, species):
+        """Assignment rules (amount semantics), rate rules, algebraic rules, fast ids."""
+        # --- rules
+        rules: dict[str, ex.Expr] = {}
+        for rule in model.getListOfRules():
+            if not rule.isAssignment():
+                continue  # the others were rejected or (no math) dropped above
+            var = rule.getVariable()
+            if rule.getMath() is None:  # L3V2: a rule without math has no effect
+                self.warnings.append(f"assignment rule for '{var}' has no math and is ignored")
+                continue
+            math_expr = self._math(rule.getMath(), f"assignment rule for '{var}'")
+            if var in species:
+                s = species[var]
+                if not self._is_amount_valued(s):
+                    math_expr = ex.mul(math_expr, ex.Sym(s.getCompartment()))
+            rules[var] = math_expr
+        rate_rules_raw: dict[str, ex.Expr] = {}
+        algebraic_raw: list[ex.Expr] = []
+        for k, rule in enumerate(model.getListOfRules()):
+            if rule.getMath() is None:
+                continue
+            if rule.isRate():
+                var = rule.getVariable()
+                rate_rules_raw[var] = self._math(rule.getMath(), f"rate rule for '{var}'")
+            elif rule.isAlgebraic():
+                algebraic_raw.append(self._math(rule.getMath(), f"algebraic rule {k + 1}"))
+        fast_ids = {r.getId() for r in model.getListOfReactions()
+                    if r.isSetFast() and r.getFast()}
+
+        return rules, rate_rules_raw, algebraic_raw, fast_ids
+
+    def _read_laws(self, model):
+        """Kinetic laws with local parameters renamed ``<reaction>.<local>``."""
+        # --- reactions (file laws, local parameters renamed)
+        local_params: list[Parameter] = []
+        reaction_laws: dict[str, ex.Expr] = {}
+        for r in model.getListOfReactions():
+            rid = r.getId()
+            law = r.getKineticLaw()
+            if law is None or law.getMath() is None:
+                # valid SBML (constraint-based models, e.g. with the fbc package), but a
+                # kinetic analysis needs a rate for every reaction
+                raise UnsupportedFeature(f"reaction '{rid}' has no kinetic law; sbmlnoise needs "
+                                         "a rate law for every reaction (constraint-based "
+                                         "models are out of scope)", element=rid,
+                                         feature="reaction without kinetic law")
+            local_map = {}
+            for lp in list(law.getListOfLocalParameters()) + list(law.getListOfParameters()):
+                scoped = f"{rid}.{lp.getId()}"
+                if scoped in local_map.values():
+                    continue
+                if not lp.isSetValue():
+                    raise ModelError(f"local parameter '{lp.getId()}' of reaction '{rid}' has no value")
+                local_map[lp.getId()] = scoped
+                local_params.append(Parameter(scoped, float(lp.getValue()), "local", lp.getName()))
+            reaction_laws[rid] = self._math(law.getMath(), f"kinetic law of reaction '{rid}'",
+                                            local_map)
+
+        return local_params, reaction_laws
+
+    def _read_references(self, model, species):
+        """Species-reference ids, stoichiometryMath trees and initial assignments."""
+        # --- stoichiometry symbols and values
+        stoich_ref_ids: dict[str, libsbml.SpeciesReference] = {}
+        for r in model.getListOfReactions():
+            for ref in list(r.getListOfReactants()) + list(r.getListOfProducts()):
+                if ref.isSetId():
+                    stoich_ref_ids[ref.getId()] = ref
+                if ref.isSetStoichiometryMath() if hasattr(ref, "isSetStoichiometryMath") else False:
+                    where = f"stoichiometryMath of '{ref.getSpecies()}' in reaction '{r.getId()}'"
+                    math_expr = self._math(ref.getStoichiometryMath().getMath(), where)
+                    self.stoichiometry_math[self._ref_key(ref)] = (ref, math_expr)
+
+        initial_assignments = {}
+        for ia in model.getListOfInitialAssignments():
+            sym = ia.getSymbol()
+            if ia.getMath() is None:  # L3V2: an initial assignment without math has no effect
+                self.warnings.append(f"initial assignment to '{sym}' has no math and is ignored")
+                continue
+            math_expr = self._math(ia.getMath(), f"initial assignment to '{sym}'")
+            if sym in species and not self._is_amount_valued(species[sym]):
+                math_expr = ex.mul(math_expr, ex.Sym(species[sym].getCompartment()))
+            initial_assignments[sym] = math_expr
+
+        return stoich_ref_ids, initial_assignments
+
+    def _initial_values(self, model, comps, species, stoich_ref_ids, local_params,
+                        algebraic_vars, rate_rules_raw, rules, initial_assignments,
+                        reaction_laws):
+        """Every symbol's value at t = 0 (IA > rule > attribute)."""
+        # --- initial values (t = 0): IA > rule > attribute
+        definitions: dict[str, ex.Expr] = {}
+        for cid, c in comps.items():
+            if self._zero_dimensional(c) and not c.isSetSize():
+                definitions[cid] = ex.ONE
+            elif c.isSetSize():
+                definitions[cid] = ex.Num(c.getSize())
+        for p in model.getListOfParameters():
+            if p.isSetValue():
+                definitions[p.getId()] = ex.Num(p.getValue())
+        for sid, s in species.items():
+            if s.isSetInitialAmount():
+                definitions[sid] = ex.Num(s.getInitialAmount())
+            elif s.isSetInitialConcentration():
+                comp = comps[s.getCompartment()]
+                if self._zero_dimensional(comp):
+                    definitions[sid] = ex.Num(s.getInitialConcentration())
+                else:
+                    definitions[sid] = ex.mul(ex.Num(s.getInitialConcentration()),
+                                              ex.Sym(s.getCompartment()))
+        for ref_id, ref in stoich_ref_ids.items():
+            definitions[ref_id] = ex.Num(ref.getStoichiometry()) if ref.isSetStoichiometry() \
+                else ex.ONE
+        for lp in local_params:
+            definitions[lp.id] = ex.Num(lp.value)
+        stoich_math_names = {}
+        for key, (ref, math_expr) in self.stoichiometry_math.items():
+            name = ref.getId() if ref.isSetId() else f"<stoichiometryMath {len(stoich_math_names)}>"
+            definitions[name] = math_expr
+            stoich_math_names[key] = name
+        for var in algebraic_vars:
+            definitions.setdefault(var, ex.ZERO)  # a start for the t=0 solve
+        for var in rate_rules_raw:
+            if var not in definitions and var not in initial_assignments:
+                # no value anywhere (e.g. BioModels BIOMD0000000034): integrate from 0
+                self.warnings.append(f"'{var}' has a rate rule but no initial value; "
+                                     "0 is assumed")
+                definitions[var] = ex.ZERO
+        definitions.update(rules)
+        definitions.update(initial_assignments)
+        initial = _evaluate_definitions(definitions, reaction_laws, self.species_value)
+        self.stoichiometry_values = {k: initial[name] for k, name in stoich_math_names.items()}
+
+        return initial, stoich_math_names
+
+    def _parameters(self, model, comps, species, rules, reaction_laws, initial_assignments,
+                    initial, local_params, stoich_ref_ids):
+        """Constant-valued symbols: compartments, globals, locals, stoichiometries."""
+        # --- which variables are state, constant parameters, or rule-defined
+        state_species = [sid for sid in species if sid not in rules]
+        parameters: list[Parameter] = []
+        for cid, c in comps.items():
+            if cid in rules:
+                continue
+            if cid not in initial or not math.isfinite(initial[cid]):
+                if self._compartment_used(cid, [*rules.values(), *reaction_laws.values(),
+                                                     *initial_assignments.values()]):
+                    raise ModelError(f"compartment '{cid}' has no size but its size is used "
+                                     "(by a concentration species or in math)")
+                initial[cid] = 1.0
+                self.warnings.append(f"compartment '{cid}' has no size; it is never used, "
+                                     "so 1 is assumed")
+            parameters.append(Parameter(cid, initial[cid], "compartment", c.getName()))
+        for p in model.getListOfParameters():
+            pid = p.getId()
+            if pid in rules:
+                continue
+            if pid not in initial:
+                raise ModelError(f"parameter '{pid}' has no value (set 'value' or an initial "
+                                 "assignment)")
+            parameters.append(Parameter(pid, initial[pid], "global", p.getName()))
+        parameters.extend(local_params)
+        for ref_id in stoich_ref_ids:
+            if ref_id not in rules:
+                parameters.append(Parameter(ref_id, initial[ref_id], "stoichiometry"))
+
+        return state_species, parameters
+
+    def _with_derivatives(self, model, species, rules, rate_rules_raw, fast_ids,
+                          reaction_laws, initial_assignments, algebraic_raw):
+        """Rate rules in amount semantics (``self.deriv``) and every ``rateOf()``
+        replaced by its time derivative."""
+        self.rules_raw, self.reaction_laws_raw = rules, reaction_laws
+        self.deriv = self._derivatives(model, species, rules, rate_rules_raw, fast_ids)
+        self.rate_of = {}
+        maths = [*rules.values(), *reaction_laws.values(), *initial_assignments.values(),
+                 *self.deriv.values(), *algebraic_raw]
+        for m in maths:
+            for name in ex.symbols(m):
+                if name.startswith(RATE_OF):
+                    self.rate_of[name] = self._rate_of(name[len(RATE_OF):])
+        rules = {k: self._sub_rate_of(v) for k, v in rules.items()}
+        reaction_laws = {k: self._sub_rate_of(v) for k, v in reaction_laws.items()}
+        initial_assignments = {k: self._sub_rate_of(v) for k, v in initial_assignments.items()}
+        self.deriv = {k: self._sub_rate_of(v) for k, v in self.deriv.items()}
+        algebraic_raw = [self._sub_rate_of(g) for g in algebraic_raw]
+        return rules, reaction_laws, initial_assignments, algebraic_raw
+
+    def _variable_stoichiometry(self, model, parameters, rate_rules_raw, algebraic_vars,
+                                rules, resolved, stoich_ref_ids, initial,
+                                stoich_math_names) -> list:
+        """(id, tree, value at t=0) of stoichiometries set by a rule or stoichiometryMath
+        that uses anything not constant."""
+        final = self.final
+        constant_names = {p.id for p in parameters if p.kind == "local"}
+        constant_names |= {p.getId() for p in model.getListOfParameters() if p.getConstant()}
+        constant_names |= {c.getId() for c in model.getListOfCompartments() if c.getConstant()}
+        constant_names -= set(rate_rules_raw) | set(algebraic_vars) | {
+            ea.getVariable() for e in model.getListOfEvents()
+            for ea in e.getListOfEventAssignments()}
+        variable_stoich = []
+        for var in rules:
+            if var in stoich_ref_ids and not ex.symbols(resolved[var]) <= constant_names:
+                variable_stoich.append((var, resolved[var], float(initial[var])))
+        for key, (ref, math_expr) in self.stoichiometry_math.items():
+            if not ex.symbols(math_expr) <= constant_names:
+                variable_stoich.append((stoich_math_names[key], final(math_expr),
+                                        float(self.stoichiometry_values[key])))
+
+        return variable_stoich
+
+    def _check_fast_stoichiometry(self, model, r, variable_stoich, rate_rules_raw) -> None:
+        """A fast reaction's stoichiometry must stay constant (its equilibrium manifold is
+        built once)."""
+        changing = {v for v, _, _ in variable_stoich} | set(rate_rules_raw) | {
+            ea.getVariable() for e in model.getListOfEvents()
+            for ea in e.getListOfEventAssignments()}
+        for ref in list(r.getListOfReactants()) + list(r.getListOfProducts()):
+            key = self._ref_key(ref)
+            if (ref.isSetId() and ref.getId() in changing) or (
+                    key in self.stoichiometry_math and
+                    self.stoich_math_names.get(key) in changing):
+                raise UnsupportedFeature(
+                    f"fast reaction '{r.getId()}' has a stoichiometry that changes during "
+                    "the simulation; fast reactions need constant stoichiometry",
+                    element=r.getId(), feature="FastReaction with variable stoichiometry")
 
     # ------------------------------------------------------------------ pieces
     def _reject_unsupported(self, model) -> None:
@@ -776,6 +859,7 @@ class _SbmlReader:
             n_args = lam.getNumBvars()
             bvars = [lam.getChild(i).getName() for i in range(n_args)]
             body_node = lam.getChild(lam.getNumChildren() - 1)
+            _check_depth(body_node, f"function '{fd.getId()}'")
             self.functions[fd.getId()] = (bvars, _ast_to_expr(body_node, self.functions, {},
                                                               f"function '{fd.getId()}'",
                                                               bound=set(bvars)))
@@ -801,9 +885,14 @@ class _SbmlReader:
     def _math(self, node, where: str, local_map: dict | None = None) -> ex.Expr:
         if node is None:
             raise ModelError(f"{where} has no math")
+        _check_depth(node, where)
         raw = _ast_to_expr(node, self.functions, local_map or {}, where)
-        if ex.depth(raw) > 500:
-            raise ModelError(f"{where}: math nested deeper than 500 levels")
+        if ex.depth(raw) > MAX_MATH_DEPTH:
+            raise ModelError(f"{where}: math nested deeper than {MAX_MATH_DEPTH} levels "
+                             "(after inlining function definitions)")
+        if ex.tree_size(raw, MAX_MATH_SIZE) > MAX_MATH_SIZE:
+            raise ModelError(f"{where}: math expands to more than {MAX_MATH_SIZE:,} terms "
+                             "once function definitions are inlined (too large)")
         return ex.substitute(raw, self.species_value)
 
     @staticmethod
@@ -985,6 +1074,53 @@ _CONSTANTS = {"pi": math.pi, "exponentiale": math.e, "true": 1.0, "false": 0.0,
               "avogadro": SBML_AVOGADRO, "infinity": math.inf, "notanumber": math.nan}
 
 
+#: deepest MathML nesting translated (deeper: ModelError, before any recursion); code
+#: generation and Python's compiler recurse once or twice per level
+MAX_MATH_DEPTH = 200
+#: largest expression (as a written-out tree, after inlining functions) translated
+MAX_MATH_SIZE = 1_000_000
+
+
+def _check_function_sizes(model) -> None:
+    """Refuse function definitions that expand to more than :data:`MAX_MATH_SIZE` terms
+    when inlined (e.g. f_k(x) = f_(k-1)(x) + f_(k-1)(x): 2^k terms). The size of each
+    body is counted with every call replaced by the callee's size, in one pass over the
+    definitions, so the count itself never expands anything."""
+    sizes: dict[str, float] = {}
+    for fd in model.getListOfFunctionDefinitions():
+        lam = fd.getMath()
+        if lam is None:
+            continue
+        total = 0.0
+        stack = [lam.getChild(lam.getNumChildren() - 1)] if lam.getNumChildren() else []
+        while stack:
+            node = stack.pop()
+            name = node.getName()
+            total += sizes.get(name, 1.0) if node.isUserFunction() else 1.0
+            stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
+        sizes[fd.getId()] = total
+        if total > MAX_MATH_SIZE:
+            raise ModelError(f"function definition '{fd.getId()}' expands to more than "
+                             f"{MAX_MATH_SIZE:,} terms when its calls are inlined (too large)")
+
+
+def _check_depth(node, where: str) -> None:
+    """Refuse MathML nested deeper than :data:`MAX_MATH_DEPTH` (iterative walk, so the
+    check itself cannot overflow the stack)."""
+    stack = [(node, 1)]
+    while stack:
+        item, d = stack.pop()
+        if d > MAX_MATH_DEPTH:
+            raise ModelError(f"{where}: math nested deeper than {MAX_MATH_DEPTH} levels")
+        chain = item.getCharacter() if item.isOperator() and \
+            item.getCharacter() in "+*" else None
+        for i in range(item.getNumChildren()):
+            child = item.getChild(i)
+            # a chain of the same sum/product is one n-ary operation (no extra depth)
+            same = chain is not None and child.isOperator() and child.getCharacter() == chain
+            stack.append((child, d if same else d + 1))
+
+
 def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Expr:
     """Translate a libsbml ASTNode into our tree."""
     kids = [node.getChild(i) for i in range(node.getNumChildren())]
@@ -1036,6 +1172,20 @@ def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Exp
             raise ModelError(f"{where}: function '{name}' takes {len(bvars)} arguments, "
                              f"got {len(kids)}")
         return ex.substitute(body, {b: conv(k) for b, k in zip(bvars, kids)})
+    if node.isOperator() and node.getCharacter() in "+*":
+        # libsbml reads an n-ary sum/product as a left-deep chain of binary nodes:
+        # collect the operands iteratively so a long sum does not recurse per term
+        char = node.getCharacter()
+        leaves, stack = [], [node]
+        while stack:
+            item = stack.pop()
+            if item.isOperator() and item.getCharacter() == char:
+                stack.extend(item.getChild(i) for i in range(item.getNumChildren() - 1, -1, -1))
+            else:
+                leaves.append(item)
+        args = [conv(k) for k in leaves]
+        return (ex.add(*args) if args else ex.ZERO) if char == "+" else \
+            (ex.mul(*args) if args else ex.ONE)
     args = [conv(k) for k in kids]
     if node.isOperator():
         char = node.getCharacter()

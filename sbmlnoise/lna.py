@@ -125,6 +125,8 @@ def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
     >>> round(float(st.psd("X", [0.0]).iloc[0]), 12)  # 2k/g^2
     5.0
     """
+    if net.continuous_features():  # rate/algebraic rules, fast reactions, delays
+        net.require_stochastic("lna")
     if net.events:
         raise UnsupportedFeature(
             f"lna: model '{net.id}' has events; the LNA needs smooth dynamics -- use "

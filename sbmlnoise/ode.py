@@ -142,6 +142,7 @@ def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=N
                                     wall_time=wall_time)
     f0, jac = _rhs(net)
     x0 = net.initial_amounts.copy()
+    check_finite_rates(net, net.rates(x0, 0.0), net.parameter_values)
     if times[-1] == 0 or net.n_reactions == 0 or not np.any(net.stoichiometry):
         return np.tile(x0, (len(times), 1)), None
     deadline = None if wall_time is None else _time.monotonic() + wall_time
@@ -170,6 +171,26 @@ def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=N
                               f"by t={times[min(bad, len(times) - 1)]:g}); the model may blow "
                               "up in finite time")
     return amounts, None
+
+
+def check_finite_rates(net: ReactionNetwork, rates, params) -> None:
+    """Raise :class:`SimulationError` naming the first reaction whose rate at the start
+    is infinite or NaN (and the non-finite parameters it uses): integrating from there
+    would only produce NaN or make the solver step forever."""
+    rates = np.asarray(rates, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(rates))
+    if not bad.size:
+        return
+    reaction = net.reactions[int(bad[0])]
+    from . import expr as ex
+
+    used = ex.symbols(reaction.rate)
+    culprits = [f"{pid} = {v:g}" for pid, v in zip(net.parameter_ids, params)
+                if pid in used and not math.isfinite(v)]
+    why = f" (it uses {', '.join(culprits)})" if culprits else \
+        " (e.g. a division by a species that is zero)"
+    raise SimulationError(f"rate of reaction '{reaction.sbml_id or reaction.id}' is not "
+                          f"finite ({rates[bad[0]]:g}) at t=0{why}; fix the model's values")
 
 
 class _OutOfTime(Exception):
@@ -224,6 +245,15 @@ def _steady_state(net: ReactionNetwork, *, tol: float, t_max: float,
     if net.events:
         raise UnsupportedFeature(f"steady state of model '{net.id}' with events is not defined",
                                  element=net.events[0].id, feature="Event")
+    if net.rate_rules and not net.events and all(f == "RateRule" for _, f in
+                                                  net.continuous_features()):
+        return _steady_state_rate_rules(net, tol=tol, t_max=t_max)
+    if net.continuous_features():
+        element, feature = net.continuous_features()[0]
+        raise UnsupportedFeature(f"steady state of model '{net.id}': '{element}' is a "
+                                 f"{feature}, which the steady-state search does not handle "
+                                 "yet; integrate with sn.simulate_ode to a late time",
+                                 element=element, feature=feature)
     if net.is_time_dependent:
         raise UnsupportedFeature(f"model '{net.id}' has time-dependent rates; no steady state",
                                  feature="csymbol time")
@@ -315,4 +345,80 @@ def _steady_state(net: ReactionNetwork, *, tol: float, t_max: float,
     x = np.clip(full(y), 0.0, None)
     result = pd.Series(x, index=list(net.species_ids), name="steady_state")
     result.attrs.update(eigenvalues=eig, residual=res)
+    return result
+
+
+def _steady_state_rate_rules(net: ReactionNetwork, *, tol: float, t_max: float) -> pd.Series:
+    """Steady state of a model with rate rules: Newton's method (finite-difference
+    Jacobian) on the independent species and the rate-rule variables, started from the
+    initial state and then from points of an integration over growing spans. The
+    rate-rule variables that are not species go to ``attrs["rate_rule_values"]``."""
+    from .events import _EventModel
+
+    model = _EventModel(net)
+    n_s = net.n_species
+    ind = list(net.independent_species)
+    link = net.link_matrix
+    x0 = model.x0.copy()
+    offset = x0[:n_s] - link @ x0[ind]
+    k = len(ind)
+    # species driven by rate rules have zero stoichiometry rows, so the conservation
+    # analysis calls them constant: they are unknowns of their own
+    ruled = [net.index(v) for v, _ in net.rate_rules
+             if v in net.species_index and net.index(v) not in ind]
+    m = len(ruled)
+
+    def full(y):
+        species = link @ y[:k] + offset
+        species[ruled] = y[k:k + m]
+        return np.concatenate([species, y[k + m:]])
+
+    def residual(y):
+        dx = model.rhs(full(y), model.p0, 0.0)
+        return np.concatenate([dx[ind], dx[ruled], dx[n_s:]])
+
+    def newton(start):
+        sol = root(residual, start, method="hybr", options={"xtol": 1e-12})
+        res = float(np.max(np.abs(residual(sol.x)))) if sol.x.size else 0.0
+        scale = max(1e-300, float(np.max(np.abs(sol.x))) if sol.x.size else 1.0)
+        if not (sol.success or res <= tol * scale) or not np.all(np.isfinite(sol.x)):
+            return None
+        jac = np.empty((sol.x.size, sol.x.size))
+        for i in range(sol.x.size):
+            h = 1e-7 * max(1.0, abs(sol.x[i]))
+            step = sol.x.copy()
+            step[i] += h
+            jac[:, i] = (residual(step) - residual(sol.x)) / h
+        eig = np.linalg.eigvals(jac) if jac.size else np.array([])
+        leading = float(np.max(eig.real)) if eig.size else -math.inf
+        return sol.x, res, eig, leading <= 1e-6 * max(1.0, float(np.max(np.abs(eig))) if
+                                                       eig.size else 1.0)
+
+    y0 = np.concatenate([x0[ind], x0[ruled], x0[n_s:]])
+    found = newton(y0)
+    span, t_now = 10.0, 0.0
+    while (found is None or not found[3]) and t_now < t_max:
+        t_now += span
+        try:
+            from .events import simulate_with_events
+            amounts, params = simulate_with_events(net, [0.0, t_now], rtol=1e-9,
+                                                   atol=default_atol(net, 1e-9), wall_time=60)
+        except SimulationError:
+            break
+        end = np.concatenate([amounts[-1], params[-1, model.extra_p] if params is not None
+                              else x0[n_s:]])
+        found = newton(np.concatenate([end[ind], end[ruled], end[n_s:]])) or found
+        span *= 10.0
+    if found is None:
+        raise NoSteadyState(f"no steady state found for model '{net.id}' (rate rules; Newton "
+                            f"from the initial state and after integrating to t={t_now:g})")
+    y, res, eig, stable = found
+    if not stable:
+        shown = ", ".join(f"{e:.3g}" for e in sorted(eig, key=lambda e: -e.real)[:3])
+        raise NoSteadyState(f"steady state of model '{net.id}' is unstable (eigenvalues "
+                            f"{shown})", unstable=True, eigenvalues=eig)
+    x = full(y)
+    result = pd.Series(x[:n_s], index=list(net.species_ids), name="steady_state")
+    result.attrs.update(eigenvalues=eig, residual=res,
+                        rate_rule_values=dict(zip(net.ode_extra_ids, x[n_s:])))
     return result

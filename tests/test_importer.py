@@ -229,11 +229,11 @@ BAD = {
 <listOfReactions><reaction id="R1" reversible="false"><listOfReactants><speciesReference species="X" stoichiometry="1" constant="true"/></listOfReactants>
 <kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML"><apply><times/><ci>nope</ci><ci>X</ci></apply></math></kineticLaw></reaction></listOfReactions>
 </model></sbml>""", sn.ModelError, "nope"),
-    "algebraic rule": ("model m; species X; 0 = X - 1; X = 1; end", sn.UnsupportedFeature, "algebraic"),
-    "rate rule": ("model m; species X; X' = -X; X = 1; end", sn.UnsupportedFeature, "rate rule"),
-    "delay": ("model m; species X; R: X => ; delay(X, 1); X = 1; end", sn.UnsupportedFeature, "delay"),
-    "event with delay": ("model m; species X; R: X => ; X; E: at (time > 1) after 2: X = 5; X = 1; end",
-                         sn.UnsupportedFeature, "delay"),
+    "unsolvable algebraic rule": ("""<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2"><model id="m">
+<listOfParameters><parameter id="k" value="1" constant="true"/></listOfParameters>
+<listOfRules><algebraicRule><math xmlns="http://www.w3.org/1998/Math/MathML"><apply><minus/><ci>k</ci><cn>2</cn></apply></math></algebraicRule></listOfRules>
+</model></sbml>""", (sn.ModelError, sn.UnsupportedFeature), "overdetermined"),
     "antimony syntax": ("model m; => X; ; ; end end", sn.ModelError, "Antimony"),
     "entity expansion": ("""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>
 <sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2"><model id="m" name="&lol2;"/></sbml>""",
@@ -250,14 +250,16 @@ def test_bad_input_raises_a_named_error(case):
     assert "\n" not in str(info.value).strip()
 
 
-def test_fast_reaction_is_unsupported():
+def test_fast_reaction_loads_and_stochastic_backends_refuse_it():
     sbml = bundled_path("birth_death").read_text(encoding="utf-8")
     import libsbml
     doc = libsbml.readSBMLFromString(sbml)
     doc.setLevelAndVersion(2, 4, False)
     doc.getModel().getReaction(0).setFast(True)
-    with pytest.raises(sn.UnsupportedFeature, match="fast"):
-        sn.load(libsbml.writeSBMLToString(doc))
+    net = sn.load(libsbml.writeSBMLToString(doc))
+    assert [f.id for f in net.fast_reactions] == [doc.getModel().getReaction(0).getId()]
+    with pytest.raises(sn.UnsupportedFeature, match="FastReaction"):
+        net.require_stochastic("ssa")
 
 
 def test_missing_file_is_a_model_error(tmp_path):
@@ -347,6 +349,11 @@ def test_constant_stoichiometry_math_is_evaluated():
     net = sn.load(sbml, system_size=1)
     assert net.stoichiometry[0, 0] == 3.0
     assert sn.simulate_ode(net, [0, 2])["X"].iloc[-1] == pytest.approx(6.0)
-    varying = sbml.replace("<ci>p</ci>", "<ci>X</ci>")
-    with pytest.raises(sn.UnsupportedFeature, match="stoichiometryMath"):
-        sn.load(varying, system_size=1)
+    # stoichiometry 2*X (varying): dX/dt = 2 X k, X(0) = 1 -> X(2) = e^4 (closed form)
+    varying = sbml.replace("<ci>p</ci>", "<ci>X</ci>").replace('initialAmount="0"',
+                                                               'initialAmount="1"')
+    net = sn.load(varying, system_size=1)
+    x = sn.simulate_ode(net, [0, 2], rtol=1e-10)["X"].iloc[-1]
+    assert x == pytest.approx(np.exp(4.0), rel=1e-7)
+    with pytest.raises(sn.UnsupportedFeature, match="variable stoichiometry"):
+        net.require_stochastic("ssa")

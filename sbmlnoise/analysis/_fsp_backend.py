@@ -105,7 +105,8 @@ def _levels(ctx: ModelContext) -> np.ndarray | None:
         try:
             from ..ode import simulate_ode
             horizon = 50.0 * ctx.relaxation_time
-            traj = simulate_ode(net, np.linspace(0.0, horizon, 101))[list(net.species_ids)]
+            traj = simulate_ode(net, np.linspace(0.0, horizon, 101),
+                                rules=False)[list(net.species_ids)]
             level = traj.max(axis=0).to_numpy(dtype=float) * omega
         except (SbmlnoiseError, ValueError, np.linalg.LinAlgError):
             return None
