@@ -204,7 +204,8 @@ def test_subprocess_launcher_timeout_and_result(tmp_path):
             "timeout": 2.0, "max_memory": 256, "worker": SCRIPTED}
     hung = run_isolated(dict(base, content=b"CURATE-HANG"), launcher="subprocess")
     assert hung["status"] == "timeout"
-    done = run_isolated(dict(base, content=b"CURATE-OK"), launcher="subprocess")
+    done = run_isolated(dict(base, content=b"CURATE-OK", timeout=60.0),  # start-up under load
+                        launcher="subprocess")
     assert done["status"] == "ok" and done["species"][0]["fano"] == 1.0
 
 

@@ -85,7 +85,7 @@ def test_fast_reaction_is_held_at_equilibrium():
     np.testing.assert_allclose(df["A"], (3 + t) / 3, rtol=1e-6)
     np.testing.assert_allclose(df["B"], 2 * (3 + t) / 3, rtol=1e-6)
     with pytest.raises(UnsupportedFeature, match="J1"):
-        sn.ssa(net, [0.0, 1.0], runs=2, seed=1)
+        sn.ssa(net, times=[0.0, 1.0], runs=2, seed=1)
 
 
 def test_delay_differential_equation_method_of_steps():
@@ -138,7 +138,7 @@ def test_rate_of_is_the_time_derivative():
 def test_stochastic_backends_and_lna_refuse_rate_rules_naming_the_element():
     net = sn.load("model m; species X; R: => X; k; k = 1; k' = 0.1; X = 0; end")
     for backend in (lambda: sn.fsp(net, t=[1.0]), lambda: sn.lna(net, t=[1.0]),
-                    lambda: sn.ssa(net, [0.0, 1.0], runs=2, seed=1)):
+                    lambda: sn.ssa(net, times=[0.0, 1.0], runs=2, seed=1)):
         with pytest.raises(UnsupportedFeature) as info:
             backend()
         assert "'k'" in str(info.value) and "RateRule" in str(info.value)

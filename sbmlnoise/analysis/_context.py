@@ -191,7 +191,8 @@ def _reaches_steady_state(net: ReactionNetwork, ss: pd.Series) -> str | None:
     if not np.isfinite(horizon) or horizon > 1e7:
         return None
     try:
-        end = simulate_ode(net, [0.0, horizon], rules=False)[list(net.species_ids)].to_numpy()[-1]
+        end = simulate_ode(net, [0.0, horizon], rules=False)[list(net.species_ids)] \
+            .to_numpy()[-1]
     except SbmlnoiseError:
         return None
     target = ss.to_numpy(dtype=float)
