@@ -16,11 +16,13 @@ Conventions (documented for users in docs/annotations.md):
   ``sbmlnoise``) per annotated SBML object: ``<sbmlnoise:analysis>`` on the model (tool,
   version, date, methods, settings, thermodynamic verdict, cycles, entropy production)
   and ``<sbmlnoise:noise>`` on each species (Fano factor, autocorrelation time, PSD
-  summary, bursts, the numbers of the other methods; for SBML Level 1/2 also the mean,
-  variance, standard deviation and CV, since those levels have no packages).
-* Re-running replaces our annotations; :func:`strip_annotations` removes them (and the
-  package if we enabled it), leaving a document equal to the input; the SBML level and
-  version never change.
+  summary, bursts, the numbers of the other methods, and the mean, variance, standard
+  deviation and CV), marked ``writer="sbmlnoise.annotate"``.
+* **Byte-faithful.** Our elements are spliced into the untouched input text inside
+  marked regions (:mod:`sbmlnoise._splice`): everything else stays byte for byte, and
+  :func:`strip_annotations` returns the input text exactly. Re-running replaces our
+  regions. A user's own element in our namespace, or uncertainty named ``sbmlnoise``, is
+  never removed, overwritten or read as ours. The SBML level and version never change.
 """
 
 from __future__ import annotations
