@@ -385,7 +385,9 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
              "dropped_transitions": proj.dropped, "solver": info.get("solver", "expm_multiply"),
              "expansions": expansion + 1, "seconds": None}
     if times is None:
-        a_j = proj.generator()
+        # the absorbing generator differs from the reflecting one only on the diagonal
+        a_j = a_r.copy()
+        a_j.setdiag(a_r.diagonal() - proj.outflow())
         residual = float(np.abs(a_r @ p).sum())
         extra.update(residual=residual, expansion_change=change,
                      bound_relaxation_share=heuristic, relaxation_time=t_relax,
@@ -507,10 +509,10 @@ def _initial_caps(model, upper, capped, guess, k_sd=8.0):
 
 
 def _stationary(a_r, proj, hint, info):
-    closed = _solve.closed_class(a_r)
+    closed = _solve.closed_class(a_r, getattr(proj, "graph", None))
     states = proj.states[closed]
     ref_local = int(np.argmin(np.abs(states - hint[None, :]).sum(axis=1)))
-    sub = a_r[closed][:, closed].tocsr()
+    sub = a_r if closed.size == proj.n_states else a_r[closed][:, closed].tocsr()
     spread = np.ptp(states, axis=0) if states.size else np.zeros(0)
     dims = int(np.sum(spread >= 2))
     iterative = dims >= 3 and closed.size > ITERATIVE_ABOVE
@@ -748,7 +750,7 @@ class _Temporal:
     """Exact stationary autocovariance and PSD on the closed class of the projection."""
 
     def __init__(self, a_r, p, states, closed, ref, species, t_relax=math.inf):
-        self.a = a_r[closed][:, closed].tocsr()
+        self.a = a_r if closed.size == a_r.shape[0] else a_r[closed][:, closed].tocsr()
         self.p = p[closed]
         self.states = states[closed]
         self.ref = ref

@@ -19,7 +19,7 @@ from .errors import SimulationError
 DIRECT_LIMIT = 3_000_000
 
 
-def closed_class(generator: sps.csr_matrix) -> np.ndarray:
+def closed_class(generator: sps.csr_matrix, graph=None) -> np.ndarray:
     """Indices of the unique closed communicating class of a proper generator.
 
     Raises
@@ -29,6 +29,11 @@ def closed_class(generator: sps.csr_matrix) -> np.ndarray:
         state, e.g. several absorbing states).
     """
     n = generator.shape[0]
+    if graph is not None:  # the same edges j -> i, already built by the projection
+        ncomp, labels = csgraph.connected_components(graph, directed=True,
+                                                     connection="strong")
+        if ncomp == 1:
+            return np.arange(n)
     adj = generator.tocoo()
     off = adj.row != adj.col
     # graph edge j -> i for A[i, j] > 0
@@ -52,12 +57,18 @@ def _reduced(generator: sps.csr_matrix, ref: int):
     """``(-A)`` without row and column ``ref`` (CSC) and the column ``A[:, ref]``
     without ``ref``."""
     n = generator.shape[0]
-    keep = np.ones(n, dtype=bool)
-    keep[ref] = False
-    csc = generator.tocsc()
-    col = np.asarray(csc[:, [ref]].todense()).ravel()[keep]
-    sub = csc[keep][:, keep]
-    return (-sub).tocsc(), col
+    coo = generator.tocoo()
+    on_col = coo.col == ref
+    col = np.zeros(n)
+    np.add.at(col, coo.row[on_col], coo.data[on_col])
+    col = np.delete(col, ref)
+    keep = ~on_col & (coo.row != ref)
+    rows, cols = coo.row[keep], coo.col[keep]
+    # shift indices above ref down by one (one pass, no fancy indexing of the matrix)
+    rows = rows - (rows > ref)
+    cols = cols - (cols > ref)
+    sub = sps.csc_matrix((-coo.data[keep], (rows, cols)), shape=(n - 1, n - 1))
+    return sub, col
 
 
 def factorize(matrix: sps.csc_matrix):
@@ -91,6 +102,28 @@ def _iterative(matrix, rhs, info, drop_tol=1e-3, fill_factor=5.0, maxiter=40):
         return None
     info["solver"] = "gmres+ilu"
     return x
+
+
+def _pinned(generator: sps.csr_matrix, ref: int):
+    """``-A`` (CSC) with row and column ``ref`` replaced by the unit vector, and the right
+    side ``A[:, ref]`` with 1 at ``ref``: the system of :func:`_reduced` at full size, so
+    its solution has ``x[ref] = 1``. Built in place on one CSC copy (no fancy indexing of
+    the matrix; the zeroed entries stay as explicit zeros in the pattern)."""
+    csc = generator.tocsc(copy=True)
+    np.negative(csc.data, out=csc.data)
+    n = csc.shape[0]
+    start, stop = csc.indptr[ref], csc.indptr[ref + 1]
+    rows = csc.indices[start:stop]
+    rhs = np.zeros(n)
+    np.add.at(rhs, rows, -csc.data[start:stop])
+    csc.data[csc.indices == ref] = 0.0
+    csc.data[start:stop] = 0.0
+    diag = start + np.flatnonzero(rows == ref)
+    if diag.size == 0:
+        raise SimulationError("fsp: the generator has no diagonal entry at the reference state")
+    csc.data[diag[0]] = 1.0
+    rhs[ref] = 1.0
+    return csc, rhs
 
 
 def _solve(matrix: sps.csc_matrix, rhs: np.ndarray, info: dict,
@@ -130,11 +163,9 @@ def stationary(generator: sps.csr_matrix, ref: int, info: dict,
     n = generator.shape[0]
     if n == 1:
         return np.ones(1)
-    mat, col = _reduced(generator, ref)
-    x = _solve(mat, col, info, prefer_iterative)
-    p = np.empty(n)
+    mat, rhs = _pinned(generator, ref)
+    p = _solve(mat, rhs, info, prefer_iterative)
     p[ref] = 1.0
-    p[np.arange(n) != ref] = x
     p = np.clip(p, 0.0, None)
     total = p.sum()
     if not np.isfinite(total) or total <= 0:
