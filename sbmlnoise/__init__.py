@@ -34,6 +34,10 @@ _LAZY = {
     "annotate": "annotate", "read_annotations": "annotate", "strip_annotations": "annotate",
     "curate": "curate", "CurateResult": "curate",
     "burst_table": "bursts",
+    "translational_bursts": "bursts",
+    "classify_law": "kinetics",
+    "LawShape": "kinetics",
+    "OutputError": "_io",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",
