@@ -345,3 +345,22 @@ def test_level2_write_back_adds_no_package(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "distrib" not in text
     assert A.strip_annotations(out) == l2.read_text(encoding="utf-8")
+
+
+def test_in_place_on_a_symlink_writes_through_and_keeps_the_mode(tmp_path):
+    """Issue 16 item 15: the link stays a link, its target gets the annotations and keeps
+    its permission bits; no temporary file is left."""
+    import os
+    import stat
+
+    target = tmp_path / "real.xml"
+    target.write_bytes((ROOT / "models" / "birth_death.xml").read_bytes())
+    os.chmod(target, 0o640)
+    link = tmp_path / "link.xml"
+    link.symlink_to(target)
+    rep = _synthetic_report(target)
+    sn.annotate(link, rep, in_place=True)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o640
+    assert sn.read_annotations(target)["species"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.xml", "real.xml"]
