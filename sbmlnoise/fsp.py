@@ -392,7 +392,8 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
         extra.update(residual=residual, expansion_change=change,
                      bound_relaxation_share=heuristic, relaxation_time=t_relax,
                      outflow=float(proj.outflow() @ p), closed_class_size=int(closed.size))
-        temporal = _Temporal(a_r, p, proj.states, closed, ref, species, t_relax)
+        temporal = _Temporal(a_r, p, proj.states, closed, ref, species, t_relax,
+                             direct=info.get("solver") == "splu")
         extra["seconds"] = _time.perf_counter() - started
         stats = _statistics(proj.states, p, species, "fsp", settings, None, extra,
                             temporal.autocovariance, temporal.psd)
@@ -749,7 +750,8 @@ def _statistics(states, p, species, method, settings, t, extra, acov, psd):
 class _Temporal:
     """Exact stationary autocovariance and PSD on the closed class of the projection."""
 
-    def __init__(self, a_r, p, states, closed, ref, species, t_relax=math.inf):
+    def __init__(self, a_r, p, states, closed, ref, species, t_relax=math.inf,
+                 direct=True):
         self.a = a_r if closed.size == a_r.shape[0] else a_r[closed][:, closed].tocsr()
         self.p = p[closed]
         self.states = states[closed]
@@ -761,6 +763,9 @@ class _Temporal:
             1.0 / exit_rate if exit_rate > 0 else 1.0)
         self._krylov: dict = {}
         self._lu = None
+        # a sparse LU of I - gamma A costs about what the stationary LU cost; where that
+        # solve had to be iterative (large 3-D+ spaces) the Krylov method is not used
+        self.direct = bool(direct)
         self.krylov_info: dict = {}
 
     def _centred(self, i):
@@ -780,6 +785,8 @@ class _Temporal:
         i = self._col(species)
         xc, u = self._centred(i)
         lags = np.abs(np.asarray(lags, dtype=float))
+        if not self.direct:
+            return self._stepped(xc, u, lags)
         if i not in self._krylov:
             if self._lu is None and self.a.shape[0] > 1:
                 n = self.a.shape[0]
