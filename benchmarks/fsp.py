@@ -81,6 +81,21 @@ def _child(model: str, size: int, method: str) -> dict:
         out.update(n_states=fr.n_states, residual=fr.extra["residual"],
                    error_bound=fr.error_bound, solver=fr.extra["solver"],
                    caps=fr.settings["caps"])
+    elif method == "lu_only":
+        # one plain sparse LU (+ solve) of the same pinned generator sbmlnoise factorises:
+        # the floor for any direct stationary solve; fsp's overhead = fsp time / this
+        from sbmlnoise import fsp_solve, fsp_space
+
+        model_ = fsp_space.prepare(net)
+        b = _bounds(model, size)
+        upper = np.array([b.get(s, 1) for s in net.species_ids], dtype=np.int64)
+        proj = fsp_space.project(model_, np.zeros(len(upper), dtype=np.int64), upper,
+                                 2 * size)
+        mat, rhs = fsp_solve._pinned(proj.generator(reflecting=True), 0)
+        start = time.perf_counter()
+        fsp_solve.factorize(mat).solve(rhs)
+        out["seconds"] = time.perf_counter() - start
+        out.update(n_states=proj.n_states)
     elif method == "peer":
         import scipy.sparse as sps
         import scipy.sparse.linalg as spla
@@ -143,26 +158,42 @@ def main(argv=None) -> int:
     ap.add_argument("--peer-timeout", type=float, default=60.0)
     ap.add_argument("--out", default=str(ROOT / "docs" / "performance" / "fsp.md"))
     ap.add_argument("--child", nargs=3, metavar=("MODEL", "SIZE", "METHOD"))
+    ap.add_argument("--lu", action="store_true",
+                    help="also time one plain sparse LU of the same generator (overhead)")
+    ap.add_argument("--quick", action="store_true",
+                    help="sizes 1000,10000 only, one repeat, no peer (a smoke run)")
     args = ap.parse_args(argv)
     if args.child:
         model, size, method = args.child
         print(json.dumps(_child(model, int(size), method)))
         return 0
+    if args.quick:
+        args.sizes, args.repeats, args.no_peer = "1000,10000", 1, True
     sizes = [int(float(s)) for s in args.sizes.split(",")]
-    rows = []
+    rows, lu_rows = [], []
     base = _run("telegraph", 0, "baseline")
     for model in ("telegraph", "gene_expression"):
         for size in sizes:
             reps = 1 if size >= 1_000_000 else args.repeats
             ours = [_run(model, size, "sbmlnoise") for _ in range(reps)]
+            lu = [_run(model, size, "lu_only") for _ in range(reps)] if args.lu else []
             peer_reps = 0 if (args.no_peer or size > args.peer_max) else \
                 (1 if size > 10_000 else args.repeats)
             peer = [_run(model, size, "peer", args.peer_timeout) for _ in range(peer_reps)]
             rows.append((model, size, ours, peer))
+            if lu:
+                lu_rows.append((model, size, _median(ours, "seconds"), _median(lu, "seconds")))
             print(model, size, [r.get("seconds") for r in ours], [r.get("seconds") for r in peer],
-                  flush=True)
+                  [r.get("seconds") for r in lu], flush=True)
     adaptive = [_run(m, 0, "adaptive") for m in ("telegraph", "gene_expression")]
     text = _report(rows, adaptive, base, args)
+    if lu_rows:
+        text += ("\n## Overhead outside the LU\n\n`sn.fsp` time over one plain sparse LU "
+                 "(+ solve) of the same pinned generator (`--lu`; target <= 1.3 at 10^6 "
+                 "states, issue 15):\n\n| model | states | sn.fsp s | LU s | ratio |\n"
+                 "|---|---:|---:|---:|---:|\n")
+        for model, size, ours_s, lu_s in lu_rows:
+            text += f"| {model} | {size:,} | {ours_s:.2f} | {lu_s:.2f} | {ours_s / lu_s:.2f} |\n"
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")

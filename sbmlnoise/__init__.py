@@ -64,6 +64,10 @@ _LAZY = {
     "choose_method": "ssa",
     "warm_up": "ssa",
     "cell_volume": "_volume",
+    "translational_bursts": "bursts",
+    "classify_law": "kinetics",
+    "LawShape": "kinetics",
+    "OutputError": "_io",
 }
 
 __all__ = sorted(set(_LAZY) | {"ModelError", "UnsupportedFeature", "SbmlnoiseError",

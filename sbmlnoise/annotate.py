@@ -16,11 +16,13 @@ Conventions (documented for users in docs/annotations.md):
   ``sbmlnoise``) per annotated SBML object: ``<sbmlnoise:analysis>`` on the model (tool,
   version, date, methods, settings, thermodynamic verdict, cycles, entropy production)
   and ``<sbmlnoise:noise>`` on each species (Fano factor, autocorrelation time, PSD
-  summary, bursts, the numbers of the other methods; for SBML Level 1/2 also the mean,
-  variance, standard deviation and CV, since those levels have no packages).
-* Re-running replaces our annotations; :func:`strip_annotations` removes them (and the
-  package if we enabled it), leaving a document equal to the input; the SBML level and
-  version never change.
+  summary, bursts, the numbers of the other methods, and the mean, variance, standard
+  deviation and CV), marked ``writer="sbmlnoise.annotate"``.
+* **Byte-faithful.** Our elements are spliced into the untouched input text inside
+  marked regions (:mod:`sbmlnoise._splice`): everything else stays byte for byte, and
+  :func:`strip_annotations` returns the input text exactly. Re-running replaces our
+  regions. A user's own element in our namespace, or uncertainty named ``sbmlnoise``, is
+  never removed, overwritten or read as ours. The SBML level and version never change.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ __all__ = ["annotate", "read_annotations", "strip_annotations", "NAMESPACE", "PR
 NAMESPACE = "https://sbmlnoise.org/annotation/v1"
 PREFIX = "sbmlnoise"
 UNCERTAINTY_NAME = "sbmlnoise"
+#: value of the ``writer`` attribute that marks our own elements (a user's element in our
+#: namespace without it is never read as ours, and never removed)
+WRITER = "sbmlnoise.annotate"
 _MODEL_TAG = "analysis"
 _SPECIES_TAG = "noise"
 _UNCERT = {
@@ -226,7 +231,7 @@ def _model_xml(model: dict, distrib_added: bool) -> str:
            "stationary": model["stationary"], "time": model["time"],
            "units": model["units"],
            "systemSize": model["system_size"],
-           "distribAdded": True if distrib_added else None}
+           "distribAdded": True if distrib_added else None, "writer": WRITER}
     settings = "".join(f"<{PREFIX}:setting{_attrs({'name': k, 'value': v})}/>"
                        for k, v in model["settings"].items())
     th = model["thermodynamics"]
@@ -242,7 +247,8 @@ def _model_xml(model: dict, distrib_added: bool) -> str:
 
 
 def _species_xml(entry: dict, with_moments: bool) -> str:
-    top = {"method": entry["method"], "units": "count", "fano": entry["fano"],
+    top = {"writer": WRITER, "method": entry["method"], "units": "count",
+           "fano": entry["fano"],
            "autocorrelationTime": entry["autocorrelation_time"],
            "psdZero": entry["psd_zero"], "cornerFrequency": entry["corner_frequency"],
            "peakFrequency": entry["peak_frequency"]}
@@ -255,7 +261,8 @@ def _species_xml(entry: dict, with_moments: bool) -> str:
                  "frequency": b.get("frequency"), "kOn": b.get("k_on"), "kOff": b.get("k_off"),
                  "kTx": b.get("k_tx"), "promoterOn": b.get("promoter_on"),
                  "promoterOff": b.get("promoter_off"), "feedback": b.get("feedback"),
-                 "gamma": b.get("gamma")}
+                 "gamma": b.get("gamma"), "mrna": b.get("mrna"), "kP": b.get("k_p"),
+                 "gM": b.get("g_m")}
         children += f"<{PREFIX}:burst{_attrs(attrs)}/>"
     for name, vals in entry["methods"].items():
         children += f"<{PREFIX}:method{_attrs({'name': name, **vals})}/>"
@@ -300,7 +307,7 @@ def annotate(source, rep, out_path=None, *, in_place: bool = False) -> str:
     """
     if rep.primary is None:
         raise ValueError("the report holds no noise statistics to write")
-    doc, path = _read_document(source)
+    text, path = _read_text(source)
     if in_place:
         if path is None:
             raise ValueError("in_place needs a file path as source")
@@ -312,42 +319,102 @@ def annotate(source, rep, out_path=None, *, in_place: bool = False) -> str:
     elif path is not None and Path(out_path).resolve() == Path(path).resolve():
         raise ValueError(f"refusing to overwrite the input '{path}'; use in_place=True "
                          "(--in-place) to replace it")
-    _strip_document(doc)
+    return atomic_write(out_path, annotated_text(text, rep))
+
+
+def _read_text(source) -> tuple[str, str | None]:
+    """SBML text of a path or SBML/Antimony text (Antimony converted), checked by
+    libsbml (fatal errors raise)."""
+    from .importer import _read_source, antimony_to_sbml
+    text, path = _read_source(source if isinstance(source, (str, os.PathLike)) else str(source))
+    if not text.lstrip("\ufeff \t\r\n").startswith("<"):
+        text = antimony_to_sbml(text)
+    _document_of(text, path)
+    return text, path
+
+
+def _document_of(text: str, path=None):
+    doc = libsbml.readSBMLFromString(text)
+    fatal = [doc.getError(i) for i in range(doc.getNumErrors())
+             if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    if fatal:
+        raise ModelError(f"cannot read SBML{f' {path!r}' if path else ''}: "
+                         f"{' '.join(fatal[0].getMessage().split())}")
+    if doc.getModel() is None:
+        raise ModelError("SBML document has no <model> element")
+    return doc
+
+
+def _uncertainty_xml(prefix: str, entry: dict) -> str:
+    params = ""
+    for key, utype in (("mean", "mean"), ("variance", "variance"),
+                       ("std", "standardDeviation"), ("cv", "coeffientOfVariation")):
+        value = entry[key]
+        if not math.isfinite(value):
+            continue
+        units = _UNCERT_UNITS.get(key)
+        unit_attr = f" {prefix}:units=\"{units}\"" if units else ""
+        params += (f"<{prefix}:uncertParameter {prefix}:value=\"{_fmt(float(value))}\""
+                   f"{unit_attr} {prefix}:type=\"{utype}\"/>")
+    return (f"<{prefix}:listOfUncertainties><{prefix}:uncertainty "
+            f"{prefix}:name=\"{UNCERTAINTY_NAME}\">{params}</{prefix}:uncertainty>"
+            f"</{prefix}:listOfUncertainties>")
+
+
+def annotated_text(text: str, rep) -> str:
+    """``text`` (SBML) with the results of ``rep`` spliced in, byte for byte unchanged
+    outside our own regions (see :mod:`sbmlnoise._splice`); earlier regions of ours are
+    replaced, never duplicated."""
+    from . import _splice
+
+    text = _strip_text(text)
+    doc = _document_of(text)
     payload = _payload(rep)
     model = doc.getModel()
     level3 = doc.getLevel() >= 3
-    distrib_added = False
-    species_by_id = {s.getId(): s for s in model.getListOfSpecies()}
-    if level3 and any(s in species_by_id for s in payload["species"]):
-        if not doc.isPackageEnabled("distrib"):
-            code = doc.enablePackage(_distrib_uri(doc), "distrib", True)
-            if code != libsbml.LIBSBML_OPERATION_SUCCESS:
-                raise ModelError("libsbml could not enable the distrib package: "
-                                 f"{libsbml.OperationReturnValue_toString(code)}")
-            doc.setPackageRequired("distrib", True)
-            distrib_added = True
-    _append(model, _model_xml(payload["model"], distrib_added))
-    for sid, entry in payload["species"].items():
-        sp = species_by_id.get(sid)
-        if sp is None:
-            continue  # e.g. a species the network renamed; nothing to attach to
-        _append(sp, _species_xml(entry, with_moments=not level3))
-        if level3:
-            unc = sp.getPlugin("distrib").createUncertainty()
-            unc.setName(UNCERTAINTY_NAME)
-            for key, utype in _UNCERT.items():
-                value = entry[key]
-                if not math.isfinite(value):
-                    continue
-                p = unc.createUncertParameter()
-                p.setType(utype)
-                p.setValue(float(value))
-                if key in _UNCERT_UNITS:
-                    p.setUnits(_UNCERT_UNITS[key])
-    text = libsbml.writeSBMLToString(doc)
-    if not text:
-        raise ModelError("libsbml could not write the annotated document")
-    return atomic_write(out_path, text)
+    present = {s.getId() for s in model.getListOfSpecies()}
+    species = {sid: e for sid, e in payload["species"].items() if sid in present}
+    root_attrs = None
+    uncertainties = {}
+    if level3 and species:
+        uri = _distrib_uri(doc)
+        ns, attrs = _splice.root_namespaces(text)
+        prefix = next((p for p, u in ns.items() if u == uri), None)
+        if prefix is None:
+            prefix = "distrib"
+            while prefix in ns or f"xmlns:{prefix}" in attrs:
+                prefix = "sbmlnoise_" + prefix
+            root_attrs = f" xmlns:{prefix}=\"{uri}\" {prefix}:required=\"true\""
+        uncertainties = {sid: _uncertainty_xml(prefix, e) for sid, e in species.items()}
+    distrib_added = root_attrs is not None
+    out, skipped = _splice.splice(
+        text, _model_xml(payload["model"], distrib_added),
+        {sid: _species_xml(e, with_moments=True) for sid, e in species.items()},
+        uncertainties, root_attrs, NAMESPACE)
+    if skipped:
+        import warnings
+
+        warnings.warn(f"annotate: {', '.join(skipped[:5])} already carr"
+                      f"{'ies' if len(skipped) == 1 else 'y'} an annotation element in the "
+                      f"sbmlnoise namespace that sbmlnoise did not write; it is kept and no "
+                      "result is written there (SBML allows one element per namespace)",
+                      stacklevel=3)
+    _document_of(out)  # what we wrote parses
+    return out
+
+
+def _strip_text(text: str) -> str:
+    """Remove our regions; documents annotated before regions existed (no markers, our
+    analysis element present) go through libsbml as they were written."""
+    from . import _splice
+
+    if _splice.has_regions(text):
+        return _splice.strip(text)
+    if NAMESPACE in text and "tool=\"sbmlnoise\"" in text:
+        doc = _document_of(text)
+        _strip_document(doc)
+        return libsbml.writeSBMLToString(doc)
+    return text
 
 
 def _parse_value(text: str):
@@ -374,14 +441,19 @@ def _children(node, name):
 
 
 def _our_node(sbase, tag):
+    """Our element ``tag`` on ``sbase``: the one marked ``writer=WRITER``; for files
+    written before the marker existed, the last element of that name in our namespace."""
     if sbase is None or not sbase.isSetAnnotation():
         return None
     ann = sbase.getAnnotation()
-    for i in range(ann.getNumChildren()):
-        child = ann.getChild(i)
-        if child.getURI() == NAMESPACE and child.getName() == tag:
-            return child
-    return None
+    found = [ann.getChild(i) for i in range(ann.getNumChildren())
+             if ann.getChild(i).getURI() == NAMESPACE and ann.getChild(i).getName() == tag]
+    marked = [c for c in found if c.getAttributes().getValue("writer") == WRITER]
+    if marked:
+        return marked[-1]
+    unmarked_legacy = [c for c in found if not c.getAttributes().hasAttribute("writer")
+                       and c.getAttributes().hasAttribute("method")]
+    return unmarked_legacy[-1] if unmarked_legacy else None
 
 
 def read_annotations(source) -> dict:
@@ -402,6 +474,7 @@ def read_annotations(source) -> dict:
     node = _our_node(model, _MODEL_TAG)
     if node is not None:
         info = _node_attrs(node)
+        info.pop("writer", None)
         settings = {}
         for group in _children(node, "settings"):
             for s in _children(group, "setting"):
@@ -419,13 +492,15 @@ def read_annotations(source) -> dict:
         node = _our_node(sp, _SPECIES_TAG)
         entry = {}
         if node is not None:
-            entry = {rename.get(k, k): v for k, v in _node_attrs(node).items()}
+            entry = {rename.get(k, k): v for k, v in _node_attrs(node).items()
+                     if k != "writer"}
             entry["bursts"] = [_node_attrs(b) for b in _children(node, "burst")]
             entry["methods"] = {}
             for m in _children(node, "method"):
                 a = _node_attrs(m)
                 entry["methods"][str(a.pop("name", ""))] = a
-        if doc.getLevel() >= 3 and doc.isPackageEnabled("distrib"):
+        if "mean" not in entry and doc.getLevel() >= 3 and doc.isPackageEnabled("distrib"):
+            # legacy files: moments only in the uncertainty
             plugin, ours = _our_uncertainties(sp)
             for i in ours:
                 unc = plugin.getUncertainty(i)
@@ -441,9 +516,8 @@ def read_annotations(source) -> dict:
 
 def strip_annotations(source) -> str:
     """The SBML text of ``source`` without anything :func:`annotate` added."""
-    doc, _ = _read_document(source)
-    _strip_document(doc)
-    return libsbml.writeSBMLToString(doc)
+    text, _ = _read_text(source)
+    return _strip_text(text)
 
 
 def consistency_issues(source) -> dict:

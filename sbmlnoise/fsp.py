@@ -74,7 +74,7 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
 from . import fsp_solve as _solve
-from .errors import StateSpaceTooLarge
+from .errors import SimulationError, StateSpaceTooLarge
 from .fsp_space import Projection, StochasticModel, prepare, project
 from .stats import NoiseStatistics
 
@@ -388,12 +388,15 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
              "dropped_transitions": proj.dropped, "solver": info.get("solver", "expm_multiply"),
              "expansions": expansion + 1, "seconds": None}
     if times is None:
-        a_j = proj.generator()
+        # the absorbing generator differs from the reflecting one only on the diagonal
+        a_j = a_r.copy()
+        a_j.setdiag(a_r.diagonal() - proj.outflow())
         residual = float(np.abs(a_r @ p).sum())
         extra.update(residual=residual, expansion_change=change,
                      bound_relaxation_share=heuristic, relaxation_time=t_relax,
                      outflow=float(proj.outflow() @ p), closed_class_size=int(closed.size))
-        temporal = _Temporal(a_r, p, proj.states, closed, ref, species)
+        temporal = _Temporal(a_r, p, proj.states, closed, ref, species, t_relax,
+                             direct=info.get("solver") == "splu")
         extra["seconds"] = _time.perf_counter() - started
         stats = _statistics(proj.states, p, species, "fsp", settings, None, extra,
                             temporal.autocovariance, temporal.psd)
@@ -511,10 +514,10 @@ def _initial_caps(model, upper, capped, guess, k_sd=8.0):
 
 
 def _stationary(a_r, proj, hint, info):
-    closed = _solve.closed_class(a_r)
+    closed = _solve.closed_class(a_r, getattr(proj, "graph", None))
     states = proj.states[closed]
     ref_local = int(np.argmin(np.abs(states - hint[None, :]).sum(axis=1)))
-    sub = a_r[closed][:, closed].tocsr()
+    sub = a_r if closed.size == proj.n_states else a_r[closed][:, closed].tocsr()
     spread = np.ptp(states, axis=0) if states.size else np.zeros(0)
     dims = int(np.sum(spread >= 2))
     iterative = dims >= 3 and closed.size > ITERATIVE_ABOVE
@@ -751,12 +754,23 @@ def _statistics(states, p, species, method, settings, t, extra, acov, psd):
 class _Temporal:
     """Exact stationary autocovariance and PSD on the closed class of the projection."""
 
-    def __init__(self, a_r, p, states, closed, ref, species):
-        self.a = a_r[closed][:, closed].tocsr()
+    def __init__(self, a_r, p, states, closed, ref, species, t_relax=math.inf,
+                 direct=True):
+        self.a = a_r if closed.size == a_r.shape[0] else a_r[closed][:, closed].tocsr()
         self.p = p[closed]
         self.states = states[closed]
         self.ref = ref
         self.species = tuple(species)
+        exit_rate = float(self.p @ -self.a.diagonal()) if self.p.size else 0.0
+        # shift of the Krylov method: the slowest relaxation time, else the mean dwell time
+        self.gamma = t_relax if math.isfinite(t_relax) and t_relax > 0 else (
+            1.0 / exit_rate if exit_rate > 0 else 1.0)
+        self._krylov: dict = {}
+        self._lu = None
+        # a sparse LU of I - gamma A costs about what the stationary LU cost; where that
+        # solve had to be iterative (large 3-D+ spaces) the Krylov method is not used
+        self.direct = bool(direct)
+        self.krylov_info: dict = {}
 
     def _centred(self, i):
         x = self.states[:, i].astype(float)
@@ -768,8 +782,34 @@ class _Temporal:
         return self.species.index(species)
 
     def autocovariance(self, species, lags):
-        xc, u = self._centred(self._col(species))
+        """``C(tau) = x_c . exp(A tau) (x_c p)`` by shift-and-invert Krylov
+        (:class:`~sbmlnoise.fsp_solve.ShiftInvertKrylov`: cost independent of lag x
+        rate, one basis per species reused for every later call); ``expm_multiply``
+        stepping if the basis does not converge."""
+        i = self._col(species)
+        xc, u = self._centred(i)
         lags = np.abs(np.asarray(lags, dtype=float))
+        if not self.direct:
+            return self._stepped(xc, u, lags)
+        if i not in self._krylov:
+            if self._lu is None and self.a.shape[0] > 1:
+                n = self.a.shape[0]
+                self._lu = _solve.factorize(
+                    (sps.identity(n, format="csc") - self.gamma * self.a.tocsc()).tocsc())
+            probe = np.unique(np.concatenate([lags, self.gamma * np.array([0.1, 1.0, 10.0])]))
+            try:
+                kry = _solve.ShiftInvertKrylov(self.a, u, self.gamma, probe, rtol=1e-10,
+                                               lu=self._lu)
+            except SimulationError:
+                kry = None
+            self._krylov[i] = kry if kry is not None and kry.info["converged"] else None
+            self.krylov_info[species] = None if kry is None else dict(kry.info)
+        if self._krylov[i] is not None:
+            return self._krylov[i].contract(xc, lags)
+        return self._stepped(xc, u, lags)
+
+    def _stepped(self, xc, u, lags):
+        """Fallback: ``expm_multiply`` from one lag to the next (cost ~ lag x rate)."""
         order = np.argsort(lags)
         out = np.empty(lags.size)
         v = u.copy()

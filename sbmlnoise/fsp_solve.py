@@ -19,7 +19,7 @@ from .errors import SimulationError
 DIRECT_LIMIT = 3_000_000
 
 
-def closed_class(generator: sps.csr_matrix) -> np.ndarray:
+def closed_class(generator: sps.csr_matrix, graph=None) -> np.ndarray:
     """Indices of the unique closed communicating class of a proper generator.
 
     Raises
@@ -29,6 +29,11 @@ def closed_class(generator: sps.csr_matrix) -> np.ndarray:
         state, e.g. several absorbing states).
     """
     n = generator.shape[0]
+    if graph is not None:  # the same edges j -> i, already built by the projection
+        ncomp, labels = csgraph.connected_components(graph, directed=True,
+                                                     connection="strong")
+        if ncomp == 1:
+            return np.arange(n)
     adj = generator.tocoo()
     off = adj.row != adj.col
     # graph edge j -> i for A[i, j] > 0
@@ -52,12 +57,18 @@ def _reduced(generator: sps.csr_matrix, ref: int):
     """``(-A)`` without row and column ``ref`` (CSC) and the column ``A[:, ref]``
     without ``ref``."""
     n = generator.shape[0]
-    keep = np.ones(n, dtype=bool)
-    keep[ref] = False
-    csc = generator.tocsc()
-    col = np.asarray(csc[:, [ref]].todense()).ravel()[keep]
-    sub = csc[keep][:, keep]
-    return (-sub).tocsc(), col
+    coo = generator.tocoo()
+    on_col = coo.col == ref
+    col = np.zeros(n)
+    np.add.at(col, coo.row[on_col], coo.data[on_col])
+    col = np.delete(col, ref)
+    keep = ~on_col & (coo.row != ref)
+    rows, cols = coo.row[keep], coo.col[keep]
+    # shift indices above ref down by one (one pass, no fancy indexing of the matrix)
+    rows = rows - (rows > ref)
+    cols = cols - (cols > ref)
+    sub = sps.csc_matrix((-coo.data[keep], (rows, cols)), shape=(n - 1, n - 1))
+    return sub, col
 
 
 def factorize(matrix: sps.csc_matrix):
@@ -91,6 +102,28 @@ def _iterative(matrix, rhs, info, drop_tol=1e-3, fill_factor=5.0, maxiter=40):
         return None
     info["solver"] = "gmres+ilu"
     return x
+
+
+def _pinned(generator: sps.csr_matrix, ref: int):
+    """``-A`` (CSC) with row and column ``ref`` replaced by the unit vector, and the right
+    side ``A[:, ref]`` with 1 at ``ref``: the system of :func:`_reduced` at full size, so
+    its solution has ``x[ref] = 1``. Built in place on one CSC copy (no fancy indexing of
+    the matrix; the zeroed entries stay as explicit zeros in the pattern)."""
+    csc = generator.tocsc(copy=True)
+    np.negative(csc.data, out=csc.data)
+    n = csc.shape[0]
+    start, stop = csc.indptr[ref], csc.indptr[ref + 1]
+    rows = csc.indices[start:stop]
+    rhs = np.zeros(n)
+    np.add.at(rhs, rows, -csc.data[start:stop])
+    csc.data[csc.indices == ref] = 0.0
+    csc.data[start:stop] = 0.0
+    diag = start + np.flatnonzero(rows == ref)
+    if diag.size == 0:
+        raise SimulationError("fsp: the generator has no diagonal entry at the reference state")
+    csc.data[diag[0]] = 1.0
+    rhs[ref] = 1.0
+    return csc, rhs
 
 
 def _solve(matrix: sps.csc_matrix, rhs: np.ndarray, info: dict,
@@ -130,11 +163,9 @@ def stationary(generator: sps.csr_matrix, ref: int, info: dict,
     n = generator.shape[0]
     if n == 1:
         return np.ones(1)
-    mat, col = _reduced(generator, ref)
-    x = _solve(mat, col, info, prefer_iterative)
-    p = np.empty(n)
+    mat, rhs = _pinned(generator, ref)
+    p = _solve(mat, rhs, info, prefer_iterative)
     p[ref] = 1.0
-    p[np.arange(n) != ref] = x
     p = np.clip(p, 0.0, None)
     total = p.sum()
     if not np.isfinite(total) or total <= 0:
@@ -176,3 +207,86 @@ def propagate(generator: sps.csr_matrix, p0: np.ndarray, times: np.ndarray) -> n
         out[k] = p
         last = float(t)
     return out
+
+
+class ShiftInvertKrylov:
+    """``exp(A t) u`` for any ``t`` at a cost independent of ``t * ||A||``.
+
+    Shift-and-invert Krylov (Moret & Novati 2004, doi:10.1007/s10543-004-2814-5; van den
+    Eshof & Hochbruck 2006, doi:10.1137/040605461): one sparse LU of ``I - gamma A``
+    (shareable between vectors through ``lu``), an Arnoldi basis ``V_m`` of
+    ``M = (I - gamma A)^{-1}`` started at ``u``, and ``exp(A t) u ~ beta V_m exp(t A_m)
+    e_1`` with ``A_m = (I - H_m^{-1}) / gamma``. The slow modes, which dominate at long
+    lags, are the best resolved. The basis grows in steps of 20 until two successive sizes
+    agree to ``rtol`` (relative to ``|u|``) at every ``probe`` time; ``info`` holds ``m``,
+    ``converged`` and ``difference`` (the last change, an error estimate). Building costs
+    one LU plus ``m`` triangular solves; each evaluation afterwards an ``m x m`` ``expm``.
+    """
+
+    def __init__(self, generator: sps.csr_matrix, u: np.ndarray, gamma: float,
+                 probe, *, m_max: int = 160, rtol: float = 1e-9, lu=None):
+        import scipy.linalg as sla
+
+        n = u.size
+        self.beta = float(np.linalg.norm(u))
+        self.info = {"m": 0, "converged": True, "difference": 0.0, "gamma": float(gamma)}
+        self.V = u[:, None] / (self.beta or 1.0)
+        self.Am = np.zeros((1, 1))
+        if self.beta == 0.0 or n == 1:
+            return
+        self.lu = lu if lu is not None else factorize(
+            (sps.identity(n, format="csc") - gamma * generator.tocsc()).tocsc())
+        probe = np.asarray(probe, dtype=float)
+        m_max = int(min(m_max, n))
+        V = np.zeros((n, m_max + 1))
+        H = np.zeros((m_max + 1, m_max))
+        V[:, 0] = u / self.beta
+        previous = None
+        for j in range(m_max):
+            w = self.lu.solve(V[:, j])
+            for _ in range(2):  # classical Gram-Schmidt, twice
+                h = V[:, : j + 1].T @ w
+                w = w - V[:, : j + 1] @ h
+                H[: j + 1, j] += h
+            H[j + 1, j] = np.linalg.norm(w)
+            breakdown = bool(H[j + 1, j] <= 1e-14 * max(1.0, abs(H[j, j])))
+            if not breakdown:
+                V[:, j + 1] = w / H[j + 1, j]
+            m = j + 1
+            if m % 20 and not breakdown and m != m_max:
+                continue
+            try:
+                Am = (np.eye(m) - sla.inv(H[:m, :m])) / gamma
+            except (np.linalg.LinAlgError, ValueError):
+                break
+            self.V, self.Am, self.info["m"] = V[:, :m], Am, m
+            values = self._coefficients(probe)
+            if breakdown:  # invariant subspace: exact
+                return
+            if previous is not None:
+                # the bases are nested and orthonormal: pad and compare coefficients
+                padded = np.zeros_like(values)
+                padded[:, : previous.shape[1]] = previous
+                diff = float(np.max(np.linalg.norm(values - padded, axis=1)))
+                self.info["difference"] = diff
+                if diff <= rtol:
+                    return
+            previous = values
+        self.info["converged"] = False
+
+    def _coefficients(self, times) -> np.ndarray:
+        """``exp(t A_m) e_1`` for each time: by the eigendecomposition of ``A_m`` when it
+        is well conditioned (the usual case), else one dense ``expm`` per time."""
+        import scipy.linalg as sla
+
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        lam, Q = np.linalg.eig(self.Am)
+        if np.linalg.cond(Q) < 1e6:
+            c = np.linalg.solve(Q, np.eye(self.Am.shape[0])[:, 0])
+            return np.real((np.exp(np.outer(times, lam)) * c[None, :]) @ Q.T)
+        return np.array([sla.expm(float(t) * self.Am)[:, 0] for t in times])
+
+    def contract(self, x: np.ndarray, times) -> np.ndarray:
+        """``x . exp(A t) u`` for each ``t`` (shape of ``times``)."""
+        w = self.V.T @ x
+        return self.beta * (self._coefficients(times) @ w)

@@ -268,6 +268,8 @@ class Projection:
     upper: np.ndarray
     dropped: int
     initial_index: int
+    #: state graph src -> dst of the internal edges (CSR), reused by the stationary solve
+    graph: object = None
 
     @property
     def n_states(self) -> int:
@@ -345,6 +347,62 @@ def _negative_count_error(model, j, state, target):
         f"fsp: reaction '{reaction}' has a positive propensity at state ({at}) but firing it "
         f"would make species '{net.species_ids[i]}' negative; its kinetic law must vanish "
         "when there are too few reactant molecules (e.g. k*A*(A-1)/2 for 2 A)")
+
+
+def _edges_table(model, states, lower, upper, codes, table, strides):
+    """:func:`_edges` for a tabulated box: a target's table code is the source's code
+    plus a per-channel constant, and only the species a channel changes are checked
+    against the bounds (no per-channel copies of the state array)."""
+    props = model.propensities.raw(states)
+    faulty = np.any(~np.isfinite(props) | (props < 0), axis=1)
+    osrc, orxn, orate, otgt = [], [], [], []
+    key_pos = {int(s): c for c, s in enumerate(model.key)}
+    lives = [np.flatnonzero((props[:, j] > 0) & np.isfinite(props[:, j]))
+             for j in range(model.nu.shape[1])]
+    total = sum(lv.size for lv in lives)
+    src = np.empty(total, dtype=np.int64)
+    dst = np.empty(total, dtype=np.int64)
+    rate = np.empty(total)
+    counts = np.zeros(len(lives), dtype=np.int64)
+    k = 0
+    for j, live in enumerate(lives):
+        a = props[:, j]
+        if live.size == 0:
+            continue
+        neg = np.zeros(live.size, dtype=bool)
+        outside = np.zeros(live.size, dtype=bool)
+        delta = 0
+        for s in np.flatnonzero(model.nu[:, j]):
+            col = states[live, s] + model.nu[s, j]
+            neg |= col < 0
+            outside |= (col < lower[s]) | (col > upper[s])
+            if int(s) in key_pos:
+                delta += int(model.nu[s, j]) * int(strides[key_pos[int(s)]])
+        if neg.any():
+            faulty[live[neg]] = True
+        outside &= ~neg
+        inside = ~neg & ~outside
+        idx = np.full(live.size, -1, dtype=np.int64)
+        if inside.any():
+            idx[inside] = table[codes[live[inside]] + delta]
+        internal = np.flatnonzero(inside & (idx >= 0))
+        m = internal.size
+        src[k:k + m] = live[internal]
+        dst[k:k + m] = idx[internal]
+        rate[k:k + m] = a[live[internal]]
+        counts[j] = m
+        k += m
+        if outside.any():
+            lo = live[outside]
+            osrc.append(lo); orxn.append(np.full(lo.size, j, dtype=np.int64))
+            orate.append(a[lo]); otgt.append(states[lo] + model.nu[:, j])
+    rxn = np.repeat(np.arange(len(lives), dtype=np.int64), counts)
+    cat = (lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts
+           else np.zeros(0, dt))
+    out_target = np.concatenate(otgt) if otgt else np.zeros((0, model.n_species), np.int64)
+    return (src[:k], dst[:k], rxn, rate[:k],
+            cat(osrc, np.int64), cat(orxn, np.int64), cat(orate, float), out_target, 0,
+            faulty)
 
 
 def _edges(model, states, lookup, lower, upper):
@@ -428,7 +486,11 @@ def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
         start = lookup(start_state[None, :])[0] if inside else -1
         if start < 0:
             raise SimulationError("fsp: the initial state lies outside the requested bounds")
-        e = _edges(model, states, lookup, lower, upper)
+        codes = np.zeros(states.shape[0], dtype=np.int64)
+        for c, s in enumerate(model.key.tolist()):
+            codes += (states[:, s] - klo[c]) * strides[c]
+        e = _edges_table(model, states, lower, upper, codes, table, strides)
+        del codes
         src, dst = e[0], e[1]
         n = states.shape[0]
         graph = sps.csr_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
@@ -436,6 +498,10 @@ def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
                                             return_predecessors=False)
         reach = np.sort(order)
         _check_reachable(model, states, e[9], reach)
+        if reach.size == n:
+            graph.data[:] = 1.0
+        else:
+            graph = None
         if reach.size < n:
             remap = np.full(n, -1, dtype=np.int64)
             remap[reach] = np.arange(reach.size)
@@ -449,7 +515,7 @@ def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
             rxn, rate = e[2], e[3]
             osrc, orxn, orate, otgt = e[4], e[5], e[6], e[7]
         return Projection(states, src, dst, rxn, rate, osrc, orxn, orate, otgt, lower, upper,
-                          e[8], int(start))
+                          e[8], int(start), graph)
     if not (np.all(start_state >= lower) and np.all(start_state <= upper)):
         raise SimulationError("fsp: the initial state lies outside the requested bounds")
     return _project_bfs(model, lower, upper, max_states, start_state)

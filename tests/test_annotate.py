@@ -1,8 +1,7 @@
 """SBML write-back: distrib uncertainties + sbmlnoise annotations, round trips.
 
 For every model: the annotated file (1) validates with libsbml with no new errors or
-warnings, (2) reads back the numbers that were written, (3) gives the input back
-(libsbml's serialisation of both is identical) once our additions are stripped, and
+warnings, (2) reads back the numbers that were written, (3) gives the input text back byte for byte once our additions are stripped, and
 (4) re-annotating replaces rather than duplicates.
 """
 
@@ -64,8 +63,10 @@ def _check_round_trip(src: Path, rep: AnalysisReport, tmp_path: Path) -> dict:
     after = A.consistency_issues(out2)
     new = {k: v for k, v in after.items() if v > before.get(k, 0)}
     assert not new, f"new libsbml issues {new}"
-    reference = libsbml.writeSBMLToString(libsbml.readSBMLFromFile(str(src)))
-    assert A.strip_annotations(out2) == reference
+    # byte-faithful (issue 16 item 14): stripping gives the input text back exactly
+    from sbmlnoise._guard import decode_bytes
+
+    assert A.strip_annotations(out2) == decode_bytes(original)
     doc = libsbml.readSBMLFromFile(str(out2))
     src_doc = libsbml.readSBMLFromFile(str(src))
     assert (doc.getLevel(), doc.getVersion()) == (src_doc.getLevel(), src_doc.getVersion())
@@ -121,9 +122,12 @@ def test_level3_uses_distrib_and_annotation(tmp_path):
     assert th["status"] == "ok" and th["detailedBalance"] is False
     assert th["cycles"], "telegraph has one (one-way) cycle"
     assert got["model"]["settings"]["method"] == "fsp"
-    # the annotation element on the species does not repeat the distrib moments
+    # our species element carries the moments too, marked as ours, so a user's own
+    # uncertainty that happens to be named "sbmlnoise" is never read as ours
     node = A._our_node(m, "noise")
-    assert not node.getAttributes().hasAttribute("mean")
+    assert node.getAttributes().getValue("writer") == A.WRITER
+    assert float(node.getAttributes().getValue("mean")) == pytest.approx(st.mean["M"],
+                                                                         rel=1e-15)
 
 
 @pytest.mark.parametrize("level, version", [(1, 2), (2, 1), (2, 4), (3, 1)])
@@ -254,3 +258,109 @@ def test_antimony_source_becomes_annotated_sbml(tmp_path):
     got = sn.read_annotations(out)
     assert got["species"]["M"]["fano"] == pytest.approx(float(rep.statistics["lna"].fano["M"]))
     assert libsbml.readSBMLFromFile(str(out)).getLevel() == 3
+
+
+# ------------------------------------------------ issue 16 item 14: byte-faithful write-back
+HOSTILE = """<?xml version='1.0' encoding='UTF-8'?>
+<?xml-stylesheet type="text/xsl" href="style.xsl"?>
+<!-- a comment before the root -->
+<sbml level='3' version='1' xmlns='http://www.sbml.org/sbml/level3/version1/core'
+      xmlns:distrib='http://www.sbml.org/sbml/level3/version1/distrib/version1'
+      distrib:required='true'>
+  <model id='m' metaid='meta_m'>
+    <notes><body xmlns="http://www.w3.org/1999/xhtml"><p>notes &amp; more</p></body></notes>
+    <annotation>
+      <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+               xmlns:bqbiol="http://biomodels.net/biology-qualifiers/">
+        <rdf:Description rdf:about="#meta_m"><bqbiol:is><rdf:Bag>
+          <rdf:li rdf:resource="http://identifiers.org/x/1"/></rdf:Bag></bqbiol:is>
+        </rdf:Description>
+      </rdf:RDF>
+      <sbmlnoise:analysis xmlns:sbmlnoise="https://sbmlnoise.org/annotation/v1" mine="yes"/>
+      <!-- user comment inside the annotation -->
+    </annotation>
+    <listOfCompartments><compartment id='c' size='1' constant='true' spatialDimensions='3'/></listOfCompartments>
+    <listOfSpecies>
+      <species id='A' compartment='c' initialAmount='5' hasOnlySubstanceUnits='true' boundaryCondition='false' constant='false'   />
+      <species id='B' compartment='c' initialAmount='0' hasOnlySubstanceUnits='true' boundaryCondition='false' constant='false'><annotation/><distrib:listOfUncertainties><distrib:uncertainty distrib:name='sbmlnoise'><distrib:uncertParameter distrib:value='42' distrib:type='mean'/></distrib:uncertainty></distrib:listOfUncertainties></species>
+    </listOfSpecies>
+    <listOfParameters><parameter id='k' value='2' constant='true'/></listOfParameters>
+    <listOfReactions>
+      <reaction id='r' reversible='false' fast='false'>
+        <listOfReactants><speciesReference species='A' stoichiometry='1' constant='true'/></listOfReactants>
+        <listOfProducts><speciesReference species='B' stoichiometry='1' constant='true'/></listOfProducts>
+        <kineticLaw><math xmlns='http://www.w3.org/1998/Math/MathML'><apply><times/><ci>k</ci><ci>A</ci></apply></math></kineticLaw>
+      </reaction>
+    </listOfReactions>
+  </model>
+</sbml>
+<!-- trailing comment -->
+"""
+
+
+def test_write_back_is_byte_faithful_and_keeps_user_elements(tmp_path):
+    src = tmp_path / "hostile.xml"
+    src.write_text(HOSTILE, encoding="utf-8")
+    rep = _synthetic_report(src)
+    out1, out2 = tmp_path / "a1.xml", tmp_path / "a2.xml"
+    with pytest.warns(UserWarning, match="m already carries an annotation element in the "
+                                         "sbmlnoise namespace that sbmlnoise did not write"):
+        A.annotate(src, rep, out1)
+    with pytest.warns(UserWarning):
+        A.annotate(out1, rep, out2)
+    text = out2.read_text(encoding="utf-8")
+    # everything of the user's is still there, in the same bytes
+    for piece in ('<?xml-stylesheet type="text/xsl" href="style.xsl"?>',
+                  "<!-- a comment before the root -->", "<!-- trailing comment -->",
+                  "<!-- user comment inside the annotation -->",
+                  '<sbmlnoise:analysis xmlns:sbmlnoise="https://sbmlnoise.org/annotation/v1" '
+                  'mine="yes"/>', "<distrib:uncertParameter distrib:value='42' "
+                  "distrib:type='mean'/>", 'rdf:about="#meta_m"'):
+        assert text.count(piece) == 1, piece
+    assert A.strip_annotations(out2) == HOSTILE
+    assert A.strip_annotations(out1) == HOSTILE
+    # species A and B (replaced, not duplicated); the model keeps only the user's element
+    assert text.count('writer="sbmlnoise.annotate"') == 2
+    # read back our numbers, not the user's element or uncertainty named sbmlnoise
+    got = A.read_annotations(out2)
+    assert got["species"]["B"]["mean"] == pytest.approx(3.0, rel=1e-15)  # synthetic: 1.5*2
+    assert got["species"]["A"]["mean"] == pytest.approx(1.5, rel=1e-15)
+    assert got["model"] == {}  # the user's <sbmlnoise:analysis mine="yes"/> is not ours
+    before = A.consistency_issues(src)
+    after = A.consistency_issues(out2)
+    assert not {k: v for k, v in after.items() if v > before.get(k, 0)}
+
+
+def test_level2_write_back_adds_no_package(tmp_path):
+    src = ROOT / "models" / "birth_death.xml"
+    doc = libsbml.readSBMLFromFile(str(src))
+    doc.setLevelAndVersion(2, 4)
+    l2 = tmp_path / "l2.xml"
+    text = libsbml.writeSBMLToString(doc)
+    head, rest = text.split("\n", 1)
+    l2.write_text(f"{head}\n<!-- L2 -->\n{rest}", encoding="utf-8")
+    rep = _synthetic_report(l2)
+    out = tmp_path / "o.xml"
+    A.annotate(l2, rep, out)
+    text = out.read_text(encoding="utf-8")
+    assert "distrib" not in text
+    assert A.strip_annotations(out) == l2.read_text(encoding="utf-8")
+
+
+def test_in_place_on_a_symlink_writes_through_and_keeps_the_mode(tmp_path):
+    """Issue 16 item 15: the link stays a link, its target gets the annotations and keeps
+    its permission bits; no temporary file is left."""
+    import os
+    import stat
+
+    target = tmp_path / "real.xml"
+    target.write_bytes((ROOT / "models" / "birth_death.xml").read_bytes())
+    os.chmod(target, 0o640)
+    link = tmp_path / "link.xml"
+    link.symlink_to(target)
+    rep = _synthetic_report(target)
+    sn.annotate(link, rep, in_place=True)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o640
+    assert sn.read_annotations(target)["species"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.xml", "real.xml"]

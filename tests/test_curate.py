@@ -462,21 +462,79 @@ def _mutate(text: str, kind: str, r: int) -> str:
         pos = r % max(1, len(text))
         return text[:pos] + "<>&\"\x00\u00e9'"[r % 7] + text[pos + 1:]
     if kind == "bad_values":
-        value = ["-1", "1e308", "NaN", "INF", "abc"][r % 5]
+        value = ["-1", "1e308", "NaN", "INF", "abc", "0"][r % 6]
         target = ['initialAmount="5"', 'value="10"', 'size="1"'][r % 3]
         return text.replace(target, target.split("=")[0] + f'="{value}"', 1)
+    if kind == "flat_sum":  # issue 16 item 11: libsbml nests n-ary plus as pairs
+        n = [10, 331, 1000, 5000][r % 4]
+        return text.replace("<ci> k </ci>", "<apply><plus/>" + "<ci> k </ci>" * n
+                            + "</apply>", 1)
+    if kind == "div_zero":  # issue 16 item 8: k/X at X = 0
+        text = text.replace('initialAmount="5"', 'initialAmount="0"', 1)
+        return text.replace("<ci> k </ci>", "<apply><divide/><ci> k </ci><ci> X </ci>"
+                            "</apply>", 1)
+    if kind == "huge_comment":  # issue 16 item 12: libsbml reads long comments slowly
+        size = [100, 2_000_000][r % 2]
+        return text.replace("<model ", f"<!-- {'c' * size} --><model ", 1)
+    if kind == "fd_chain":  # issue 16 item 11: definitions calling each other twice
+        n = [3, 20][r % 2]
+        defs = ['<functionDefinition id="f0"><math xmlns="http://www.w3.org/1998/Math/'
+                'MathML"><lambda><bvar><ci>x</ci></bvar><ci>x</ci></lambda></math>'
+                '</functionDefinition>']
+        for i in range(1, n):
+            defs.append(
+                f'<functionDefinition id="f{i}"><math xmlns="http://www.w3.org/1998/Math/'
+                'MathML"><lambda><bvar><ci>x</ci></bvar><apply><plus/><apply><ci>'
+                f'f{i - 1}</ci><ci>x</ci></apply><apply><ci>f{i - 1}</ci><ci>x</ci></apply>'
+                '</apply></lambda></math></functionDefinition>')
+        text = text.replace("<listOfCompartments>", "<listOfFunctionDefinitions>"
+                            + "".join(defs) + "</listOfFunctionDefinitions>\n    "
+                            "<listOfCompartments>", 1)
+        return text.replace("<ci> k </ci>", f"<apply><ci>f{n - 1}</ci><ci> k </ci></apply>",
+                            1)
     raise AssertionError(kind)
 
 
 _KINDS = ("bad_math", "missing_reference", "huge_stoichiometry", "deep_nesting",
-          "entities", "truncate", "corrupt_byte", "bad_values")
+          "entities", "truncate", "corrupt_byte", "bad_values", "flat_sum", "div_zero",
+          "huge_comment", "fd_chain")
+#: how a document reaches the folder (issue 16 items 9, 10, 17, 18): the last one wins
+_FILE_KINDS = ("utf8", "utf16", "binary", "fifo", "symlink_outside", "antimony_import",
+               "antimony_bad_number", "antimony_non_ascii")
+_OUTSIDE = Path(__file__).resolve()  # a regular file outside every curated folder
+
+
+def _write_document(folder: Path, i: int, text: str, how: str) -> Path:
+    """Write document ``i`` as ``how`` says; returns its path."""
+    path = folder / (f"m{i}.ant" if how.startswith("antimony") else f"m{i}.xml")
+    if how == "utf16":
+        path.write_bytes(text.replace('encoding="UTF-8"', 'encoding="UTF-16"')
+                         .encode("utf-16", "surrogatepass"))
+    elif how == "binary":
+        path.write_bytes(bytes(range(256)) * 4 + text.encode("utf-8", "surrogatepass"))
+    elif how == "fifo" and hasattr(os, "mkfifo"):
+        os.mkfifo(path)
+    elif how == "symlink_outside":
+        path.symlink_to(_OUTSIDE)
+    elif how == "antimony_import":
+        path.write_text(f'import "{["/etc/passwd", "/dev/stdin"][i % 2]}"\n=> X; k; '
+                        "k = 1; X = 0", encoding="utf-8")
+    elif how == "antimony_bad_number":
+        path.write_text("=> X; k; X => ; X; k = 1e400; X = 0", encoding="utf-8")
+    elif how == "antimony_non_ascii":
+        path.write_text("=> X\u00e9; 1; X\u00e9 => ; X\u00e9; X\u00e9 = 0", encoding="utf-8")
+    else:
+        path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    return path
 
 
 def _fuzz_documents():
     from hypothesis import strategies as st
 
     mutation = st.tuples(st.sampled_from(_KINDS), st.integers(0, 10**6))
-    return st.lists(st.lists(mutation, min_size=1, max_size=3), min_size=1, max_size=3)
+    how = st.sampled_from(_FILE_KINDS)
+    return st.lists(st.tuples(st.lists(mutation, min_size=1, max_size=3), how),
+                    min_size=1, max_size=3)
 
 
 def _check_fuzz(tmp_path, documents, timeout):
@@ -484,11 +542,12 @@ def _check_fuzz(tmp_path, documents, timeout):
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir()
-    for i, mutations in enumerate(documents):
+    written = {}
+    for i, (mutations, how) in enumerate(documents):
         text = MINIMAL_SBML
         for kind, r in mutations:
             text = _mutate(text, kind, r)
-        (folder / f"m{i}.xml").write_bytes(text.encode("utf-8", "surrogatepass"))
+        written[_write_document(folder, i, text, how).name] = (how, mutations)
     db = tmp_path / "fuzz.sqlite"
     if db.exists():
         db.unlink()
@@ -500,12 +559,29 @@ def _check_fuzz(tmp_path, documents, timeout):
         assert "\n" not in m["reason"]
         if m["status"] == "ok":
             assert m["n_species"] == 1
-    text = "".join(p.read_text(encoding="utf-8", errors="replace")
-                   for p in folder.iterdir())
-    if "<!ENTITY" in text:  # never expanded: those documents are refused as invalid
-        for p in folder.iterdir():
-            if "<!ENTITY" in p.read_text(encoding="utf-8", errors="replace"):
-                assert _by_name(res)[p.name]["status"] == "invalid"
+    by = _by_name(res)
+    for name, (how, mutations) in written.items():
+        m = by[name]
+        assert "codec can't decode" not in m["reason"], m  # item 17
+        expected = {"fifo": "not a regular file", "symlink_outside": "outside the curated",
+                    "binary": "not a text model file", "antimony_import": "import",
+                    "antimony_bad_number": "double-precision range",
+                    "antimony_non_ascii": "non-ASCII"}.get(how)
+        if expected and (how != "fifo" or hasattr(os, "mkfifo")):
+            assert m["status"] == "invalid", (how, m)
+            assert expected in m["reason"] or "ENTITY" in m["reason"], (how, m)
+        if how == "antimony_import":  # no content of the imported file leaks
+            assert "root:" not in m["reason"] and "root" not in m["features"]
+        kinds = {k for k, _ in mutations}
+        if how in ("utf8", "utf16") and "huge_comment" in kinds and not (
+                kinds & {"truncate", "corrupt_byte", "entities"}) and any(
+                k == "huge_comment" and r % 2 == 1 for k, r in mutations):
+            assert m["status"] == "invalid" and "XML comment" in m["reason"], m  # item 12
+    for p in folder.iterdir():
+        if p.is_symlink() or not p.is_file():
+            continue
+        if "<!ENTITY" in p.read_bytes().decode("utf-8", errors="replace"):
+            assert by[p.name]["status"] == "invalid"  # never expanded: refused
     assert len(_rows(db)) == len(documents)
 
 

@@ -64,13 +64,13 @@ def test_rows_recorded_meanwhile_by_another_run_are_skipped(tmp_path):
 
 
 # ------------------------------------------- item 16: one line instead of a traceback
-def _cli(*args, cwd=None):
+def _cli(*args, cwd=None, timeout=300):
     import subprocess
 
     env = dict(os.environ, SBMLNOISE_CURATE_WARMUP="0")
     return subprocess.run([sys.executable, "-m", "sbmlnoise", *map(str, args)],
                           capture_output=True, text=True, cwd=str(HERE.parent), env=env,
-                          timeout=300)
+                          timeout=timeout)
 
 
 def test_cli_bad_db_and_unwritable_outputs_print_one_line(tmp_path):
@@ -180,3 +180,41 @@ def test_two_stage_translational_burst_estimate(law):
     fb = sn.load("=> M; km/(1+P); M => ; gm*M; M => M + P; kp*M; P => ; gp*P; km = 2; "
                  "gm = 0.5; kp = 10; gp = 0.02; M = 0; P = 0")
     assert burst_table(fb, st.mean, st.fano)["translational"] == []
+
+
+# ------------------------------------------- items 8 and 11 (fixed by other helpers)
+_NEEDS_MERGE = pytest.mark.xfail(
+    reason="issue 16 items 8 and 11 are fixed on other branches; passes once merged",
+    strict=False)
+
+
+@pytest.mark.slow
+@_NEEDS_MERGE
+@pytest.mark.parametrize("model", [
+    "=> X; k; X => ; X; k = 1e308*10; X = 0",           # k = inf
+    "=> X; k/X; X => ; X; k = 1; X = 0",                # k/X at X = 0
+])
+def test_analyze_never_hangs_on_infinite_rates(model, tmp_path):
+    """Public CLI: ``analyze`` ends (status 2, one line) instead of looping in LSODA."""
+    import subprocess
+
+    path = tmp_path / "m.ant"
+    path.write_text(model, encoding="utf-8")
+    try:
+        proc = _cli("analyze", path, "--method", "lna", "--no-progress", timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("analyze hung")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+
+
+@_NEEDS_MERGE
+@pytest.mark.parametrize("n", [331, 2000])
+def test_flat_sums_and_deep_nesting_load(n):
+    """Public API: an n-ary sum of n terms (libsbml stores nested pairs) loads."""
+    terms = "".join("<ci> k </ci>" for _ in range(n))
+    text = HERE.joinpath("test_curate.py").read_text(encoding="utf-8")
+    start = text.index('MINIMAL_SBML = """') + len('MINIMAL_SBML = """')
+    sbml = text[start:text.index('"""', start)]
+    net = sn.load(sbml.replace("<ci> k </ci>", f"<apply><plus/>{terms}</apply>", 1))
+    rates = net.rates(net.initial_amounts)
+    assert rates[0] == pytest.approx(10.0 * n)
