@@ -182,14 +182,8 @@ def test_two_stage_translational_burst_estimate(law):
     assert burst_table(fb, st.mean, st.fano)["translational"] == []
 
 
-# ------------------------------------------- items 8 and 11 (fixed by other helpers)
-_NEEDS_MERGE = pytest.mark.xfail(
-    reason="issue 16 items 8 and 11 are fixed on other branches; passes once merged",
-    strict=False)
-
-
+# ------------------------------------------- items 8 and 11
 @pytest.mark.slow
-@_NEEDS_MERGE
 @pytest.mark.parametrize("model", [
     "=> X; k; X => ; X; k = 1e308*10; X = 0",           # k = inf
     "=> X; k/X; X => ; X; k = 1; X = 0",                # k/X at X = 0
@@ -207,7 +201,6 @@ def test_analyze_never_hangs_on_infinite_rates(model, tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
 
 
-@_NEEDS_MERGE
 @pytest.mark.parametrize("n", [331, 2000])
 def test_flat_sums_and_deep_nesting_load(n):
     """Public API: an n-ary sum of n terms (libsbml stores nested pairs) loads."""
