@@ -555,6 +555,7 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
            timeout: float = DEFAULT_TIMEOUT, max_memory: float | None = DEFAULT_MAX_MEMORY,
            annotate: bool = False, progress: bool | None = None,
            system_size: float | None = None, analyze_options: dict | None = None,
+           volume: float | None = None,
            worker: str | None = None, launcher: str | None = None) -> CurateResult:
     """Analyse every model under a folder, each in its own time- and memory-limited process.
 
@@ -593,6 +594,9 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
         Passed to :func:`sbmlnoise.load` for every model.
     analyze_options : dict, optional
         Extra keywords of :func:`sbmlnoise.analyze` (default ``{"seed": 0}``).
+    volume : float, optional
+        Cell volume in litres passed to :func:`sbmlnoise.load` for every model (the
+        models read at the same concentrations in a cell of that size).
     worker : str, optional
         ``"module:function(job, result, workdir)"`` run in the child instead of the
         default analysis (for tests and custom pipelines; part of the settings hash).
@@ -630,9 +634,12 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
     timeout = None if timeout is None else float(timeout)
     max_memory = None if max_memory is None else float(max_memory)
     system_size = None if system_size is None else float(system_size)
+    volume = None if volume is None else float(volume)
     settings = {"method": method, "timeout": timeout, "max_memory": max_memory,
                 "system_size": system_size, "analyze_options": options,
                 "version": __version__}
+    if volume is not None:  # only then, so earlier databases keep their settings hash
+        settings["volume"] = volume
     if worker and worker != DEFAULT_WORKER:
         settings["worker"] = worker
     s_hash = settings_hash(settings)
@@ -679,7 +686,7 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
         n_queued = sum(len(g) for g in groups.values())
         skipped = len(files) - n_queued - len(oversized)
 
-        job_settings = {"method": method, "system_size": system_size,
+        job_settings = {"method": method, "system_size": system_size, "volume": volume,
                         "analyze_options": options, "report": out is not None,
                         "annotate": bool(annotate)}
         pending = deque(groups.values())

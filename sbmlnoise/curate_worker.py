@@ -311,7 +311,8 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
     checkpoint(job, result)
 
     t = time.perf_counter()
-    net = sn.load(source, system_size=settings.get("system_size"))
+    net = sn.load(source, system_size=settings.get("system_size"),
+                  volume=settings.get("volume"))
     timings["load"] = time.perf_counter() - t
     result["n_species"], result["n_reactions"] = net.n_species, net.n_reactions
     result["features"] = sorted(set(result["features"]) | set(network_features(net)))

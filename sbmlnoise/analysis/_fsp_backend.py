@@ -6,7 +6,6 @@ stated truncation error (Munsky & Khammash 2006, doi:10.1063/1.2145882).
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -70,30 +69,18 @@ class FSPBackend(Backend):
 
 
 def projected_states(ctx: ModelContext) -> float:
-    """Rough size of an FSP projection: prod over independent species of
-    ``mean + 6 sqrt(mean) + 1`` with Poisson-like spread, the mean taken from the
-    deterministic steady state, or the ODE maximum over ``50 tau`` when there is none
-    (oscillators). Species bounded by a conservation law use their total."""
-    net = ctx.net
+    """Size of the smallest first box the FSP would try (:func:`sbmlnoise.fsp.projected_states`
+    with 3 Poisson standard deviations around the steady state -- or, without one, around
+    the maximum of the rate equations over 50 relaxation times): the same rule as the FSP's
+    own, so ``auto`` and ``method="fsp"`` quote the same numbers. 0 when unknown."""
+    from ..fsp import projected_states as fsp_states
     level = _levels(ctx)
     if level is None:
         return 0.0  # no estimate: let the FSP decide
-    caps = np.full(net.n_species, np.inf)
-    init = np.asarray(net.initial_state, dtype=float)
-    for row in net.conservation_laws:
-        if np.all(row >= 0):
-            total = float(row @ init)
-            for j in np.flatnonzero(row):
-                caps[j] = min(caps[j], total / row[j])
-    size = 1.0
-    for i in net.independent_species:
-        if net.species[i].boundary or net.species[i].constant:
-            continue
-        span = level[i] + 6.0 * math.sqrt(max(level[i], 1.0)) + 1.0
-        size *= min(span, caps[i] + 1.0)
-        if size > 1e300:
-            break
-    return float(size)
+    try:
+        return float(fsp_states(ctx.net, level, k_sd=3.0))
+    except (SbmlnoiseError, ValueError, ZeroDivisionError):
+        return 0.0
 
 
 def _levels(ctx: ModelContext) -> np.ndarray | None:

@@ -59,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="SSA ensemble size with --time (default 1000)")
     parser.add_argument("--system-size", type=float, dest="system_size",
                         help="molecules per model substance unit (Omega)")
+    parser.add_argument("--volume", type=float, metavar="LITRES",
+                        help="read the model as a cell of this volume in litres at the same "
+                             "concentrations, e.g. 1e-15 (exclusive with --system-size)")
     parser.add_argument("--thermo", default="network", choices=["network", "cme", "none"],
                         help="thermodynamic analysis level (default: network)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -86,7 +89,7 @@ def run(args) -> int:
         raise ValueError("--in-place replaces MODEL itself: give --annotate the same path "
                          "as MODEL (or drop --in-place to write a new file)")
     try:
-        net = sn.load(model, system_size=args.system_size)
+        net = sn.load(model, system_size=args.system_size, volume=args.volume)
     except (SbmlnoiseError, ValueError, UnicodeDecodeError) as err:
         raise type(err)(name_file(str(err), args.model)) if not isinstance(err, UnicodeDecodeError) \
             else ValueError(name_file(f"not UTF-8 text ({err.reason})", args.model)) from None
