@@ -84,7 +84,8 @@ def _child(model: str, size: int, method: str) -> dict:
     elif method == "lu_only":
         # one plain sparse LU (+ solve) of the same pinned generator sbmlnoise factorises:
         # the floor for any direct stationary solve; fsp's overhead = fsp time / this
-        from sbmlnoise import fsp_solve, fsp_space
+        from sbmlnoise.fsp import _linear as fsp_solve
+        from sbmlnoise.fsp import _space as fsp_space
 
         model_ = fsp_space.prepare(net)
         b = _bounds(model, size)
@@ -100,7 +101,7 @@ def _child(model: str, size: int, method: str) -> dict:
         import scipy.sparse as sps
         import scipy.sparse.linalg as spla
 
-        from sbmlnoise import fsp_space
+        from sbmlnoise.fsp import _space as fsp_space
 
         start = time.perf_counter()
         model_ = fsp_space.prepare(net)

@@ -66,7 +66,7 @@ What is timed, per model (medians over the repeats, wall clock):
   conservation analysis, the steady state, the Lyapunov solve and the EMRE correction;
 * **sn.lna median**: later calls (steady-state search + LNA);
 * **sn.steady_state alone**: `sn.steady_state(net)` (Newton on the reduced system,
-  `sbmlnoise/ode.py`, with a long-integration fallback), timed separately;
+  `sbmlnoise/ode/_solve.py`, with a long-integration fallback), timed separately;
 * **LNA at known state**: `sn.lna(net, steady_state=amounts)` -- Jacobian, diffusion
   matrix, stability check, Lyapunov solve (`scipy.linalg.solve_continuous_lyapunov`),
   EMRE (sparse Hessian contraction);

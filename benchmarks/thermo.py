@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 import sbmlnoise as sn
-from sbmlnoise.thermo_cme import analyze_cme
+from sbmlnoise.thermo._cme import analyze_cme
 
 REPEAT = 5
 

@@ -61,7 +61,7 @@ _TYPE_TO_KEY = {v: k for k, v in _UNCERT.items()}
 # =========================================================================== helpers
 def _read_document(source) -> tuple[libsbml.SBMLDocument, str | None]:
     """Parse a path or SBML/Antimony text into a libsbml document (fatal errors raise)."""
-    from .importer import _read_source, antimony_to_sbml
+    from .importer._sbml import _read_source, antimony_to_sbml
     text, path = _read_source(source if isinstance(source, (str, os.PathLike)) else str(source))
     if not text.lstrip("\ufeff \t\r\n").startswith("<"):
         text = antimony_to_sbml(text)
@@ -325,7 +325,7 @@ def annotate(source, rep, out_path=None, *, in_place: bool = False) -> str:
 def _read_text(source) -> tuple[str, str | None]:
     """SBML text of a path or SBML/Antimony text (Antimony converted), checked by
     libsbml (fatal errors raise)."""
-    from .importer import _read_source, antimony_to_sbml
+    from .importer._sbml import _read_source, antimony_to_sbml
     text, path = _read_source(source if isinstance(source, (str, os.PathLike)) else str(source))
     if not text.lstrip("\ufeff \t\r\n").startswith("<"):
         text = antimony_to_sbml(text)

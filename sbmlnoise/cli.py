@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
-    from ._terminal import cli_hint
+    from .report._terminal import cli_hint
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

@@ -85,7 +85,7 @@ def _falling(n: np.ndarray, k: int) -> np.ndarray:
 
 
 def _evaluate(law: ex.Expr, env: dict, points: dict) -> np.ndarray:
-    from .fsp_space import evaluate_array
+    from .fsp._space import evaluate_array
 
     values = dict(env)
     values.update(points)
@@ -168,7 +168,7 @@ def classify_law(law: ex.Expr, reactants: Mapping[str, float], *,
     shape = _single(law, nu, used, parameters, rtol, max_order)
     if shape is not None:
         return shape
-    from .thermo_network import _split_sign
+    from .thermo._network import _split_sign
 
     pos, negative = _split_sign(law)
     if not (isinstance(negative, ex.Num) and negative.value == 0.0) and \

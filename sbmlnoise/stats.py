@@ -216,7 +216,7 @@ class NoiseStatistics:
     def _repr_html_(self) -> str:
         """Notebook display: one row per species, SSA numbers with 95% CIs."""
         import html as _html
-        from ._report_text import fmt_pm, half_width
+        from .report._text import fmt_pm, half_width
         when = "stationary" if self.time is None else f"t = {self.time:g}"
         unit = "concentrations" if self.units == "concentration" else "molecule counts"
         head = "".join(f"<th>{h}</th>" for h in ("species", "mean", "std", "Fano", "CV"))

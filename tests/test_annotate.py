@@ -64,7 +64,7 @@ def _check_round_trip(src: Path, rep: AnalysisReport, tmp_path: Path) -> dict:
     new = {k: v for k, v in after.items() if v > before.get(k, 0)}
     assert not new, f"new libsbml issues {new}"
     # byte-faithful (issue 16 item 14): stripping gives the input text back exactly
-    from sbmlnoise._guard import decode_bytes
+    from sbmlnoise.importer._guard import decode_bytes
 
     assert A.strip_annotations(out2) == decode_bytes(original)
     doc = libsbml.readSBMLFromFile(str(out2))

@@ -127,7 +127,7 @@ def test_help_has_examples(command, capsys):
 
 
 def test_hints_name_cli_flags():
-    from sbmlnoise._terminal import cli_hint
+    from sbmlnoise.report._terminal import cli_hint
     text = cli_hint("more than max_states=1,000. Raise max_states, cap species with "
                     "bounds={...}, or use sn.ssa / sn.lna.")
     assert "--max-states 1,000" in text and "--method ssa" in text
@@ -152,7 +152,7 @@ def test_ssa_numbers_have_error_bars_and_no_warnings_leak(tmp_path, capsys):
 
 
 def test_compile_notice(monkeypatch, capsys, tmp_path):
-    from sbmlnoise import _terminal
+    from sbmlnoise.report import _terminal
     monkeypatch.setattr(_terminal, "kernels_cached", lambda: False)
     calls = []
     assert _terminal.compile_notice(warm_up=lambda: calls.append(1)) is True
@@ -166,7 +166,7 @@ def test_compile_notice(monkeypatch, capsys, tmp_path):
 
 
 def test_kernels_cached_reads_numba_cache_dir(monkeypatch, tmp_path):
-    from sbmlnoise import _terminal
+    from sbmlnoise.report import _terminal
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     src = Path(_terminal.__file__).parent / "ssa"
     monkeypatch.setattr(Path, "is_dir", lambda self: str(self).startswith(str(tmp_path)))

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import sbmlnoise as sn
-from sbmlnoise.curate import STATUSES, discover, run_isolated
+from sbmlnoise.curate._runner import STATUSES, discover, run_isolated
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "curate_fixtures"
@@ -176,7 +176,7 @@ def test_isolation_statuses_copies_resume_and_outputs(tmp_path):
     assert "timeout 1" in text and "slowest models:" in text
 
     # the same result recorded twice (a concurrent run on the same database) is refused
-    from sbmlnoise import curate_db
+    from sbmlnoise.curate import _db as curate_db
 
     conn = curate_db.connect(db)
     try:
@@ -664,7 +664,7 @@ def test_index_sort_script_orders_rows():
     node = shutil.which("node")
     if node is None:
         pytest.skip("node not installed")
-    from sbmlnoise.curate_report import _SCRIPT
+    from sbmlnoise.curate._outputs import _SCRIPT
 
     harness = """
 function el(attrs, text) {

@@ -48,7 +48,25 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------- shell commands
-_SHELL = re.compile(r"^```(bash|sh|shell|console)?[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
+_FENCE = re.compile(r"^```([A-Za-z0-9_+-]*)[ \t]*$")
+_SHELL_LANGS = ("bash", "sh", "shell", "console", "")
+
+
+def _shell_blocks(text: str) -> list[str]:
+    """Bodies of the shell (or unlabelled) fenced blocks, fences paired in order (so the
+    closing fence of a python block is never read as an opening one)."""
+    blocks, lang, body = [], None, []
+    for line in text.splitlines():
+        m = _FENCE.match(line.strip())
+        if lang is None and m:
+            lang, body = m.group(1), []
+        elif lang is not None and line.strip() == "```":
+            if lang in _SHELL_LANGS:
+                blocks.append("\n".join(body))
+            lang = None
+        elif lang is not None:
+            body.append(line)
+    return blocks
 _PROGRAMS = ("sbmlnoise", "python", "pip", "pytest")
 #: commands not run here, each with its reason (matched by substring)
 _NOT_RUN = {
@@ -73,8 +91,8 @@ def shell_commands() -> list[tuple[str, str]]:
     such as MODEL or DIR) are not commands."""
     out = []
     for page in [ROOT / "README.md"] + sorted(DOCS.glob("*.md")):
-        for match in _SHELL.finditer(page.read_text(encoding="utf-8")):
-            for line in match.group(2).splitlines():
+        for block in _shell_blocks(page.read_text(encoding="utf-8")):
+            for line in block.splitlines():
                 line = line.strip().removeprefix("$ ").split("  #")[0].strip()
                 if not line.startswith(_PROGRAMS):
                     continue

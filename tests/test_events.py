@@ -1,4 +1,4 @@
-"""SBML events without delay (sbmlnoise.events) against closed forms, libroadrunner and
+"""SBML events without delay (sbmlnoise.ode._events) against closed forms, libroadrunner and
 the SBML Test Suite.
 
 Closed forms are exact solutions of the piecewise-linear ODEs between events; the
@@ -15,7 +15,7 @@ import pytest
 
 import sbmlnoise as sn
 from sbmlnoise.errors import SimulationError
-from sbmlnoise.events import simulate_with_events
+from sbmlnoise.ode._events import simulate_with_events
 
 RTOL, ATOL = 1e-10, 1e-13
 

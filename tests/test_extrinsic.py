@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 import sbmlnoise as sn
-from sbmlnoise._extrinsic import distributions_from_sbml, gauss_rule
+from sbmlnoise.studies._extrinsic import distributions_from_sbml, gauss_rule
 
 from conftest import bundled_path
 

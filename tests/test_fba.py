@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from sbmlnoise._fba import flux_balance, has_objective
+from sbmlnoise.conformance._fba import flux_balance, has_objective
 
 FBC = """<?xml version="1.0" encoding="UTF-8"?>
 <sbml xmlns="http://www.sbml.org/sbml/level3/version1/core" level="3" version="1"

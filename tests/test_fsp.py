@@ -17,7 +17,7 @@ import scipy.stats as st
 import sbmlnoise as sn
 
 from conftest import MODELS
-from sbmlnoise import fsp_space
+from sbmlnoise.fsp import _space as fsp_space
 
 BIRTH_DEATH = "model bd; => X; k; X => ; g*X; k = 5; g = 1; X = 0; end"
 TELEGRAPH = ("model t; G0 => G1; kon*G0; G1 => G0; koff*G1; G1 => G1 + M; ktx*G1; "
@@ -364,7 +364,7 @@ def test_state_space_too_large_before_enumeration():
 
 def test_iterative_fallback_matches_direct(monkeypatch):
     # force the GMRES + ILU path: Poisson(5) law to 1e-8 again
-    from sbmlnoise import fsp_solve
+    from sbmlnoise.fsp import _linear as fsp_solve
 
     monkeypatch.setattr(fsp_solve, "DIRECT_LIMIT", 0)
     fr = sn.fsp(sn.load(BIRTH_DEATH), tol=1e-10)
@@ -385,7 +385,7 @@ def test_three_dimensional_iterative_path(monkeypatch):
             "E = 0; X = 0; Y = 0; end")
     net = sn.load(text)
     sn.fsp  # noqa: B018 - make sure the module is loaded
-    monkeypatch.setattr(sys.modules["sbmlnoise.fsp"], "ITERATIVE_ABOVE", 0)
+    monkeypatch.setattr(sys.modules["sbmlnoise.fsp._solver"], "ITERATIVE_ABOVE", 0)
     fr = sn.fsp(net, tol=1e-7)
     assert fr.extra["solver"] == "gmres+ilu"
     kE, gE, k, g = 2.0, 0.5, 1.0, 1.0
@@ -495,7 +495,7 @@ def test_projected_states_is_the_fsp_first_box():
     """The pre-check estimate is the FSP's own first box: birth-death mean 1e6 -> range
     mean +- (8 sqrt(mean+1) + 10) -> 16,021 states, and the FSP reports the same box
     (k_sd 3 after narrowing: 6,023) rather than the 1e6 of a 0..mean+6 sd estimate."""
-    from sbmlnoise.fsp import projected_states
+    from sbmlnoise.fsp._solver import projected_states
 
     net = sn.load("=> X; k; X => ; g*X; k = 1e6; g = 1; X = 0")
     sd = 8 * np.sqrt(1e6 + 1) + 10

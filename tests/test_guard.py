@@ -15,7 +15,7 @@ import pytest
 
 import sbmlnoise as sn
 from sbmlnoise import ModelError
-from sbmlnoise._guard import MAX_COMMENT_CHARS, decode_bytes
+from sbmlnoise.importer._guard import MAX_COMMENT_CHARS, decode_bytes
 
 HERE = Path(__file__).resolve().parent
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import sbmlnoise as sn
-from sbmlnoise.importer import AVOGADRO
+from sbmlnoise.importer._sbml import AVOGADRO
 
 from conftest import BUNDLED, bundled_path
 

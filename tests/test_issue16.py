@@ -41,7 +41,7 @@ def test_summary_csv_neutralises_formula_cells(tmp_path, monkeypatch):
 
 # ------------------------------------------- item 13: two curate runs on one database
 def test_rows_recorded_meanwhile_by_another_run_are_skipped(tmp_path):
-    from sbmlnoise import curate_db
+    from sbmlnoise.curate import _db as curate_db
 
     conn = curate_db.connect(tmp_path / "r.sqlite")
     other = curate_db.connect(tmp_path / "r.sqlite")  # a second curate process

@@ -1,4 +1,4 @@
-"""Tests of the linear noise approximation (sbmlnoise/lna.py).
+"""Tests of the linear noise approximation (sbmlnoise/lna/_lna.py).
 
 Expected values come from closed forms (linear networks, where the LNA is exact for the
 first two moments), from a Lyapunov equation solved symbolically with sympy inside this
@@ -480,7 +480,7 @@ def test_split_of_net_laws(law):
     """The forward/reverse split of a net law: pos - neg equals the law at random states
     (relative 1e-12) and both parts are non-negative there."""
     from sbmlnoise import expr as ex
-    from sbmlnoise.lna_model import _split_signed
+    from sbmlnoise.lna._model import _split_signed
 
     net = sn.load(f"model s; compartment C = 2; species A in C, B in C; A -> B; {law}; "
                   "kf = 2; kr = 3; K = 5; A = 4; B = 7; end")
@@ -577,8 +577,8 @@ def test_noise_coefficients_are_independent_of_system_size(omega):
 def test_affine_fast_path_matches_general_steady_state(name):
     # issue 15: linear networks skip the general steady-state search (one exact Newton
     # step); the state must be the one sn.steady_state finds (rtol 1e-9)
-    from sbmlnoise.lna import _affine_steady_state, _reduced
-    from sbmlnoise.lna_model import problem
+    from sbmlnoise.lna._lna import _affine_steady_state, _reduced
+    from sbmlnoise.lna._model import problem
 
     net = sn.load(MODELS / f"{name}.ant")
     fast = _affine_steady_state(net, problem(net), *_reduced(net))
@@ -590,7 +590,7 @@ def test_affine_fast_path_matches_general_steady_state(name):
 def test_small_lyapunov_solver_matches_bartels_stewart():
     from scipy.linalg import solve_continuous_lyapunov
 
-    from sbmlnoise.lna import _lyapunov
+    from sbmlnoise.lna._lna import _lyapunov
 
     rng = np.random.default_rng(0)
     for r in (1, 2, 4, 6, 7):

@@ -1,4 +1,4 @@
-"""Tests of sn.multistability / sn.fixed_points (sbmlnoise/_multistability.py).
+"""Tests of sn.multistability / sn.fixed_points (sbmlnoise/dynamics/_multistability.py).
 
 The symmetric toggle switch (models/toggle_switch.ant: a = 30, K = 10, n = 2, g = 1):
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import sbmlnoise as sn
-from sbmlnoise._omex import is_combine_archive, read_master_sbml
+from sbmlnoise.importer._omex import is_combine_archive, read_master_sbml
 from sbmlnoise.cli import main
 
 from conftest import bundled_path

@@ -1,4 +1,4 @@
-"""Tests of sn.oscillation (sbmlnoise/_oscillation.py).
+"""Tests of sn.oscillation (sbmlnoise/dynamics/_oscillation.py).
 
 * LNA: the quasi-cycle spectrum of a two-species linear focus, whose peak and half-maximum
   points solve quadratics in w^2 (derived below); the LNA is exact for linear propensities.
@@ -18,7 +18,7 @@ import pytest
 
 import sbmlnoise as sn
 from sbmlnoise.errors import NoSteadyState
-from sbmlnoise._oscillation import COLUMNS, deterministic_cycle
+from sbmlnoise.dynamics._oscillation import COLUMNS, deterministic_cycle
 
 MODELS_DIR = __import__("pathlib").Path(__file__).resolve().parents[1] / "models"
 
@@ -222,8 +222,11 @@ def test_figures_draw_from_results():
     # the figures read only the results (no recomputation); PNG rendering must work
     import io
 
-    from sbmlnoise._osc_figures import (period_histogram_figure, spectrum_figure,
-                                       time_course_figure)
+    from sbmlnoise.report._osc_figures import (
+        period_histogram_figure,
+        spectrum_figure,
+        time_course_figure,
+    )
 
     table = sn.oscillation(focus())
     fig = spectrum_figure(table)

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import sbmlnoise as sn
-from sbmlnoise.report import SCHEMA, jsonable, render_html
+from sbmlnoise.report._writers import SCHEMA, jsonable, render_html
 
 ROOT = Path(__file__).resolve().parents[1]
 TELEGRAPH = ROOT / "models" / "telegraph.xml"
@@ -159,9 +159,9 @@ def test_report_without_ssa_or_thermo(tmp_path):
 
 
 # --------------------------------------------------------------------------- issue 18 / 15
-from sbmlnoise import _report_figures as rf  # noqa: E402
-from sbmlnoise import _report_text as rt  # noqa: E402
-from sbmlnoise.report import species_frame  # noqa: E402
+from sbmlnoise.report import _figures as rf  # noqa: E402
+from sbmlnoise.report import _text as rt  # noqa: E402
+from sbmlnoise.report._writers import species_frame  # noqa: E402
 
 TWO_STAGE_BIG = ("model ts; => M; k_m; M => ; g_m*M; M => M + P; k_p*M; P => ; g_p*P; "
                  "k_m = 2; g_m = 0.5; k_p = 10; g_p = 0.02; M = 0; P = 0; end")
@@ -318,5 +318,5 @@ def test_interval_caveat_when_batches_are_short(report):
     caveat = rt.interval_caveat(bad)
     assert caveat and "too narrow" in caveat
     assert "Caution" in render_html(bad)
-    from sbmlnoise._terminal import terminal_summary
+    from sbmlnoise.report._terminal import terminal_summary
     assert "caution:" in terminal_summary(bad, pm="+/-")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import sbmlnoise as sn
-from sbmlnoise._scan import parse_range
+from sbmlnoise.studies._scan import parse_range
 from sbmlnoise.cli import main
 
 from conftest import bundled_path

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import sbmlnoise as sn
-from sbmlnoise._sensitivity import noise_control, sensitivities
+from sbmlnoise.studies._sensitivity import noise_control, sensitivities
 
 from conftest import bundled_path
 

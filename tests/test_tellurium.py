@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import sbmlnoise as sn
-from sbmlnoise._tellurium import coerce_model
+from sbmlnoise.importer._tellurium import coerce_model
 
 K, G, V = 12.0, 1.5, 2.5
 BD = (f"model bdv; compartment c = {V}; species X in c; => X; {K}; X => ; {G}*X; "

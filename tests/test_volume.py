@@ -1,4 +1,4 @@
-"""``sn.load(..., volume=)``: the cell volume as the system size (sbmlnoise/_volume.py).
+"""``sn.load(..., volume=)``: the cell volume as the system size (sbmlnoise/importer/_volume.py).
 
 Expected values are by hand from the definitions: n = c V N_A, bimolecular propensity
 k n_A n_B / (N_A V) for k in 1/(M s), and the LNA's eta^2 Omega independent of Omega.
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import sbmlnoise as sn
-from sbmlnoise._volume import cell_volume
+from sbmlnoise.importer._volume import cell_volume
 from sbmlnoise.lna import noise_coefficients
 from sbmlnoise.errors import ModelError
 

@@ -172,7 +172,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
 # =========================================================================== validation
 def _network(net: Any, system_size: float | None, timings: dict[str, float]) -> ReactionNetwork:
     """The network to analyse: a ReactionNetwork as is (``system_size`` must then match),
-    else whatever :func:`sbmlnoise._tellurium.coerce_model` reads -- a path, SBML or
+    else whatever :func:`sbmlnoise.importer._tellurium.coerce_model` reads -- a path, SBML or
     Antimony text, a COMBINE archive, a libRoadRunner/Tellurium object, a report."""
     if isinstance(net, ReactionNetwork):
         if system_size is not None and not math.isclose(float(system_size),
@@ -181,7 +181,7 @@ def _network(net: Any, system_size: float | None, timings: dict[str, float]) -> 
                              f"built network (its system_size is {net.system_size:g}); use "
                              "sn.load(source, system_size=...) or pass the source itself")
         return net
-    from .._tellurium import coerce_model
+    from ..importer._tellurium import coerce_model
     t0 = _time.perf_counter()
     out = coerce_model(net, system_size=system_size)
     timings["load"] = _time.perf_counter() - t0
@@ -396,7 +396,7 @@ NOISE_CONTROL_MAX_WORK = 2e5
 
 def _noise_control(ctx, request, state, primary, species, timings) -> pd.DataFrame | None:
     """The ranked "what controls the noise" table: exact log-sensitivities of CV^2
-    (:func:`sbmlnoise._sensitivity.sensitivities`) by the primary method when it is the
+    (:func:`sbmlnoise.studies._sensitivity.sensitivities`) by the primary method when it is the
     stationary FSP (reusing its projection) or the LNA; None otherwise or when too big."""
     if request.time is not None or primary not in ("fsp", "lna"):
         return None
@@ -405,7 +405,7 @@ def _noise_control(ctx, request, state, primary, species, timings) -> pd.DataFra
         return None
     t0 = _time.perf_counter()
     try:
-        from .._sensitivity import noise_control, sensitivities
+        from ..studies._sensitivity import noise_control, sensitivities
         sens = sensitivities(net, primary, species=list(species), fsp_tol=request.fsp_tol,
                              max_states=request.max_states,
                              fsp_result=state.artifacts.get("fsp_result"))

@@ -1,6 +1,6 @@
 """The stage after the backends for models that move: oscillations, switching, noise over
-time (:mod:`sbmlnoise._oscillation`, :mod:`sbmlnoise._multistability`,
-:mod:`sbmlnoise._timecourse`).
+time (:mod:`sbmlnoise.dynamics._oscillation`, :mod:`sbmlnoise.dynamics._multistability`,
+:mod:`sbmlnoise.dynamics._timecourse`).
 
 Which analyses run follows the model context: an unstable fixed point (a limit cycle)
 gets the SSA's oscillation table and a time course; a stable focus (complex leading
@@ -93,7 +93,7 @@ def _oscillation(ctx: ModelContext, request: Request, state: RunState,
     focus = ctx.steady_state is not None and ctx.scales.get("period")
     if not (out.kind == "oscillator" or focus):
         return
-    from .._oscillation import oscillation
+    from ..dynamics._oscillation import oscillation
     method = "ssa" if out.kind == "oscillator" else "lna"
     if method == "ssa" and ctx.stochastic_reason:
         return
@@ -130,7 +130,7 @@ def _time_course(ctx: ModelContext, request: Request, state: RunState, out: Dyna
         return
     if out.kind == "monostable":
         return
-    from .._timecourse import time_course_noise
+    from ..dynamics._timecourse import time_course_noise
     from ._timecourse_backend import window
     t_end, why = window(ctx, request)
     try:
@@ -152,7 +152,7 @@ def _multistable(ctx: ModelContext, request: Request, state: RunState,
     hint = any("multistable" in w for w in ctx.warnings)
     if not hint or ctx.net.n_species > MULTISTABILITY_MAX_SPECIES:
         return
-    from .._multistability import multistability
+    from ..dynamics._multistability import multistability
     try:
         ms = multistability(ctx.net, seed=_seed(request, 6) % 2**31, workers=1)
         if int(ms.states["stable"].sum()) >= 2:

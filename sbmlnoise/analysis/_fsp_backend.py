@@ -73,7 +73,7 @@ def projected_states(ctx: ModelContext) -> float:
     with 3 Poisson standard deviations around the steady state -- or, without one, around
     the maximum of the rate equations over 50 relaxation times): the same rule as the FSP's
     own, so ``auto`` and ``method="fsp"`` quote the same numbers. 0 when unknown."""
-    from ..fsp import projected_states as fsp_states
+    from ..fsp._solver import projected_states as fsp_states
     level = _levels(ctx)
     if level is None:
         return 0.0  # no estimate: let the FSP decide

@@ -17,8 +17,8 @@ from ..network import ReactionNetwork
 from ..stats import NoiseStatistics
 
 if TYPE_CHECKING:
-    from .._multistability import Multistability
-    from .._timecourse import TimeCourseNoise
+    from ..dynamics._multistability import Multistability
+    from ..dynamics._timecourse import TimeCourseNoise
     from ..thermo import ThermoReport
 
 __all__ = ["AnalysisReport"]
@@ -145,7 +145,7 @@ class AnalysisReport:
         ``burst_estimate`` ("kinetic" for a telegraph motif, else "moment"); for the LNA,
         ``emre_mean`` (counts), the effective mesoscopic rate equation mean (Grima 2010).
         """
-        from ..report import species_frame
+        from ..report._writers import species_frame
         if method not in (None, "all") and method not in self.statistics:
             raise KeyError(f"no '{method}' statistics in this report; methods: "
                            f"{', '.join(self.statistics) or 'none'}")
@@ -169,11 +169,11 @@ class AnalysisReport:
     def summary(self) -> str:
         """A short text summary (what the CLI prints): SSA numbers with 95% confidence
         intervals and digits that match them."""
-        from .._terminal import terminal_summary
+        from ..report._terminal import terminal_summary
         return terminal_summary(self)
 
     def _repr_html_(self) -> str:
-        from ..report import report_repr_html
+        from ..report._writers import report_repr_html
         return report_repr_html(self)
 
     def to_dict(self) -> dict[str, Any]:

@@ -57,7 +57,7 @@ class TimeCourseBackend(Backend):
         return Cost(2.0, "bounded by the event budget")
 
     def run(self, ctx: ModelContext, request: Request, state: RunState) -> NoiseStatistics:
-        from .._timecourse import time_course_noise
+        from ..dynamics._timecourse import time_course_noise
         from ..ssa import choose_method
         from ._ssa_backend import event_budget
 

@@ -74,7 +74,12 @@ def _default_out(model_id: str) -> Path:
 
 def run(args) -> int:
     import sbmlnoise as sn
-    from .._terminal import check_model_file, compile_notice, name_file, terminal_summary
+    from ..report._terminal import (
+        check_model_file,
+        compile_notice,
+        name_file,
+        terminal_summary,
+    )
     from ..annotate import annotate
     from ..errors import SbmlnoiseError
 

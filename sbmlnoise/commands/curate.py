@@ -27,7 +27,7 @@ examples:
 
 
 def add_arguments(parser) -> None:
-    from ..curate import DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT
+    from ..curate._runner import DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT
 
     parser.add_argument("paths", nargs="+", metavar="DIR",
                         help="folder(s) to search recursively, or model files")

@@ -43,7 +43,7 @@ def telegraph_path() -> Path:
 
 def run(args) -> int:
     import sbmlnoise as sn
-    from .._terminal import compile_notice, terminal_summary
+    from ..report._terminal import compile_notice, terminal_summary
 
     path = telegraph_path()
     compile_notice()

@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_params(items: list[str]) -> dict:
     """``["k=0.1:10:log5", ...]`` -> ``{"k": array, ...}`` (ValueError names the bad item)."""
-    from .._scan import parse_range
+    from ..studies._scan import parse_range
 
     out: dict = {}
     for item in items:

@@ -1,6 +1,6 @@
-"""Runners for the SBML Test Suite: ``semantic`` (rate equations) and ``stochastic`` (DSMTS).
-
-Both write the JSON of ``API.md``:
-``{"cases": {"00001": {"status": "pass|fail|unsupported|error", "reason": "..."}},
-"summary": {"pass": n, ...}}``.
+"""sbmlnoise.conformance
 """
+
+
+
+__all__ = []

@@ -105,7 +105,7 @@ def _with_zero_values(sbml: str) -> str:
 
 
 def _scale(net) -> float:
-    from ..ode import amount_scale
+    from ..ode._solve import amount_scale
 
     return amount_scale(net)
 

@@ -6,7 +6,7 @@ concentration, parameters and compartments by value) and compare with
 ``NNNNN-results.csv``: a point passes when ``|sim - expected| <= absolute +
 relative * |expected|`` (the suite's rule). A case passes when every point does.
 Constraint-based (``fbc``) cases without kinetic laws are solved by flux balance analysis
-(:mod:`sbmlnoise._fba`) and compared on their single row.
+(:mod:`sbmlnoise.conformance._fba`) and compared on their single row.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def simulate_case(case: Case) -> pd.DataFrame:
 
 def _flux_balance_case(case: Case, err: UnsupportedFeature) -> pd.DataFrame:
     """A constraint-based (fbc) case: the optimal fluxes and objective value, one row."""
-    from .._fba import flux_balance, has_objective
+    from ._fba import flux_balance, has_objective
 
     text = case.model.read_text(encoding="utf-8")
     if not has_objective(text):

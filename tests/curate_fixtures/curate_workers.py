@@ -1,7 +1,7 @@
 """Stand-in curation workers for tests/test_curate.py (run inside the isolated child).
 
 Each has the worker signature ``(job, result, workdir)`` of
-:func:`sbmlnoise.curate_worker.analyze_model`. ``scripted`` picks a behaviour from a marker
+:func:`sbmlnoise.curate._worker.analyze_model`. ``scripted`` picks a behaviour from a marker
 in the model text, so one run can mix well-behaved and pathological "models".
 """
 
@@ -27,7 +27,7 @@ def scripted(job, result, workdir):
     if b"CURATE-BOOM" in data:
         raise ZeroDivisionError("scripted failure")
     if b"CURATE-" not in data:  # an ordinary model: the real analysis
-        from sbmlnoise.curate_worker import analyze_model
+        from sbmlnoise.curate._worker import analyze_model
         return analyze_model(job, result, workdir)
     result["n_species"], result["n_reactions"] = 1, 2
     result["method"], result["methods"] = "fake", ["fake"]

@@ -1,0 +1,581 @@
+"""State spaces and generators for the finite state projection (private to :mod:`.fsp`).
+
+Everything here works on whole arrays of states: propensities are evaluated for all
+states at once (mass-action products, or the propensity expression trees evaluated with
+numpy ufuncs), all reactions are fired on all states at once, and states are looked up
+through packed integer keys (a dense table over the box of independent species, or a dict
+for very sparse boxes). There is no Python loop over states.
+
+Units: states are molecule counts (int64), propensities events per model time unit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sps
+import scipy.special as spec
+from scipy.sparse import csgraph
+
+from .. import expr as ex
+from ..errors import ModelError, SimulationError, UnsupportedFeature
+
+#: largest box (product of per-species ranges of the independent species) enumerated densely
+DENSE_BOX_LIMIT = 12_000_000
+
+
+# =========================================================================== propensities
+_UNARY = {
+    "exp": np.exp, "ln": np.log, "log10": np.log10, "sqrt": np.sqrt, "abs": np.abs,
+    "floor": np.floor, "ceil": np.ceil, "sin": np.sin, "cos": np.cos, "tan": np.tan,
+    "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh,
+    "cosh": np.cosh, "tanh": np.tanh, "asinh": np.arcsinh, "acosh": np.arccosh,
+    "atanh": np.arctanh,
+}
+_RECIP = {"sec": np.cos, "csc": np.sin, "cot": np.tan, "sech": np.cosh, "csch": np.sinh,
+          "coth": np.tanh}
+_ARC_RECIP = {"arcsec": np.arccos, "arccsc": np.arcsin, "arccot": np.arctan,
+              "arcsech": np.arccosh, "arccsch": np.arcsinh, "arccoth": np.arctanh}
+_CMP = {"lt": np.less, "leq": np.less_equal, "gt": np.greater, "geq": np.greater_equal,
+        "eq": np.equal, "neq": np.not_equal}
+
+
+def evaluate_array(expr: ex.Expr, env: dict, t: float = 0.0):
+    """Evaluate an expression tree on arrays (numpy broadcasting; same semantics as
+    :func:`sbmlnoise.expr.compile_vector`, booleans as 1.0/0.0)."""
+    if isinstance(expr, ex.Num):
+        return float(expr.value)
+    if isinstance(expr, ex.Sym):
+        if expr.name == ex.TIME:
+            return float(t)
+        try:
+            return env[expr.name]
+        except KeyError:
+            raise ModelError(f"identifier '{expr.name}' is used in math but not defined") from None
+    op = expr.op
+    if op == "piecewise":
+        pieces = list(expr.args)
+        otherwise = evaluate_array(pieces.pop(), env, t) if len(pieces) % 2 == 1 else math.nan
+        result = otherwise
+        for i in range(len(pieces) - 2, -1, -2):
+            cond = evaluate_array(pieces[i + 1], env, t)
+            result = np.where(np.asarray(cond) != 0, evaluate_array(pieces[i], env, t), result)
+        return result
+    a = [evaluate_array(x, env, t) for x in expr.args]
+    if op == "+":
+        out = a[0]
+        for x in a[1:]:
+            out = out + x
+        return out
+    if op == "*":
+        out = a[0]
+        for x in a[1:]:
+            out = out * x
+        return out
+    if op == "-":
+        return a[0] - a[1]
+    if op == "/":
+        return np.divide(a[0], a[1])
+    if op == "^":
+        return np.power(np.asarray(a[0], dtype=float), a[1])
+    if op == "neg":
+        return -np.asarray(a[0])
+    if op in _UNARY:
+        return _UNARY[op](a[0])
+    if op == "factorial":
+        return spec.gamma(np.asarray(a[0], dtype=float) + 1.0)
+    if op in _RECIP:
+        return 1.0 / _RECIP[op](a[0])
+    if op in _ARC_RECIP:
+        return _ARC_RECIP[op](1.0 / np.asarray(a[0], dtype=float))
+    if op == "log":
+        return np.log(a[1]) / np.log(a[0])
+    if op == "root":
+        return np.power(np.asarray(a[1], dtype=float), 1.0 / np.asarray(a[0], dtype=float))
+    if op in _CMP:
+        return _CMP[op](a[0], a[1]).astype(float)
+    if op in ("and", "or", "xor"):
+        if not a:
+            return 1.0 if op == "and" else 0.0
+        truth = [np.asarray(x) != 0 for x in a]
+        fn = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}[op]
+        out = truth[0]
+        for x in truth[1:]:
+            out = fn(out, x)
+        return np.asarray(out, dtype=float)
+    if op == "not":
+        return (np.asarray(a[0]) == 0).astype(float)
+    if op in ("min", "max"):
+        fn = np.minimum if op == "min" else np.maximum
+        out = a[0]
+        for x in a[1:]:
+            out = fn(out, x)
+        return out
+    if op == "rem":
+        return np.fmod(a[0], a[1])
+    if op == "quotient":
+        return np.trunc(np.divide(a[0], a[1]))
+    raise UnsupportedFeature(f"math operator '{op}' cannot be evaluated on arrays", feature=op)
+
+
+class Propensities:
+    """Vectorised propensities ``a(X)`` for a state array ``X`` of shape (m, n_species).
+
+    Mass-action channels use ``a_j = Omega * k_j * prod_i (n_i / Omega) ** order_ij``
+    (the network's convention: the law as written, see :mod:`sbmlnoise.network`); other
+    channels evaluate ``net.propensity_expressions`` on arrays.
+    """
+
+    def __init__(self, net, reaction_indices):
+        self.net = net
+        self.omega = float(net.system_size)
+        self.reactions = [net.reactions[j] for j in reaction_indices]
+        self.exprs = [net.propensity_expressions[j] for j in reaction_indices]
+        self.params = {p.id: float(v) for p, v in zip(net.parameters, net.parameter_values)}
+
+    def __call__(self, states: np.ndarray) -> np.ndarray:
+        """Propensities, shape (m, n_channels); raises :class:`SimulationError` naming the
+        first state where one is negative or not finite."""
+        states = np.asarray(states, dtype=float)
+        out = self.raw(states)
+        bad = ~np.isfinite(out) | (out < 0)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            self._raise_bad(states[row], out[row, col], col)
+        return out
+
+    def raw(self, states: np.ndarray) -> np.ndarray:
+        """Propensities without the sign check (negative or NaN values are returned as
+        they are, e.g. for states the projection will later find unreachable)."""
+        states = np.asarray(states, dtype=float)
+        m = states.shape[0]
+        out = np.empty((m, len(self.reactions)))
+        env = None
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for j, r in enumerate(self.reactions):
+                if r.mass_action is not None:
+                    col = np.full(m, self.omega * r.mass_action.rate_constant)
+                    for sid, order in r.mass_action.orders:
+                        col *= (states[:, self.net.index(sid)] / self.omega) ** order
+                    out[:, j] = col
+                else:
+                    if env is None:
+                        env = dict(self.params)
+                        env.update({s: states[:, i] for i, s in enumerate(self.net.species_ids)})
+                    out[:, j] = np.broadcast_to(evaluate_array(self.exprs[j], env), (m,))
+        return out
+
+    def _raise_bad(self, state, value, col):
+        state = dict(zip(self.net.species_ids, np.asarray(state).astype(np.int64).tolist()))
+        r = self.reactions[col]
+        hint = "check the kinetic law at low counts"
+        if r.reversible and r.direction == "net" and value < 0:
+            hint = ("the reversible reaction's law was not split into forward and "
+                    "reverse terms; write it as two irreversible reactions")
+        raise SimulationError(
+            f"fsp: propensity of reaction '{r.id}' is {float(value)!r} at counts "
+            f"{state}; propensities must be finite and non-negative ({hint})")
+
+
+# =========================================================================== the model
+@dataclass
+class StochasticModel:
+    """What the projection needs from a network, in counts.
+
+    ``nu`` (n_species, n_channels) int64 holds the net stoichiometry of the channels that
+    change the state (``channels`` are their indices in ``net.reactions``); ``key`` the
+    species whose counts determine a state within its conservation class, ``link`` and
+    ``offset`` give ``x = link @ x[key] + offset``; ``conservation_cap`` is the largest
+    count a conservation law allows (``inf`` if none).
+    """
+
+    net: object
+    nu: np.ndarray
+    channels: np.ndarray
+    x0: np.ndarray
+    key: np.ndarray
+    link: np.ndarray
+    offset: np.ndarray
+    fixed: np.ndarray
+    conservation_cap: np.ndarray
+    propensities: Propensities
+
+    @property
+    def n_species(self) -> int:
+        return self.x0.size
+
+
+def prepare(net, backend: str = "fsp") -> StochasticModel:
+    net.require_stochastic(backend)
+    if net.events:
+        raise UnsupportedFeature(
+            f"{backend}: model '{net.id}' has events, which the finite state projection "
+            "cannot represent (use sn.ssa)", element=net.events[0].id, feature="Event")
+    if net.is_time_dependent:
+        raise UnsupportedFeature(
+            f"{backend}: model '{net.id}' has time-dependent rates; the projected generator "
+            "must be constant (use sn.ssa)", feature="csymbol time")
+    x0f = np.asarray(net.initial_state, dtype=float)
+    x0 = np.round(x0f).astype(np.int64)
+    if np.any(np.abs(x0f - x0) > 1e-6 * np.maximum(1.0, np.abs(x0f))) or np.any(x0 < 0):
+        i = int(np.argmax(np.abs(x0f - x0)))
+        raise UnsupportedFeature(
+            f"{backend}: initial count of species '{net.species_ids[i]}' is {x0f[i]!r}, not a "
+            "whole non-negative number (set system_size so that counts are integers)",
+            element=net.species_ids[i], feature="non-integer initial count")
+    nu_all = np.round(np.asarray(net.stoichiometry, dtype=float)).astype(np.int64)
+    channels = np.flatnonzero(np.any(nu_all != 0, axis=0))
+    nu = nu_all[:, channels]
+    fixed = ~np.any(nu_all != 0, axis=1)
+    ind = np.asarray(net.independent_species, dtype=np.int64)
+    link = np.asarray(net.link_matrix, dtype=float)
+    offset = x0 - link @ x0[ind]
+    caps = np.full(x0.size, np.inf)
+    for law in np.asarray(net.conservation_laws, dtype=float):
+        if np.all(law >= 0) and np.any(law > 0):
+            total = float(law @ x0)
+            for i in np.flatnonzero(law > 0):
+                caps[i] = min(caps[i], math.floor(total / law[i] + 1e-9))
+    caps[fixed] = x0[fixed]
+    return StochasticModel(net=net, nu=nu, channels=channels, x0=x0, key=ind, link=link,
+                           offset=offset, fixed=fixed, conservation_cap=caps,
+                           propensities=Propensities(net, channels))
+
+
+# =========================================================================== projection
+@dataclass
+class Projection:
+    """A finite projection: reachable states inside ``[lower, upper]`` and its edges.
+
+    Internal edges ``src -> dst`` (state indices) by channel ``rxn`` (index into
+    ``model.channels``) at ``rate``; edges leaving the box: ``out_src``, ``out_rxn``,
+    ``out_rate``, ``out_target`` (the state outside, counts). ``dropped`` counts edges with
+    positive propensity that would make a count negative (treated as impossible).
+    """
+
+    states: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    rxn: np.ndarray
+    rate: np.ndarray
+    out_src: np.ndarray
+    out_rxn: np.ndarray
+    out_rate: np.ndarray
+    out_target: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    dropped: int
+    initial_index: int
+    #: state graph src -> dst of the internal edges (CSR), reused by the stationary solve
+    graph: object = None
+
+    @property
+    def n_states(self) -> int:
+        return self.states.shape[0]
+
+    def outflow(self) -> np.ndarray:
+        """Total rate out of the projection per state, shape (n_states,)."""
+        return np.bincount(self.out_src, weights=self.out_rate, minlength=self.n_states)
+
+    def generator(self, reflecting: bool = False) -> sps.csr_matrix:
+        """Column-convention generator: ``A[i, j]`` = rate ``j -> i``; the diagonal holds
+        minus the total outflow, including the outflow to the sink unless ``reflecting``."""
+        n = self.n_states
+        total = np.bincount(self.src, weights=self.rate, minlength=n)
+        if not reflecting:
+            total = total + self.outflow()
+        rows = np.concatenate([self.dst, np.arange(n)])
+        cols = np.concatenate([self.src, np.arange(n)])
+        data = np.concatenate([self.rate, -total])
+        return sps.csr_matrix((data, (rows, cols)), shape=(n, n))
+
+
+def _box_states(model: StochasticModel, lower, upper, limit):
+    """All states in the box whose key species lie in their ranges, or None if the box is
+    larger than ``limit``. Returns (states, key array for lookup, strides, klo, table)."""
+    key = model.key
+    klo = lower[key].astype(np.int64)
+    khi = upper[key].astype(np.int64)
+    radix = khi - klo + 1
+    if np.any(radix <= 0):
+        return None
+    size = 1
+    for r in radix.tolist():
+        size *= int(r)
+        if size > limit:
+            return None
+    strides = np.ones(key.size, dtype=np.int64)
+    for i in range(key.size - 2, -1, -1):
+        strides[i] = strides[i + 1] * radix[i + 1]
+    codes = np.arange(size, dtype=np.int64)
+    xk = np.empty((size, key.size), dtype=np.int64)
+    for i in range(key.size):
+        xk[:, i] = (codes // strides[i]) % radix[i] + klo[i]
+    link_int = np.round(model.link)
+    if np.all(np.abs(model.link - link_int) < 1e-12) and \
+            np.all(np.abs(model.offset - np.round(model.offset)) < 1e-9):
+        states = np.repeat(np.round(model.offset).astype(np.int64)[None, :], size, axis=0)
+        for c, i in enumerate(key.tolist()):
+            column = link_int[:, c].astype(np.int64)
+            for s in np.flatnonzero(column):
+                states[:, s] += column[s] * xk[:, c]
+        ok = np.ones(size, dtype=bool)
+    else:
+        full = xk @ model.link.T + model.offset
+        states = np.round(full).astype(np.int64)
+        ok = np.all(np.abs(full - states) < 1e-7, axis=1)
+    del xk
+    for s in range(states.shape[1]):
+        col = states[:, s]
+        ok &= (col >= lower[s]) & (col <= upper[s])
+    table = np.full(size, -1, dtype=np.int64)
+    keep = np.flatnonzero(ok)
+    table[keep] = np.arange(keep.size)
+    return states[keep], strides, klo, khi, table
+
+
+def _negative_count_error(model, j, state, target):
+    """A positive propensity that would make a count negative is a kinetic law that does
+    not vanish without enough reactant molecules: say so instead of guessing."""
+    net = model.net
+    reaction = net.reactions[int(model.channels[j])].id
+    i = int(np.argmax(target < 0))
+    at = ", ".join(f"{sid}={int(v)}" for sid, v in zip(net.species_ids, state))
+    raise SimulationError(
+        f"fsp: reaction '{reaction}' has a positive propensity at state ({at}) but firing it "
+        f"would make species '{net.species_ids[i]}' negative; its kinetic law must vanish "
+        "when there are too few reactant molecules (e.g. k*A*(A-1)/2 for 2 A)")
+
+
+def _edges_table(model, states, lower, upper, codes, table, strides):
+    """:func:`_edges` for a tabulated box: a target's table code is the source's code
+    plus a per-channel constant, and only the species a channel changes are checked
+    against the bounds (no per-channel copies of the state array)."""
+    props = model.propensities.raw(states)
+    faulty = np.any(~np.isfinite(props) | (props < 0), axis=1)
+    osrc, orxn, orate, otgt = [], [], [], []
+    key_pos = {int(s): c for c, s in enumerate(model.key)}
+    lives = [np.flatnonzero((props[:, j] > 0) & np.isfinite(props[:, j]))
+             for j in range(model.nu.shape[1])]
+    total = sum(lv.size for lv in lives)
+    src = np.empty(total, dtype=np.int64)
+    dst = np.empty(total, dtype=np.int64)
+    rate = np.empty(total)
+    counts = np.zeros(len(lives), dtype=np.int64)
+    k = 0
+    for j, live in enumerate(lives):
+        a = props[:, j]
+        if live.size == 0:
+            continue
+        neg = np.zeros(live.size, dtype=bool)
+        outside = np.zeros(live.size, dtype=bool)
+        delta = 0
+        for s in np.flatnonzero(model.nu[:, j]):
+            col = states[live, s] + model.nu[s, j]
+            neg |= col < 0
+            outside |= (col < lower[s]) | (col > upper[s])
+            if int(s) in key_pos:
+                delta += int(model.nu[s, j]) * int(strides[key_pos[int(s)]])
+        if neg.any():
+            faulty[live[neg]] = True
+        outside &= ~neg
+        inside = ~neg & ~outside
+        idx = np.full(live.size, -1, dtype=np.int64)
+        if inside.any():
+            idx[inside] = table[codes[live[inside]] + delta]
+        internal = np.flatnonzero(inside & (idx >= 0))
+        m = internal.size
+        src[k:k + m] = live[internal]
+        dst[k:k + m] = idx[internal]
+        rate[k:k + m] = a[live[internal]]
+        counts[j] = m
+        k += m
+        if outside.any():
+            lo = live[outside]
+            osrc.append(lo); orxn.append(np.full(lo.size, j, dtype=np.int64))
+            orate.append(a[lo]); otgt.append(states[lo] + model.nu[:, j])
+    rxn = np.repeat(np.arange(len(lives), dtype=np.int64), counts)
+    cat = (lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts
+           else np.zeros(0, dt))
+    out_target = np.concatenate(otgt) if otgt else np.zeros((0, model.n_species), np.int64)
+    return (src[:k], dst[:k], rxn, rate[:k],
+            cat(osrc, np.int64), cat(orxn, np.int64), cat(orate, float), out_target, 0,
+            faulty)
+
+
+def _edges(model, states, lookup, lower, upper):
+    """Fire every channel on every state; classify targets as internal, outside or
+    negative. ``lookup(targets) -> index or -1``.
+
+    A negative or non-finite propensity, or a positive one that would make a count
+    negative, is not an error here: the state may be unreachable from the initial state
+    (``kon*(1-G)`` at G=2). Such states are returned in ``faulty`` (a boolean mask) and
+    :func:`_check_reachable` raises only if the projection reaches one of them."""
+    props = model.propensities.raw(states)
+    faulty = np.any(~np.isfinite(props) | (props < 0), axis=1)
+    src, dst, rxn, rate = [], [], [], []
+    osrc, orxn, orate, otgt = [], [], [], []
+    dropped = 0
+    for j in range(model.nu.shape[1]):
+        a = props[:, j]
+        live = np.flatnonzero((a > 0) & np.isfinite(a))
+        if live.size == 0:
+            continue
+        tgt = states[live] + model.nu[:, j]
+        neg = np.any(tgt < 0, axis=1)
+        if neg.any():
+            faulty[live[neg]] = True
+        inside = ~neg & np.all(tgt >= lower, axis=1) & np.all(tgt <= upper, axis=1)
+        outside = ~neg & ~inside
+        idx = np.full(live.size, -1, dtype=np.int64)
+        if inside.any():
+            idx[inside] = lookup(tgt[inside])
+        internal = inside & (idx >= 0)
+        src.append(live[internal]); dst.append(idx[internal])
+        rxn.append(np.full(int(internal.sum()), j, dtype=np.int64)); rate.append(a[live[internal]])
+        if outside.any():
+            osrc.append(live[outside]); orxn.append(np.full(int(outside.sum()), j, dtype=np.int64))
+            orate.append(a[live[outside]]); otgt.append(tgt[outside])
+    cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
+    out_target = np.concatenate(otgt) if otgt else np.zeros((0, model.n_species), np.int64)
+    return (cat(src, np.int64), cat(dst, np.int64), cat(rxn, np.int64), cat(rate, float),
+            cat(osrc, np.int64), cat(orxn, np.int64), cat(orate, float), out_target, dropped,
+            faulty)
+
+
+def _check_reachable(model, states, faulty, reach) -> None:
+    """Raise the error of the first reachable state whose propensities are invalid."""
+    hit = reach[faulty[reach]]
+    if hit.size == 0:
+        return
+    state = states[int(hit.min())]
+    model.propensities(state[None, :])  # raises for a negative / non-finite propensity
+    a = model.propensities.raw(state[None, :])[0]
+    for j in range(model.nu.shape[1]):
+        target = state + model.nu[:, j]
+        if a[j] > 0 and np.any(target < 0):
+            _negative_count_error(model, j, state, target)
+
+
+def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
+            max_states: int, start_state: np.ndarray | None = None) -> Projection:
+    """States reachable from ``start_state`` (default ``model.x0``; it must lie in the
+    conservation class of ``x0``) without leaving ``[lower, upper]`` (counts, per
+    species, inclusive), with all their edges."""
+    start_state = model.x0 if start_state is None else np.asarray(start_state, np.int64)
+    lower = np.asarray(lower, dtype=np.int64)
+    upper = np.asarray(upper, dtype=np.int64)
+    limit = max(DENSE_BOX_LIMIT, 4 * int(max_states))
+    limit = min(limit, 4 * DENSE_BOX_LIMIT)
+    box = _box_states(model, lower, upper, limit)
+    if box is not None:
+        states, strides, klo, khi, table = box
+
+        def lookup(targets):
+            tk = targets[:, model.key]
+            okk = np.all(tk >= klo, axis=1) & np.all(tk <= khi, axis=1)
+            res = np.full(targets.shape[0], -1, dtype=np.int64)
+            # targets come from firing reactions, so they satisfy the conservation laws
+            # and their key species determine them: no need to compare full states
+            res[okk] = table[(tk[okk] - klo) @ strides]
+            return res
+
+        inside = np.all(start_state >= lower) and np.all(start_state <= upper)
+        start = lookup(start_state[None, :])[0] if inside else -1
+        if start < 0:
+            raise SimulationError("fsp: the initial state lies outside the requested bounds")
+        codes = np.zeros(states.shape[0], dtype=np.int64)
+        for c, s in enumerate(model.key.tolist()):
+            codes += (states[:, s] - klo[c]) * strides[c]
+        e = _edges_table(model, states, lower, upper, codes, table, strides)
+        del codes
+        src, dst = e[0], e[1]
+        n = states.shape[0]
+        graph = sps.csr_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
+        order = csgraph.breadth_first_order(graph, int(start), directed=True,
+                                            return_predecessors=False)
+        reach = np.sort(order)
+        _check_reachable(model, states, e[9], reach)
+        if reach.size == n:
+            graph.data[:] = 1.0
+        else:
+            graph = None
+        if reach.size < n:
+            remap = np.full(n, -1, dtype=np.int64)
+            remap[reach] = np.arange(reach.size)
+            states = states[reach]
+            keep = remap[src] >= 0
+            src, dst, rxn, rate = remap[src[keep]], remap[dst[keep]], e[2][keep], e[3][keep]
+            okeep = remap[e[4]] >= 0
+            osrc, orxn, orate, otgt = remap[e[4][okeep]], e[5][okeep], e[6][okeep], e[7][okeep]
+            start = int(remap[start])
+        else:
+            rxn, rate = e[2], e[3]
+            osrc, orxn, orate, otgt = e[4], e[5], e[6], e[7]
+        return Projection(states, src, dst, rxn, rate, osrc, orxn, orate, otgt, lower, upper,
+                          e[8], int(start), graph)
+    if not (np.all(start_state >= lower) and np.all(start_state <= upper)):
+        raise SimulationError("fsp: the initial state lies outside the requested bounds")
+    return _project_bfs(model, lower, upper, max_states, start_state)
+
+
+def _project_bfs(model, lower, upper, max_states, start_state) -> Projection:
+    """Breadth-first enumeration with a dict on packed keys (for boxes too large to
+    tabulate): each level fires all channels on the whole frontier at once."""
+    key = model.key
+    klo = lower[key]
+    radix = (upper[key] - klo + 1).astype(object)
+    mult = [1] * key.size
+    for i in range(key.size - 2, -1, -1):
+        mult[i] = mult[i + 1] * int(radix[i + 1])
+    use_int = mult[0] * int(radix[0]) < 2 ** 62 if key.size else True
+    strides = np.asarray(mult, dtype=np.int64) if use_int else None
+
+    def pack(xs):
+        tk = xs[:, key] - klo
+        if use_int:
+            return (tk @ strides).tolist()
+        return [row.tobytes() for row in tk]
+
+    index: dict = {}
+    chunks = [start_state[None, :].copy()]
+    index[pack(chunks[0])[0]] = 0
+    frontier = chunks[0]
+    n = 1
+    while frontier.shape[0]:
+        cand = (frontier[:, None, :] + model.nu.T[None, :, :]).reshape(-1, model.n_species)
+        ok = np.all(cand >= lower, axis=1) & np.all(cand <= upper, axis=1)
+        cand = np.unique(cand[ok], axis=0)
+        keys = pack(cand)
+        new = [i for i, k in enumerate(keys) if k not in index]
+        if not new:
+            break
+        cand = cand[new]
+        for k in (keys[i] for i in new):
+            index[k] = n
+            n += 1
+        if n > 4 * max_states:
+            break
+        chunks.append(cand)
+        frontier = cand
+    states = np.concatenate(chunks)
+
+    def lookup(targets):
+        return np.fromiter((index.get(k, -1) for k in pack(targets)), dtype=np.int64,
+                           count=targets.shape[0])
+
+    e = _edges(model, states, lookup, lower, upper)
+    # keep only states reachable along positive-propensity edges
+    graph = sps.csr_matrix((np.ones(e[0].size), (e[0], e[1])), shape=(n, n))
+    reach = np.sort(csgraph.breadth_first_order(graph, 0, directed=True,
+                                                return_predecessors=False))
+    _check_reachable(model, states, e[9], reach)
+    remap = np.full(n, -1, dtype=np.int64)
+    remap[reach] = np.arange(reach.size)
+    keep = remap[e[0]] >= 0
+    okeep = remap[e[4]] >= 0
+    return Projection(states[reach], remap[e[0][keep]], remap[e[1][keep]], e[2][keep],
+                      e[3][keep], remap[e[4][okeep]], e[5][okeep], e[6][okeep], e[7][okeep],
+                      lower, upper, e[8], 0)

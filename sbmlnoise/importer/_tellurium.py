@@ -1,0 +1,73 @@
+"""Tellurium habits: accept whatever a Tellurium / libRoadRunner user holds as a model.
+
+:func:`coerce_model` turns a :class:`~sbmlnoise.network.ReactionNetwork`, a
+libRoadRunner / Tellurium model object (``te.loada(...)``, ``roadrunner.RoadRunner``), an
+:class:`~sbmlnoise.analysis.AnalysisReport`, a path, SBML or Antimony text, or bytes of
+either into a network. A RoadRunner object is read with its *current* parameter values
+(:func:`sbmlnoise.from_roadrunner`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import ModelError
+
+__all__ = ["coerce_model", "is_roadrunner"]
+
+
+def is_roadrunner(obj) -> bool:
+    """Duck test for a libRoadRunner model (Tellurium's ``te.loada`` returns one)."""
+    return callable(getattr(obj, "getCurrentSBML", None)) and \
+        callable(getattr(obj, "getGlobalParameterIds", None))
+
+
+def coerce_model(obj, *, system_size: float | None = None):
+    """A :class:`~sbmlnoise.network.ReactionNetwork` from anything that describes a model.
+
+    Parameters
+    ----------
+    obj : ReactionNetwork, RoadRunner, AnalysisReport, str, bytes or os.PathLike
+        A network (returned as is unless ``system_size`` asks for another), a
+        libRoadRunner/Tellurium object (its current SBML and parameter values), a report
+        (its network), a path to an SBML/Antimony file, or the text of either.
+    system_size : float, optional
+        Molecules per model substance unit (see :func:`sbmlnoise.load`).
+
+    Raises
+    ------
+    TypeError
+        For any other object, naming what is accepted.
+    ModelError
+        For bytes that are not UTF-8 text.
+
+    Examples
+    --------
+    >>> from sbmlnoise.importer._tellurium import coerce_model
+    >>> coerce_model("model bd; => X; 5; X => ; X; X = 0; end").species_ids
+    ('X',)
+    """
+    from ._sbml import from_roadrunner, load
+    from ..network import ReactionNetwork
+    if isinstance(obj, ReactionNetwork):
+        if system_size is not None and float(system_size) != float(obj.system_size):
+            raise ValueError(f"system_size={system_size:g} given for an already loaded "
+                             f"network (system_size {obj.system_size:g}); pass it to "
+                             "sn.load instead")
+        return obj
+    if is_roadrunner(obj):
+        return from_roadrunner(obj, system_size=system_size)
+    network = getattr(obj, "network", None)
+    if isinstance(network, ReactionNetwork):  # an AnalysisReport
+        return coerce_model(network, system_size=system_size)
+    if isinstance(obj, (bytes, bytearray)):
+        try:
+            obj = bytes(obj).decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ModelError(f"model bytes are not UTF-8 text (byte {err.start})") from None
+    if isinstance(obj, (str, os.PathLike)):
+        return load(obj, system_size=system_size)
+    raise TypeError(
+        f"cannot read a model from a {type(obj).__module__}.{type(obj).__name__}: give a "
+        "ReactionNetwork, a Tellurium/libRoadRunner model (te.loada(...), or "
+        "sn.from_roadrunner(r)), a path to an SBML/Antimony file, or their text")
