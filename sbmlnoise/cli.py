@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Single-cell noise analysis for SBML and Antimony models.",
         epilog="Run 'sbmlnoise COMMAND --help' for examples of each command.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    from . import __version__
+    from ._version import __version__
     parser.add_argument("--version", action="version", version=f"sbmlnoise {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():

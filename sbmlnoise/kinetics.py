@@ -44,7 +44,7 @@ import numpy as np
 
 from . import expr as ex
 
-__all__ = ["LawShape", "classify_law", "KINDS"]
+__all__ = ["LawShape", "classify_law", "split_sign", "KINDS"]
 
 KINDS = ("mass_action", "falling_factorial", "catalysed", "sign_split", "other")
 
@@ -168,9 +168,7 @@ def classify_law(law: ex.Expr, reactants: Mapping[str, float], *,
     shape = _single(law, nu, used, parameters, rtol, max_order)
     if shape is not None:
         return shape
-    from .thermo._network import _split_sign
-
-    pos, negative = _split_sign(law)
+    pos, negative = split_sign(law)
     if not (isinstance(negative, ex.Num) and negative.value == 0.0) and \
             not (isinstance(pos, ex.Num) and pos.value == 0.0):
         fwd = classify_law(pos, reactants, parameters=parameters, state=state, rtol=rtol,
@@ -255,3 +253,38 @@ def _vanishes(law, parameters, row) -> bool:
     except Exception:  # noqa: BLE001
         return False
     return bool(np.all(v == 0))
+
+
+def split_sign(e: ex.Expr) -> tuple[ex.Expr, ex.Expr]:
+    """The sign split of a law: ``e = pos - neg`` with both parts free of explicit minus
+    signs where possible (a reversible law ``kf*A*B - kr*C`` gives ``kf*A*B`` and
+    ``kr*C``; a law without a minus sign gives ``(e, 0)``)."""
+    if isinstance(e, ex.Num):
+        return (e, ex.ZERO) if e.value >= 0 else (ex.ZERO, ex.Num(-e.value))
+    if not isinstance(e, ex.Apply):
+        return e, ex.ZERO
+    if e.op == "+":
+        parts = [split_sign(a) for a in e.args]
+        return ex.add(*[p for p, _ in parts]), ex.add(*[n for _, n in parts])
+    if e.op == "-":
+        (ap, an), (bp, bn) = split_sign(e.args[0]), split_sign(e.args[1])
+        return ex.add(ap, bn), ex.add(an, bp)
+    if e.op == "neg":
+        p, n = split_sign(e.args[0])
+        return n, p
+    if e.op == "*":
+        pos, neg = ex.ONE, ex.ZERO
+        for a in e.args:
+            p, n = split_sign(a)
+            pos, neg = (ex.add(ex.mul(pos, p), ex.mul(neg, n)),
+                        ex.add(ex.mul(pos, n), ex.mul(neg, p)))
+        return pos, neg
+    if e.op == "/":
+        p, n = split_sign(e.args[0])
+        if _is_zero(split_sign(e.args[1])[1]):
+            return ex.div(p, e.args[1]), (ex.ZERO if _is_zero(n) else ex.div(n, e.args[1]))
+    return e, ex.ZERO
+
+
+def _is_zero(e: ex.Expr) -> bool:
+    return isinstance(e, ex.Num) and e.value == 0.0

@@ -73,7 +73,8 @@ def _default_out(model_id: str) -> Path:
 
 
 def run(args) -> int:
-    import sbmlnoise as sn
+    from ..analysis import analyze as _analyze
+    from ..importer import load as _load
     from ..report._terminal import (
         check_model_file,
         compile_notice,
@@ -94,13 +95,13 @@ def run(args) -> int:
         raise ValueError("--in-place replaces MODEL itself: give --annotate the same path "
                          "as MODEL (or drop --in-place to write a new file)")
     try:
-        net = sn.load(model, system_size=args.system_size, volume=args.volume)
+        net = _load(model, system_size=args.system_size, volume=args.volume)
     except (SbmlnoiseError, ValueError, UnicodeDecodeError) as err:
         raise type(err)(name_file(str(err), args.model)) if not isinstance(err, UnicodeDecodeError) \
             else ValueError(name_file(f"not UTF-8 text ({err.reason})", args.model)) from None
     if args.method in ("auto", "all", "ssa"):
         compile_notice()
-    rep = sn.analyze(net, method=args.method, species=args.species, seed=args.seed,
+    rep = _analyze(net, method=args.method, species=args.species, seed=args.seed,
                      t_end=args.t_end, burn_in=args.burn_in, ssa_events=args.ssa_events,
                      max_states=int(args.max_states),
                      thermo=None if args.thermo == "none" else args.thermo,

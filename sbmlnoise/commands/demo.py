@@ -42,12 +42,12 @@ def telegraph_path() -> Path:
 
 
 def run(args) -> int:
-    import sbmlnoise as sn
+    from ..analysis import analyze as _analyze
     from ..report._terminal import compile_notice, terminal_summary
 
     path = telegraph_path()
     compile_notice()
-    rep = sn.analyze(path, method="auto", seed=args.seed)
+    rep = _analyze(path, method="auto", seed=args.seed)
     paths = rep.write(Path(args.out))
     print(terminal_summary(rep))
     print(f"report: {Path(paths['html']).resolve()}")

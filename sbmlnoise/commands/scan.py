@@ -67,14 +67,15 @@ def parse_params(items: list[str]) -> dict:
 
 
 def run(args) -> int:
-    import sbmlnoise as sn
+    from ..importer import load as _load
+    from ..studies import scan as _scan
 
     model = Path(args.model)
     if not model.is_file():
         raise FileNotFoundError(f"model file '{args.model}' does not exist")
     params = parse_params(args.param)
-    net = sn.load(model, system_size=args.system_size)
-    frame = sn.scan(net, params, method=args.method, species=args.species,
+    net = _load(model, system_size=args.system_size)
+    frame = _scan(net, params, method=args.method, species=args.species,
                     workers=args.workers, seed=args.seed, max_states=int(args.max_states),
                     progress=not args.no_progress and sys.stderr.isatty())
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", net.id or "model")

@@ -38,7 +38,7 @@ def csv_safe(value):
     return value
 
 def _report_link(out: Path, model: dict) -> str | None:
-    from ._runner import slug
+    from ._naming import slug
 
     folder = slug(model["name"], model["content_hash"])
     if (out / "models" / folder / "report.html").exists():
@@ -185,7 +185,7 @@ def render_index(rows: list[dict], result) -> str:
         body.append("<tr>" + "".join(cells) + "</tr>")
     counts = "".join(f'<span class="{e(s)}">{e(s)}: {n}</span>'
                      for s, n in result.counts.items())
-    from .. import __version__
+    from .._version import __version__
     settings = e(json.dumps(result.settings, sort_keys=True, default=str))
     return f"""<!DOCTYPE html>
 <html lang="en">

@@ -46,6 +46,7 @@ from concurrent.futures import wait as _futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._naming import slug
 from . import _db
 from .._io import atomic_write
 
@@ -186,12 +187,6 @@ def settings_hash(settings: dict) -> str:
     """sha256 of the canonical JSON of the settings that change a model's result."""
     text = json.dumps(settings, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def slug(name: str, content_hash: str) -> str:
-    """File-system-safe folder name of a model's report: the name plus a hash prefix."""
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"
-    return f"{base[:80]}-{content_hash[:10]}"
 
 
 # =========================================================================== isolation
@@ -614,7 +609,7 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
     ... # doctest: +SKIP
     >>> print(res.summary())  # doctest: +SKIP
     """
-    from .. import __version__
+    from .._version import __version__
 
     t_start = time.monotonic()
     if method not in ("auto", "all", "fsp", "lna", "ssa"):

@@ -37,9 +37,10 @@ def _expire(signum, frame):
 def warm_up(report: bool = True) -> None:
     """Run the warm-up analysis (and one HTML report) in this process."""
     global warmed, error
-    import sbmlnoise as sn
+    from ..analysis import analyze
+    from ..importer import load
 
-    rep = sn.analyze(sn.load(WARMUP_MODEL), method="all", seed=0, ssa_events=2000,
+    rep = analyze(load(WARMUP_MODEL), method="all", seed=0, ssa_events=2000,
                      trajectories=1)
     if report:
         with tempfile.TemporaryDirectory(prefix="sbmlnoise-warmup-") as tmp:

@@ -42,14 +42,11 @@ from pathlib import Path
 import numpy as np  # noqa: F401
 import pandas as pd  # noqa: F401
 
-import sbmlnoise as sn
-from sbmlnoise.importer import _sbml as _importer  # noqa: F401
-from sbmlnoise.errors import ModelError, UnsupportedFeature
-
-try:  # the analysis front door (and the backends it pulls in), if present
-    from sbmlnoise import analysis as _analysis  # noqa: F401
-except Exception:  # pragma: no cover - analysis is another part of the package
-    _analysis = None
+from ..analysis import analyze as _analyze
+from ..annotate import annotate as _annotate
+from ..errors import ModelError, UnsupportedFeature
+from ..importer import antimony_to_sbml as _antimony_to_sbml
+from ..importer import load as _load
 
 DEFAULT_WORKER = "sbmlnoise.curate._worker:analyze_model"
 STATUSES = ("ok", "unsupported", "invalid", "timeout", "error")
@@ -301,7 +298,7 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
         if text.lstrip("\ufeff \t\r\n").startswith("<"):
             sbml_text = text
         else:
-            sbml_text = sn.antimony_to_sbml(text)
+            sbml_text = _antimony_to_sbml(text)
     except ModelError:
         sbml_text = None
     if sbml_text is not None:
@@ -311,7 +308,7 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
     checkpoint(job, result)
 
     t = time.perf_counter()
-    net = sn.load(source, system_size=settings.get("system_size"),
+    net = _load(source, system_size=settings.get("system_size"),
                   volume=settings.get("volume"))
     timings["load"] = time.perf_counter() - t
     result["n_species"], result["n_reactions"] = net.n_species, net.n_reactions
@@ -320,7 +317,7 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
     checkpoint(job, result)
 
     t = time.perf_counter()
-    rep = sn.analyze(net, method=settings.get("method", "auto"),
+    rep = _analyze(net, method=settings.get("method", "auto"),
                      **(settings.get("analyze_options") or {}))
     timings["analyze"] = time.perf_counter() - t
 
@@ -351,7 +348,7 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
     if settings.get("annotate"):
         try:
             path = Path(workdir) / "annotated.xml"
-            sn.annotate(source, rep, path)
+            _annotate(source, rep, path)
             result["annotated_sbml"] = path.read_text(encoding="utf-8")
         except Exception as err:
             result["warnings"].append(f"annotate failed: {type(err).__name__}: "

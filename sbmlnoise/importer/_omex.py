@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import ModelError, UnsupportedFeature
 
-__all__ = ["is_combine_archive", "read_master_sbml", "load_omex", "export_omex"]
+__all__ = ["is_combine_archive", "read_master_sbml", "export_omex"]
 
 _SBML_FORMAT = "identifiers.org/combine.specifications/sbml"
 _SEDML_FORMAT = "identifiers.org/combine.specifications/sed-ml"
@@ -119,14 +119,6 @@ def _model_of_master_sedml(archive, entries, sbml):
                     if entry[0] == source:
                         return entry
     return None
-
-
-def load_omex(path, *, system_size: float | None = None):
-    """:func:`sbmlnoise.load` of the master SBML model of a COMBINE archive."""
-    from ._sbml import load
-
-    text, _ = read_master_sbml(path)
-    return load(text, system_size=system_size)
 
 
 # =========================================================================== export

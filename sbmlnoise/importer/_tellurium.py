@@ -12,14 +12,9 @@ from __future__ import annotations
 import os
 
 from ..errors import ModelError
+from ._front import from_roadrunner, is_roadrunner, load
 
 __all__ = ["coerce_model", "is_roadrunner"]
-
-
-def is_roadrunner(obj) -> bool:
-    """Duck test for a libRoadRunner model (Tellurium's ``te.loada`` returns one)."""
-    return callable(getattr(obj, "getCurrentSBML", None)) and \
-        callable(getattr(obj, "getGlobalParameterIds", None))
 
 
 def coerce_model(obj, *, system_size: float | None = None):
@@ -47,7 +42,6 @@ def coerce_model(obj, *, system_size: float | None = None):
     >>> coerce_model("model bd; => X; 5; X => ; X; X = 0; end").species_ids
     ('X',)
     """
-    from ._sbml import from_roadrunner, load
     from ..network import ReactionNetwork
     if isinstance(obj, ReactionNetwork):
         if system_size is not None and float(system_size) != float(obj.system_size):

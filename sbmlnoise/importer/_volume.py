@@ -135,10 +135,10 @@ def cell_volume(net) -> dict:
     """The cell volume (litres) a network's system size stands for: ``V_ref x Omega /
     Omega_units``, with the reference compartment and ``Omega``. For a model loaded
     without ``volume=`` this is the reference compartment's own size."""
-    from ._sbml import load
+    from ._sbml import _SbmlReader
 
     cid, v_ref, how = reference_compartment(net)
-    omega_units = float(load(net.sbml).system_size)
+    omega_units = float(_SbmlReader(net.sbml, None, None).read().system_size)
     return {"volume_litres": v_ref * float(net.system_size) / omega_units,
             "reference_compartment": cid, "reference_litres": v_ref,
             "system_size": float(net.system_size), "omega_units": omega_units,

@@ -812,7 +812,6 @@ class _Run:
         m.history.initial = (self.x.copy(), self.p.copy())
         self.x = m.complete(self.x, self.p, self.t)
         if m.net.n_reactions:
-            from ._solve import check_finite_rates
 
             rates = np.zeros(m.net.n_reactions)
             with np.errstate(all="ignore"):
@@ -941,3 +940,23 @@ def simulate_with_events(net: ReactionNetwork, times, *, rtol: float = 1e-8,
     if rules:
         return run.amounts, params, run.rules
     return run.amounts, params
+
+
+def check_finite_rates(net: ReactionNetwork, rates, params) -> None:
+    """Raise :class:`SimulationError` naming the first reaction whose rate at the start
+    is infinite or NaN (and the non-finite parameters it uses): integrating from there
+    would only produce NaN or make the solver step forever."""
+    rates = np.asarray(rates, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(rates))
+    if not bad.size:
+        return
+    reaction = net.reactions[int(bad[0])]
+    from .. import expr as ex
+
+    used = ex.symbols(reaction.rate)
+    culprits = [f"{pid} = {v:g}" for pid, v in zip(net.parameter_ids, params)
+                if pid in used and not math.isfinite(v)]
+    why = f" (it uses {', '.join(culprits)})" if culprits else \
+        " (e.g. a division by a species that is zero)"
+    raise SimulationError(f"rate of reaction '{reaction.sbml_id or reaction.id}' is not "
+                          f"finite ({rates[bad[0]]:g}) at t=0{why}; fix the model's values")

@@ -20,6 +20,7 @@ from scipy.optimize import root
 
 from ..errors import NoSteadyState, SimulationError, UnsupportedFeature
 from ..network import ReactionNetwork
+from ._events import check_finite_rates
 
 __all__ = ["simulate_ode", "steady_state", "ode_trajectory"]
 
@@ -171,26 +172,6 @@ def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=N
                               f"by t={times[min(bad, len(times) - 1)]:g}); the model may blow "
                               "up in finite time")
     return amounts, None
-
-
-def check_finite_rates(net: ReactionNetwork, rates, params) -> None:
-    """Raise :class:`SimulationError` naming the first reaction whose rate at the start
-    is infinite or NaN (and the non-finite parameters it uses): integrating from there
-    would only produce NaN or make the solver step forever."""
-    rates = np.asarray(rates, dtype=float)
-    bad = np.flatnonzero(~np.isfinite(rates))
-    if not bad.size:
-        return
-    reaction = net.reactions[int(bad[0])]
-    from .. import expr as ex
-
-    used = ex.symbols(reaction.rate)
-    culprits = [f"{pid} = {v:g}" for pid, v in zip(net.parameter_ids, params)
-                if pid in used and not math.isfinite(v)]
-    why = f" (it uses {', '.join(culprits)})" if culprits else \
-        " (e.g. a division by a species that is zero)"
-    raise SimulationError(f"rate of reaction '{reaction.sbml_id or reaction.id}' is not "
-                          f"finite ({rates[bad[0]]:g}) at t=0{why}; fix the model's values")
 
 
 class _OutOfTime(Exception):

@@ -76,7 +76,7 @@ def choose_method(net, *, t_end: float | None = None, runs: int = 1,
     (method, reason) : tuple of str
     """
     from .approx import build_approx_model
-    from .ensemble import select_method
+    from ._select import select_method
 
     exact = select_method("auto", net.n_reactions).name
     horizon = 1.0 if t_end is None else float(t_end)

@@ -17,11 +17,7 @@ from ._model import build_model, initial_counts
 from ._rng import resolve_entropy, run_states
 from .approx import APPROX_METHODS, approx_settings, build_approx_model, resolve_options, \
     run_approx_chunk
-from .direct import Direct
-from .sorting import SortingDirect
-
-#: SSA variants by name (each module documents when to use it)
-METHODS = {"direct": Direct, "sorting": SortingDirect}
+from ._select import METHODS, select_method  # noqa: F401  (SSA variants by name; re-exported)
 
 #: runs per chunk; fixed so results do not depend on the number of workers
 CHUNK_RUNS = 64
@@ -31,23 +27,6 @@ DEFAULT_MAX_STEPS = 10**8
 #: ``sn.ssa(method="auto")`` stays exact up to this many expected events per ensemble
 #: (about 100 s on one core); beyond it, the approximation :func:`choose_method` names
 AUTO_EXACT_BUDGET = 1e9
-
-
-def select_method(method, n_reactions: int):
-    """Resolve ``method`` ("auto", a name in :data:`METHODS` or a variant class).
-
-    ``"auto"``: :class:`~.direct.Direct` for at most
-    :data:`~.direct.AUTO_MAX_REACTIONS` channels, else :class:`~.sorting.SortingDirect`.
-    """
-    if isinstance(method, type) and method in METHODS.values():
-        return method
-    if method == "auto":
-        return Direct if Direct.suits(n_reactions) else SortingDirect
-    try:
-        return METHODS[method]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown SSA method {method!r}; choose 'auto' or one of "
-                         f"{', '.join(METHODS)}") from None
 
 
 def default_workers() -> int:
@@ -557,7 +536,7 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
         from .validate import validate_approximation
 
         return validate_approximation(result, net, variant, approx_options, times, runs,
-                                      seed, max_count)
+                                      seed, max_count, run=ssa)
     return result
 
 

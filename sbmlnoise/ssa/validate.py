@@ -19,7 +19,7 @@ BIAS_VAR = 2.0
 
 
 def validate_approximation(result, net, variant, approx_options, times, runs, seed,
-                           max_count):
+                           max_count, *, run):
     """Rerun the exact SSA and ``variant`` at system size ``f * Omega`` with ``f <= 1``
     chosen so the exact ensemble needs about :data:`VALIDATION_EVENTS` events, and
     compare means and variances at every output time by z-scores
@@ -28,10 +28,11 @@ def validate_approximation(result, net, variant, approx_options, times, runs, se
     At a smaller system size the approximations are, if anything, worse, so passing
     here is conservative for the size the user asked about. Returns a copy of
     ``result`` with ``settings["validation"]`` (summary) and ``extra["validation"]``
-    (DataFrame: time, species, means, variances, z-scores).
+    (DataFrame: time, species, means, variances, z-scores). ``run`` is the ensemble
+    front door (:func:`sbmlnoise.ssa.ssa`; passed in, so this module does not import it).
     """
     from .approx import scaled_network
-    from .ensemble import ssa
+    ssa = run
 
     n_runs = int(min(runs, VALIDATION_RUNS))
     per_run = max(result.settings["events"] / max(runs, 1), 1.0)
@@ -82,6 +83,6 @@ def validate_approximation(result, net, variant, approx_options, times, runs, se
 
 
 def _exact(net) -> str:
-    from .ensemble import select_method
+    from ._select import select_method
 
     return select_method("auto", net.n_reactions).name

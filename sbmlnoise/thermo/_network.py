@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from .. import expr as ex
+from ..kinetics import _is_zero
+from ..kinetics import split_sign as _split_sign
 from ..errors import NoSteadyState, SimulationError, UnsupportedFeature
 from ._linalg import integer_nullspace
 
@@ -71,39 +73,6 @@ class _Edge:
     @property
     def k(self) -> float:
         return float(sum(p.k for p in self.parts)) if self.mass_action else math.nan
-
-
-def _split_sign(e: ex.Expr) -> tuple[ex.Expr, ex.Expr]:
-    """``e = pos - neg`` with both parts free of explicit minus signs (where possible)."""
-    if isinstance(e, ex.Num):
-        return (e, ex.ZERO) if e.value >= 0 else (ex.ZERO, ex.Num(-e.value))
-    if not isinstance(e, ex.Apply):
-        return e, ex.ZERO
-    if e.op == "+":
-        parts = [_split_sign(a) for a in e.args]
-        return ex.add(*[p for p, _ in parts]), ex.add(*[n for _, n in parts])
-    if e.op == "-":
-        (ap, an), (bp, bn) = _split_sign(e.args[0]), _split_sign(e.args[1])
-        return ex.add(ap, bn), ex.add(an, bp)
-    if e.op == "neg":
-        p, n = _split_sign(e.args[0])
-        return n, p
-    if e.op == "*":
-        pos, neg = ex.ONE, ex.ZERO
-        for a in e.args:
-            p, n = _split_sign(a)
-            pos, neg = (ex.add(ex.mul(pos, p), ex.mul(neg, n)),
-                        ex.add(ex.mul(pos, n), ex.mul(neg, p)))
-        return pos, neg
-    if e.op == "/":
-        p, n = _split_sign(e.args[0])
-        if _is_zero(_split_sign(e.args[1])[1]):
-            return ex.div(p, e.args[1]), (ex.ZERO if _is_zero(n) else ex.div(n, e.args[1]))
-    return e, ex.ZERO
-
-
-def _is_zero(e: ex.Expr) -> bool:
-    return isinstance(e, ex.Num) and e.value == 0.0
 
 
 def _merge(pairs) -> dict:
