@@ -27,6 +27,7 @@ from ..stats import NoiseStatistics
 from ._backends import Backend, Request, RunState, get_backend, registered
 from ._context import ModelContext, build_context
 from ._dynamics_stage import dynamics
+from ._rule_stats import assignment_statistics
 from ._result import AnalysisReport
 
 __all__ = ["analyze", "METHODS", "versions"]
@@ -145,6 +146,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     consistency = consistency_table(state.statistics, species)
     decomposition = _decomposition(net, st, species, state.warnings)
     control = _noise_control(ctx, request, state, primary, species, timings)
+    rules = assignment_statistics(net, state.statistics, state.artifacts)
     settings = {"method": request.method, "species": list(species), "seed": seed,
                 "fsp_tol": fsp_tol, "max_states": int(max_states),
                 "thermo_level": thermo, "trajectories": int(trajectories),
@@ -164,7 +166,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         versions=versions(), timings=timings, warnings=state.warnings,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         trajectories=traj, fluxes=ctx.fluxes, noise_decomposition=decomposition,
-        noise_control=control, time_course=dyn.time_course, oscillation=dyn.oscillation,
+        noise_control=control, assignment_statistics=rules, time_course=dyn.time_course, oscillation=dyn.oscillation,
         multistability=dyn.multistability, dynamics={"kind": dyn.kind, "notes": dyn.notes},
         network=net)
 

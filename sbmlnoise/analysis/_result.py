@@ -64,6 +64,10 @@ class AnalysisReport:
         ``d ln CV^2 / d ln k`` of each species (:func:`sbmlnoise.sensitivities`, by the
         primary method when it is the stationary FSP or LNA); columns ``rank``,
         ``parameter``, ``species``, ``value``, ``effect``.
+    assignment_statistics : pandas.DataFrame or None
+        Mean, variance, sd and CV of every variable defined by an assignment rule
+        (species in amounts, parameters by value): exact from the stationary FSP, by the
+        first-order delta method from the LNA (``approximation`` says which).
     time_course : TimeCourseNoise or None
         Noise over time from the initial state (:func:`sbmlnoise.time_course_noise`): for
         oscillators, models without a fixed point, events, or when no stationary method
@@ -100,6 +104,7 @@ class AnalysisReport:
     fluxes: pd.Series | None = None
     noise_decomposition: pd.DataFrame | None = None
     noise_control: pd.DataFrame | None = None
+    assignment_statistics: pd.DataFrame | None = None
     time_course: TimeCourseNoise | None = None
     oscillation: pd.DataFrame | None = None
     multistability: Multistability | None = None
