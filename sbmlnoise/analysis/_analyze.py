@@ -238,7 +238,8 @@ def _run_backend(backend: Backend, ctx: ModelContext, request: Request, state: R
     if refusal is not None:
         if request.strict:
             raise refusal.exception()
-        skipped[backend.name] = str(refusal)
+        if not refusal.quiet:
+            skipped[backend.name] = str(refusal)
         return
     if request.budget is not None and not request.strict:
         cost = backend.cost(ctx, request, state)

@@ -52,10 +52,14 @@ class Refusal(str):
     error to raise when the user asked for this backend by name."""
 
     error: type[SbmlnoiseError]
+    #: a fallback that was simply not needed (not listed among the skipped methods)
+    quiet: bool
 
-    def __new__(cls, reason: str, error: type[SbmlnoiseError] = UnsupportedFeature):
+    def __new__(cls, reason: str, error: type[SbmlnoiseError] = UnsupportedFeature,
+                quiet: bool = False):
         obj = super().__new__(cls, reason)
         obj.error = error
+        obj.quiet = quiet
         return obj
 
     def exception(self) -> SbmlnoiseError:

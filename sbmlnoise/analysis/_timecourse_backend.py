@@ -50,7 +50,7 @@ class TimeCourseBackend(Backend):
             return Refusal("the stochastic simulation does not handle time-dependent rates "
                            "yet; the rate equations and the LNA time course still do")
         if request.time is None and state.statistics and not request.strict:
-            return Refusal("not needed: a stationary method answered")
+            return Refusal("not needed: a stationary method answered", quiet=True)
         return None
 
     def cost(self, ctx: ModelContext, request: Request, state: RunState) -> Cost:

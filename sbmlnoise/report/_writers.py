@@ -197,12 +197,42 @@ def report_dict(rep) -> dict:
         "thermodynamics": thermo,
         "fluxes": rep.fluxes if rep.fluxes is not None else None,
         "noise_decomposition": _decomposition_records(rep),
+        "noise_control": _records(getattr(rep, "noise_control", None)),
+        "assignment_statistics": _records(getattr(rep, "assignment_statistics", None)),
+        "oscillation": _records(getattr(rep, "oscillation", None), index="species"),
+        "multistability": _multistability_dict(getattr(rep, "multistability", None)),
+        "time_course": _time_course_dict(getattr(rep, "time_course", None)),
+        "dynamics": getattr(rep, "dynamics", {}) or {},
         "skipped": rep.skipped,
         "settings": rep.settings,
         "versions": rep.versions,
         "timings": rep.timings,
         "warnings": list(rep.warnings),
     })
+
+
+def _records(frame, index: str | None = None) -> list:
+    """A DataFrame as JSON records (the index kept as column ``index`` when named)."""
+    if frame is None or not len(frame):
+        return []
+    if index is not None:
+        frame = frame.reset_index().rename(columns={"index": index})
+    return frame.to_dict(orient="records")
+
+
+def _multistability_dict(ms) -> dict | None:
+    if ms is None:
+        return None
+    return {"states": _records(ms.states, index="state"),
+            "switching": _records(ms.switching), "settings": ms.settings}
+
+
+def _time_course_dict(tc) -> dict | None:
+    """The time course's summary in the JSON (the full table is in the CSV files)."""
+    if tc is None:
+        return None
+    return {"times": list(map(float, tc.times)), "mean": tc.mean.to_dict(orient="list"),
+            "sd": tc.sd.to_dict(orient="list"), "settings": tc.settings}
 
 
 # =========================================================================== files
@@ -403,6 +433,52 @@ def _img(b64, alt) -> str:
     if not b64:
         return f"<p class=\"note\">({_esc(alt)}: not available for these methods)</p>"
     return f"<img alt=\"{_esc(alt)}\" src=\"data:image/png;base64,{b64}\">"
+
+
+def _dynamics_sections(rep) -> list[str]:
+    """Noise over time, oscillations, multistability, what controls the noise and the
+    assignment-rule variables -- each section only when the analysis produced it."""
+    from . import _figures as rf
+    from . import _osc_figures as of
+    out = []
+    tc = getattr(rep, "time_course", None)
+    if tc is not None:
+        body = _img(rf.png(of.time_course_figure(tc)), "mean +/- sd over time")
+        body += (f"<p class=\"note\">{int(tc.settings.get('runs', 0))} runs from the initial "
+                 f"state ({_esc(str(tc.settings.get('ssa_method', 'ssa')))}); window: "
+                 f"{_esc(str(tc.settings.get('window', '')))}; LNA: "
+                 f"{_esc(str(tc.settings.get('lna', '')))}.</p>")
+        out.append(_section("time-course", "Noise over time", body))
+    osc = getattr(rep, "oscillation", None)
+    if osc is not None and len(osc):
+        cols = [c for c in ("period", "period_se", "period_cv", "peak_frequency", "q_factor",
+                            "q_factor_se", "coherent_cycles", "deterministic_period",
+                            "method", "note") if c in osc.columns]
+        body = _table(osc[cols].reset_index())
+        try:
+            body += _img(rf.png(of.spectrum_figure(osc)), "spectrum with its peak")
+            if str(osc["method"].iloc[0]).startswith("ssa"):
+                body += _img(rf.png(of.period_histogram_figure(osc)), "period histogram")
+        except (KeyError, ValueError, IndexError):
+            pass
+        out.append(_section("oscillation", "Oscillations", body))
+    ms = getattr(rep, "multistability", None)
+    if ms is not None:
+        out.append(_section("multistability", "Stable states and switching",
+                            _table(ms.states.reset_index()) + _table(ms.switching)))
+    control = getattr(rep, "noise_control", None)
+    if control is not None and len(control):
+        note = ("<p class=\"note\">Exact log-sensitivities d ln CV&sup2; / d ln k by the "
+                f"{_esc(str(control.attrs.get('method', '')).upper())}, strongest first.</p>")
+        out.append(_section("noise-control", "What controls the noise",
+                            note + _table(control.head(20), index=False)))
+    rules = getattr(rep, "assignment_statistics", None)
+    if rules is not None and len(rules):
+        out.append(_section("rules", "Variables defined by assignment rules",
+                            _table(rules, index=False)))
+    for why in (getattr(rep, "dynamics", {}) or {}).get("notes", {}).values():
+        out.append(f"<p class=\"note\">{_esc(why)}</p>")
+    return out
 
 
 def _section(sid, title, body) -> str:
@@ -624,6 +700,7 @@ def _render_html(rep) -> str:
                   "eta_ext^2 = Cov(x, y)/(&lt;x&gt;&lt;y&gt;), from the primary method's "
                   "moments.</p>")
         parts.append(_section("decomposition", "Intrinsic and extrinsic noise", body))
+    parts.extend(_dynamics_sections(rep))
     parts.append(_section("bursts", "Bursts", _bursts_body(rep)))
     parts.append(_section("thermodynamics", "Thermodynamics", _thermo_body(rep)))
     parts.append(_section("network", "Reaction network", _network_body(rep)))
