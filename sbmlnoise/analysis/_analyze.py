@@ -197,7 +197,9 @@ def _species(net: ReactionNetwork, species: str | Sequence[str] | None) -> list[
     for s in chosen:
         net.index(s)  # KeyError names the species
     if not chosen:
-        raise ValueError(f"model '{net.id}' has no species to analyse")
+        raise UnsupportedFeature(f"model '{net.id}' has no species to analyse (a model of "
+                                 "rate rules alone has no molecule counts; sn.simulate_ode "
+                                 "integrates it)", feature="no species")
     return chosen
 
 
@@ -279,11 +281,11 @@ def _guard(backend: Backend, request: Request, skipped: dict[str, str], warnings
 
 
 def _raise_nothing_ran(ctx: ModelContext, request: Request, skipped: dict[str, str]) -> None:
+    reasons = "; ".join(f"{m}: {why}" for m, why in skipped.items())
     if ctx.no_fixed_point and request.time is None:
         raise NoSteadyState(f"model '{ctx.net.id}' has no stationary distribution to analyse: "
-                            f"{ctx.no_fixed_point}; analyse a time point instead "
-                            "(time=... / --time)")
-    reasons = "; ".join(f"{m}: {why}" for m, why in skipped.items())
+                            f"{ctx.no_fixed_point}; and no time course could be made "
+                            f"({skipped.get('timecourse', 'not tried')})")
     raise UnsupportedFeature(f"no noise backend could analyse model '{ctx.net.id}' ({reasons})")
 
 

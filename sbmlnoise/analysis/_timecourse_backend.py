@@ -44,7 +44,7 @@ class TimeCourseBackend(Backend):
                     "large_counts": True}
 
     def applies(self, ctx: ModelContext, request: Request, state: RunState) -> Refusal | None:
-        if ctx.stochastic_reason:
+        if ctx.stochastic_reason and not _lna_scale(ctx):
             return Refusal(ctx.stochastic_reason)
         if ctx.net.is_time_dependent and not _ssa_handles_time(ctx):
             return Refusal("the stochastic simulation does not handle time-dependent rates "
@@ -63,6 +63,8 @@ class TimeCourseBackend(Backend):
 
         t_end, why = window(ctx, request)
         times = np.linspace(0.0, t_end, N_TIMES)
+        if _lna_scale(ctx):
+            return _lna_course(ctx, times, why, state)
         budget = event_budget(request)
         method, reason = choose_method(ctx.net, t_end=t_end, runs=RUNS, budget=budget,
                                        allow_lna=False, ode=ctx.net.n_species <= 40)
@@ -72,6 +74,37 @@ class TimeCourseBackend(Backend):
         tc.settings.update(window=why, method_reason=reason)
         state.artifacts["time_course"] = tc
         return statistics_at_end(tc)
+
+
+#: copy numbers beyond which no simulation is needed or possible: the time-dependent LNA
+#: (relative fluctuations ~ 1/sqrt(counts) < 3e-5) answers instead
+LNA_COUNTS = 1e9
+
+
+def _lna_scale(ctx: ModelContext) -> bool:
+    """Every species that moves has far more than :data:`LNA_COUNTS` molecules (or the
+    model is in mole units with amounts no whole-molecule simulation can start from)."""
+    counts = np.abs(ctx.net.initial_state)
+    moving = counts[counts > 0]
+    return bool(moving.size and float(np.min(moving)) > LNA_COUNTS
+                and not ctx.net.events)
+
+
+def _lna_course(ctx: ModelContext, times: np.ndarray, why: str,
+                state: RunState) -> NoiseStatistics:
+    """The time-dependent LNA over the window (valid at these copy numbers: relative
+    fluctuations of order 1/sqrt(counts)); its last time point is the answer."""
+    from ..lna import lna
+    course = lna(ctx.net, t=times, emre=False)
+    state.artifacts["lna_time_course"] = course
+    st = course.at(-1)
+    settings = dict(st.settings)
+    settings.update(window=why, source="time course",
+                    approximation=("time-dependent linear noise approximation from the initial "
+                                   f"state: every species has more than {LNA_COUNTS:.0e} "
+                                   "molecules, where the LNA's relative error is negligible"))
+    return NoiseStatistics(mean=st.mean, covariance=st.covariance, method="timecourse:lna",
+                           settings=settings, stderr=None, time=st.time, extra=st.extra)
 
 
 def _ssa_handles_time(ctx: ModelContext) -> bool:

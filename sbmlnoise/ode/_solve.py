@@ -355,7 +355,11 @@ def _steady_state_rate_rules(net: ReactionNetwork, *, tol: float, t_max: float) 
         return np.concatenate([species, y[k + m:]])
 
     def residual(y):
-        dx = model.rhs(full(y), model.p0, 0.0)
+        try:
+            dx = model.rhs(full(y), model.p0, 0.0)
+        except (OverflowError, ZeroDivisionError, ValueError):
+            # a rate undefined at this trial point (exp overflow, x/0): not a root
+            return np.full(len(ind) + len(ruled) + len(y) - k - m, np.inf)
         return np.concatenate([dx[ind], dx[ruled], dx[n_s:]])
 
     def newton(start):
