@@ -69,10 +69,10 @@ def _volume_unit_litres(model, unit_id: str) -> tuple[float, str]:
             factor *= f
         else:
             raise ModelError(f"volume=: compartment unit '{unit_id}' has kind '{kind}', "
-                             "not a volume", element=unit_id)
+                             "not a volume")
     if not math.isclose(dims, 3.0):
         raise ModelError(f"volume=: compartment unit '{unit_id}' is not a volume "
-                         f"(length^{dims:g})", element=unit_id)
+                         f"(length^{dims:g})")
     return factor, unit_id
 
 
