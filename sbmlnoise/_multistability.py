@@ -360,7 +360,8 @@ def _stationary_mass(gen):
         return None
 
 
-def _ssa_switching(net, model, stable, mus, covs, ind, fp, t_end, runs, seed, workers):
+def _ssa_switching(net, model, stable: list[str], mus, covs, ind, fp, t_end: float | None,
+                   runs: int, seed, workers) -> tuple[pd.DataFrame, dict, dict]:
     from .ssa import ssa
 
     slow = 1.0
@@ -375,8 +376,9 @@ def _ssa_switching(net, model, stable, mus, covs, ind, fp, t_end, runs, seed, wo
     if runs * n_t * net.n_species > 4 * 10**7:
         n_t = int(4 * 10**7 // (runs * net.n_species))
     times = dt * np.arange(n_t)
-    ens = ssa(net, times, runs, seed=seed, workers=workers, keep_trajectories=runs)
-    durations: dict = {(a, b): [] for a in stable for b in stable if a != b}
+    ens = ssa(net, times=times, runs=runs, seed=seed, workers=workers, keep_trajectories=runs)
+    durations: dict[tuple[str, str], list[float]] = {
+        (a, b): [] for a in stable for b in stable if a != b}
     for traj in ens.trajectories:
         label = np.full(n_t, -1)
         for k, s in enumerate(stable):
@@ -389,8 +391,8 @@ def _ssa_switching(net, model, stable, mus, covs, ind, fp, t_end, runs, seed, wo
                 durations[(stable[current], stable[lab])].append(t - since)
             current, since = lab, t
     rows = []
-    for (a, b), d in durations.items():
-        d = np.asarray(d)
+    for (a, b), waits in durations.items():
+        d = np.asarray(waits)
         mfpt = float(d.mean()) if d.size else math.nan
         se = float(d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 else math.nan
         rows.append({"from": a, "to": b, "mfpt": mfpt, "mfpt_se": se,

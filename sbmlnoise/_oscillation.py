@@ -634,7 +634,7 @@ def _ssa_table(net: ReactionNetwork, ids: list[str], fixed: dict, *, runs: int, 
                               f"max_events={max_events:.3g}; lower runs/cycles, raise "
                               "max_events, or use the LNA at a smaller system size")
     times = burn + dt * np.arange(n_t)
-    ens = ssa(net, times, runs, seed=seed, workers=workers, keep_trajectories=runs)
+    ens = ssa(net, times=times, runs=runs, seed=seed, workers=workers, keep_trajectories=runs)
     traj = ens.trajectories  # (runs, n_t, S)
     rows, spectra, lengths = {}, {}, {}
     for sid in ids:

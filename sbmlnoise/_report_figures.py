@@ -188,7 +188,7 @@ def omega_grid(rep, st) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ overview
-def figure_overview(rep):
+def figure_overview(rep) -> str | None:
     """Horizontal bars: Fano factor of every species (primary method; 95% CIs for the
     SSA), sorted, with the Poisson value 1 marked; log axis when they span > 2 decades."""
     if not rep.primary:

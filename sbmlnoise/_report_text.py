@@ -155,7 +155,7 @@ def label(rep, sid: str) -> str:
 
 
 # ------------------------------------------------------------------------ ranking
-def noisiest(rep):
+def noisiest(rep) -> tuple[str, float] | None:
     """(species, Fano factor) of the primary statistics with the largest Fano factor
     (variance/mean) among the species that fluctuate (positive mean and variance) and
     are in no conservation law -- a promoter's 0/1 state or a protein's switching forms

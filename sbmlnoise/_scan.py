@@ -286,7 +286,7 @@ def _run(tasks, workers, client, progress, label):
             bar.close()
 
 
-def _run_processes(tasks, workers, bar):
+def _run_processes(tasks: list, workers: int, bar) -> list:
     """Spawned worker processes (no fork of a process that may hold threads). If they
     cannot start (e.g. a main script read from stdin cannot be re-imported by a spawned
     child), warn and evaluate in this process instead."""

@@ -260,7 +260,7 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
             f"({runs} runs to t={float(times[-1]):.4g} at {rate:.3g} events per unit time at "
             f"the initial state), more than max_events={max_events:.3g}; the copy numbers "
             "are too large for the exact SSA (use a smaller system size or the LNA)")
-    ens = ssa(net, times, runs, seed=seed, workers=workers, keep_trajectories=runs,
+    ens = ssa(net, times=times, runs=runs, seed=seed, workers=workers, keep_trajectories=runs,
               covariance=True)
     x = ens.trajectories  # (R, T, S)
     est, se = _group_jackknife(x, groups, _moments)
@@ -292,7 +292,8 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
                            settings=settings)
 
 
-def _lna_columns(net, times, ids):
+def _lna_columns(net, times: np.ndarray, ids: list[str]
+                 ) -> tuple[pd.DataFrame | None, pd.Series | None, float | None, str]:
     from .lna import lna as run_lna
     from .lna_model import problem
 
@@ -312,6 +313,7 @@ def _lna_columns(net, times, ids):
         bad = (sd > LNA_CV_LIMIT * mean) & big
     valid = ~bad.any(axis=1)
     valid.name = "lna_valid"
+    until: float | None
     if valid.all():
         until = float(times[-1])
     else:

@@ -42,7 +42,7 @@ part of ``n*`` already and ``delta`` adds the remaining curvature term. It is re
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -356,13 +356,16 @@ def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatist
                            psd_function=psd)
 
 
-def _temporal_functions(net, j_red, s_red, d_red, link):
+def _temporal_functions(net: ReactionNetwork, j_red: np.ndarray, s_red: np.ndarray,
+                        d_red: np.ndarray, link: np.ndarray
+                        ) -> tuple[Callable[[str, np.ndarray], np.ndarray],
+                                   Callable[[str, np.ndarray], np.ndarray]]:
     """Autocovariance ``C_ii(tau) = l expm(J|tau|) S l^T`` and the two-sided PSD
     ``S_ii(w) = y^T D conj(y)`` with ``(J^T - i w) y = l`` (``l`` = row ``i`` of L0)."""
     r = j_red.shape[0]
     cache: dict = {}
 
-    def eigen():  # computed on first use
+    def eigen() -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:  # on first use
         if "inv" not in cache:
             vals, vecs = np.linalg.eig(j_red)
             cache.update(vals=vals, vecs=vecs,

@@ -23,6 +23,7 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ _MAX_DIST = 5000  # largest marginal written to JSON per species
 
 
 # =========================================================================== JSON
-def jsonable(obj):
+def jsonable(obj: object) -> Any:
     """Recursively convert numpy/pandas values to plain JSON types (NaN/inf -> None)."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj
@@ -761,7 +762,7 @@ def _cycle_reactions(rep) -> list[set]:
     return out
 
 
-def figure_network(rep):
+def figure_network(rep) -> str | None:
     """Species-reaction graph; edge width ~ |steady-state flux|, cycles coloured."""
     net = rep.network
     if net is None or net.n_species == 0:
@@ -780,7 +781,7 @@ def figure_network(rep):
     fmax = float(np.nanmax(np.abs(flux.to_numpy()))) if flux is not None and len(flux) else 0.0
     cycles = _cycle_reactions(rep)
     palette = ["tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
-    cycle_color = {}
+    cycle_color: dict[str, str] = {}
     for k, members in enumerate(cycles):
         for r in members:
             cycle_color.setdefault(r, palette[k % len(palette)])
