@@ -35,6 +35,7 @@ rate (Hanggi, Talkner & Borkovec 1990, doi:10.1103/RevModPhys.62.251).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,9 @@ from scipy import optimize
 from .errors import (NoSteadyState, SbmlnoiseError, SimulationError, StateSpaceTooLarge,
                      UnsupportedFeature)
 from .network import ReactionNetwork
+
+#: a function of the independent amounts (vector -> vector or matrix)
+_VecMap = Callable[[np.ndarray], np.ndarray]
 
 __all__ = ["fixed_points", "multistability"]
 
@@ -54,13 +58,13 @@ def _reduced_system(net: ReactionNetwork):
     offset = x0 - link @ x0[ind]
     stoich = np.asarray(net.stoichiometry)
 
-    def full(y):
+    def full(y: np.ndarray) -> np.ndarray:
         return link @ y + offset
 
-    def residual(y):
+    def residual(y: np.ndarray) -> np.ndarray:
         return (stoich @ net.rates(full(y)))[ind]
 
-    def jacobian(y):
+    def jacobian(y: np.ndarray) -> np.ndarray:
         return (stoich @ net.rate_jacobian(full(y)))[ind] @ link
 
     return ind, full, residual, jacobian
@@ -137,7 +141,7 @@ def _ode_scale(net: ReactionNetwork) -> float:
         return 1.0
 
 
-def _integrate(net, full, ind, y0):
+def _integrate(net: ReactionNetwork, full: _VecMap, ind: list[int], y0: np.ndarray):
     from scipy.integrate import solve_ivp
 
     from .ode import _rhs
@@ -162,7 +166,8 @@ def _integrate(net, full, ind, y0):
     return sol.y[ind, -1]
 
 
-def _newton(net, full, residual, jacobian, start):
+def _newton(net: ReactionNetwork, full: _VecMap, residual: _VecMap, jacobian: _VecMap,
+            start: np.ndarray):
     with np.errstate(all="ignore"):
         try:
             sol = optimize.root(residual, start, jac=jacobian, method="hybr",
@@ -202,7 +207,8 @@ class Multistability:
     settings : dict
     """
 
-    def __init__(self, states, switching, cores, settings):
+    def __init__(self, states: pd.DataFrame, switching: pd.DataFrame,
+                 cores: dict[str, np.ndarray], settings: dict) -> None:
         self.states = states
         self.switching = switching
         self.cores = cores
@@ -302,7 +308,8 @@ def _in_core(states: np.ndarray, mu, cov, ind) -> np.ndarray:
     return d2 <= 1.0
 
 
-def _fsp_switching(net, model, stable, mus, covs, ind, upper, max_states):
+def _fsp_switching(net: ReactionNetwork, model, stable: list[str], mus: dict, covs: dict,
+                   ind: np.ndarray, upper: np.ndarray, max_states: int):
     from .fsp_solve import factorize
     from .fsp_space import project
 
@@ -349,7 +356,7 @@ def _fsp_switching(net, model, stable, mus, covs, ind, upper, max_states):
     return pd.DataFrame(rows), cores, info
 
 
-def _stationary_mass(gen):
+def _stationary_mass(gen) -> np.ndarray | None:
     """Stationary vector of the reflecting generator (``fsp_solve.stationary``: one
     row/column removed, SuperLU), or None when the solve fails."""
     from .fsp_solve import stationary
@@ -404,7 +411,7 @@ def _ssa_switching(net, model, stable: list[str], mus, covs, ind, fp, t_end: flo
     return pd.DataFrame(rows), {}, info
 
 
-def _jac_at(net, x):
+def _jac_at(net: ReactionNetwork, x: np.ndarray) -> np.ndarray:
     ind = list(net.independent_species)
     with np.errstate(all="ignore"):
         return (np.asarray(net.stoichiometry) @ net.rate_jacobian(x))[ind] @ net.link_matrix

@@ -429,7 +429,9 @@ class LNATimeCourse(Sequence):
     starts at zero (deterministic initial state), so Fano factors at ``t = 0`` are 0.
     """
 
-    def __init__(self, net, times, mean, cov, emre_mean, settings, warnings):
+    def __init__(self, net: ReactionNetwork, times: np.ndarray, mean: np.ndarray,
+                 cov: np.ndarray, emre_mean: np.ndarray | None, settings: dict,
+                 warnings: list[str]) -> None:
         self._net = net
         self.times = times
         ids = list(net.species_ids)
@@ -502,10 +504,10 @@ def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATime
     nc_red = prob.stoichiometry[ind]
     warnings = _check_rates(net, prob, prob.rates(x0, 0.0), "at the initial state")
 
-    def unpack(y):
+    def unpack(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return y[:r], y[r:r + r * r].reshape(r, r), y[r + r * r:]
 
-    def rhs(tt, y):
+    def rhs(tt: float, y: np.ndarray) -> np.ndarray:
         m, s, d = unpack(y)
         n = link @ m + offset
         x = n / omega
@@ -531,7 +533,7 @@ def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATime
         # network is stiff (then pass method="BDF" or "Radau": sparse Jacobian)
         method = "RK45" if big else "LSODA"
 
-    def jac(tt, y):
+    def jac(tt: float, y: np.ndarray):
         m = y[:r]
         x = (link @ m + offset) / omega
         j_red = (nc_red @ prob.rate_jacobian(x, tt)) @ link
@@ -754,7 +756,7 @@ def find_reporter_pairs(net: ReactionNetwork, *, rtol: float = 1e-9, n_points: i
     candidates = [i for i, s in enumerate(net.species)
                   if not (s.boundary or s.constant) and np.any(net.stoichiometry[i])]
 
-    def signature(i):
+    def signature(i: int) -> tuple:
         return (round(float(x0[i]), 12), round(float(sizes[i]), 12),
                 tuple(sorted(nc_r[i][nc_r[i] != 0].tolist())),
                 tuple(sorted(nc_p[i][nc_p[i] != 0].tolist())))
@@ -772,7 +774,7 @@ def find_reporter_pairs(net: ReactionNetwork, *, rtol: float = 1e-9, n_points: i
         fixed[members] = fixed[members[0]]
     at_fixed = net.rates(fixed) if net.n_reactions else np.zeros(0)
 
-    def fingerprint(i):
+    def fingerprint(i: int) -> np.ndarray:
         rows = [(0.0, c, at_fixed[j]) for j, c in enumerate(nc_r[i]) if c] + \
                [(1.0, c, at_fixed[j]) for j, c in enumerate(nc_p[i]) if c]
         return np.array(sorted(rows), dtype=float).reshape(-1, 3)
@@ -834,7 +836,7 @@ def _touched_reactions(net, nc_r, nc_p) -> list[set]:
 
 
 def _reaction_key(nc_r, nc_p, j, perm=None) -> tuple:
-    def side(mat):
+    def side(mat: np.ndarray) -> tuple:
         idx = np.nonzero(mat[:, j])[0]
         mapped = idx if perm is None else perm[idx]
         return tuple(sorted(zip(mapped.tolist(), mat[idx, j].tolist())))
