@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ModelError, UnsupportedFeature
@@ -63,7 +64,7 @@ def _require(module: str):
                                  "'sbmlnoise[combine]'", feature="COMBINE archive") from None
 
 
-def _entries(archive):
+def _entries(archive) -> list[tuple[str, str, bool]]:
     out = []
     for i in range(archive.getNumEntries()):
         entry = archive.getEntry(i)
@@ -107,7 +108,8 @@ def read_master_sbml(path) -> tuple[str, str]:
         archive.cleanUp()
 
 
-def _model_of_master_sedml(archive, entries, sbml):
+def _model_of_master_sedml(archive, entries: list[tuple[str, str, bool]],
+                           sbml: list[tuple[str, str, bool]]):
     libsedml = _require("libsedml")
 
     for loc, fmt, master in entries:
@@ -221,7 +223,8 @@ def _sedml(net, t_end: float, n_points: int, species) -> str:
     return text
 
 
-def _data_generator(doc, dg_id, name, variables, formula):
+def _data_generator(doc, dg_id: str, name: str,
+                    variables: Sequence[tuple[str, str | None, str | None]], formula: str):
     import libsedml
 
     dg = doc.createDataGenerator()
@@ -239,7 +242,7 @@ def _data_generator(doc, dg_id, name, variables, formula):
     return dg
 
 
-def _dataset(report, dg_id, label=None):
+def _dataset(report, dg_id: str, label: str | None = None) -> None:
     ds = report.createDataSet()
     ds.setId(f"ds_{dg_id}")
     ds.setLabel(label or dg_id)

@@ -19,8 +19,13 @@ from __future__ import annotations
 import base64
 import io
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 from . import _report_text as rt
 
@@ -34,7 +39,7 @@ OVERVIEW_MAX = 30
 _COLORS = {"fsp": "tab:blue", "ssa": "tab:orange", "lna": "tab:green"}
 
 
-def _figure(width, height):
+def _figure(width: float, height: float) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     fig = Figure(figsize=(width, height), dpi=DPI)
@@ -42,7 +47,7 @@ def _figure(width, height):
     return fig
 
 
-def png(fig) -> str:
+def png(fig: Figure) -> str:
     """Base64 PNG of a figure (no bounding-box pass)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
@@ -204,7 +209,7 @@ def figure_overview(rep) -> str | None:
     height = 0.9 + 0.24 * n
     fig = _figure(7.0, height)
     left = min(0.45, 0.06 + 0.0105 * max(len(rt.label(rep, s)) for s in fano.index))
-    ax = fig.add_axes([left, 0.7 / height, 0.95 - left, 0.24 * n / height])
+    ax = fig.add_axes((left, 0.7 / height, 0.95 - left, 0.24 * n / height))
     err = np.array([rt.half_width(st, "fano", s) for s in fano.index])
     err = np.where(np.isfinite(err), err, 0.0)
     y = np.arange(n)[::-1]
@@ -231,7 +236,7 @@ def figure_overview(rep) -> str | None:
 
 
 # ------------------------------------------------------------------------ per species
-def _panel_distribution(ax, rep, sid):
+def _panel_distribution(ax: Axes, rep, sid: str) -> None:
     source = next((m for m in ("fsp", "ssa") if m in rep.statistics
                    and rep.statistics[m].distributions
                    and rep.statistics[m].distributions.get(sid) is not None), None)
@@ -273,10 +278,10 @@ def _panel_distribution(ax, rep, sid):
     readable_axes(ax)
 
 
-def _panel_acf(ax, rep, sid, source, lags):
+def _panel_acf(ax: Axes, rep, sid: str, source: str | None, lags: np.ndarray) -> None:
     drawn = False
     st = rep.statistics.get(source) if source else None
-    if st is not None:
+    if st is not None and source:
         try:
             c = st.autocorrelation(sid, lags).to_numpy()
         except (NotImplementedError, KeyError, ValueError):
@@ -312,9 +317,9 @@ def _panel_acf(ax, rep, sid, source, lags):
     readable_axes(ax)
 
 
-def _panel_psd(ax, rep, sid, source):
+def _panel_psd(ax: Axes, rep, sid: str, source: str | None) -> None:
     st = rep.statistics.get(source) if source else None
-    if st is not None and st.psd_function is not None:
+    if st is not None and source and st.psd_function is not None:
         om = omega_grid(rep, st)
         try:
             with np.errstate(all="ignore"):
@@ -334,7 +339,7 @@ def _panel_psd(ax, rep, sid, source):
     _empty(ax, "no spectrum")
 
 
-def _panel_trajectories(ax, rep, sid):
+def _panel_trajectories(ax: Axes, rep, sid: str) -> None:
     traj = rep.trajectories
     if traj is None or not len(traj) or sid not in traj.columns:
         _empty(ax, "no sample trajectories")
@@ -353,10 +358,10 @@ class CardCanvas:
     between species only the data artists, legends and labels are removed, and the data
     limits are recomputed from the new artists."""
 
-    BOXES = ([0.08, 0.60, 0.38, 0.32], [0.58, 0.60, 0.38, 0.32],
-             [0.08, 0.11, 0.38, 0.32], [0.58, 0.11, 0.38, 0.32])
+    BOXES = ((0.08, 0.60, 0.38, 0.32), (0.58, 0.60, 0.38, 0.32),
+             (0.08, 0.11, 0.38, 0.32), (0.58, 0.11, 0.38, 0.32))
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.fig = _figure(8.0, 4.6)
         self.axes = [self.fig.add_axes(box) for box in self.BOXES]
         self.axes[2].set_xscale("log")
@@ -375,7 +380,7 @@ class CardCanvas:
             ax.set_axis_on()
             ax.set_autoscale_on(True)
 
-    def draw(self, rep, sid, source, lags) -> str:
+    def draw(self, rep, sid: str, source: str | None, lags: np.ndarray) -> str:
         self.reset()
         ax = self.axes
         _panel_distribution(ax[0], rep, sid)
@@ -388,6 +393,7 @@ class CardCanvas:
         return png(self.fig)
 
 
-def figure_species(rep, sid, source, lags, canvas: CardCanvas | None = None):
+def figure_species(rep, sid: str, source: str | None, lags: np.ndarray,
+                   canvas: CardCanvas | None = None) -> str:
     """One PNG with the four panels of ``sid`` (on ``canvas`` when given)."""
     return (canvas or CardCanvas()).draw(rep, sid, source, lags)

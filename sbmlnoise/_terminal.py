@@ -82,7 +82,7 @@ def _species_lines(rep, pm: str) -> list[str]:
         ["mean", "Fano", "CV", "burst size", "burst freq"]
     rows = []
     for sid in frame.index:
-        def q(name):
+        def q(name: str) -> str:
             return rt.fmt_pm(getattr(st, name)[sid], rt.half_width(st, name, sid), pm)
         kind = frame.loc[sid, "burst_estimate"]
         row = [sid] + ([names.get(sid, "")] if "name" in header else []) + [
@@ -240,7 +240,7 @@ def compile_notice(stream=None, warm_up=None) -> bool:
     done = threading.Event()
     start = time.perf_counter()
 
-    def tick():
+    def tick() -> None:
         while not done.wait(1.0):
             print(f"\r  compiling ... {time.perf_counter() - start:.0f} s", end="",
                   file=stream, flush=True)

@@ -125,7 +125,7 @@ def default_time_window(net: ReactionNetwork) -> tuple[float, str]:
     """
     from .ode import steady_state
 
-    def relax(x):
+    def relax(x: np.ndarray) -> tuple[float | None, float | None]:
         ind = list(net.independent_species)
         if not ind or net.n_reactions == 0:
             return None, None

@@ -164,7 +164,7 @@ def species_frame(rep, method: str | None = None, temporal: bool = True) -> pd.D
     return frame
 
 
-def _decomposition_records(rep):
+def _decomposition_records(rep) -> list[dict]:
     frame = rep.noise_decomposition
     if frame is None or not len(frame):
         return []
@@ -220,7 +220,7 @@ def write_csv(rep, directory) -> list[str]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
 
-    def put(name, frame, index=True):
+    def put(name: str, frame: pd.DataFrame | None, index: bool = True) -> None:
         if frame is None or len(frame) == 0:
             return
         written.append(atomic_write(directory / name, frame.to_csv(index=index)))
@@ -490,7 +490,7 @@ def _primary_table(rep) -> str:
             "<th>burst frequency</th><th class=\"text\">burst estimate</th>")
     rows = []
     for sid in frame.index:
-        def pm(q):
+        def pm(q: str) -> str:
             return _esc(rt.fmt_pm(getattr(st, q)[sid], rt.half_width(st, q, sid)))
         row = frame.loc[sid]
         kind = row["burst_estimate"]
@@ -776,7 +776,7 @@ def figure_network(rep) -> str | None:
     # spring layout (numpy, tens of ms); Kamada-Kawai costs ~1 s of L-BFGS even when small
     pos = nx.spring_layout(g, seed=0, iterations=100)
     fig = rf._figure(8, 6)
-    ax = fig.add_axes([0.01, 0.01, 0.98, 0.92])
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.92))
     flux = rep.fluxes
     fmax = float(np.nanmax(np.abs(flux.to_numpy()))) if flux is not None and len(flux) else 0.0
     cycles = _cycle_reactions(rep)
