@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import _report_text as rt
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-from . import _report_text as rt
+    from .analysis import AnalysisReport
 
 #: largest FSP projection whose autocorrelation / spectrum the report draws
 FSP_TEMPORAL_MAX_STATES = 3000
@@ -102,7 +104,7 @@ def _fsp_states(st) -> float:
         return math.inf
 
 
-def temporal_source(rep) -> tuple[str | None, str]:
+def temporal_source(rep: AnalysisReport) -> tuple[str | None, str]:
     """The statistics drawn in the autocorrelation and spectrum panels, and why.
 
     Returns ``(method or None, explanation)``."""
@@ -126,7 +128,7 @@ def temporal_source(rep) -> tuple[str | None, str]:
     return None, "no method with temporal statistics ran"
 
 
-def temporal_cheap(rep, method: str) -> bool:
+def temporal_cheap(rep: AnalysisReport, method: str) -> bool:
     """Whether the temporal summary of ``method`` is cached or cheap to compute."""
     if ("temporal", method) in rep._cache:
         return True
@@ -135,7 +137,7 @@ def temporal_cheap(rep, method: str) -> bool:
     return _fsp_states(rep.statistics[method]) <= FSP_TEMPORAL_MAX_STATES
 
 
-def lag_window(rep, source: str | None) -> tuple[float, str]:
+def lag_window(rep: AnalysisReport, source: str | None) -> tuple[float, str]:
     """Largest lag drawn and how it was chosen: four periods for an oscillator, else five
     relaxation times (the slowest of the rate equations and of the source's
     autocorrelation times), capped by the lags the SSA estimated."""
@@ -158,15 +160,15 @@ def lag_window(rep, source: str | None) -> tuple[float, str]:
                              f"{rt.fmt(period, 2)} time units; a longer run, --t-end, shows more)")
     relax = tau
     if st is not None and source is not None and temporal_cheap(rep, source):
-        times = [v.get("autocorrelation_time") for v in rep.temporal(source).values()]
-        times = [t for t in times if rt._finite(t) and t > 0]
+        raw = [v.get("autocorrelation_time") for v in rep.temporal(source).values()]
+        times = [float(t) for t in raw if t is not None and rt._finite(t) and t > 0]
         if times:
             relax = max(relax, min(max(times), 1e3 * tau))
     return min(5.0 * relax, horizon), f"five relaxation times ({rt.fmt(relax, 3)} time " \
                                       "units each)"
 
 
-def _ssa_lag_horizon(rep, st) -> float:
+def _ssa_lag_horizon(rep: AnalysisReport, st) -> float:
     """Largest lag at which the SSA's autocovariance estimate is defined (it is NaN past
     the lags the run estimated), probed up to a quarter of the sampled span."""
     dt = float(st.settings.get("dt") or 0.0)
@@ -183,7 +185,7 @@ def _ssa_lag_horizon(rep, st) -> float:
     return float(probe[ok[-1]]) if ok.size else math.inf
 
 
-def omega_grid(rep, st) -> np.ndarray:
+def omega_grid(rep: AnalysisReport, st) -> np.ndarray:
     """The angular frequencies of :func:`sbmlnoise._summary.temporal_summary` (so that
     memoised spectra are reused), limited to where a sampled spectrum is meaningful."""
     from ._summary import omega_limit
@@ -193,7 +195,7 @@ def omega_grid(rep, st) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ overview
-def figure_overview(rep) -> str | None:
+def figure_overview(rep: AnalysisReport) -> str | None:
     """Horizontal bars: Fano factor of every species (primary method; 95% CIs for the
     SSA), sorted, with the Poisson value 1 marked; log axis when they span > 2 decades."""
     if not rep.primary:
@@ -380,7 +382,7 @@ class CardCanvas:
             ax.set_axis_on()
             ax.set_autoscale_on(True)
 
-    def draw(self, rep, sid: str, source: str | None, lags: np.ndarray) -> str:
+    def draw(self, rep: AnalysisReport, sid: str, source: str | None, lags: np.ndarray) -> str:
         self.reset()
         ax = self.axes
         _panel_distribution(ax[0], rep, sid)
@@ -393,7 +395,7 @@ class CardCanvas:
         return png(self.fig)
 
 
-def figure_species(rep, sid: str, source: str | None, lags: np.ndarray,
+def figure_species(rep: AnalysisReport, sid: str, source: str | None, lags: np.ndarray,
                    canvas: CardCanvas | None = None) -> str:
     """One PNG with the four panels of ``sid`` (on ``canvas`` when given)."""
     return (canvas or CardCanvas()).draw(rep, sid, source, lags)

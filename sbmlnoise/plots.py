@@ -19,6 +19,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from .analysis import AnalysisReport
     from .stats import NoiseStatistics
 
 __all__ = ["plot_statistics", "plot_ensemble", "plot_marginal", "plot_report", "plot_scan",
@@ -66,7 +67,7 @@ def _gaussian(ax, mu: float, var: float, lo: float, hi: float, label="LNA Gaussi
             color=COLORS["lna"], lw=2, ls=LINESTYLES["lna"], label=label)
 
 
-def _bars(ax, dist: pd.Series, color, label) -> tuple[float, float]:
+def _bars(ax, dist: pd.Series | None, color, label) -> tuple[float, float]:
     if dist is None or not len(dist):
         return math.inf, -math.inf
     dist = dist[dist > 1e-12 * dist.max()] if dist.max() > 0 else dist
@@ -186,7 +187,7 @@ def plot_marginal(fr, species: str | Sequence[str] | None = None, *, k: int | No
 
 
 # =========================================================================== report
-def plot_report(rep, kind: str = "distributions",
+def plot_report(rep: AnalysisReport, kind: str = "distributions",
                 species: str | Sequence[str] | None = None) -> Figure:
     """A figure of an :class:`~sbmlnoise.analysis.AnalysisReport`.
 
@@ -206,12 +207,12 @@ def plot_report(rep, kind: str = "distributions",
         fig, axes = _figure(len(names))
         source = next((m for m in ("fsp", "ssa") if m in rep.statistics
                        and rep.statistics[m].distributions), None)
+        dists = rep.statistics[source].distributions if source is not None else None
         lna = rep.statistics.get("lna")
         for ax, s in zip(axes, names):
             lo, hi = math.inf, -math.inf
-            if source is not None:
-                lo, hi = _bars(ax, rep.statistics[source].distributions.get(s),
-                               COLORS[source], source.upper())
+            if source is not None and dists is not None:
+                lo, hi = _bars(ax, dists.get(s), COLORS[source], source.upper())
             if lna is not None and s in lna.mean.index:
                 _gaussian(ax, float(lna.mean[s]), float(lna.variance[s]), lo, hi)
             ax.set_title(s)
@@ -225,7 +226,7 @@ def plot_report(rep, kind: str = "distributions",
                      "autocorrelation or psd")
 
 
-def _plot_temporal(rep, kind: str, names: list[str]) -> Figure:
+def _plot_temporal(rep: AnalysisReport, kind: str, names: list[str]) -> Figure:
     tau = float(rep.settings.get("time_scale") or 1.0)
     fig, (ax,) = _figure(1, width=7, height=4)
     drawn = False
