@@ -367,8 +367,9 @@ def _stationary_mass(gen) -> np.ndarray | None:
         return None
 
 
-def _ssa_switching(net, model, stable: list[str], mus, covs, ind, fp, t_end: float | None,
-                   runs: int, seed, workers) -> tuple[pd.DataFrame, dict, dict]:
+def _ssa_switching(net: ReactionNetwork, model, stable: list[str], mus, covs, ind, fp,
+                   t_end: float | None, runs: int, seed, workers
+                   ) -> tuple[pd.DataFrame, dict, dict]:
     from .ssa import ssa
 
     slow = 1.0

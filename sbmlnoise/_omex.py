@@ -21,8 +21,12 @@ import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ModelError, UnsupportedFeature
+
+if TYPE_CHECKING:
+    from .network import ReactionNetwork
 
 __all__ = ["is_combine_archive", "read_master_sbml", "load_omex", "export_omex"]
 
@@ -132,7 +136,7 @@ def load_omex(path, *, system_size: float | None = None):
 
 
 # =========================================================================== export
-def _sbml_with_values(net) -> str:
+def _sbml_with_values(net: ReactionNetwork) -> str:
     """The network's SBML with the current parameter values and compartment sizes (e.g.
     after ``net.with_parameters``) written into it."""
     import libsbml
@@ -157,7 +161,7 @@ def _sbml_with_values(net) -> str:
     return libsbml.writeSBMLToString(doc)
 
 
-def _default_t_end(net) -> float:
+def _default_t_end(net: ReactionNetwork) -> float:
     import numpy as np
 
     try:
@@ -171,7 +175,7 @@ def _default_t_end(net) -> float:
     return 100.0
 
 
-def _sedml(net, t_end: float, n_points: int, species) -> str:
+def _sedml(net: ReactionNetwork, t_end: float, n_points: int, species) -> str:
     libsedml = _require("libsedml")
 
     doc = libsedml.SedDocument(1, 3)

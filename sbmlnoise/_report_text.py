@@ -21,6 +21,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from .analysis import AnalysisReport
+    from .network import ReactionNetwork
 
 #: normal quantile of a two-sided 95% confidence interval
 Z95 = 1.959963984540054
@@ -190,7 +191,7 @@ def conserved(rep: AnalysisReport, sid: str) -> bool:
 
 
 # ------------------------------------------------------------------------ model structure
-def propensities_linear(net) -> bool:
+def propensities_linear(net: ReactionNetwork | None) -> bool:
     """True when every propensity is affine in the species counts (zeroth or first order)
     and nothing else changes the state (no events, no explicit time): then the LNA's
     stationary mean, covariance and autocovariance are exact (the moment equations

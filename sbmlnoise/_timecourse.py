@@ -292,7 +292,7 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
                            settings=settings)
 
 
-def _lna_columns(net, times: np.ndarray, ids: list[str]
+def _lna_columns(net: ReactionNetwork, times: np.ndarray, ids: list[str]
                  ) -> tuple[pd.DataFrame | None, pd.Series | None, float | None, str]:
     from .lna import lna as run_lna
     from .lna_model import problem

@@ -171,7 +171,7 @@ def _settings(net: ReactionNetwork, prob, **more) -> dict:
     return settings
 
 
-def _check_rates(net, prob, v: np.ndarray, where: str) -> list[str]:
+def _check_rates(net: ReactionNetwork, prob, v: np.ndarray, where: str) -> list[str]:
     warnings: list[str] = []
     for name in prob.unsplit_reversible:
         warnings.append(f"reversible reaction '{name}' has a net rate law that could not be "
@@ -186,7 +186,7 @@ def _check_rates(net, prob, v: np.ndarray, where: str) -> list[str]:
     return warnings
 
 
-def _linearise(net, prob, amounts: np.ndarray, t: float, ind, link):
+def _linearise(net: ReactionNetwork, prob, amounts: np.ndarray, t: float, ind, link):
     """Counts-scale J (full and reduced), D (full and reduced) and channel rates."""
     omega = float(net.system_size)
     v = prob.rates(amounts, t)
@@ -199,7 +199,7 @@ def _linearise(net, prob, amounts: np.ndarray, t: float, ind, link):
     return v, jac, diff, j_red, d_red
 
 
-def _stability_error(net, eig: np.ndarray, reason: str) -> NoSteadyState:
+def _stability_error(net: ReactionNetwork, eig: np.ndarray, reason: str) -> NoSteadyState:
     shown = ", ".join(f"{e:.4g}" for e in sorted(eig, key=lambda e: -e.real)[:6])
     return NoSteadyState(
         f"lna: the steady state of model '{net.id}' is {reason} (Jacobian eigenvalues of the "
@@ -207,7 +207,8 @@ def _stability_error(net, eig: np.ndarray, reason: str) -> NoSteadyState:
         "time-dependent LNA sn.lna(net, t=times), or sn.ssa", unstable=True, eigenvalues=eig)
 
 
-def _concentration_extras(net, mean: np.ndarray, cov: np.ndarray, ids, emre_mean=None):
+def _concentration_extras(net: ReactionNetwork, mean: np.ndarray, cov: np.ndarray, ids,
+                          emre_mean=None):
     omega = float(net.system_size)
     sizes = _compartment_sizes(net)
     scale = omega * sizes
@@ -222,7 +223,7 @@ def _concentration_extras(net, mean: np.ndarray, cov: np.ndarray, ids, emre_mean
 
 
 # =========================================================================== stationary
-def _known_state(net, prob, known) -> tuple[np.ndarray, float]:
+def _known_state(net: ReactionNetwork, prob, known) -> tuple[np.ndarray, float]:
     if isinstance(known, pd.Series):
         missing = [s for s in net.species_ids if s not in known.index]
         if missing:
@@ -487,7 +488,8 @@ class LNATimeCourse(Sequence):
                 f"{len(self._ids)} species>")
 
 
-def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATimeCourse:
+def _time_course(net: ReactionNetwork, times: np.ndarray, *, emre, rtol, atol,
+                 method) -> LNATimeCourse:
     from scipy.integrate import solve_ivp
     import scipy.sparse as sps
 
@@ -818,7 +820,7 @@ def find_reporter_pairs(net: ReactionNetwork, *, rtol: float = 1e-9, n_points: i
     return [(ids[a], ids[b]) for a, b in found]
 
 
-def _touched_reactions(net, nc_r, nc_p) -> list[set]:
+def _touched_reactions(net: ReactionNetwork, nc_r, nc_p) -> list[set]:
     """Per species: the reactions whose stoichiometry or rate law involves it (a swap of
     two species leaves every other reaction unchanged)."""
     from . import expr as ex
@@ -843,7 +845,8 @@ def _reaction_key(nc_r, nc_p, j, perm=None) -> tuple:
     return side(nc_r), side(nc_p)
 
 
-def _is_symmetric(net, a, b, points, values, nc_r, nc_p, rtol, by_key, reactions) -> bool:
+def _is_symmetric(net: ReactionNetwork, a, b, points, values, nc_r, nc_p, rtol, by_key,
+                  reactions) -> bool:
     """Does swapping species ``a`` and ``b`` map the network onto itself? Only
     ``reactions`` (those touching ``a`` or ``b``) need a partner; the others are fixed."""
     perm = np.arange(net.n_species)
