@@ -12,11 +12,16 @@ about 10 microseconds per use), else does nothing.
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING, Any, Literal
 
-_CONTROLLER = None
+if TYPE_CHECKING:
+    from threadpoolctl import ThreadpoolController
+
+#: the cached controller; ``False`` once ``threadpoolctl`` turned out to be unavailable
+_CONTROLLER: ThreadpoolController | Literal[False] | None = None
 
 
-def single_threaded_blas():
+def single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
     """Context manager limiting BLAS libraries to one thread (no-op without
     ``threadpoolctl``)."""
     global _CONTROLLER

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ModelError
 
@@ -109,7 +110,7 @@ def scan(text: str) -> Node:
 
 def strip(text: str) -> str:
     """Remove every spliced region (and the root declaration recorded with them)."""
-    edits = []
+    edits: list[tuple[int, int, Any]] = []
     root_added = None
     pos = 0
     while True:
@@ -165,10 +166,11 @@ def _namespace_of(node: Node, qname: str) -> str | None:
     """Namespace URI of ``qname`` as declared on ``node`` or its ancestors."""
     prefix = qname.split(":", 1)[0] if ":" in qname else ""
     key = f"xmlns:{prefix}" if prefix else "xmlns"
-    while node is not None:
-        if key in node.attrs:
-            return node.attrs[key]
-        node = node.parent
+    cur: Node | None = node
+    while cur is not None:
+        if key in cur.attrs:
+            return cur.attrs[key]
+        cur = cur.parent
     return None
 
 

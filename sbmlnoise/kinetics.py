@@ -273,7 +273,8 @@ def split_sign(e: ex.Expr) -> tuple[ex.Expr, ex.Expr]:
         p, n = split_sign(e.args[0])
         return n, p
     if e.op == "*":
-        pos, neg = ex.ONE, ex.ZERO
+        pos: ex.Expr = ex.ONE
+        neg: ex.Expr = ex.ZERO
         for a in e.args:
             p, n = split_sign(a)
             pos, neg = (ex.add(ex.mul(pos, p), ex.mul(neg, n)),

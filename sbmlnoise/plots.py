@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .analysis import AnalysisReport
+    from .stats import NoiseStatistics
 
 __all__ = ["plot_statistics", "plot_ensemble", "plot_marginal", "plot_report", "plot_scan",
            "plot_sensitivities", "plot_extrinsic"]
@@ -24,7 +31,8 @@ LINESTYLES = {"fsp": "-", "lna": "--", "ssa": ":"}
 _MAX_PANELS = 9
 
 
-def _figure(n_panels: int = 1, width: float = 4.2, height: float = 3.0):
+def _figure(n_panels: int = 1, width: float = 4.2, height: float = 3.0
+            ) -> tuple[Figure, np.ndarray]:
     from matplotlib.figure import Figure
 
     cols = min(3, max(1, n_panels))
@@ -59,7 +67,7 @@ def _gaussian(ax, mu: float, var: float, lo: float, hi: float, label="LNA Gaussi
             color=COLORS["lna"], lw=2, ls=LINESTYLES["lna"], label=label)
 
 
-def _bars(ax, dist: pd.Series, color, label) -> tuple[float, float]:
+def _bars(ax, dist: pd.Series | None, color, label) -> tuple[float, float]:
     if dist is None or not len(dist):
         return math.inf, -math.inf
     dist = dist[dist > 1e-12 * dist.max()] if dist.max() > 0 else dist
@@ -70,7 +78,8 @@ def _bars(ax, dist: pd.Series, color, label) -> tuple[float, float]:
 
 
 # =========================================================================== statistics
-def plot_statistics(stats, species=None):
+def plot_statistics(stats: NoiseStatistics | Mapping[str, NoiseStatistics],
+                    species: str | Sequence[str] | None = None) -> Figure:
     """Fano factor and CV per species, one bar group per method.
 
     Parameters
@@ -111,7 +120,8 @@ def plot_statistics(stats, species=None):
 
 
 # =========================================================================== ensembles
-def plot_ensemble(ens, species=None, *, band: float = 1.0, trajectories: bool = True):
+def plot_ensemble(ens, species: str | Sequence[str] | None = None, *, band: float = 1.0,
+                  trajectories: bool = True) -> Figure:
     """Mean +- ``band`` standard deviations of an SSA ensemble over time, with the kept
     trajectories (``keep_trajectories=``) as thin step lines.
 
@@ -148,7 +158,8 @@ def plot_ensemble(ens, species=None, *, band: float = 1.0, trajectories: bool = 
 
 
 # =========================================================================== FSP
-def plot_marginal(fr, species=None, *, k: int | None = None, lna=None):
+def plot_marginal(fr, species: str | Sequence[str] | None = None, *, k: int | None = None,
+                  lna=None) -> Figure:
     """Marginal distributions of an FSP result (bars), optionally with the Gaussian of an
     LNA result overlaid.
 
@@ -176,7 +187,8 @@ def plot_marginal(fr, species=None, *, k: int | None = None, lna=None):
 
 
 # =========================================================================== report
-def plot_report(rep, kind: str = "distributions", species=None):
+def plot_report(rep: AnalysisReport, kind: str = "distributions",
+                species: str | Sequence[str] | None = None) -> Figure:
     """A figure of an :class:`~sbmlnoise.analysis.AnalysisReport`.
 
     Parameters
@@ -195,12 +207,12 @@ def plot_report(rep, kind: str = "distributions", species=None):
         fig, axes = _figure(len(names))
         source = next((m for m in ("fsp", "ssa") if m in rep.statistics
                        and rep.statistics[m].distributions), None)
+        dists = rep.statistics[source].distributions if source is not None else None
         lna = rep.statistics.get("lna")
         for ax, s in zip(axes, names):
             lo, hi = math.inf, -math.inf
-            if source is not None:
-                lo, hi = _bars(ax, rep.statistics[source].distributions.get(s),
-                               COLORS[source], source.upper())
+            if source is not None and dists is not None:
+                lo, hi = _bars(ax, dists.get(s), COLORS[source], source.upper())
             if lna is not None and s in lna.mean.index:
                 _gaussian(ax, float(lna.mean[s]), float(lna.variance[s]), lo, hi)
             ax.set_title(s)
@@ -214,7 +226,7 @@ def plot_report(rep, kind: str = "distributions", species=None):
                      "autocorrelation or psd")
 
 
-def _plot_temporal(rep, kind, names):
+def _plot_temporal(rep: AnalysisReport, kind: str, names: list[str]) -> Figure:
     tau = float(rep.settings.get("time_scale") or 1.0)
     fig, (ax,) = _figure(1, width=7, height=4)
     drawn = False
@@ -258,7 +270,8 @@ def _log_axis(values: np.ndarray) -> bool:
     return bool(values.size > 2 and np.all(values > 0) and values.max() / values.min() >= 20)
 
 
-def plot_scan(frame: pd.DataFrame, measure: str = "fano", species=None):
+def plot_scan(frame: pd.DataFrame, measure: str = "fano",
+              species: str | Sequence[str] | None = None) -> Figure:
     """Curves (1-D scan) or heat maps (2-D scan) of one measure of :func:`sbmlnoise.scan`.
 
     Parameters
@@ -319,8 +332,8 @@ def plot_scan(frame: pd.DataFrame, measure: str = "fano", species=None):
 
 
 # =========================================================================== others
-def plot_sensitivities(sens: pd.DataFrame, measure: str = "cv2", species=None,
-                       top: int = 12):
+def plot_sensitivities(sens: pd.DataFrame, measure: str = "cv2",
+                       species: str | Sequence[str] | None = None, top: int = 12) -> Figure:
     """Tornado chart of log-sensitivities (:func:`sbmlnoise.sensitivities`): one panel per
     species, the ``top`` strongest parameters, bars ``d ln(measure) / d ln(k)``."""
     rows = sens[sens["measure"] == measure]
@@ -340,7 +353,7 @@ def plot_sensitivities(sens: pd.DataFrame, measure: str = "cv2", species=None,
     return fig
 
 
-def plot_extrinsic(frame: pd.DataFrame):
+def plot_extrinsic(frame: pd.DataFrame) -> Figure:
     """Stacked bars of the intrinsic and extrinsic variance per species
     (:func:`sbmlnoise.extrinsic_noise`)."""
     fig, (ax,) = _figure(1, width=max(4.2, 0.8 * len(frame) + 2), height=3.6)

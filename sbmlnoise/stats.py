@@ -21,10 +21,16 @@ Conventions (all backends):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+#: ``f(species, lags_or_angular_frequencies) -> values`` (autocovariance or PSD)
+_TemporalFunction = Callable[[str, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,7 +203,7 @@ class NoiseStatistics:
                 dists[sid] = pd.Series(d.to_numpy(), index=pd.Index(
                     d.index.to_numpy(dtype=float) / k, name="concentration"), name=sid)
 
-        def rescaled(func):
+        def rescaled(func: _TemporalFunction | None) -> _TemporalFunction | None:
             if func is None:
                 return None
             return lambda sid, x: np.asarray(func(sid, x), dtype=float) / float(scale[sid]) ** 2
@@ -232,7 +238,7 @@ class NoiseStatistics:
                 f"{unit}){note}<table><thead><tr>{head}</tr></thead><tbody>"
                 f"{''.join(rows)}</tbody></table></div>")
 
-    def plot(self, species=None, ax=None):
+    def plot(self, species: str | Iterable[str] | None = None, ax: Axes | None = None) -> Axes:
         """Bar chart of the marginal distributions (where the method has them) or the
         mean with a +-1 standard deviation bar per species; returns the matplotlib Axes.
 
@@ -245,27 +251,29 @@ class NoiseStatistics:
         """
         import matplotlib.pyplot as plt
         if species is None:
-            species = list(self.species)
+            names = list(self.species)
         elif isinstance(species, str):
-            species = [species]
-        for sid in species:
+            names = [species]
+        else:
+            names = list(species)
+        for sid in names:
             self._check_species(sid)
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         unit = "concentration" if self.units == "concentration" else "copy number"
-        if self.distributions and all(self.distributions.get(s) is not None for s in species):
-            for sid in species:
+        if self.distributions and all(self.distributions.get(s) is not None for s in names):
+            for sid in names:
                 d = self.distributions[sid]
                 ax.step(d.index.to_numpy(dtype=float), d.to_numpy(), where="mid", label=sid)
             ax.set_xlabel(unit)
             ax.set_ylabel("probability")
             ax.legend(fontsize=8)
         else:
-            x = np.arange(len(species))
-            ax.bar(x, self.mean[species].to_numpy(), yerr=self.std[species].to_numpy(),
+            x = np.arange(len(names))
+            ax.bar(x, self.mean[names].to_numpy(), yerr=self.std[names].to_numpy(),
                    capsize=3, alpha=0.75)
             ax.set_xticks(x)
-            ax.set_xticklabels(species)
+            ax.set_xticklabels(names)
             ax.set_ylabel(f"mean {unit} (bar: +-1 std)")
         ax.set_title(f"{self.method.upper()} "
                      f"{'stationary' if self.time is None else f't = {self.time:g}'}")

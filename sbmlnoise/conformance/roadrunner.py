@@ -76,10 +76,10 @@ def compare_with_roadrunner(path, *, t_end: float = 20.0, n_points: int = 51,
         mine = ours[name][1]
         floor = atol * float(np.nanmax(np.abs(theirs))) if np.any(np.isfinite(theirs)) else 0.0
         with np.errstate(invalid="ignore"):
-            err = np.abs(mine - theirs)
+            diff = np.abs(mine - theirs)
             allowed = rtol * np.abs(theirs) + floor
-            ratio = np.where(allowed > 0, err / np.where(allowed > 0, allowed, 1.0),
-                             np.where(err > 0, np.inf, 0.0))
+            ratio = np.where(allowed > 0, diff / np.where(allowed > 0, allowed, 1.0),
+                             np.where(diff > 0, np.inf, 0.0))
         ratio = np.where(np.isnan(mine) & np.isnan(theirs), 0.0, ratio)
         ratio = np.where(np.isnan(ratio), np.inf, ratio)
         i = int(np.argmax(ratio))

@@ -35,6 +35,7 @@ rate (Hanggi, Talkner & Borkovec 1990, doi:10.1103/RevModPhys.62.251).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,9 @@ from ..errors import (
 )
 from ..network import ReactionNetwork
 
+#: a function of the independent amounts (vector -> vector or matrix)
+_VecMap = Callable[[np.ndarray], np.ndarray]
+
 __all__ = ["fixed_points", "multistability"]
 
 
@@ -59,13 +63,13 @@ def _reduced_system(net: ReactionNetwork):
     offset = x0 - link @ x0[ind]
     stoich = np.asarray(net.stoichiometry)
 
-    def full(y):
+    def full(y: np.ndarray) -> np.ndarray:
         return link @ y + offset
 
-    def residual(y):
+    def residual(y: np.ndarray) -> np.ndarray:
         return (stoich @ net.rates(full(y)))[ind]
 
-    def jacobian(y):
+    def jacobian(y: np.ndarray) -> np.ndarray:
         return (stoich @ net.rate_jacobian(full(y)))[ind] @ link
 
     return ind, full, residual, jacobian
@@ -142,7 +146,7 @@ def _ode_scale(net: ReactionNetwork) -> float:
         return 1.0
 
 
-def _integrate(net, full, ind, y0):
+def _integrate(net: ReactionNetwork, full: _VecMap, ind: list[int], y0: np.ndarray):
     from scipy.integrate import solve_ivp
 
     from ..ode._solve import _rhs
@@ -167,7 +171,8 @@ def _integrate(net, full, ind, y0):
     return sol.y[ind, -1]
 
 
-def _newton(net, full, residual, jacobian, start):
+def _newton(net: ReactionNetwork, full: _VecMap, residual: _VecMap, jacobian: _VecMap,
+            start: np.ndarray):
     with np.errstate(all="ignore"):
         try:
             sol = optimize.root(residual, start, jac=jacobian, method="hybr",
@@ -207,7 +212,8 @@ class Multistability:
     settings : dict
     """
 
-    def __init__(self, states, switching, cores, settings):
+    def __init__(self, states: pd.DataFrame, switching: pd.DataFrame,
+                 cores: dict[str, np.ndarray], settings: dict) -> None:
         self.states = states
         self.switching = switching
         self.cores = cores
@@ -307,7 +313,8 @@ def _in_core(states: np.ndarray, mu, cov, ind) -> np.ndarray:
     return d2 <= 1.0
 
 
-def _fsp_switching(net, model, stable, mus, covs, ind, upper, max_states):
+def _fsp_switching(net: ReactionNetwork, model, stable: list[str], mus: dict, covs: dict,
+                   ind: np.ndarray, upper: np.ndarray, max_states: int):
     from ..fsp._linear import factorize
     from ..fsp._space import project
 
@@ -354,7 +361,7 @@ def _fsp_switching(net, model, stable, mus, covs, ind, upper, max_states):
     return pd.DataFrame(rows), cores, info
 
 
-def _stationary_mass(gen):
+def _stationary_mass(gen) -> np.ndarray | None:
     """Stationary vector of the reflecting generator (``fsp_solve.stationary``: one
     row/column removed, SuperLU), or None when the solve fails."""
     from ..fsp._linear import stationary
@@ -365,7 +372,9 @@ def _stationary_mass(gen):
         return None
 
 
-def _ssa_switching(net, model, stable, mus, covs, ind, fp, t_end, runs, seed, workers):
+def _ssa_switching(net: ReactionNetwork, model, stable: list[str], mus, covs, ind, fp,
+                   t_end: float | None, runs: int, seed, workers
+                   ) -> tuple[pd.DataFrame, dict, dict]:
     from ..ssa import ssa
 
     slow = 1.0
@@ -381,7 +390,8 @@ def _ssa_switching(net, model, stable, mus, covs, ind, fp, t_end, runs, seed, wo
         n_t = int(4 * 10**7 // (runs * net.n_species))
     times = dt * np.arange(n_t)
     ens = ssa(net, times=times, runs=runs, seed=seed, workers=workers, keep_trajectories=runs)
-    durations: dict = {(a, b): [] for a in stable for b in stable if a != b}
+    durations: dict[tuple[str, str], list[float]] = {
+        (a, b): [] for a in stable for b in stable if a != b}
     for traj in ens.trajectories:
         label = np.full(n_t, -1)
         for k, s in enumerate(stable):
@@ -394,8 +404,8 @@ def _ssa_switching(net, model, stable, mus, covs, ind, fp, t_end, runs, seed, wo
                 durations[(stable[current], stable[lab])].append(t - since)
             current, since = lab, t
     rows = []
-    for (a, b), d in durations.items():
-        d = np.asarray(d)
+    for (a, b), waits in durations.items():
+        d = np.asarray(waits)
         mfpt = float(d.mean()) if d.size else math.nan
         se = float(d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 else math.nan
         rows.append({"from": a, "to": b, "mfpt": mfpt, "mfpt_se": se,
@@ -407,7 +417,7 @@ def _ssa_switching(net, model, stable, mus, covs, ind, fp, t_end, runs, seed, wo
     return pd.DataFrame(rows), {}, info
 
 
-def _jac_at(net, x):
+def _jac_at(net: ReactionNetwork, x: np.ndarray) -> np.ndarray:
     ind = list(net.independent_species)
     with np.errstate(all="ignore"):
         return (np.asarray(net.stoichiometry) @ net.rate_jacobian(x))[ind] @ net.link_matrix

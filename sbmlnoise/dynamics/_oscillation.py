@@ -595,7 +595,7 @@ def _whittle_fit(omegas: np.ndarray, pbar: np.ndarray, runs: int, dt: float, w_p
     peak = float(np.max(pbar[k]))
     b0 = max(float(np.min(pbar[k])), 1e-12 * peak)
 
-    def nll(z):
+    def nll(z: np.ndarray) -> float:
         a, w0, g, b = np.exp(z)
         m = _expected_periodogram((a, w0, g, b), lagwin, dt, k)
         if np.any(m <= 0) or not np.all(np.isfinite(m)):

@@ -125,7 +125,7 @@ def default_time_window(net: ReactionNetwork) -> tuple[float, str]:
     """
     from ..ode import steady_state
 
-    def relax(x):
+    def relax(x: np.ndarray) -> tuple[float | None, float | None]:
         ind = list(net.independent_species)
         if not ind or net.n_reactions == 0:
             return None, None
@@ -298,7 +298,8 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
                            settings=settings)
 
 
-def _lna_columns(net, times, ids):
+def _lna_columns(net: ReactionNetwork, times: np.ndarray, ids: list[str]
+                 ) -> tuple[pd.DataFrame | None, pd.Series | None, float | None, str]:
     from ..lna import lna as run_lna
     from ..lna._model import problem
 
@@ -318,6 +319,7 @@ def _lna_columns(net, times, ids):
         bad = (sd > LNA_CV_LIMIT * mean) & big
     valid = ~bad.any(axis=1)
     valid.name = "lna_valid"
+    until: float | None
     if valid.all():
         until = float(times[-1])
     else:

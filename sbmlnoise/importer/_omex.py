@@ -19,9 +19,14 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ModelError, UnsupportedFeature
+
+if TYPE_CHECKING:
+    from ..network import ReactionNetwork
 
 __all__ = ["is_combine_archive", "read_master_sbml", "export_omex"]
 
@@ -63,7 +68,7 @@ def _require(module: str):
                                  "'sbmlnoise[combine]'", feature="COMBINE archive") from None
 
 
-def _entries(archive):
+def _entries(archive) -> list[tuple[str, str, bool]]:
     out = []
     for i in range(archive.getNumEntries()):
         entry = archive.getEntry(i)
@@ -107,7 +112,8 @@ def read_master_sbml(path) -> tuple[str, str]:
         archive.cleanUp()
 
 
-def _model_of_master_sedml(archive, entries, sbml):
+def _model_of_master_sedml(archive, entries: list[tuple[str, str, bool]],
+                           sbml: list[tuple[str, str, bool]]):
     libsedml = _require("libsedml")
 
     for loc, fmt, master in entries:
@@ -122,7 +128,7 @@ def _model_of_master_sedml(archive, entries, sbml):
 
 
 # =========================================================================== export
-def _sbml_with_values(net) -> str:
+def _sbml_with_values(net: ReactionNetwork) -> str:
     """The network's SBML with the current parameter values and compartment sizes (e.g.
     after ``net.with_parameters``) written into it."""
     import libsbml
@@ -147,7 +153,7 @@ def _sbml_with_values(net) -> str:
     return libsbml.writeSBMLToString(doc)
 
 
-def _default_t_end(net) -> float:
+def _default_t_end(net: ReactionNetwork) -> float:
     import numpy as np
 
     try:
@@ -161,7 +167,7 @@ def _default_t_end(net) -> float:
     return 100.0
 
 
-def _sedml(net, t_end: float, n_points: int, species) -> str:
+def _sedml(net: ReactionNetwork, t_end: float, n_points: int, species) -> str:
     libsedml = _require("libsedml")
 
     doc = libsedml.SedDocument(1, 3)
@@ -213,7 +219,8 @@ def _sedml(net, t_end: float, n_points: int, species) -> str:
     return text
 
 
-def _data_generator(doc, dg_id, name, variables, formula):
+def _data_generator(doc, dg_id: str, name: str,
+                    variables: Sequence[tuple[str, str | None, str | None]], formula: str):
     import libsedml
 
     dg = doc.createDataGenerator()
@@ -231,7 +238,7 @@ def _data_generator(doc, dg_id, name, variables, formula):
     return dg
 
 
-def _dataset(report, dg_id, label=None):
+def _dataset(report, dg_id: str, label: str | None = None) -> None:
     ds = report.createDataSet()
     ds.setId(f"ds_{dg_id}")
     ds.setLabel(label or dg_id)

@@ -29,10 +29,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ModelError
+
+if TYPE_CHECKING:
+    from ..network import ReactionNetwork
 
 #: litres per cubic metre
 _LITRES_PER_M3 = 1000.0
@@ -69,14 +73,14 @@ def _volume_unit_litres(model, unit_id: str) -> tuple[float, str]:
             factor *= f
         else:
             raise ModelError(f"volume=: compartment unit '{unit_id}' has kind '{kind}', "
-                             "not a volume", element=unit_id)
+                             "not a volume")
     if not math.isclose(dims, 3.0):
         raise ModelError(f"volume=: compartment unit '{unit_id}' is not a volume "
-                         f"(length^{dims:g})", element=unit_id)
+                         f"(length^{dims:g})")
     return factor, unit_id
 
 
-def reference_compartment(net) -> tuple[str, float, str]:
+def reference_compartment(net: ReactionNetwork) -> tuple[str, float, str]:
     """``(compartment id, size in litres, how its unit was read)`` of the largest
     three-dimensional compartment holding a species."""
     import libsbml
@@ -102,7 +106,7 @@ def reference_compartment(net) -> tuple[str, float, str]:
     return ref.id, float(ref.size) * per_unit, how
 
 
-def apply_volume(net, volume: float):
+def apply_volume(net: ReactionNetwork, volume: float):
     """``net`` (loaded with its default system size) read as a cell of ``volume``
     litres; see the module docstring. The result's ``system_size_source`` records the
     volume, the reference compartment and the factor."""
@@ -131,7 +135,7 @@ def apply_volume(net, volume: float):
     return out.with_initial_amounts(**amounts)
 
 
-def cell_volume(net) -> dict:
+def cell_volume(net: ReactionNetwork) -> dict:
     """The cell volume (litres) a network's system size stands for: ``V_ref x Omega /
     Omega_units``, with the reference compartment and ``Omega``. For a model loaded
     without ``volume=`` this is the reference compartment's own size."""

@@ -42,7 +42,7 @@ part of ``n*`` already and ``delta`` adds the remaining curvature term. It is re
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -173,7 +173,7 @@ def _settings(net: ReactionNetwork, prob, **more) -> dict:
     return settings
 
 
-def _check_rates(net, prob, v: np.ndarray, where: str) -> list[str]:
+def _check_rates(net: ReactionNetwork, prob, v: np.ndarray, where: str) -> list[str]:
     warnings: list[str] = []
     for name in prob.unsplit_reversible:
         warnings.append(f"reversible reaction '{name}' has a net rate law that could not be "
@@ -188,7 +188,7 @@ def _check_rates(net, prob, v: np.ndarray, where: str) -> list[str]:
     return warnings
 
 
-def _linearise(net, prob, amounts: np.ndarray, t: float, ind, link):
+def _linearise(net: ReactionNetwork, prob, amounts: np.ndarray, t: float, ind, link):
     """Counts-scale J (full and reduced), D (full and reduced) and channel rates."""
     omega = float(net.system_size)
     v = prob.rates(amounts, t)
@@ -201,7 +201,7 @@ def _linearise(net, prob, amounts: np.ndarray, t: float, ind, link):
     return v, jac, diff, j_red, d_red
 
 
-def _stability_error(net, eig: np.ndarray, reason: str) -> NoSteadyState:
+def _stability_error(net: ReactionNetwork, eig: np.ndarray, reason: str) -> NoSteadyState:
     shown = ", ".join(f"{e:.4g}" for e in sorted(eig, key=lambda e: -e.real)[:6])
     return NoSteadyState(
         f"lna: the steady state of model '{net.id}' is {reason} (Jacobian eigenvalues of the "
@@ -209,7 +209,8 @@ def _stability_error(net, eig: np.ndarray, reason: str) -> NoSteadyState:
         "time-dependent LNA sn.lna(net, t=times), or sn.ssa", unstable=True, eigenvalues=eig)
 
 
-def _concentration_extras(net, mean: np.ndarray, cov: np.ndarray, ids, emre_mean=None):
+def _concentration_extras(net: ReactionNetwork, mean: np.ndarray, cov: np.ndarray, ids,
+                          emre_mean=None):
     omega = float(net.system_size)
     sizes = _compartment_sizes(net)
     scale = omega * sizes
@@ -224,7 +225,7 @@ def _concentration_extras(net, mean: np.ndarray, cov: np.ndarray, ids, emre_mean
 
 
 # =========================================================================== stationary
-def _known_state(net, prob, known) -> tuple[np.ndarray, float]:
+def _known_state(net: ReactionNetwork, prob, known) -> tuple[np.ndarray, float]:
     if isinstance(known, pd.Series):
         missing = [s for s in net.species_ids if s not in known.index]
         if missing:
@@ -358,13 +359,16 @@ def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatist
                            psd_function=psd)
 
 
-def _temporal_functions(net, j_red, s_red, d_red, link):
+def _temporal_functions(net: ReactionNetwork, j_red: np.ndarray, s_red: np.ndarray,
+                        d_red: np.ndarray, link: np.ndarray
+                        ) -> tuple[Callable[[str, np.ndarray], np.ndarray],
+                                   Callable[[str, np.ndarray], np.ndarray]]:
     """Autocovariance ``C_ii(tau) = l expm(J|tau|) S l^T`` and the two-sided PSD
     ``S_ii(w) = y^T D conj(y)`` with ``(J^T - i w) y = l`` (``l`` = row ``i`` of L0)."""
     r = j_red.shape[0]
     cache: dict = {}
 
-    def eigen():  # computed on first use
+    def eigen() -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:  # on first use
         if "inv" not in cache:
             vals, vecs = np.linalg.eig(j_red)
             cache.update(vals=vals, vecs=vecs,
@@ -428,7 +432,9 @@ class LNATimeCourse(Sequence):
     starts at zero (deterministic initial state), so Fano factors at ``t = 0`` are 0.
     """
 
-    def __init__(self, net, times, mean, cov, emre_mean, settings, warnings):
+    def __init__(self, net: ReactionNetwork, times: np.ndarray, mean: np.ndarray,
+                 cov: np.ndarray, emre_mean: np.ndarray | None, settings: dict,
+                 warnings: list[str]) -> None:
         self._net = net
         self.times = times
         ids = list(net.species_ids)
@@ -484,7 +490,8 @@ class LNATimeCourse(Sequence):
                 f"{len(self._ids)} species>")
 
 
-def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATimeCourse:
+def _time_course(net: ReactionNetwork, times: np.ndarray, *, emre, rtol, atol,
+                 method) -> LNATimeCourse:
     from scipy.integrate import solve_ivp
     import scipy.sparse as sps
 
@@ -501,10 +508,10 @@ def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATime
     nc_red = prob.stoichiometry[ind]
     warnings = _check_rates(net, prob, prob.rates(x0, 0.0), "at the initial state")
 
-    def unpack(y):
+    def unpack(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return y[:r], y[r:r + r * r].reshape(r, r), y[r + r * r:]
 
-    def rhs(tt, y):
+    def rhs(tt: float, y: np.ndarray) -> np.ndarray:
         m, s, d = unpack(y)
         n = link @ m + offset
         x = n / omega
@@ -530,7 +537,7 @@ def _time_course(net, times: np.ndarray, *, emre, rtol, atol, method) -> LNATime
         # network is stiff (then pass method="BDF" or "Radau": sparse Jacobian)
         method = "RK45" if big else "LSODA"
 
-    def jac(tt, y):
+    def jac(tt: float, y: np.ndarray):
         m = y[:r]
         x = (link @ m + offset) / omega
         j_red = (nc_red @ prob.rate_jacobian(x, tt)) @ link
@@ -753,7 +760,7 @@ def find_reporter_pairs(net: ReactionNetwork, *, rtol: float = 1e-9, n_points: i
     candidates = [i for i, s in enumerate(net.species)
                   if not (s.boundary or s.constant) and np.any(net.stoichiometry[i])]
 
-    def signature(i):
+    def signature(i: int) -> tuple:
         return (round(float(x0[i]), 12), round(float(sizes[i]), 12),
                 tuple(sorted(nc_r[i][nc_r[i] != 0].tolist())),
                 tuple(sorted(nc_p[i][nc_p[i] != 0].tolist())))
@@ -771,7 +778,7 @@ def find_reporter_pairs(net: ReactionNetwork, *, rtol: float = 1e-9, n_points: i
         fixed[members] = fixed[members[0]]
     at_fixed = net.rates(fixed) if net.n_reactions else np.zeros(0)
 
-    def fingerprint(i):
+    def fingerprint(i: int) -> np.ndarray:
         rows = [(0.0, c, at_fixed[j]) for j, c in enumerate(nc_r[i]) if c] + \
                [(1.0, c, at_fixed[j]) for j, c in enumerate(nc_p[i]) if c]
         return np.array(sorted(rows), dtype=float).reshape(-1, 3)
@@ -815,7 +822,7 @@ def find_reporter_pairs(net: ReactionNetwork, *, rtol: float = 1e-9, n_points: i
     return [(ids[a], ids[b]) for a, b in found]
 
 
-def _touched_reactions(net, nc_r, nc_p) -> list[set]:
+def _touched_reactions(net: ReactionNetwork, nc_r, nc_p) -> list[set]:
     """Per species: the reactions whose stoichiometry or rate law involves it (a swap of
     two species leaves every other reaction unchanged)."""
     from .. import expr as ex
@@ -833,14 +840,15 @@ def _touched_reactions(net, nc_r, nc_p) -> list[set]:
 
 
 def _reaction_key(nc_r, nc_p, j, perm=None) -> tuple:
-    def side(mat):
+    def side(mat: np.ndarray) -> tuple:
         idx = np.nonzero(mat[:, j])[0]
         mapped = idx if perm is None else perm[idx]
         return tuple(sorted(zip(mapped.tolist(), mat[idx, j].tolist())))
     return side(nc_r), side(nc_p)
 
 
-def _is_symmetric(net, a, b, points, values, nc_r, nc_p, rtol, by_key, reactions) -> bool:
+def _is_symmetric(net: ReactionNetwork, a, b, points, values, nc_r, nc_p, rtol, by_key,
+                  reactions) -> bool:
     """Does swapping species ``a`` and ``b`` map the network onto itself? Only
     ``reactions`` (those touching ``a`` or ``b``) need a partner; the others are fixed."""
     perm = np.arange(net.n_species)

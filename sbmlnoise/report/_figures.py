@@ -19,10 +19,17 @@ from __future__ import annotations
 import base64
 import io
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import _text as rt
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..analysis import AnalysisReport
 
 #: largest FSP projection whose autocorrelation / spectrum the report draws
 FSP_TEMPORAL_MAX_STATES = 3000
@@ -34,7 +41,7 @@ OVERVIEW_MAX = 30
 _COLORS = {"fsp": "tab:blue", "ssa": "tab:orange", "lna": "tab:green"}
 
 
-def _figure(width, height):
+def _figure(width: float, height: float) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     fig = Figure(figsize=(width, height), dpi=DPI)
@@ -42,7 +49,7 @@ def _figure(width, height):
     return fig
 
 
-def png(fig) -> str:
+def png(fig: Figure) -> str:
     """Base64 PNG of a figure (no bounding-box pass)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
@@ -97,7 +104,7 @@ def _fsp_states(st) -> float:
         return math.inf
 
 
-def temporal_source(rep) -> tuple[str | None, str]:
+def temporal_source(rep: AnalysisReport) -> tuple[str | None, str]:
     """The statistics drawn in the autocorrelation and spectrum panels, and why.
 
     Returns ``(method or None, explanation)``."""
@@ -121,7 +128,7 @@ def temporal_source(rep) -> tuple[str | None, str]:
     return None, "no method with temporal statistics ran"
 
 
-def temporal_cheap(rep, method: str) -> bool:
+def temporal_cheap(rep: AnalysisReport, method: str) -> bool:
     """Whether the temporal summary of ``method`` is cached or cheap to compute."""
     if ("temporal", method) in rep._cache:
         return True
@@ -130,7 +137,7 @@ def temporal_cheap(rep, method: str) -> bool:
     return _fsp_states(rep.statistics[method]) <= FSP_TEMPORAL_MAX_STATES
 
 
-def lag_window(rep, source: str | None) -> tuple[float, str]:
+def lag_window(rep: AnalysisReport, source: str | None) -> tuple[float, str]:
     """Largest lag drawn and how it was chosen: four periods for an oscillator, else five
     relaxation times (the slowest of the rate equations and of the source's
     autocorrelation times), capped by the lags the SSA estimated."""
@@ -153,15 +160,15 @@ def lag_window(rep, source: str | None) -> tuple[float, str]:
                              f"{rt.fmt(period, 2)} time units; a longer run, --t-end, shows more)")
     relax = tau
     if st is not None and source is not None and temporal_cheap(rep, source):
-        times = [v.get("autocorrelation_time") for v in rep.temporal(source).values()]
-        times = [t for t in times if rt._finite(t) and t > 0]
+        raw = [v.get("autocorrelation_time") for v in rep.temporal(source).values()]
+        times = [float(t) for t in raw if t is not None and rt._finite(t) and t > 0]
         if times:
             relax = max(relax, min(max(times), 1e3 * tau))
     return min(5.0 * relax, horizon), f"five relaxation times ({rt.fmt(relax, 3)} time " \
                                       "units each)"
 
 
-def _ssa_lag_horizon(rep, st) -> float:
+def _ssa_lag_horizon(rep: AnalysisReport, st) -> float:
     """Largest lag at which the SSA's autocovariance estimate is defined (it is NaN past
     the lags the run estimated), probed up to a quarter of the sampled span."""
     dt = float(st.settings.get("dt") or 0.0)
@@ -178,7 +185,7 @@ def _ssa_lag_horizon(rep, st) -> float:
     return float(probe[ok[-1]]) if ok.size else math.inf
 
 
-def omega_grid(rep, st) -> np.ndarray:
+def omega_grid(rep: AnalysisReport, st) -> np.ndarray:
     """The angular frequencies of :func:`sbmlnoise._summary.temporal_summary` (so that
     memoised spectra are reused), limited to where a sampled spectrum is meaningful."""
     from .._summary import omega_limit
@@ -188,7 +195,7 @@ def omega_grid(rep, st) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ overview
-def figure_overview(rep):
+def figure_overview(rep: AnalysisReport) -> str | None:
     """Horizontal bars: Fano factor of every species (primary method; 95% CIs for the
     SSA), sorted, with the Poisson value 1 marked; log axis when they span > 2 decades."""
     if not rep.primary:
@@ -204,7 +211,7 @@ def figure_overview(rep):
     height = 0.9 + 0.24 * n
     fig = _figure(7.0, height)
     left = min(0.45, 0.06 + 0.0105 * max(len(rt.label(rep, s)) for s in fano.index))
-    ax = fig.add_axes([left, 0.7 / height, 0.95 - left, 0.24 * n / height])
+    ax = fig.add_axes((left, 0.7 / height, 0.95 - left, 0.24 * n / height))
     err = np.array([rt.half_width(st, "fano", s) for s in fano.index])
     err = np.where(np.isfinite(err), err, 0.0)
     y = np.arange(n)[::-1]
@@ -231,7 +238,7 @@ def figure_overview(rep):
 
 
 # ------------------------------------------------------------------------ per species
-def _panel_distribution(ax, rep, sid):
+def _panel_distribution(ax: Axes, rep, sid: str) -> None:
     source = next((m for m in ("fsp", "ssa") if m in rep.statistics
                    and rep.statistics[m].distributions
                    and rep.statistics[m].distributions.get(sid) is not None), None)
@@ -273,10 +280,10 @@ def _panel_distribution(ax, rep, sid):
     readable_axes(ax)
 
 
-def _panel_acf(ax, rep, sid, source, lags):
+def _panel_acf(ax: Axes, rep, sid: str, source: str | None, lags: np.ndarray) -> None:
     drawn = False
     st = rep.statistics.get(source) if source else None
-    if st is not None:
+    if st is not None and source:
         try:
             c = st.autocorrelation(sid, lags).to_numpy()
         except (NotImplementedError, KeyError, ValueError):
@@ -312,9 +319,9 @@ def _panel_acf(ax, rep, sid, source, lags):
     readable_axes(ax)
 
 
-def _panel_psd(ax, rep, sid, source):
+def _panel_psd(ax: Axes, rep, sid: str, source: str | None) -> None:
     st = rep.statistics.get(source) if source else None
-    if st is not None and st.psd_function is not None:
+    if st is not None and source and st.psd_function is not None:
         om = omega_grid(rep, st)
         try:
             with np.errstate(all="ignore"):
@@ -334,7 +341,7 @@ def _panel_psd(ax, rep, sid, source):
     _empty(ax, "no spectrum")
 
 
-def _panel_trajectories(ax, rep, sid):
+def _panel_trajectories(ax: Axes, rep, sid: str) -> None:
     traj = rep.trajectories
     if traj is None or not len(traj) or sid not in traj.columns:
         _empty(ax, "no sample trajectories")
@@ -353,10 +360,10 @@ class CardCanvas:
     between species only the data artists, legends and labels are removed, and the data
     limits are recomputed from the new artists."""
 
-    BOXES = ([0.08, 0.60, 0.38, 0.32], [0.58, 0.60, 0.38, 0.32],
-             [0.08, 0.11, 0.38, 0.32], [0.58, 0.11, 0.38, 0.32])
+    BOXES = ((0.08, 0.60, 0.38, 0.32), (0.58, 0.60, 0.38, 0.32),
+             (0.08, 0.11, 0.38, 0.32), (0.58, 0.11, 0.38, 0.32))
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.fig = _figure(8.0, 4.6)
         self.axes = [self.fig.add_axes(box) for box in self.BOXES]
         self.axes[2].set_xscale("log")
@@ -375,7 +382,7 @@ class CardCanvas:
             ax.set_axis_on()
             ax.set_autoscale_on(True)
 
-    def draw(self, rep, sid, source, lags) -> str:
+    def draw(self, rep: AnalysisReport, sid: str, source: str | None, lags: np.ndarray) -> str:
         self.reset()
         ax = self.axes
         _panel_distribution(ax[0], rep, sid)
@@ -388,6 +395,7 @@ class CardCanvas:
         return png(self.fig)
 
 
-def figure_species(rep, sid, source, lags, canvas: CardCanvas | None = None):
+def figure_species(rep: AnalysisReport, sid: str, source: str | None, lags: np.ndarray,
+                   canvas: CardCanvas | None = None) -> str:
     """One PNG with the four panels of ``sid`` (on ``canvas`` when given)."""
     return (canvas or CardCanvas()).draw(rep, sid, source, lags)

@@ -18,9 +18,13 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import _text as rt
 from ..errors import ModelError
+
+if TYPE_CHECKING:
+    from ..analysis import AnalysisReport
 
 __all__ = ["terminal_summary", "check_model_file", "cli_hint", "kernels_cached",
            "compile_notice", "plus_minus"]
@@ -38,7 +42,7 @@ def plus_minus(stream=None) -> str:
 
 
 # ------------------------------------------------------------------------ summary
-def terminal_summary(rep, pm: str | None = None) -> str:
+def terminal_summary(rep: AnalysisReport, pm: str | None = None) -> str:
     """A short text summary of an analysis for the terminal (see the module docstring)."""
     pm = pm or plus_minus()
     lines = [rep.network_summary.get("summary") or f"model '{rep.model_id}'"]
@@ -73,8 +77,10 @@ def terminal_summary(rep, pm: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def _species_lines(rep, pm: str) -> list[str]:
+def _species_lines(rep: AnalysisReport, pm: str) -> list[str]:
     from ._writers import species_frame
+    if rep.primary is None:
+        return []
     st = rep.statistics[rep.primary]
     frame = species_frame(rep, temporal=False)
     names = rt.species_names(rep)
@@ -82,7 +88,7 @@ def _species_lines(rep, pm: str) -> list[str]:
         ["mean", "Fano", "CV", "burst size", "burst freq"]
     rows = []
     for sid in frame.index:
-        def q(name):
+        def q(name: str) -> str:
             return rt.fmt_pm(getattr(st, name)[sid], rt.half_width(st, name, sid), pm)
         kind = frame.loc[sid, "burst_estimate"]
         row = [sid] + ([names.get(sid, "")] if "name" in header else []) + [
@@ -240,7 +246,7 @@ def compile_notice(stream=None, warm_up=None) -> bool:
     done = threading.Event()
     start = time.perf_counter()
 
-    def tick():
+    def tick() -> None:
         while not done.wait(1.0):
             print(f"\r  compiling ... {time.perf_counter() - start:.0f} s", end="",
                   file=stream, flush=True)

@@ -15,8 +15,13 @@ Shared by the HTML report (:mod:`sbmlnoise.report`) and the terminal
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..analysis import AnalysisReport
+    from ..network import ReactionNetwork
 
 #: normal quantile of a two-sided 95% confidence interval
 Z95 = 1.959963984540054
@@ -104,7 +109,7 @@ def half_width(st, quantity: str, species: str) -> float:
         return math.nan
 
 
-def interval_caveat(rep) -> str | None:
+def interval_caveat(rep: AnalysisReport) -> str | None:
     """Why the SSA's 95% intervals may be too narrow, or None.
 
     Batch means give honest standard errors only when a batch is much longer than the
@@ -122,10 +127,10 @@ def interval_caveat(rep) -> str | None:
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return None
     try:
-        times = [v.get("autocorrelation_time") for v in rep.temporal("ssa").values()]
+        raw = [v.get("autocorrelation_time") for v in rep.temporal("ssa").values()]
     except Exception:  # noqa: BLE001 - no temporal summary: no caveat
         return None
-    times = [abs(float(t)) for t in times if _finite(t)]
+    times = [abs(float(t)) for t in raw if t is not None and _finite(t)]
     tau = max(times) if times else 0.0
     period = _peak_period(rep) if rep.primary == "ssa" else None
     if period is None and oscillates(rep):
@@ -140,7 +145,7 @@ def interval_caveat(rep) -> str | None:
 
 
 # ------------------------------------------------------------------------ species labels
-def species_names(rep) -> dict:
+def species_names(rep: AnalysisReport) -> dict:
     """id -> SBML name for the species whose name differs from the id."""
     net = getattr(rep, "network", None)
     if net is None:
@@ -148,14 +153,14 @@ def species_names(rep) -> dict:
     return {s.id: s.name for s in net.species if s.name and s.name != s.id}
 
 
-def label(rep, sid: str) -> str:
+def label(rep: AnalysisReport, sid: str) -> str:
     """``"name (id)"`` when the species has a distinct name, else the id."""
     name = species_names(rep).get(sid)
     return f"{name} ({sid})" if name else sid
 
 
 # ------------------------------------------------------------------------ ranking
-def noisiest(rep):
+def noisiest(rep: AnalysisReport) -> tuple[str, float] | None:
     """(species, Fano factor) of the primary statistics with the largest Fano factor
     (variance/mean) among the species that fluctuate (positive mean and variance) and
     are in no conservation law -- a promoter's 0/1 state or a protein's switching forms
@@ -176,7 +181,7 @@ def noisiest(rep):
     return sid, float(pick[sid])
 
 
-def conserved(rep, sid: str) -> bool:
+def conserved(rep: AnalysisReport, sid: str) -> bool:
     """``sid`` takes part in a conservation law of the network."""
     net = getattr(rep, "network", None)
     if net is None:
@@ -186,7 +191,7 @@ def conserved(rep, sid: str) -> bool:
 
 
 # ------------------------------------------------------------------------ model structure
-def propensities_linear(net) -> bool:
+def propensities_linear(net: ReactionNetwork | None) -> bool:
     """True when every propensity is affine in the species counts (zeroth or first order)
     and nothing else changes the state (no events, no explicit time): then the LNA's
     stationary mean, covariance and autocovariance are exact (the moment equations
@@ -204,7 +209,7 @@ def propensities_linear(net) -> bool:
     return True
 
 
-def oscillates(rep) -> bool:
+def oscillates(rep: AnalysisReport) -> bool:
     """The model oscillates: the LNA was refused for want of a stable steady state while
     the SSA ran, or the primary spectrum has a peak."""
     if "lna" in rep.skipped and rep.primary == "ssa" and any(
@@ -213,7 +218,7 @@ def oscillates(rep) -> bool:
     return bool(_peak_period(rep))
 
 
-def _peak_period(rep) -> float | None:
+def _peak_period(rep: AnalysisReport) -> float | None:
     cached = rep._cache.get(("temporal", rep.primary)) if rep.primary else None
     if not cached:
         return None
@@ -249,7 +254,7 @@ def acf_period(st, species, horizon: float) -> float | None:
 
 
 # ------------------------------------------------------------------------ bursts
-def burst_validity(rep, sid: str) -> tuple[str | None, str]:
+def burst_validity(rep: AnalysisReport, sid: str) -> tuple[str | None, str]:
     """Which burst estimate applies to ``sid``: ``("kinetic" | "moment" | None, reason)``.
 
     The kinetic estimate needs a telegraph motif (found structurally). The moment estimate

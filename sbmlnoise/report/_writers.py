@@ -16,17 +16,19 @@ Every file is written atomically (temporary file + ``os.replace``).
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from .._io import atomic_write
+
+if TYPE_CHECKING:
+    from ..analysis import AnalysisReport
 
 __all__ = ["report_dict", "write_json", "write_csv", "write_html", "write_all", "jsonable",
            "SCHEMA"]
@@ -36,7 +38,7 @@ _MAX_DIST = 5000  # largest marginal written to JSON per species
 
 
 # =========================================================================== JSON
-def jsonable(obj):
+def jsonable(obj: object) -> Any:
     """Recursively convert numpy/pandas values to plain JSON types (NaN/inf -> None)."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj
@@ -68,7 +70,7 @@ def jsonable(obj):
     return str(obj)
 
 
-def _statistics_dict(rep, name) -> dict:
+def _statistics_dict(rep: AnalysisReport, name) -> dict:
     st = rep.statistics[name]
     species = [s for s in rep.species if s in st.mean.index]
     temporal = temporal_for(rep, name)
@@ -105,7 +107,7 @@ def _statistics_dict(rep, name) -> dict:
 _TEMPORAL_COLS = ("autocorrelation_time", "psd_zero", "corner_frequency", "peak_frequency")
 
 
-def temporal_for(rep, method: str) -> dict:
+def temporal_for(rep: AnalysisReport, method: str) -> dict:
     """``rep.temporal(method)`` where it is cached or cheap; NaN columns otherwise (an FSP
     spectrum over a large projection costs one sparse solve per frequency and species:
     the report does not start that -- see :func:`sbmlnoise.report._figures.temporal_cheap`)."""
@@ -117,7 +119,8 @@ def temporal_for(rep, method: str) -> dict:
             if s in st.mean.index}
 
 
-def species_frame(rep, method: str | None = None, temporal: bool = True) -> pd.DataFrame:
+def species_frame(rep: AnalysisReport, method: str | None = None,
+                  temporal: bool = True) -> pd.DataFrame:
     """The per-species table of the report (index ``species``): the columns of
     :meth:`AnalysisReport.species_table` plus ``name`` and ``burst_note``, built from what
     the analysis already holds. Burst columns are NaN where no estimate's assumptions hold
@@ -128,6 +131,9 @@ def species_frame(rep, method: str | None = None, temporal: bool = True) -> pd.D
         return pd.concat(frames) if frames else pd.DataFrame()
     from . import _text as rt
     name = rep.primary if method is None else method
+    if name is None:
+        raise KeyError("the report has no primary method (no backend produced statistics); "
+                       f"methods: {', '.join(rep.statistics) or 'none'}")
     st = rep.statistics[name]
     species = [s for s in rep.species if s in st.mean.index]
     frame = st.to_frame().loc[species].copy()
@@ -163,7 +169,7 @@ def species_frame(rep, method: str | None = None, temporal: bool = True) -> pd.D
     return frame
 
 
-def _decomposition_records(rep):
+def _decomposition_records(rep: AnalysisReport) -> list[dict]:
     frame = rep.noise_decomposition
     if frame is None or not len(frame):
         return []
@@ -172,7 +178,7 @@ def _decomposition_records(rep):
     return frame.to_dict(orient="records")
 
 
-def report_dict(rep) -> dict:
+def report_dict(rep: AnalysisReport) -> dict:
     """The JSON document of a report (see docs/report-schema.md)."""
     thermo = {"status": rep.thermo_status.get("status"),
               "reason": rep.thermo_status.get("reason", ""),
@@ -239,17 +245,17 @@ def _time_course_dict(tc) -> dict | None:
 
 
 
-def write_json(rep, path) -> str:
+def write_json(rep: AnalysisReport, path) -> str:
     text = json.dumps(report_dict(rep), indent=2, allow_nan=False)
     return atomic_write(path, text + "\n")
 
 
-def write_csv(rep, directory) -> list[str]:
+def write_csv(rep: AnalysisReport, directory) -> list[str]:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
 
-    def put(name, frame, index=True):
+    def put(name: str, frame: pd.DataFrame | None, index: bool = True) -> None:
         if frame is None or len(frame) == 0:
             return
         written.append(atomic_write(directory / name, frame.to_csv(index=index)))
@@ -299,7 +305,7 @@ def write_csv(rep, directory) -> list[str]:
     return written
 
 
-def write_all(rep, directory) -> dict:
+def write_all(rep: AnalysisReport, directory) -> dict:
     """report.json, CSVs and report.html into ``directory``; returns the paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -485,7 +491,7 @@ def _section(sid, title, body) -> str:
     return f"<section id=\"{sid}\"><h2>{_esc(title)}</h2>\n{body}\n</section>\n"
 
 
-def _when(rep) -> str:
+def _when(rep: AnalysisReport) -> str:
     t = rep.settings.get("time")
     return ("the stationary distribution" if t is None
             else f"the distribution at t = {t:g} (from the model's initial state)")
@@ -495,7 +501,7 @@ def _card_id(sid) -> str:
     return "sp-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in str(sid))
 
 
-def summary_paragraph(rep) -> str:
+def summary_paragraph(rep: AnalysisReport) -> str:
     """The plain-language summary at the top of the report (HTML)."""
     from . import _text as rt
     ns = rep.network_summary
@@ -553,10 +559,13 @@ def _short_reason(why: str, limit: int = 110) -> str:
     return head if len(head) <= limit else head[:limit - 1].rstrip() + "\u2026"
 
 
-def _primary_table(rep) -> str:
+def _primary_table(rep: AnalysisReport) -> str:
     """Primary method's numbers per species, with 95% CIs on sampled ones."""
     from . import _text as rt
-    st = rep.statistics[rep.primary]
+    primary = rep.primary
+    if primary is None:
+        return ""
+    st = rep.statistics[primary]
     frame = species_frame(rep, temporal=False)
     names = rt.species_names(rep)
     named = any(s in names for s in frame.index)
@@ -565,7 +574,7 @@ def _primary_table(rep) -> str:
             "<th>burst frequency</th><th class=\"text\">burst estimate</th>")
     rows = []
     for sid in frame.index:
-        def pm(q):
+        def pm(q: str) -> str:
             return _esc(rt.fmt_pm(getattr(st, q)[sid], rt.half_width(st, q, sid)))
         row = frame.loc[sid]
         kind = row["burst_estimate"]
@@ -582,12 +591,12 @@ def _primary_table(rep) -> str:
           "errors). " if st.stderr else "")
     return (f"<div class=\"scroll\"><table><thead><tr>{head}</tr></thead><tbody>"
             f"{''.join(rows)}</tbody></table></div><p class=\"note\">Method: "
-            f"{_esc(rt.SHORT_NAMES[rep.primary])}. {ci}Fano factor = variance/mean; CV = "
+            f"{_esc(rt.SHORT_NAMES[primary])}. {ci}Fano factor = variance/mean; CV = "
             f"std/mean. Burst sizes (molecules per burst) and frequencies (per time unit) are "
             f"shown only where an estimate's assumptions hold (see Bursts).</p>")
 
 
-def _all_methods_table(rep) -> str:
+def _all_methods_table(rep: AnalysisReport) -> str:
     if len(rep.statistics) < 2 and rep.primary:
         return ""
     frame = species_frame(rep, "all")
@@ -602,23 +611,24 @@ def _all_methods_table(rep) -> str:
             "the report).</p></details>")
 
 
-def _panels(rep) -> str:
+def _panels(rep: AnalysisReport) -> str:
     from . import _figures as rf
     from . import _text as rt
     source, why = rf.temporal_source(rep)
     window, how = rf.lag_window(rep, source)
     lags = np.linspace(0.0, window, 160)
-    st = rep.statistics.get(rep.primary) if rep.primary else None
+    primary = rep.primary
+    st = rep.statistics.get(primary) if primary else None
     order = list(rep.species)
     canvas = rf.CardCanvas()
     cards = []
     for k, sid in enumerate(order):
         facts = ""
-        if st is not None and sid in st.mean.index:
+        if st is not None and primary and sid in st.mean.index:
             facts = (f"mean {rt.fmt_pm(st.mean[sid], rt.half_width(st, 'mean', sid))}, "
                      f"Fano {rt.fmt_pm(st.fano[sid], rt.half_width(st, 'fano', sid))}, "
                      f"CV {rt.fmt_pm(st.cv[sid], rt.half_width(st, 'cv', sid))} "
-                     f"({rt.SHORT_NAMES.get(rep.primary)})")
+                     f"({rt.SHORT_NAMES.get(primary)})")
         name = rt.species_names(rep).get(sid)
         title = (f"{_esc(name)} <span class=\"id\">id {_esc(sid)}</span>" if name
                  else _esc(sid))
@@ -646,7 +656,7 @@ def _panels(rep) -> str:
     return pager + note + "".join(cards)
 
 
-def render_html(rep) -> str:
+def render_html(rep: AnalysisReport) -> str:
     """The report as one self-contained HTML string (inline CSS, PNG data URIs and one
     inline script for paging; no external resources). Drawing warnings of matplotlib
     (font fallbacks, log-axis limits) are silenced: they concern the picture, not the
@@ -658,7 +668,7 @@ def render_html(rep) -> str:
         return _render_html(rep)
 
 
-def _render_html(rep) -> str:
+def _render_html(rep: AnalysisReport) -> str:
     from . import _figures as rf
     from . import _text as rt
     ns = rep.network_summary
@@ -714,7 +724,7 @@ def _render_html(rep) -> str:
     return "\n".join(parts)
 
 
-def _consistency_body(rep) -> str:
+def _consistency_body(rep: AnalysisReport) -> str:
     cons = rep.consistency
     if cons is None or not len(cons):
         return "<p class=\"note\">Only one method ran; nothing to compare.</p>"
@@ -727,7 +737,7 @@ def _consistency_body(rep) -> str:
               "the LNA is inaccurate for this model).</p>")
 
 
-def _bursts_body(rep) -> str:
+def _bursts_body(rep: AnalysisReport) -> str:
     from . import _text as rt
     body = ""
     kinetic = rep.bursts.get("kinetic") or []
@@ -755,7 +765,7 @@ def _bursts_body(rep) -> str:
     return body or "<p class=\"note\">(none)</p>"
 
 
-def _thermo_body(rep) -> str:
+def _thermo_body(rep: AnalysisReport) -> str:
     if rep.thermo is None:
         return (f"<p class=\"note\">Thermodynamic analysis "
                 f"{_esc(rep.thermo_status.get('status'))}: "
@@ -783,7 +793,7 @@ def _thermo_body(rep) -> str:
     return body
 
 
-def _network_body(rep) -> str:
+def _network_body(rep: AnalysisReport) -> str:
     ns = rep.network_summary
     body = _img(figure_network(rep), "reaction network")
     if rep.fluxes is not None:
@@ -795,7 +805,7 @@ def _network_body(rep) -> str:
     return body
 
 
-def _settings_body(rep) -> str:
+def _settings_body(rep: AnalysisReport) -> str:
     settings = {k: v for k, v in rep.settings.items() if not isinstance(v, dict)}
     for k, v in rep.settings.items():
         if isinstance(v, dict):
@@ -809,7 +819,7 @@ def _settings_body(rep) -> str:
 
 
 # =========================================================================== network figure
-def _cycle_reactions(rep) -> list[set]:
+def _cycle_reactions(rep: AnalysisReport) -> list[set]:
     """Reaction ids per thermodynamic cycle (best effort over the ThermoReport)."""
     out: list[set] = []
     cycles = getattr(rep.thermo, "cycles", None)
@@ -838,7 +848,7 @@ def _cycle_reactions(rep) -> list[set]:
     return out
 
 
-def figure_network(rep):
+def figure_network(rep: AnalysisReport) -> str | None:
     """Species-reaction graph; edge width ~ |steady-state flux|, cycles coloured."""
     net = rep.network
     if net is None or net.n_species == 0:
@@ -852,12 +862,12 @@ def figure_network(rep):
     # spring layout (numpy, tens of ms); Kamada-Kawai costs ~1 s of L-BFGS even when small
     pos = nx.spring_layout(g, seed=0, iterations=100)
     fig = rf._figure(8, 6)
-    ax = fig.add_axes([0.01, 0.01, 0.98, 0.92])
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.92))
     flux = rep.fluxes
     fmax = float(np.nanmax(np.abs(flux.to_numpy()))) if flux is not None and len(flux) else 0.0
     cycles = _cycle_reactions(rep)
     palette = ["tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
-    cycle_color = {}
+    cycle_color: dict[str, str] = {}
     for k, members in enumerate(cycles):
         for r in members:
             cycle_color.setdefault(r, palette[k % len(palette)])
@@ -894,7 +904,7 @@ def figure_network(rep):
     return rf.png(fig)
 
 
-def report_repr_html(rep) -> str:
+def report_repr_html(rep: AnalysisReport) -> str:
     """Notebook display of an AnalysisReport: the plain-language summary and the primary
     method's table (meant as ``AnalysisReport._repr_html_``)."""
     if not rep.primary:
@@ -903,5 +913,5 @@ def report_repr_html(rep) -> str:
             f"{_primary_table(rep)}</div>")
 
 
-def write_html(rep, path) -> str:
+def write_html(rep: AnalysisReport, path) -> str:
     return atomic_write(path, render_html(rep))

@@ -350,7 +350,9 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
     the time breakpoints of event triggers stop the clock (the pending reaction time is
     then discarded and redrawn, exact by memorylessness).
 
-    Returns ``(steps, status)``.
+    Returns ``(steps, status)``. Longer than the package's 120-line limit on purpose: its
+    select-fire-refresh loop repeats :func:`_advance`'s inline, because helpers cost speed
+    (see there).
     """
     M = m.n_reactions
     T = times.shape[0]

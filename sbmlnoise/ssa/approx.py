@@ -142,7 +142,7 @@ def resolve_options(options: dict) -> tuple[dict, np.ndarray]:
 def approx_settings(variant, opts: dict, counters: np.ndarray, fast_time: np.ndarray,
                     net, runs: int, t_end: float) -> dict:
     """The ``settings`` entries an approximate run adds (JSON-able)."""
-    out = {"approximation": {
+    out: dict = {"approximation": {
         "method": variant.name, "reference": variant.reference, "bias": variant.bias,
         "step_control": f"epsilon={opts['epsilon']:g} (Cao, Gillespie & Petzold 2006 eq. 33)",
         "options": {k: opts[k] for k in DEFAULTS}},

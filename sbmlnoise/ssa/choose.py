@@ -116,7 +116,7 @@ def choose_method(net, *, t_end: float | None = None, runs: int = 1,
         low_min = min(low_min, low)
     if not active_min:
         return exact, "no reaction can fire: exact SSA"
-    active_min = np.array(active_min)
+    active = np.array(active_min)
     head = f"about {events:.3g} reaction events {per} x {runs} runs exceeds {budget:.3g}"
     if low_min >= N_LNA and allow_lna:
         return "lna", (f"{head}; every active channel involves only species with >= "
@@ -127,9 +127,9 @@ def choose_method(net, *, t_end: float | None = None, runs: int = 1,
     if low_min >= n_fast:
         return "tau_leap", (f"{head}; every active channel involves >= {n_fast:g} "
                             "molecules: tau-leaping")
-    if np.any(active_min >= n_fast):
-        n_low = int(np.sum(active_min < n_fast))
-        return "hybrid", (f"{head}; {n_low} of {active_min.size} active channels involve "
+    if np.any(active >= n_fast):
+        n_low = int(np.sum(active < n_fast))
+        return "hybrid", (f"{head}; {n_low} of {active.size} active channels involve "
                           f"species below {n_fast:g} molecules: hybrid (those exact, the "
                           "rest by the CLE)")
     return exact, (f"{head}, but every active channel involves species below {n_fast:g} "

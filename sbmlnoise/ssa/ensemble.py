@@ -299,12 +299,11 @@ def _positional(args, times, runs):
     return times, runs
 
 
-def _check_runs(runs) -> int:
+def _check_runs(runs: object) -> int:
     if runs is None:
         raise TypeError("ssa() needs runs= (number of independent runs)")
-    ok = np.isscalar(runs) and not isinstance(runs, (bool, np.bool_)) and \
-        float(runs) == int(runs)
-    if not ok or int(runs) < 1:
+    if not isinstance(runs, (int, float, np.integer, np.floating)) or isinstance(runs, bool) \
+            or not np.isfinite(runs) or float(runs) != int(runs) or int(runs) < 1:
         raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
     return int(runs)
 
@@ -317,13 +316,13 @@ def _sample_index(distributions, times: np.ndarray, runs: int, n_species: int) -
         idx = np.arange(times.size)
     else:
         wanted = np.atleast_1d(np.asarray(distributions, dtype=float))
-        idx = []
+        hits: list[int] = []
         for t in wanted:
             hit = np.nonzero(np.isclose(times, t, rtol=1e-12, atol=0.0))[0]
             if hit.size == 0:
                 raise ValueError(f"distributions: time {t:g} is not one of the output times")
-            idx.append(int(hit[0]))
-        idx = np.array(sorted(set(idx)), dtype=np.int64)
+            hits.append(int(hit[0]))
+        idx = np.array(sorted(set(hits)), dtype=np.int64)
     if idx.size * runs * n_species > 50_000_000:
         raise ValueError("distributions: keeping every run's state at that many times "
                          f"needs {idx.size * runs * n_species:.3g} values (> 5e7); pass fewer "

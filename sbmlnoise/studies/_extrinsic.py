@@ -159,7 +159,8 @@ def extrinsic_noise(net: ReactionNetwork, distributions: Mapping | None = None,
     return frame
 
 
-def _nodes(dists, names, method, samples, quadrature, seed):
+def _nodes(dists: dict, names: list[str], method: str, samples: int | None,
+           quadrature: int | None, seed) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Parameter points (n_points, n_params), weights (None when sampled) and the mode."""
     if quadrature is not None:
         if method == "ssa":
@@ -169,7 +170,7 @@ def _nodes(dists, names, method, samples, quadrature, seed):
             raise ValueError("quadrature is for one or two parameters; use samples=")
         points, weights = _tensor_rule([dists[p] for p in names], int(quadrature))
         return points, weights, "quadrature"
-    if int(samples) < 2:
+    if samples is None or int(samples) < 2:
         raise ValueError("samples must be >= 2")
     rng = np.random.default_rng(seed)
     points = np.column_stack([np.asarray(dists[p].rvs(size=int(samples), random_state=rng),
@@ -278,7 +279,7 @@ def gauss_rule(dist, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(x, dtype=float), w / w.sum()
 
 
-def _tensor_rule(dists, n):
+def _tensor_rule(dists: list, n: int) -> tuple[np.ndarray, np.ndarray]:
     rules = [gauss_rule(d, n) for d in dists]
     points = np.array(list(itertools.product(*[r[0] for r in rules])), dtype=float)
     weights = np.array([math.prod(c) for c in itertools.product(*[r[1] for r in rules])])

@@ -14,13 +14,17 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..errors import NoSteadyState, SbmlnoiseError, StateSpaceTooLarge, UnsupportedFeature
 from ..network import ReactionNetwork
+
+if TYPE_CHECKING:
+    from ..stats import NoiseStatistics
 
 __all__ = ["scan", "parse_range", "SCAN_METHODS"]
 
@@ -162,7 +166,8 @@ def as_network(net) -> ReactionNetwork:
     return load(net)
 
 
-def _grid(net, parameters):
+def _grid(net: ReactionNetwork, parameters: Mapping[str, object]
+          ) -> tuple[list[str], list[tuple[float, ...]]]:
     if not isinstance(parameters, Mapping) or not parameters:
         raise ValueError("parameters must be a non-empty mapping {parameter id: values}")
     names = list(parameters)
@@ -178,17 +183,16 @@ def _grid(net, parameters):
     return names, list(itertools.product(*[a.tolist() for a in axes]))
 
 
-def _species(net, species):
+def _species(net: ReactionNetwork, species: str | Iterable[str] | None) -> list[str]:
     if species is None:
         return list(net.species_ids)
-    if isinstance(species, str):
-        species = [species]
-    for s in species:
+    names = [species] if isinstance(species, str) else list(species)
+    for s in names:
         net.index(s)
-    return list(species)
+    return names
 
 
-def _ssa_times(net, options):
+def _ssa_times(net: ReactionNetwork, options: dict) -> tuple[float, float]:
     if options["t_end"] is not None:
         t_end = float(options["t_end"])
         burn = float(options["burn_in"]) if options["burn_in"] is not None else 0.1 * t_end
@@ -201,7 +205,7 @@ def _ssa_times(net, options):
     return burn + options["relaxation_times"] * tau, burn
 
 
-def _one(net, method, options, seed):
+def _one(net: ReactionNetwork, method: str, options: dict, seed: int) -> NoiseStatistics:
     """NoiseStatistics of one point with one backend."""
     if method == "lna":
         from ..lna import lna
@@ -252,11 +256,11 @@ def evaluate_point(net: ReactionNetwork, options: dict, seed: int) -> dict:
     return {"rows": rows, "method": method, "error": "; ".join(reasons)}
 
 
-def _star(args):
+def _star(args: tuple[ReactionNetwork, dict, int]) -> dict:
     return evaluate_point(*args)
 
 
-def _run(tasks, workers, client, progress, label):
+def _run(tasks: list, workers: int | None, client, progress: bool, label: str) -> list:
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -286,7 +290,7 @@ def _run(tasks, workers, client, progress, label):
             bar.close()
 
 
-def _run_processes(tasks, workers, bar):
+def _run_processes(tasks: list, workers: int, bar) -> list:
     """Spawned worker processes (no fork of a process that may hold threads). If they
     cannot start (e.g. a main script read from stdin cannot be re-imported by a spawned
     child), warn and evaluate in this process instead."""

@@ -229,7 +229,8 @@ def _log(k: float, value: float, deriv: float) -> float:
     return k * deriv / value
 
 
-def _tidy(net, params, wanted, values, mean, var, dmean, dvar, method) -> pd.DataFrame:
+def _tidy(net: ReactionNetwork, params, wanted, values, mean, var, dmean, dvar,
+          method) -> pd.DataFrame:
     rows = []
     for a, pid in enumerate(params):
         k = float(values[pid])
