@@ -54,7 +54,7 @@ def test_statistics_and_report(net, tmp_path):
 
 
 def test_ensemble(net, tmp_path):
-    ens = sn.ssa(net, np.linspace(0, 10, 21), 50, seed=2, keep_trajectories=3)
+    ens = sn.ssa(net, times=np.linspace(0, 10, 21), runs=50, seed=2, keep_trajectories=3)
     fig = sn.plot_ensemble(ens, ["M", "G_on"])
     assert len([ax for ax in fig.axes if ax.has_data()]) == 2
     mean_line = next(line for line in fig.axes[0].get_lines()
@@ -98,3 +98,17 @@ def test_no_pyplot_state_is_left_behind(net):
     fig = plots.plot_marginal(sn.fsp(net), "M")
     assert plt.get_fignums() == before
     assert fig.__class__.__name__ == "Figure"
+
+
+def test_result_methods_draw_headless(tmp_path):
+    """Issue 17: rep.plot(), fr.plot_marginal() and ens.plot() return figures that render."""
+    import matplotlib
+    net = sn.load("model bd; => X; k; X => ; g*X; k = 8; g = 1; X = 0; end")
+    fr = sn.fsp(net)
+    rep = sn.analyze(net, method="fsp", trajectories=0, thermo=None)
+    ens = sn.ssa(net, times=[0.0, 1.0, 2.0], runs=20, seed=1, keep_trajectories=2)
+    for k, fig in enumerate([fr.plot_marginal("X"), rep.plot(), rep.plot("statistics")]):
+        assert isinstance(fig, matplotlib.figure.Figure)
+        fig.savefig(tmp_path / f"f{k}.png")
+        assert (tmp_path / f"f{k}.png").stat().st_size > 1000
+    assert ens.plot() is not None

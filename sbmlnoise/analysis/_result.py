@@ -177,6 +177,12 @@ class AnalysisReport:
         from ..report._terminal import terminal_summary
         return terminal_summary(self)
 
+    def plot(self, kind: str = "distributions", species=None):
+        """A matplotlib Figure of this report (:func:`sbmlnoise.plots.plot_report`:
+        ``kind`` is ``"distributions"``, ``"statistics"``, ``"autocorrelation"`` or ``"psd"``)."""
+        from ..plots import plot_report
+        return plot_report(self, kind, species)
+
     def _repr_html_(self) -> str:
         from ..report._writers import report_repr_html
         return report_repr_html(self)

@@ -139,6 +139,12 @@ class FSPResult:
             return self.probabilities
         return self.probabilities[-1 if k is None else k]
 
+    def plot_marginal(self, species=None, *, k: int | None = None, lna=None):
+        """Marginal distributions as bars, optionally with an LNA Gaussian overlaid
+        (:func:`sbmlnoise.plots.plot_marginal`); returns a matplotlib Figure."""
+        from ..plots import plot_marginal
+        return plot_marginal(self, species, k=k, lna=lna)
+
     def stats_at(self, k: int) -> NoiseStatistics:
         """Statistics at the ``k``-th output time (transient results)."""
         if self.stats_by_time is None:
