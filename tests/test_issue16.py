@@ -211,3 +211,14 @@ def test_flat_sums_and_deep_nesting_load(n):
     net = sn.load(sbml.replace("<ci> k </ci>", f"<apply><plus/>{terms}</apply>", 1))
     rates = net.rates(net.initial_amounts)
     assert rates[0] == pytest.approx(10.0 * n)
+
+
+# ------------------------------------------- item 17: zero-volume compartment, NaN values
+@pytest.mark.parametrize("model, words", [
+    ("compartment c = 0; species S in c; S = 1; => S; k; S => ; g*S; k = 1; g = 1",
+     "compartment 'c' has size 0"),
+    ("=> X; k; X => ; X; k = 0/0; X = 0", "parameter 'k' has the value nan"),
+])
+def test_undefined_values_are_refused_at_load_naming_the_element(model, words):
+    with pytest.raises(sn.ModelError, match=words):
+        sn.load(model)

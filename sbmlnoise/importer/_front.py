@@ -80,6 +80,15 @@ def _check_finite(net: ReactionNetwork) -> None:
                     "compartment": "compartment", "stoichiometry": "stoichiometry"}
             raise ModelError(f"{what.get(p.kind, 'parameter')} '{p.id}' has the value "
                              f"{p.value} (must be finite)")
+    sizes = {c.id: float(c.size) for c in net.compartments}
+    for sid in net.concentration_species:
+        if sid not in net.species_index:
+            continue
+        cid = net.species[net.index(sid)].compartment
+        if sizes.get(cid) == 0.0:
+            raise ModelError(f"compartment '{cid}' has size 0 but species '{sid}' in it is a "
+                             "concentration (amount / size is undefined); give the "
+                             "compartment a size or the species hasOnlySubstanceUnits")
     for sp in net.species:
         if not math.isfinite(float(sp.initial_amount)):
             raise ModelError(f"species '{sp.id}' has the initial amount {sp.initial_amount} "
