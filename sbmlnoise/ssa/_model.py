@@ -184,9 +184,10 @@ def build_model(net, timedep: bool = False):
     for r, tree in zip(net.reactions, prop_exprs):
         if not timedep and ex.TIME in ex.symbols(tree):
             raise UnsupportedFeature(
-                f"ssa: the rate of reaction '{r.id}' depends on time; the exact SSA needs "
-                "propensities that are constant between reactions (use sn.simulate_ode or "
-                "sn.lna)", element=r.id, feature="time-dependent rate")
+                f"ssa: the rate of reaction '{r.id}' depends on time; ssa_stationary and the "
+                "approximate methods need propensities that are constant between reactions "
+                "(sn.ssa with an exact method handles it)", element=r.id,
+                feature="time-dependent rate")
 
     builder = ProgramBuilder(slots)
     ma_flag = np.zeros(M, dtype=np.int64)

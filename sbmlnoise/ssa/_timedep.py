@@ -13,7 +13,7 @@ Used by :func:`sbmlnoise.ssa.ssa` (exact methods) whenever a model has one of
   step doubling (local error below ``rtol * |y| + atol``, Richardson-extrapolated) and
   the crossing ``= E`` is located by safeguarded Newton iteration on the same
   integrator. The method is therefore exact up to that integration tolerance (default
-  ``rtol = 1e-8``, ``atol = 1e-10``), not a time discretisation of the jump process.
+  ``rtol = 1e-8``, ``atol = 1e-9``), not a time discretisation of the jump process.
 * **events with a delay**: the trigger is detected as for undelayed events; the
   execution is queued at ``trigger time + delay`` (delay evaluated at trigger time). With
   ``useValuesFromTriggerTime`` the assigned values are computed at trigger time and
@@ -56,7 +56,7 @@ TDModel = namedtuple("TDModel", [
 #: initial capacity of the queue of pending delayed completions/executions
 QUEUE_CAPACITY = 1024
 #: tolerances of the integrated-hazard integrator (relative, absolute)
-RTOL, ATOL = 1e-8, 1e-10
+RTOL, ATOL = 1e-8, 1e-9
 
 
 def _delayed_law(net, r, tree, values, fixed):
@@ -151,6 +151,21 @@ def _has(tree, op: str) -> bool:
     return False
 
 
+def timedep_feature(net) -> tuple[str, str]:
+    """(element, feature) of the first construct that needs this module."""
+    for r in net.reactions:
+        if _has(r.rate, "delay"):
+            return r.id, "delay() in kinetic law"
+        if ex.TIME in ex.symbols(r.rate):
+            return r.id, "time-dependent rate"
+    for var, _ in net.rate_rules:
+        return var, "RateRule"
+    for e in net.events:
+        if e.delay is not None:
+            return e.id, "EventWithDelay"
+    return "delay", "delay()"
+
+
 def needs_timedep(net) -> bool:
     """True when ``net`` needs :mod:`._timedep` (time-varying propensities, rate rules,
     delayed events or delay() in laws)."""
@@ -185,11 +200,11 @@ def _deriv(m, td, x, p, t, y, dy, a, stack, info):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _rk4(m, td, x, p, t, h, y0, y1, k1, k2, k3, k4, tmp, a, stack, info):
-    """One classical RK4 step of size ``h`` from ``(t, y0)`` into ``y1``; False on a
-    bad propensity."""
+def _rk4(m, td, x, p, t, h, y0, y1, k1, k2, k3, k4, tmp, a, stack, info, have_k1=False):
+    """One classical RK4 step of size ``h`` from ``(t, y0)`` into ``y1`` (``have_k1``:
+    ``k1`` already holds the derivative at ``(t, y0)``); False on a bad propensity."""
     n = y0.shape[0]
-    if _deriv(m, td, x, p, t, y0, k1, a, stack, info) < 0.0:
+    if not have_k1 and _deriv(m, td, x, p, t, y0, k1, a, stack, info) < 0.0:
         return False
     for i in range(n):
         tmp[i] = y0[i] + 0.5 * h * k1[i]
@@ -219,7 +234,7 @@ def _step2(m, td, x, p, t, h, y0, out, err, w, a, stack, info):
     if not _rk4(m, td, x, p, t, h, y0, full, w[2], w[3], w[4], w[5], w[6], a, stack, info):
         return -1.0
     if not _rk4(m, td, x, p, t, 0.5 * h, y0, half, w[2], w[3], w[4], w[5], w[6], a, stack,
-                info):
+                info, True):
         return -1.0
     if not _rk4(m, td, x, p, t + 0.5 * h, 0.5 * h, half, out, w[2], w[3], w[4], w[5], w[6],
                 a, stack, info):
@@ -284,8 +299,8 @@ def _integrate(m, td, x, p, t, t_cap, target, h, y, ynew, w, a, stack, info, err
                     s = s - g / rate
                 else:
                     s = 0.5 * (lo + hi)
-            if _step2(m, td, x, p, t, s, y, ynew, err, w, a, stack, info) < 0.0:
-                return t, False, h, 1
+            if R > 0 and _step2(m, td, x, p, t, s, y, ynew, err, w, a, stack, info) < 0.0:
+                return t, False, h, 1  # rate-rule variables at the root to full accuracy
             for i in range(y.shape[0]):
                 y[i] = ynew[i]
             if _deriv(m, td, x, p, t + s, y, w[7], a, stack, info) < 0.0:

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import SimulationError
+from ..errors import SimulationError, UnsupportedFeature
 from ._kernels import _ensemble_chunk
 from ._model import build_model, initial_counts
 from ._rng import resolve_entropy, run_states
-from ._timedep import QUEUE_CAPACITY, _ensemble_chunk_td, needs_timedep
+from ._timedep import QUEUE_CAPACITY, _ensemble_chunk_td, needs_timedep, timedep_feature
 from .approx import APPROX_METHODS, approx_settings, build_approx_model, resolve_options, \
     run_approx_chunk
 from .direct import Direct
@@ -577,6 +577,12 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
     else:
         variant, reason = _resolve_method(net, method, times, runs)
     approx = variant in APPROX_METHODS.values()
+    if timedep and approx:
+        element, feature = timedep_feature(net)
+        raise UnsupportedFeature(
+            f"ssa: method={variant.name!r} (approximate) does not handle the {feature} of "
+            f"'{element}'; the exact SSA does (method='auto' or 'direct')",
+            element=element, feature=feature)
     if approx_options and not approx:
         raise TypeError(f"options {', '.join(sorted(approx_options))} apply only to the "
                         "approximate methods 'tau_leap', 'cle', 'hybrid'")
