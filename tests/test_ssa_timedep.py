@@ -83,8 +83,8 @@ def test_rate_rule_parameter_drives_birth_rate():
       k' = a*cos(w*time)
       k = 10; a = 5; w = 1; g = 0.7
     end""")
-    times = np.array([1.0, 2.5, 4.0])
-    ens = sn.ssa(net, times=times, runs=RUNS, seed=12)
+    times = np.array([1.0, 2.5, 3.5])
+    ens = sn.ssa(net, times=times, runs=1500, seed=12)
     k0, a, w, g = 10, 5, 1, 0.7
     A = a / w
     exact = (k0 / g * (1 - np.exp(-g * times))
@@ -198,3 +198,32 @@ def test_approximate_methods_refuse_time_dependence_by_name():
         with pytest.raises(UnsupportedFeature, match="approximate") as err:
             sn.ssa(net, times=[1.0], runs=2, seed=1, method=method)
         assert err.value.element == "_J0" or err.value.element in net.reaction_ids
+
+
+def test_delayed_degradation_is_poisson_k_min_t_tau():
+    # production at rate k from t = 0 (G switched on by an event at 0; G = 0 before, so
+    # the SBML history of the delayed law is 0), each molecule removed exactly tau after
+    # its birth: X(t) ~ Poisson(k min(t, tau)). 2000 runs, seed 15.
+    net = sn.load("""model dd
+      species X = 0, G = 0
+      R1: -> X; k*G
+      R2: X -> ; delay(k*G, tau)
+      E0: at (time >= 0), t0=false: G = 1
+      k = 20; tau = 1.5
+    end""")
+    times = np.array([0.5, 1.0, 1.4, 2.0, 4.0])
+    ens = sn.ssa(net, times=times, runs=RUNS, seed=15)
+    _poisson_moments(ens, "X", 20 * np.minimum(times, 1.5))
+
+
+def test_consuming_delay_with_impossible_history_stops_clearly():
+    # history: R1 fired at rate k on [-tau, 0) but X(0) = 0, so the completions in
+    # [0, tau) would remove molecules that do not exist -> SimulationError naming R2
+    net = sn.load("""model ddbad
+      species X = 0
+      R1: -> X; k
+      R2: X -> ; delay(k, tau)
+      k = 20; tau = 1.5
+    end""")
+    with pytest.raises(sn.SimulationError, match="R2"):
+        sn.ssa(net, times=[1.0], runs=4, seed=1)

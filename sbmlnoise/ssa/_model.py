@@ -171,12 +171,22 @@ def build_model(net, timedep: bool = False):
     rr_vars = {v for v, _ in net.rate_rules}
     prop_exprs = list(net.propensity_expressions)
     rx_delay = np.full(M, -1.0)
+    chain = np.full(M, -1, dtype=np.int64)
+    chain_tau = np.zeros(M)
     if timedep:
-        from ._timedep import _delayed_law
+        from ._timedep import _chained_completion, _delayed_law
 
         values0 = {p.id: p.value for p in net.parameters}
         fixed = set(values0) - rr_vars - event_params
+        for j2, r2 in enumerate(net.reactions):
+            hit = _chained_completion(net, r2, values0, fixed)
+            if hit is not None and chain[hit[0]] < 0:
+                chain[hit[0]], chain_tau[hit[0]] = j2, hit[1]
+                prop_exprs[j2] = ex.ZERO
+                rx_delay[j2] = -2.0  # fires only as the completion of its partner
         for j, (r, tree) in enumerate(zip(net.reactions, prop_exprs)):
+            if rx_delay[j] == -2.0:
+                continue
             found = _delayed_law(net, r, tree, values0, fixed)
             if found is not None:
                 rx_delay[j], prop_exprs[j] = found
@@ -195,7 +205,7 @@ def build_model(net, timedep: bool = False):
     ma_rows, dep_species = [], []
     for j, (r, tree) in enumerate(zip(net.reactions, prop_exprs)):
         ma = r.mass_action
-        uses_event_params = bool(ex.symbols(r.rate) & event_params) or rx_delay[j] >= 0
+        uses_event_params = bool(ex.symbols(r.rate) & event_params) or rx_delay[j] != -1.0
         if ma is not None and not uses_event_params:
             orders = [(net.index(sid), int(o)) for sid, o in ma.orders]
             total = sum(o for _, o in orders)
@@ -301,8 +311,8 @@ def build_model(net, timedep: bool = False):
 
     integrate, rr_index, rr_prog, ev_delay_prog = td_parts
     max_assign = max([len(e.assignments) for e in net.events] or [0])
-    return model, TDModel(bool(integrate), rr_index, rr_prog, rx_delay, ev_delay_prog,
-                          int(max_assign), RTOL, ATOL)
+    return model, TDModel(bool(integrate), rr_index, rr_prog, np.maximum(rx_delay, -1.0),
+                          chain, chain_tau, ev_delay_prog, int(max_assign), RTOL, ATOL)
 
 
 def _td_programs(net, builder, assignments, amounts_as_counts, prop_exprs):

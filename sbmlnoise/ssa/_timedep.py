@@ -26,8 +26,18 @@ Used by :func:`sbmlnoise.ssa.ssa` (exact methods) whenever a model has one of
   it with propensity ``f(x(t))`` (the law with the delays removed) and applying its
   state change at ``t + tau``; initiations on ``[-tau, 0)`` use the constant initial
   state (the SBML history before t = 0), so completions in ``[0, tau)`` come at rate
-  ``f(x0)``. Consuming delays (reactants removed at initiation, Cai 2007
-  doi:10.1063/1.2710253) have no unambiguous SBML rate-law form and are refused.
+  ``f(x0)``.
+* **consuming delayed pairs** (Cai 2007 doi:10.1063/1.2710253): a reaction ``R2`` whose
+  law is exactly ``delay(v1, tau)``, ``v1`` the law of another reaction ``R1`` that
+  produces everything ``R2`` consumes (e.g. ``R1: -> X; k*G`` and ``R2: X -> ;
+  delay(k*G, tau)``: each molecule degraded ``tau`` after its birth). ``R2`` fires with
+  intensity ``v1(x(t - tau))``, which the SSA realises exactly by completing every
+  firing of ``R1`` as one firing of ``R2`` ``tau`` later (firings of ``R1`` on
+  ``[-tau, 0)`` at the constant initial state complete in ``[0, tau)``, the SBML
+  history; if those would remove molecules that do not exist, the run stops with a
+  :class:`~sbmlnoise.errors.SimulationError` naming ``R2``). Other laws with
+  ``delay()`` and reactants have no unambiguous stochastic meaning and are refused with
+  :class:`~sbmlnoise.errors.UnsupportedFeature` naming the reaction.
 
 All kernels are numba-compiled (``cache=True``), seeded like the other exact kernels
 (one xoshiro256** stream per run) and run in the same chunked, parallel driver. The
@@ -49,7 +59,8 @@ from ._program import _eval
 from ._rng import _exponential, _uniform
 
 TDModel = namedtuple("TDModel", [
-    "integrate", "rr_index", "rr_prog", "rx_delay", "ev_delay_prog", "max_assign",
+    "integrate", "rr_index", "rr_prog", "rx_delay", "rx_chain", "rx_chain_tau",
+    "ev_delay_prog", "max_assign",
     "rtol", "atol",
 ])
 
@@ -57,6 +68,34 @@ TDModel = namedtuple("TDModel", [
 QUEUE_CAPACITY = 1024
 #: tolerances of the integrated-hazard integrator (relative, absolute)
 RTOL, ATOL = 1e-8, 1e-9
+
+
+def _chained_completion(net, r2, values, fixed):
+    """``(j1, tau)`` when reaction ``r2``'s law is exactly ``delay(v1, tau)`` with ``v1``
+    the law of another reaction ``j1`` (constant ``tau``) whose products include all of
+    ``r2``'s reactants: ``r2`` then fires at intensity ``v1(t - tau)``, i.e. exactly once
+    ``tau`` after each firing of ``j1`` (consuming delayed pair, e.g. degradation of
+    each molecule ``tau`` after its birth). ``None`` otherwise."""
+    rate = r2.rate
+    if not (isinstance(rate, ex.Apply) and rate.op == "delay"):
+        return None
+    law, tau_tree = rate.args
+    if _has(law, "delay") or ex.TIME in ex.symbols(law) or ex.symbols(tau_tree) - fixed:
+        return None
+    tau = float(ex.evaluate(tau_tree, values))
+    if not (tau >= 0 and math.isfinite(tau)):
+        return None
+    for j1, r1 in enumerate(net.reactions):
+        if r1 is r2 or r1.rate != law:
+            continue
+        made: dict[str, float] = {}
+        for sid, nu in r1.products:
+            made[sid] = made.get(sid, 0.0) + nu
+        for sid, nu in r1.reactants:
+            made[sid] = made.get(sid, 0.0) - nu
+        if all(made.get(sid, 0.0) >= nu for sid, nu in r2.reactants):
+            return j1, tau
+    return None
 
 
 def _delayed_law(net, r, tree, values, fixed):
@@ -73,7 +112,9 @@ def _delayed_law(net, r, tree, values, fixed):
             f"ssa: the kinetic law of reaction '{r.id}' uses delay() in a form the exact "
             f"delay SSA cannot simulate: {why}. Supported: a reaction without reactants "
             "whose law reads species only inside delay(., tau) with one constant tau "
-            "(non-consuming delayed reaction); use sn.simulate_ode for the rate equations",
+            "(non-consuming delayed reaction), or a law that is exactly delay(law of "
+            "another reaction R, tau) consuming only what R produces (each R firing is "
+            "completed tau later); use sn.simulate_ode for the rate equations",
             element=r.id, feature="delay() in kinetic law")
 
     def walk(node, inside):
@@ -462,6 +503,10 @@ def _start_td(m, td, x0, p0, x, p, a, rng, prev, pend, vals, stack, info, qt, qk
         return qn, 1
     for j in range(m.n_reactions):
         tau = td.rx_delay[j]
+        done = j
+        if td.rx_chain[j] >= 0:  # firings of j before 0 complete as rx_chain[j] in [0, tau)
+            tau = td.rx_chain_tau[j]
+            done = td.rx_chain[j]
         if tau > 0.0 and a[j] > 0.0:
             s = -tau + _exponential(rng) / a[j]
             while s < 0.0:
@@ -470,7 +515,7 @@ def _start_td(m, td, x0, p0, x, p, a, rng, prev, pend, vals, stack, info, qt, qk
                     return qn, 7
                 qt[qn] = s + tau
                 qk[qn] = 0
-                qi[qn] = j
+                qi[qn] = done
                 qn += 1
                 s += _exponential(rng) / a[j]
     if m.n_events > 0:
@@ -619,6 +664,15 @@ def _run_td(m, td, x, p, a, rng, stack, prev, pend, vals, times, buf, max_count,
             st = _apply_reaction(m, j, x, t, max_count, info)
             if st != 0:
                 return steps, st
+            if td.rx_chain[j] >= 0:
+                if qn >= qt.shape[0]:
+                    info[0] = 7.0
+                    info[3] = t
+                    return steps, 7
+                qt[qn] = t + td.rx_chain_tau[j]
+                qk[qn] = 0
+                qi[qn] = td.rx_chain[j]
+                qn += 1
         steps += 1
         if steps >= max_steps:
             info[0] = 3.0

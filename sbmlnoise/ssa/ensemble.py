@@ -43,9 +43,11 @@ def timedep_settings(td) -> dict:
                              f"{td.rtol:g}, atol {td.atol:g}); Anderson 2007 "
                              "doi:10.1063/1.2799998" if td.integrate
                              else "exponential (propensities constant between events)")}
-    if (td.rx_delay >= 0).any():
-        out["delayed_reactions"] = ("non-consuming delay SSA, Barrio et al. 2006 "
-                                    "doi:10.1371/journal.pcbi.0020117")
+    if (td.rx_delay >= 0).any() or (td.rx_chain >= 0).any():
+        out["delayed_reactions"] = ("delay SSA: non-consuming delayed reactions (Barrio et "
+                                    "al. 2006 doi:10.1371/journal.pcbi.0020117) and "
+                                    "consuming delayed pairs (Cai 2007 "
+                                    "doi:10.1063/1.2710253); 'events' counts initiations")
     return out
 
 
