@@ -227,3 +227,12 @@ def test_consuming_delay_with_impossible_history_stops_clearly():
     end""")
     with pytest.raises(sn.SimulationError, match="R2"):
         sn.ssa(net, times=[1.0], runs=4, seed=1)
+
+
+def test_ssa_refusal_reports_without_simulating():
+    from sbmlnoise.ssa import ssa_refusal
+
+    assert ssa_refusal(sn.load("model ok1; => X; 1 + time; X = 0; end")) is None
+    err = ssa_refusal(sn.load("model bad1; species S = 5, P = 0; R1: S -> P; "
+                              "c*delay(S, 1); c = 0.3; end"))
+    assert isinstance(err, UnsupportedFeature) and err.element == "R1"

@@ -520,7 +520,12 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
         (from the initial state, no ODE integration): exact whenever the expected number
         of reaction events of the ensemble is below :data:`AUTO_EXACT_BUDGET` (1e9),
         otherwise the approximation the copy numbers allow; the reason is in
-        ``settings["method_reason"]``.
+        ``settings["method_reason"]``. Models with time-dependent laws, rate rules on
+        parameters, delayed events or ``delay()`` in kinetic laws always run the exact
+        direct method of :mod:`sbmlnoise.ssa._timedep` (integrated hazard, Anderson 2007
+        doi:10.1063/1.2799998, exact up to an RK4 tolerance of 1e-8; delay queue, Barrio
+        et al. 2006 doi:10.1371/journal.pcbi.0020117); the approximate methods refuse
+        them. See ``settings["waiting_times"]`` and docs/ssa-timedep.md.
     workers : int, optional
         Local threads (default: all cores available). Kernels release the GIL.
     client : dask.distributed.Client, optional
