@@ -9,10 +9,10 @@ Used by :func:`sbmlnoise.ssa.ssa` (exact methods) whenever a model has one of
   ``E ~ Exp(1)`` the next reaction happens at the first ``s`` with
   ``int_t^s a_0(x, p(u), u) du = E`` (Anderson 2007, doi:10.1063/1.2799998, section 3;
   Gillespie 1976 doi:10.1016/0021-9991(76)90041-3 for the time-change argument). The
-  integral and the rate-rule ODE are integrated together by classical RK4 with
-  step doubling (local error below ``rtol * |y| + atol``, Richardson-extrapolated) and
-  the crossing ``= E`` is located by safeguarded Newton iteration on the same
-  integrator. The method is therefore exact up to that integration tolerance (default
+  integral and the rate-rule ODE are integrated together by the adaptive
+  Dormand-Prince 5(4) pair (local error below ``rtol * |y| + atol``) and the crossing
+  ``= E`` is located on the step's Hermite interpolant, then refined by safeguarded
+  Newton iterations of exact steps from the step start (hazard residual <= 1e-10). The method is therefore exact up to that integration tolerance (default
   ``rtol = 1e-8``, ``atol = 1e-9``), not a time discretisation of the jump process.
 * **events with a delay**: the trigger is detected as for undelayed events; the
   execution is queued at ``trigger time + delay`` (delay evaluated at trigger time). With
@@ -240,66 +240,100 @@ def _deriv(m, td, x, p, t, y, dy, a, stack, info):
     return a0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _rk4(m, td, x, p, t, h, y0, y1, k1, k2, k3, k4, tmp, a, stack, info, have_k1=False):
-    """One classical RK4 step of size ``h`` from ``(t, y0)`` into ``y1`` (``have_k1``:
-    ``k1`` already holds the derivative at ``(t, y0)``); False on a bad propensity."""
-    n = y0.shape[0]
-    if not have_k1 and _deriv(m, td, x, p, t, y0, k1, a, stack, info) < 0.0:
-        return False
-    for i in range(n):
-        tmp[i] = y0[i] + 0.5 * h * k1[i]
-    if _deriv(m, td, x, p, t + 0.5 * h, tmp, k2, a, stack, info) < 0.0:
-        return False
-    for i in range(n):
-        tmp[i] = y0[i] + 0.5 * h * k2[i]
-    if _deriv(m, td, x, p, t + 0.5 * h, tmp, k3, a, stack, info) < 0.0:
-        return False
-    for i in range(n):
-        tmp[i] = y0[i] + h * k3[i]
-    if _deriv(m, td, x, p, t + h, tmp, k4, a, stack, info) < 0.0:
-        return False
-    for i in range(n):
-        y1[i] = y0[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
-    return True
+# Dormand & Prince (1980) 5(4) pair, doi:10.1016/0771-050X(80)90013-3 (FSAL)
+_C2, _C3, _C4, _C5 = 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9
+_A21 = 1.0 / 5
+_A31, _A32 = 3.0 / 40, 9.0 / 40
+_A41, _A42, _A43 = 44.0 / 45, -56.0 / 15, 32.0 / 9
+_A51, _A52, _A53, _A54 = 19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729
+_A61, _A62, _A63, _A64, _A65 = (9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176,
+                                -5103.0 / 18656)
+_B1, _B3, _B4, _B5, _B6 = 35.0 / 384, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84
+_E1, _E3, _E4, _E5, _E6, _E7 = (71.0 / 57600, -71.0 / 16695, 71.0 / 1920, -17253.0 / 339200,
+                                22.0 / 525, -1.0 / 40)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _step2(m, td, x, p, t, h, y0, out, err, w, a, stack, info):
-    """Step-doubled RK4 from ``(t, y0)`` over ``h`` into ``out`` (Richardson
-    extrapolated); returns the scaled error estimate (<= 1: accept) or -1.0 on failure.
-    ``w`` is scratch (8, n)."""
+def _dp5(m, td, x, p, t, h, y0, f0, y1, f1, K, tmp, a, stack, info):
+    """One Dormand-Prince 5(4) step of size ``h`` from ``(t, y0)`` with ``f0`` the
+    derivative there; ``y1`` (5th order), ``f1`` the derivative at ``(t + h, y1)`` (which
+    also leaves ``p``/``a`` at that point). Returns the scaled error estimate (<= 1:
+    accept) or -1.0 on a bad propensity. ``K`` is scratch (5, n)."""
     n = y0.shape[0]
-    full = w[0]
-    half = w[1]
-    if not _rk4(m, td, x, p, t, h, y0, full, w[2], w[3], w[4], w[5], w[6], a, stack, info):
+    k2, k3, k4, k5, k6 = K[0], K[1], K[2], K[3], K[4]
+    for i in range(n):
+        tmp[i] = y0[i] + h * _A21 * f0[i]
+    if _deriv(m, td, x, p, t + _C2 * h, tmp, k2, a, stack, info) < 0.0:
         return -1.0
-    if not _rk4(m, td, x, p, t, 0.5 * h, y0, half, w[2], w[3], w[4], w[5], w[6], a, stack,
-                info, True):
+    for i in range(n):
+        tmp[i] = y0[i] + h * (_A31 * f0[i] + _A32 * k2[i])
+    if _deriv(m, td, x, p, t + _C3 * h, tmp, k3, a, stack, info) < 0.0:
         return -1.0
-    if not _rk4(m, td, x, p, t + 0.5 * h, 0.5 * h, half, out, w[2], w[3], w[4], w[5], w[6],
-                a, stack, info):
+    for i in range(n):
+        tmp[i] = y0[i] + h * (_A41 * f0[i] + _A42 * k2[i] + _A43 * k3[i])
+    if _deriv(m, td, x, p, t + _C4 * h, tmp, k4, a, stack, info) < 0.0:
+        return -1.0
+    for i in range(n):
+        tmp[i] = y0[i] + h * (_A51 * f0[i] + _A52 * k2[i] + _A53 * k3[i] + _A54 * k4[i])
+    if _deriv(m, td, x, p, t + _C5 * h, tmp, k5, a, stack, info) < 0.0:
+        return -1.0
+    for i in range(n):
+        tmp[i] = y0[i] + h * (_A61 * f0[i] + _A62 * k2[i] + _A63 * k3[i] + _A64 * k4[i]
+                              + _A65 * k5[i])
+    if _deriv(m, td, x, p, t + h, tmp, k6, a, stack, info) < 0.0:
+        return -1.0
+    for i in range(n):
+        y1[i] = y0[i] + h * (_B1 * f0[i] + _B3 * k3[i] + _B4 * k4[i] + _B5 * k5[i]
+                             + _B6 * k6[i])
+    if _deriv(m, td, x, p, t + h, y1, f1, a, stack, info) < 0.0:
         return -1.0
     e = 0.0
     for i in range(n):
-        d = (out[i] - full[i]) / 15.0
-        out[i] += d
-        s = abs(d) / (td.atol + td.rtol * abs(out[i]))
-        if s > e:
-            e = s
-    err[0] = e
+        d = h * (_E1 * f0[i] + _E3 * k3[i] + _E4 * k4[i] + _E5 * k5[i] + _E6 * k6[i]
+                 + _E7 * f1[i])
+        sc = abs(d) / (td.atol + td.rtol * max(abs(y0[i]), abs(y1[i])))
+        if sc > e:
+            e = sc
     return e
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _integrate(m, td, x, p, t, t_cap, target, h, y, ynew, w, a, stack, info, err):
+def _hermite_root(y0, f0, y1, f1, h, target):
+    """``theta`` in (0, 1] where the cubic Hermite interpolant of the hazard over one step
+    reaches ``target`` (bisection; a starting point for the exact refinement)."""
+    lo = 0.0
+    hi = 1.0
+    for _ in range(50):
+        th = 0.5 * (lo + hi)
+        t2 = th * th
+        t3 = t2 * th
+        v = ((2 * t3 - 3 * t2 + 1) * y0 + (t3 - 2 * t2 + th) * h * f0
+             + (-2 * t3 + 3 * t2) * y1 + (t3 - t2) * h * f1)
+        if v >= target:
+            hi = th
+        else:
+            lo = th
+    return hi
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _integrate(m, td, x, p, t, t_cap, target, h, work, a, stack, info):
     """Integrate (rate-rule variables, hazard) from ``t`` until the hazard reaches
-    ``target`` or time reaches ``t_cap``. On exit ``y`` and ``p`` hold the values at the
-    returned time, ``a`` the propensities there. Returns ``(t_end, fired, h, status)``."""
+    ``target`` or time reaches ``t_cap`` (adaptive Dormand-Prince 5(4), local error <=
+    ``atol + rtol |y|``; the crossing is located on the step's Hermite interpolant and
+    refined by Newton iterations of exact DP5 steps from the step start, to a hazard
+    residual <= 1e-10 (1 + target)). On exit ``p`` and ``a`` hold the values at the
+    returned time. ``work`` is scratch (12, n). Returns ``(t_end, fired, h, status)``."""
     R = td.rr_index.shape[0]
+    y, f0, y1, f1, yt, ft, tmp = work[0], work[1], work[2], work[3], work[4], work[5], work[6]
+    K = work[7:12]
     y[R] = 0.0
     for r in range(R):
         y[r] = p[td.rr_index[r]]
+    if t >= t_cap:
+        return t_cap, False, h, 0
+    if _deriv(m, td, x, p, t, y, f0, a, stack, info) < 0.0:
+        return t, False, h, 1
     n_steps = 0
     while t < t_cap:
         n_steps += 1
@@ -308,52 +342,36 @@ def _integrate(m, td, x, p, t, t_cap, target, h, y, ynew, w, a, stack, info, err
             info[3] = t
             return t, False, h, 3
         hh = min(h, t_cap - t)
-        e = _step2(m, td, x, p, t, hh, y, ynew, err, w, a, stack, info)
+        e = _dp5(m, td, x, p, t, hh, y, f0, y1, f1, K, tmp, a, stack, info)
         if e < 0.0:
             return t, False, h, 1
         if e > 1.0:
             h = hh * max(0.2, 0.9 * e ** -0.2)
             continue
-        if ynew[R] >= target:
-            # locate s in (0, hh] with hazard(s) = target: safeguarded Newton on single
-            # RK4 steps from t (cheap), then one step-doubled step to the root (accurate)
+        if y1[R] >= target:
             lo = 0.0
             hi = hh
-            s = hh * (target - y[R]) / (ynew[R] - y[R])
-            for _ in range(60):
-                if not (lo < s < hi):
+            s = hh * _hermite_root(y[R], f0[R], y1[R], f1[R], hh, target)
+            for _ in range(40):
+                if not (lo < s <= hi):
                     s = 0.5 * (lo + hi)
-                if not _rk4(m, td, x, p, t, s, y, ynew, w[2], w[3], w[4], w[5], w[6], a,
-                            stack, info):
+                if _dp5(m, td, x, p, t, s, y, f0, yt, ft, K, tmp, a, stack, info) < 0.0:
                     return t, False, h, 1
-                g = ynew[R] - target
-                if g >= 0.0:
+                g = yt[R] - target
+                if abs(g) <= 1e-10 * (1.0 + target) or hi - lo <= 1e-15 * (1.0 + abs(t)):
+                    break
+                if g > 0.0:
                     hi = s
                 else:
                     lo = s
-                if abs(g) <= 1e-12 * (1.0 + target) or hi - lo <= 1e-15 * (1.0 + abs(t)):
-                    break
-                rate = _deriv(m, td, x, p, t + s, ynew, w[7], a, stack, info)
-                if rate < 0.0:
-                    return t, False, h, 1
-                if rate > 0.0:
-                    s = s - g / rate
-                else:
-                    s = 0.5 * (lo + hi)
-            if R > 0 and _step2(m, td, x, p, t, s, y, ynew, err, w, a, stack, info) < 0.0:
-                return t, False, h, 1  # rate-rule variables at the root to full accuracy
-            for i in range(y.shape[0]):
-                y[i] = ynew[i]
-            if _deriv(m, td, x, p, t + s, y, w[7], a, stack, info) < 0.0:
-                return t, False, h, 1
-            return t + s, True, h, 0
+                s = s - g / ft[R] if ft[R] > 0.0 else 0.5 * (lo + hi)
+            return t + s, True, h, 0  # _dp5 left p and a at (t + s, yt)
         for i in range(y.shape[0]):
-            y[i] = ynew[i]
+            y[i] = y1[i]
+            f0[i] = f1[i]
         t = t + hh
         if hh >= h:
-            h = hh * min(4.0, 0.9 * max(e, 1e-10) ** -0.2)
-    if _deriv(m, td, x, p, t, y, w[7], a, stack, info) < 0.0:
-        return t, False, h, 1
+            h = hh * min(5.0, 0.9 * max(e, 1e-10) ** -0.2)
     return t_cap, False, h, 0
 
 
@@ -559,11 +577,6 @@ def _run_td(m, td, x, p, a, rng, stack, prev, pend, vals, times, buf, max_count,
     bps = m.breakpoints
     nb = bps.shape[0]
     has_events = m.n_events > 0
-    R1 = td.rr_index.shape[0] + 1
-    y = work[8, :R1]
-    ynew = work[9, :R1]
-    w = work[:8, :R1]
-    err = work[10, :1]
     t = 0.0
     steps = 0
     bi = 0
@@ -589,8 +602,8 @@ def _run_td(m, td, x, p, a, rng, stack, prev, pend, vals, times, buf, max_count,
         fired = False
         t_next = math.inf
         if td.integrate:
-            t_end, fired, h, st = _integrate(m, td, x, p, t, t_cap, target, h, y, ynew, w, a,
-                                             stack, info, err)
+            t_end, fired, h, st = _integrate(m, td, x, p, t, t_cap, target, h, work, a,
+                                             stack, info)
             if st != 0:
                 return steps, st
             if fired:
@@ -711,7 +724,7 @@ def _ensemble_chunk_td(m, td, x0, p0, times, states, keep, want_cov, mean, m2, c
     qk = np.empty(capacity, dtype=np.int64)
     qi = np.empty(capacity, dtype=np.int64)
     qv = np.zeros((capacity, A))
-    work = np.zeros((11, td.rr_index.shape[0] + 1))
+    work = np.zeros((12, td.rr_index.shape[0] + 1))
     total = 0
     for r in range(states.shape[0]):
         rng = states[r]
