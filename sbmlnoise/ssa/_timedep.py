@@ -54,7 +54,7 @@ from numba import njit
 
 from .. import expr as ex
 from ..errors import UnsupportedFeature
-from ._kernels import _propensity
+from ._kernels import _mass_action, _propensity
 from ._program import _eval
 from ._rng import _exponential, _uniform
 
@@ -216,18 +216,28 @@ def needs_timedep(net) -> bool:
 
 # ---------------------------------------------------------------------------- kernels
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _deriv(m, td, x, p, t, y, dy, a, stack, info):
     """Right-hand side of (rate-rule variables, integrated hazard) at ``y``; also fills
-    ``a`` with the propensities. Returns a_0, or -1.0 (status 1 in ``info``)."""
-    R = td.rr_index.shape[0]
+    ``a`` with the propensities. Returns a_0, or -1.0 (status 1 in ``info``).
+    Inlined, with the propensities evaluated here (not through ``_propensity``): numba
+    calls that pass the model's many arrays cost more than the arithmetic."""
+    rr_index = td.rr_index
+    R = rr_index.shape[0]
+    code = m.code
+    consts = m.consts
+    prog_ptr = m.prog_ptr
+    ma_flag = m.ma_flag
     for r in range(R):
-        p[td.rr_index[r]] = y[r]
+        p[rr_index[r]] = y[r]
     for r in range(R):
-        dy[r] = _eval(m.code, m.consts, m.prog_ptr, td.rr_prog[r], x, p, t, stack)
+        dy[r] = _eval(code, consts, prog_ptr, td.rr_prog[r], x, p, t, stack)
     a0 = 0.0
     for j in range(m.n_reactions):
-        v = _propensity(m, j, x, p, t, stack)
+        if ma_flag[j] != 0:
+            v = _mass_action(ma_flag, m.ma_coef, m.ma_ptr, m.ma_species, m.ma_order, j, x)
+        else:
+            v = _eval(code, consts, prog_ptr, j, x, p, t, stack)
         if not (v >= 0.0 and v < math.inf):
             info[0] = 1.0
             info[1] = j
