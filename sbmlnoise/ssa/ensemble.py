@@ -39,7 +39,7 @@ TIMEDEP_REASON = ("time-dependent propensities, rate rules or delays: the exact 
 def timedep_settings(td) -> dict:
     """What the time-dependent kernels did, for ``settings``."""
     out = {"timedep": True,
-           "waiting_times": ("integrated hazard, RK4 step doubling (rtol "
+           "waiting_times": ("integrated hazard, Dormand-Prince 5(4) (rtol "
                              f"{td.rtol:g}, atol {td.atol:g}); Anderson 2007 "
                              "doi:10.1063/1.2799998" if td.integrate
                              else "exponential (propensities constant between events)")}
@@ -523,7 +523,7 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
         ``settings["method_reason"]``. Models with time-dependent laws, rate rules on
         parameters, delayed events or ``delay()`` in kinetic laws always run the exact
         direct method of :mod:`sbmlnoise.ssa._timedep` (integrated hazard, Anderson 2007
-        doi:10.1063/1.2799998, exact up to an RK4 tolerance of 1e-8; delay queue, Barrio
+        doi:10.1063/1.2799998, exact up to an ODE tolerance of 1e-8; delay queue, Barrio
         et al. 2006 doi:10.1371/journal.pcbi.0020117); the approximate methods refuse
         them. See ``settings["waiting_times"]`` and docs/ssa-timedep.md.
     workers : int, optional
