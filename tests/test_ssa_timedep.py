@@ -236,3 +236,24 @@ def test_ssa_refusal_reports_without_simulating():
     err = ssa_refusal(sn.load("model bad1; species S = 5, P = 0; R1: S -> P; "
                               "c*delay(S, 1); c = 0.3; end"))
     assert isinstance(err, UnsupportedFeature) and err.element == "R1"
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+def test_non_persistent_delayed_event_is_cancelled(persistent):
+    # the trigger is true on [2, 2.5) only; execution would be at 3. A non-persistent
+    # event is cancelled when its trigger turns false (SBML L3), a persistent one executes.
+    flag = "true" if persistent else "false"
+    net = sn.load(f"""model np1
+      species X = 0
+      R1: -> X; k
+      R2: X -> ; g*X
+      E1: at 1 after (time >= 2 && time < 2.5), persistent={flag}: X = X + 10
+      k = 10; g = 0.7
+    end""")
+    ens = sn.ssa(net, times=[3.0], runs=1000, seed=16)
+    m3 = 10 / 0.7 * (1 - np.exp(-0.7 * 3.0))
+    m2 = 10 / 0.7 * (1 - np.exp(-0.7 * 2.0))
+    # persistent: X(3) = X(2) + 10 (values from trigger time); cancelled: X(3) ~ Poisson(m3)
+    expected = m2 + 10 if persistent else m3
+    se = np.sqrt(m3 / ens.runs)
+    assert abs(ens.mean["X"].iloc[0] - expected) <= Z * se
