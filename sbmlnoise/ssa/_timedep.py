@@ -578,6 +578,40 @@ def _do_scheduled(m, td, x, p, t, k, vals, stack, info, qt, qk, qi, qv, qn, max_
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _push(qt, qk, qi, qn, when, j, t, info):
+    """Queue the completion of reaction ``j`` at ``when``; new length or -1 (full)."""
+    if qn >= qt.shape[0]:
+        info[0] = 7.0
+        info[3] = t
+        return -1
+    qt[qn] = when
+    qk[qn] = 0
+    qi[qn] = j
+    return qn + 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _scheduled(m, td, x, p, t, breakpoint, k, prev, pend, vals, stack, info, qt, qk, qi, qv,
+               qn, max_count):
+    """At a trigger time breakpoint (fire events at ``t`` and just after it) or the
+    execution of queue entry ``k`` (then fire the events it triggers). Returns
+    ``(qn, status)``."""
+    if breakpoint:
+        for sub in range(2):  # at the breakpoint and just after it (strict relations)
+            tt = t if sub == 0 else np.nextafter(t, math.inf)
+            nf, qn, st = _fire_td(m, td, x, p, tt, prev, pend, vals, stack, info,
+                                  qt, qk, qi, qv, qn)
+            if st != 0:
+                return qn, st
+        return qn, 0
+    qn, st = _do_scheduled(m, td, x, p, t, k, vals, stack, info, qt, qk, qi, qv, qn, max_count)
+    if st != 0 or m.n_events == 0:
+        return qn, st
+    nf, qn, st = _fire_td(m, td, x, p, t, prev, pend, vals, stack, info, qt, qk, qi, qv, qn)
+    return qn, st
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _run_td(m, td, x, p, a, rng, stack, prev, pend, vals, times, buf, max_count, max_steps,
             info, qt, qk, qi, qv, qn, work):
     """One run from t = 0 (after :func:`_start_td`) recording ``buf[i] = x`` at every
@@ -634,23 +668,11 @@ def _run_td(m, td, x, p, a, rng, stack, prev, pend, vals, times, buf, max_count,
                 ti += 1
             t = t_sched
             if tb <= tq:
-                for sub in range(2):  # at the breakpoint and just after it
-                    tt = t if sub == 0 else np.nextafter(t, math.inf)
-                    nf, qn, st = _fire_td(m, td, x, p, tt, prev, pend, vals, stack, info,
-                                          qt, qk, qi, qv, qn)
-                    if st != 0:
-                        return steps, st
                 bi += 1
-            else:
-                qn, st = _do_scheduled(m, td, x, p, t, kmin, vals, stack, info, qt, qk, qi,
-                                       qv, qn, max_count)
-                if st != 0:
-                    return steps, st
-                if has_events:
-                    nf, qn, st = _fire_td(m, td, x, p, t, prev, pend, vals, stack, info,
-                                          qt, qk, qi, qv, qn)
-                    if st != 0:
-                        return steps, st
+            qn, st = _scheduled(m, td, x, p, t, tb <= tq, kmin, prev, pend, vals, stack,
+                                info, qt, qk, qi, qv, qn, max_count)
+            if st != 0:
+                return steps, st
             a0 = _totals(m, x, p, t, a, stack, info)
             if a0 < 0.0:
                 return steps, 1
@@ -674,28 +696,18 @@ def _run_td(m, td, x, p, a, rng, stack, prev, pend, vals, times, buf, max_count,
                     break
         if j < 0:
             continue
-        if td.rx_delay[j] >= 0.0:
-            if qn >= qt.shape[0]:
-                info[0] = 7.0
-                info[3] = t
+        if td.rx_delay[j] >= 0.0:  # non-consuming delayed reaction: change at t + tau
+            qn = _push(qt, qk, qi, qn, t + td.rx_delay[j], j, t, info)
+            if qn < 0:
                 return steps, 7
-            qt[qn] = t + td.rx_delay[j]
-            qk[qn] = 0
-            qi[qn] = j
-            qn += 1
         else:
             st = _apply_reaction(m, j, x, t, max_count, info)
             if st != 0:
                 return steps, st
-            if td.rx_chain[j] >= 0:
-                if qn >= qt.shape[0]:
-                    info[0] = 7.0
-                    info[3] = t
+            if td.rx_chain[j] >= 0:  # consuming delayed pair: partner fires at t + tau
+                qn = _push(qt, qk, qi, qn, t + td.rx_chain_tau[j], td.rx_chain[j], t, info)
+                if qn < 0:
                     return steps, 7
-                qt[qn] = t + td.rx_chain_tau[j]
-                qk[qn] = 0
-                qi[qn] = td.rx_chain[j]
-                qn += 1
         steps += 1
         if steps >= max_steps:
             info[0] = 3.0

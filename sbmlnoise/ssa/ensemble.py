@@ -434,6 +434,21 @@ def _resolve_method(net, method, times, runs):
     return variant, f"method={variant.name!r} requested"
 
 
+def _variant_for(net, method, times, runs, timedep: bool):
+    """(variant, reason); time-dependent/delay models run the exact direct method of
+    :mod:`._timedep` and the approximate methods refuse them by name."""
+    if timedep and method == "auto":
+        return Direct, TIMEDEP_REASON
+    variant, reason = _resolve_method(net, method, times, runs)
+    if timedep and variant in APPROX_METHODS.values():
+        element, feature = timedep_feature(net)
+        raise UnsupportedFeature(
+            f"ssa: method={variant.name!r} (approximate) does not handle the {feature} of "
+            f"'{element}'; the exact SSA does (method='auto' or 'direct')",
+            element=element, feature=feature)
+    return variant, reason
+
+
 def _executor(problem, chunks, workers, client):
     """(iterator of chunk results in order, workers label, executor or None)."""
     if client is not None:
@@ -579,17 +594,8 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
         raise ValueError("keep_trajectories must be >= 0")
     keep = min(keep, runs)
     timedep = needs_timedep(net)
-    if timedep and method == "auto":
-        variant, reason = Direct, TIMEDEP_REASON
-    else:
-        variant, reason = _resolve_method(net, method, times, runs)
+    variant, reason = _variant_for(net, method, times, runs, timedep)
     approx = variant in APPROX_METHODS.values()
-    if timedep and approx:
-        element, feature = timedep_feature(net)
-        raise UnsupportedFeature(
-            f"ssa: method={variant.name!r} (approximate) does not handle the {feature} of "
-            f"'{element}'; the exact SSA does (method='auto' or 'direct')",
-            element=element, feature=feature)
     if approx_options and not approx:
         raise TypeError(f"options {', '.join(sorted(approx_options))} apply only to the "
                         "approximate methods 'tau_leap', 'cle', 'hybrid'")
