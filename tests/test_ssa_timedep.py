@@ -257,3 +257,23 @@ def test_non_persistent_delayed_event_is_cancelled(persistent):
     expected = m2 + 10 if persistent else m3
     se = np.sqrt(m3 / ens.runs)
     assert abs(ens.mean["X"].iloc[0] - expected) <= Z * se
+
+
+def test_queue_capacity_grows_without_changing_results():
+    # about 3000 molecules pending removal at once (> the initial queue capacity of 1024):
+    # the chunk is redone with a larger queue from the same streams. X(t) ~ Poisson(k
+    # min(t, tau)); 200 runs, seed 17, 4.5 SE.
+    from sbmlnoise.ssa._timedep import QUEUE_CAPACITY
+
+    k, tau = 2000.0, 1.5
+    assert k * tau > 2 * QUEUE_CAPACITY
+    net = sn.load(f"""model ddbig
+      species X = 0, G = 0
+      R1: -> X; k*G
+      R2: X -> ; delay(k*G, tau)
+      E0: at (time >= 0), t0=false: G = 1
+      k = {k}; tau = {tau}
+    end""")
+    times = np.array([1.0, 2.0])
+    ens = sn.ssa(net, times=times, runs=200, seed=17)
+    _poisson_moments(ens, "X", k * np.minimum(times, tau))
