@@ -241,7 +241,7 @@ def build_model(net, timedep: bool = False):
                     ev_trigger, ev_init, ev_persistent, ev_order if E else np.zeros(1, np.int64),
                     ev_use, ev_assign_ptr, as_kind, as_index, as_scale, as_prog, bps,
                     ev_dep_ptr, ev_dep_list)
-    if not timedep:
+    if td_parts is None:
         return model
     from ._timedep import ATOL, RTOL, TDModel
 

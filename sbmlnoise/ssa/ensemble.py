@@ -438,7 +438,7 @@ def _variant_for(net, method, times, runs, timedep: bool):
     """(variant, reason); time-dependent/delay models run the exact direct method of
     :mod:`._timedep` and the approximate methods refuse them by name."""
     if timedep and method == "auto":
-        return Direct, TIMEDEP_REASON
+        return METHODS["direct"], TIMEDEP_REASON
     variant, reason = _resolve_method(net, method, times, runs)
     if timedep and variant in APPROX_METHODS.values():
         element, feature = timedep_feature(net)
@@ -605,7 +605,7 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
     td = None
     if timedep and not approx:
         model, td = model
-        variant = Direct
+        variant = METHODS["direct"]
     if x0.size and float(np.max(x0)) > float(max_count):
         i = int(np.argmax(x0))
         raise SimulationError(
