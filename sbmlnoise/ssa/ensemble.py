@@ -446,6 +446,9 @@ def _variant_for(net, method, times, runs, timedep: bool):
             f"ssa: method={variant.name!r} (approximate) does not handle the {feature} of "
             f"'{element}'; the exact SSA does (method='auto' or 'direct')",
             element=element, feature=feature)
+    if timedep and variant is not METHODS["direct"]:
+        return METHODS["direct"], (f"{reason}; ran the direct method (the only exact "
+                                   "variant of the time-dependent/delay kernels)")
     return variant, reason
 
 
