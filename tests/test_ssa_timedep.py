@@ -277,3 +277,29 @@ def test_queue_capacity_grows_without_changing_results():
     times = np.array([1.0, 2.0])
     ens = sn.ssa(net, times=times, runs=200, seed=17)
     _poisson_moments(ens, "X", k * np.minimum(times, tau))
+
+
+def test_linear_model_with_every_feature_matches_the_rate_equations():
+    # for a linear network the mean obeys the rate equations exactly, so the project's ODE
+    # solver (delay differential equations, delayed events, rate rules; an independent
+    # code path) gives the exact mean: rate rule k' = a cos(w t) on a birth rate, a delayed
+    # event S += 8, a non-consuming delay P' = c S(t - tau) (history S = 5 before 0) and a
+    # consuming delayed pair. 1500 runs, seed 18, 4.5 SE.
+    net = sn.load("""model combo
+      species S = 5, P = 0, X = 0, G = 0
+      R1: -> S; k
+      R2: S -> ; g*S
+      R3: -> P; c*delay(S, tau)
+      R4: -> X; kx*G
+      R5: X -> ; delay(kx*G, tau)
+      E0: at (time >= 0), t0=false: G = 1
+      E1: at 0.7 after time >= 1.2: S = S + 8
+      k' = a*cos(w*time)
+      k = 10; g = 0.7; c = 0.3; tau = 1.5; kx = 6; a = 4; w = 2
+    end""")
+    times = np.array([1.0, 1.9, 2.5, 4.0])
+    ens = sn.ssa(net, times=times, runs=1500, seed=18)
+    ode = sn.simulate_ode(net, np.concatenate([[0.0], times])).iloc[1:]
+    for sid in ("S", "P", "X"):
+        z = (ens.mean[sid].to_numpy() - ode[sid].to_numpy()) / ens.stderr["mean"][sid].to_numpy()
+        assert np.all(np.abs(z) <= Z), (sid, z)
