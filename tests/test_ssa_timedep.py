@@ -39,11 +39,17 @@ def _sin_mean(t, k0, w, g):
             + k0 * (g * np.sin(w * t) - w * np.cos(w * t) + w * np.exp(-g * t)) / (g * g + w * w))
 
 
-def test_time_in_law_is_poisson_with_exact_mean():
-    # birth k0 (1 + sin w t), decay g: X(t) ~ Poisson(m(t)) exactly (linear immigration-death)
-    net = sn.load("""model td
+LAWS = {"law": "R1: -> X; k0*(1 + sin(w*time))",
+        "assignment rule": "R1: -> X; kt\n      kt := k0*(1 + sin(w*time))"}
+
+
+@pytest.mark.parametrize("form", sorted(LAWS))
+def test_time_in_law_is_poisson_with_exact_mean(form):
+    # birth k0 (1 + sin w t) written in the law or through an assignment rule, decay g:
+    # X(t) ~ Poisson(m(t)) exactly (linear immigration-death)
+    net = sn.load(f"""model td
       species X = 0
-      R1: -> X; k0*(1 + sin(w*time))
+      {LAWS[form]}
       R2: X -> ; g*X
       k0 = 10; w = 1.3; g = 0.7
     end""")
