@@ -28,6 +28,7 @@ _LAZY = {
     "simulate_ode": "ode", "steady_state": "ode",
     "NoiseStatistics": "stats",
     "ssa": "ssa", "ssa_stationary": "ssa", "EnsembleResult": "ssa",
+    "ssa_refusal": "ssa",
     "fsp": "fsp", "FSPResult": "fsp",
     "lna": "lna", "noise_decomposition": "lna", "find_reporter_pairs": "lna",
     "LNATimeCourse": "lna",

@@ -7,7 +7,12 @@ approximate.
 * :func:`ssa_stationary` -- stationary statistics (moments, histogram, autocovariance,
   PSD with batch-means standard errors) from one long run,
 * :func:`choose_method` -- which method suits a model, and why,
-* :func:`warm_up` -- compile/load every kernel (numba cache) before timing-sensitive work.
+* :func:`warm_up` -- compile/load every kernel (numba cache) before timing-sensitive work,
+* :func:`ssa_refusal` -- whether the exact SSA can run a model (``None``) or why not.
+
+Time-dependent laws, rate rules on parameters, delayed events and ``delay()`` in kinetic
+laws (non-consuming delayed reactions, consuming delayed pairs) run in the exact SSA via
+:mod:`._timedep` (integrated hazard, delay queue); see docs/ssa-timedep.md.
 
 Variants, one file each: :mod:`.direct` (Gillespie 1977) and :mod:`.sorting` (sorting
 direct method with dependency graph, McCollum et al. 2006); ``method="auto"`` picks by
@@ -20,9 +25,10 @@ from .choose import choose_method
 from .direct import Direct
 from .ensemble import METHODS, EnsembleResult, ssa
 from .sorting import SortingDirect
+from ._timedep import ssa_refusal
 from .stationary import ssa_stationary
 from .warmup import warm_up
 
 __all__ = ["ssa", "ssa_stationary", "EnsembleResult", "METHODS", "APPROX_METHODS", "Direct",
            "SortingDirect", "TauLeap", "ChemicalLangevin", "Hybrid", "choose_method",
-           "warm_up"]
+           "warm_up", "ssa_refusal"]

@@ -150,21 +150,37 @@ def _falling_factorial(net, reaction, tree):
     return coef, sorted(orders)
 
 
-def build_model(net) -> SSAModel:
-    """Array form of ``net`` for the kernels; raises for what the exact SSA cannot run."""
-    net.require_stochastic("ssa")
+def build_model(net, timedep: bool = False):
+    """Array form of ``net`` for the kernels; raises for what the exact SSA cannot run.
+
+    With ``timedep`` (the kernels of :mod:`._timedep`), time-dependent laws, rate rules on
+    parameters, delayed events and non-consuming delayed reactions are accepted and the
+    result is ``(SSAModel, TDModel)``."""
+    if timedep:
+        from ._timedep import check_features
+
+        check_features(net)
+        _check_integer(net)
+    else:
+        net.require_stochastic("ssa")
     omega = float(net.system_size)
     S, M = net.n_species, net.n_reactions
     slots = net.slots
     assignments = dict(net.assignments)
     event_params = {var for e in net.events for var, _ in e.assignments if var in net.parameter_ids}
-    prop_exprs = net.propensity_expressions
+    rr_vars = {v for v, _ in net.rate_rules}
+    prop_exprs = list(net.propensity_expressions)
+    rx_delay, chain, chain_tau = np.full(M, -1.0), np.full(M, -1, dtype=np.int64), np.zeros(M)
+    if timedep:
+        rx_delay, chain, chain_tau = _delayed_laws(net, prop_exprs, event_params | rr_vars)
+        event_params = event_params | rr_vars
     for r, tree in zip(net.reactions, prop_exprs):
-        if ex.TIME in ex.symbols(tree):
+        if not timedep and ex.TIME in ex.symbols(tree):
             raise UnsupportedFeature(
-                f"ssa: the rate of reaction '{r.id}' depends on time; the exact SSA needs "
-                "propensities that are constant between reactions (use sn.simulate_ode or "
-                "sn.lna)", element=r.id, feature="time-dependent rate")
+                f"ssa: the rate of reaction '{r.id}' depends on time; ssa_stationary and the "
+                "approximate methods need propensities that are constant between reactions "
+                "(sn.ssa with an exact method handles it)", element=r.id,
+                feature="time-dependent rate")
 
     builder = ProgramBuilder(slots)
     ma_flag = np.zeros(M, dtype=np.int64)
@@ -172,7 +188,7 @@ def build_model(net) -> SSAModel:
     ma_rows, dep_species = [], []
     for j, (r, tree) in enumerate(zip(net.reactions, prop_exprs)):
         ma = r.mass_action
-        uses_event_params = bool(ex.symbols(r.rate) & event_params)
+        uses_event_params = bool(ex.symbols(r.rate) & event_params) or rx_delay[j] != -1.0
         if ma is not None and not uses_event_params:
             orders = [(net.index(sid), int(o)) for sid, o in ma.orders]
             total = sum(o for _, o in orders)
@@ -211,7 +227,34 @@ def build_model(net) -> SSAModel:
         dep_lists.append(affected)
     dep_ptr, dep_list = _csr(dep_lists)
 
-    # events
+    (ev_trigger, ev_init, ev_persistent, ev_order, ev_use, ev_assign_ptr, as_kind, as_index,
+     as_scale, as_prog, breakpoints, ev_dep_ptr, ev_dep_list, amounts_as_counts) = _events(
+        net, builder, assignments, slots, changes, omega)
+    E = len(net.events)
+    td_parts = _td_programs(net, builder, assignments, amounts_as_counts, prop_exprs) \
+        if timedep else None
+    code, consts, prog_ptr, max_stack = builder.arrays()
+    bps = np.array(sorted(set(b for b in breakpoints if np.isfinite(b))) or [np.inf])
+    model = SSAModel(S, M, E, ma_flag, ma_coef, ma_ptr, ma_species, ma_order,
+                    code, consts, prog_ptr, max_stack,
+                    change_ptr, change_species, change_delta, dep_ptr, dep_list,
+                    ev_trigger, ev_init, ev_persistent, ev_order if E else np.zeros(1, np.int64),
+                    ev_use, ev_assign_ptr, as_kind, as_index, as_scale, as_prog, bps,
+                    ev_dep_ptr, ev_dep_list)
+    if td_parts is None:
+        return model
+    from ._timedep import ATOL, RTOL, TDModel
+
+    integrate, rr_index, rr_prog, ev_delay_prog = td_parts
+    max_assign = max([len(e.assignments) for e in net.events] or [0])
+    return model, TDModel(bool(integrate), rr_index, rr_prog, np.maximum(rx_delay, -1.0),
+                          chain, chain_tau, ev_delay_prog, int(max_assign), RTOL, ATOL)
+
+
+def _events(net, builder, assignments, slots, changes, omega):
+    """Event arrays of :class:`SSAModel` (triggers, flags, priority order, assignments,
+    time breakpoints, event dependency graph) and the amount -> count substitution."""
+    M = net.n_reactions
     E = len(net.events)
     values = {p.id: p.value for p in net.parameters}
     amounts_as_counts = {s: ex.div(ex.Sym(s), ex.Num(omega)) for s in net.species_ids} \
@@ -262,14 +305,66 @@ def build_model(net) -> SSAModel:
     ev_dep_ptr, ev_dep_list = _csr([sorted({e for e in range(E)
                                             if trigger_species[e] & {i for i, _ in changes[j]}})
                                     for j in range(M)])
-    code, consts, prog_ptr, max_stack = builder.arrays()
-    bps = np.array(sorted(set(b for b in breakpoints if np.isfinite(b))) or [np.inf])
-    return SSAModel(S, M, E, ma_flag, ma_coef, ma_ptr, ma_species, ma_order,
-                    code, consts, prog_ptr, max_stack,
-                    change_ptr, change_species, change_delta, dep_ptr, dep_list,
-                    ev_trigger, ev_init, ev_persistent, ev_order if E else np.zeros(1, np.int64),
-                    ev_use, ev_assign_ptr, as_kind, as_index, as_scale, as_prog, bps,
-                    ev_dep_ptr, ev_dep_list)
+    return (ev_trigger, ev_init, ev_persistent, ev_order, ev_use, ev_assign_ptr, as_kind,
+            as_index, as_scale, as_prog, breakpoints, ev_dep_ptr, ev_dep_list,
+            amounts_as_counts)
+
+
+def _delayed_laws(net, prop_exprs: list, varying: set):
+    """Delays of the reactions' laws (see :mod:`._timedep`): ``rx_delay[j]`` (>= 0: a
+    non-consuming delayed reaction, -2: fires only as a delayed completion, -1: none),
+    ``chain[j1] = j2`` and ``chain_tau[j1]`` for consuming delayed pairs. Rewrites
+    ``prop_exprs`` in place to the initiation propensities."""
+    from ._timedep import _chained_completion, _delayed_law
+
+    M = net.n_reactions
+    rx_delay = np.full(M, -1.0)
+    chain = np.full(M, -1, dtype=np.int64)
+    chain_tau = np.zeros(M)
+    values0 = {p.id: p.value for p in net.parameters}
+    fixed = set(values0) - varying
+    for j2, r2 in enumerate(net.reactions):
+        hit = _chained_completion(net, r2, values0, fixed)
+        if hit is not None and chain[hit[0]] < 0:
+            chain[hit[0]], chain_tau[hit[0]] = j2, hit[1]
+            prop_exprs[j2] = ex.ZERO
+            rx_delay[j2] = -2.0  # fires only as the completion of its partner
+    for j, (r, tree) in enumerate(zip(net.reactions, prop_exprs)):
+        if rx_delay[j] == -2.0:
+            continue
+        found = _delayed_law(net, r, tree, values0, fixed)
+        if found is not None:
+            rx_delay[j], prop_exprs[j] = found
+    return rx_delay, chain, chain_tau
+
+
+def _td_programs(net, builder, assignments, amounts_as_counts, prop_exprs):
+    """Rate-rule right-hand sides and event delays as programs (counts semantics)."""
+    rr_index, rr_prog = [], []
+    for var, rhs in net.rate_rules:
+        tree = ex.substitute(_inline_assignments(rhs, assignments), amounts_as_counts)
+        rr_index.append(net.parameter_ids.index(var))
+        rr_prog.append(builder.add(tree))
+    ev_delay = []
+    for ev in net.events:
+        if ev.delay is None:
+            ev_delay.append(-1)
+        else:
+            tree = ex.substitute(_inline_assignments(ev.delay, assignments), amounts_as_counts)
+            ev_delay.append(builder.add(tree))
+    integrate = bool(net.rate_rules) or any(ex.TIME in ex.symbols(t) for t in prop_exprs)
+    return (integrate, np.array(rr_index, dtype=np.int64), np.array(rr_prog, dtype=np.int64),
+            np.array(ev_delay or [-1], dtype=np.int64))
+
+
+def _check_integer(net) -> None:
+    if not net.integer_stoichiometry:
+        nu = np.asarray(net.stoichiometry)
+        j = int(np.argmax(np.any(np.abs(nu - np.round(nu)) > 1e-12, axis=0)))
+        raise UnsupportedFeature(
+            f"ssa: reaction '{net.reactions[j].id}' has non-integer net stoichiometry; a "
+            "stochastic backend needs whole molecules (use sn.lna or sn.simulate_ode)",
+            element=net.reactions[j].id, feature="non-integer stoichiometry")
 
 
 def initial_counts(net) -> np.ndarray:

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import SimulationError
+from ..errors import SimulationError, UnsupportedFeature
 from ._kernels import _ensemble_chunk
 from ._model import build_model, initial_counts
 from ._rng import resolve_entropy, run_states
+from ._timedep import QUEUE_CAPACITY, _ensemble_chunk_td, needs_timedep, timedep_feature
 from .approx import APPROX_METHODS, approx_settings, build_approx_model, resolve_options, \
     run_approx_chunk
 from ._select import METHODS, select_method  # noqa: F401  (SSA variants by name; re-exported)
@@ -27,6 +28,23 @@ DEFAULT_MAX_STEPS = 10**8
 #: ``sn.ssa(method="auto")`` stays exact up to this many expected events per ensemble
 #: (about 100 s on one core); beyond it, the approximation :func:`choose_method` names
 AUTO_EXACT_BUDGET = 1e9
+TIMEDEP_REASON = ("time-dependent propensities, rate rules or delays: the exact direct "
+                  "method with integrated hazard / delay queue (sbmlnoise.ssa._timedep)")
+
+
+def timedep_settings(td) -> dict:
+    """What the time-dependent kernels did, for ``settings``."""
+    out = {"timedep": True,
+           "waiting_times": ("integrated hazard, Dormand-Prince 5(4) (rtol "
+                             f"{td.rtol:g}, atol {td.atol:g}); Anderson 2007 "
+                             "doi:10.1063/1.2799998" if td.integrate
+                             else "exponential (propensities constant between events)")}
+    if (td.rx_delay >= 0).any() or (td.rx_chain >= 0).any():
+        out["delayed_reactions"] = ("delay SSA: non-consuming delayed reactions (Barrio et "
+                                    "al. 2006 doi:10.1371/journal.pcbi.0020117) and "
+                                    "consuming delayed pairs (Cai 2007 "
+                                    "doi:10.1063/1.2710253); 'events' counts initiations")
+    return out
 
 
 def default_workers() -> int:
@@ -136,7 +154,8 @@ class _Problem:
     """Everything a chunk task needs (picklable: arrays and scalars only)."""
 
     def __init__(self, model, method_code, x0, p0, times, entropy, keep, want_cov,
-                 max_count, max_steps, sample_idx, approx_model=None, params=None):
+                 max_count, max_steps, sample_idx, approx_model=None, params=None, td=None):
+        self.td = td
         self.model = model
         self.method_code = method_code
         self.x0 = x0
@@ -157,6 +176,8 @@ def _run_chunk(problem: _Problem, start: int, stop: int):
     fast_time) or ("error", run, info, state)."""
     if problem.approx_model is not None:
         return run_approx_chunk(problem, start, stop)
+    if problem.td is not None:
+        return _run_chunk_td(problem, start, stop)
     m = problem.model
     T, S = problem.times.shape[0], m.n_species
     states = run_states(problem.entropy, start, stop)
@@ -177,6 +198,35 @@ def _run_chunk(problem: _Problem, start: int, stop: int):
     return ("ok", stop - start, mean, m2, cov, kept, int(total), samples, None, None)
 
 
+def _run_chunk_td(problem: _Problem, start: int, stop: int):
+    """:func:`_run_chunk` for the time-dependent/delay kernels (:mod:`._timedep`). A run
+    that overflows the queue of pending delayed completions is redone with 4x the
+    capacity (same random streams, so the result does not depend on the capacity)."""
+    m, td = problem.model, problem.td
+    T, S = problem.times.shape[0], m.n_species
+    keep = max(0, min(stop, problem.keep) - start)
+    capacity = QUEUE_CAPACITY
+    while True:
+        states = run_states(problem.entropy, start, stop)
+        mean = np.zeros((T, S))
+        m2 = np.zeros((T, S))
+        cov = np.zeros((T, S, S)) if problem.want_cov else np.zeros((0, 0, 0))
+        kept = np.zeros((keep, T, S))
+        samples = np.zeros((stop - start, problem.sample_idx.shape[0], S))
+        info = np.zeros(8)
+        err_state = np.zeros(S)
+        total = _ensemble_chunk_td(m, td, problem.x0, problem.p0, problem.times, states,
+                                   keep, problem.want_cov, mean, m2, cov, kept,
+                                   problem.sample_idx, samples, float(problem.max_count),
+                                   int(problem.max_steps), info, err_state, capacity)
+        if total < 0 and int(info[0]) == 7 and capacity < 2**26:
+            capacity *= 4
+            continue
+        if total < 0:
+            return ("error", int(start - 1 - total), info, err_state)
+        return ("ok", stop - start, mean, m2, cov, kept, int(total), samples, None, None)
+
+
 def _merge(acc, part):
     """Chan, Golub & LeVeque (1983) pairwise merge of (n, mean, m2, cov)."""
     if acc is None:
@@ -194,11 +244,12 @@ def _merge(acc, part):
     return n, mean, m2, cov
 
 
-def prepare(net, method, seed):
+def prepare(net, method, seed, timedep: bool = False):
     """What every SSA driver needs: the variant, the kernels' array model, initial counts,
-    the parameter vector (never empty, for numba) and the seed's entropy."""
+    the parameter vector (never empty, for numba) and the seed's entropy. With
+    ``timedep`` the model is ``(SSAModel, TDModel)`` (see :mod:`._timedep`)."""
     variant = select_method(method, net.n_reactions)
-    model = build_model(net)
+    model = build_model(net, timedep=True) if timedep else build_model(net)
     x0 = initial_counts(net)
     p0 = np.asarray(net.parameter_values, dtype=float).copy()
     if p0.size == 0:
@@ -236,6 +287,13 @@ def raise_failure(net, info, err_state, run=None) -> None:
                               f"exact SSA refuses it as it refuses non-whole initial counts "
                               f"(round the assignment in the model, pass system_size= to "
                               f"sn.load, or use method='cle')")
+    if status == 7:
+        raise SimulationError(f"ssa: more than 2**26 delayed completions pending at "
+                              f"t={t:g}{where} (state {state})")
+    if status == 8:
+        ev = net.events[int(info[1])].id
+        raise SimulationError(f"ssa: the delay of event '{ev}' is {info[4]!r} at t={t:g}"
+                              f"{where} (must be finite and >= 0), state {state}")
     if status == 5:
         r = net.reactions[int(info[1])].id
         s = net.species_ids[int(info[2])]
@@ -354,6 +412,24 @@ def _resolve_method(net, method, times, runs):
     return variant, f"method={variant.name!r} requested"
 
 
+def _variant_for(net, method, times, runs, timedep: bool):
+    """(variant, reason); time-dependent/delay models run the exact direct method of
+    :mod:`._timedep` and the approximate methods refuse them by name."""
+    if timedep and method == "auto":
+        return METHODS["direct"], TIMEDEP_REASON
+    variant, reason = _resolve_method(net, method, times, runs)
+    if timedep and variant in APPROX_METHODS.values():
+        element, feature = timedep_feature(net)
+        raise UnsupportedFeature(
+            f"ssa: method={variant.name!r} (approximate) does not handle the {feature} of "
+            f"'{element}'; the exact SSA does (method='auto' or 'direct')",
+            element=element, feature=feature)
+    if timedep and variant is not METHODS["direct"]:
+        return METHODS["direct"], (f"{reason}; ran the direct method (the only exact "
+                                   "variant of the time-dependent/delay kernels)")
+    return variant, reason
+
+
 def _executor(problem, chunks, workers, client):
     """(iterator of chunk results in order, workers label, executor or None)."""
     if client is not None:
@@ -440,7 +516,12 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
         (from the initial state, no ODE integration): exact whenever the expected number
         of reaction events of the ensemble is below :data:`AUTO_EXACT_BUDGET` (1e9),
         otherwise the approximation the copy numbers allow; the reason is in
-        ``settings["method_reason"]``.
+        ``settings["method_reason"]``. Models with time-dependent laws, rate rules on
+        parameters, delayed events or ``delay()`` in kinetic laws always run the exact
+        direct method of :mod:`sbmlnoise.ssa._timedep` (integrated hazard, Anderson 2007
+        doi:10.1063/1.2799998, exact up to an ODE tolerance of 1e-8; delay queue, Barrio
+        et al. 2006 doi:10.1371/journal.pcbi.0020117); the approximate methods refuse
+        them. See ``settings["waiting_times"]`` and docs/ssa-timedep.md.
     workers : int, optional
         Local threads (default: all cores available). Kernels release the GIL.
     client : dask.distributed.Client, optional
@@ -493,14 +574,19 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
     if keep < 0:
         raise ValueError("keep_trajectories must be >= 0")
     keep = min(keep, runs)
-    variant, reason = _resolve_method(net, method, times, runs)
+    timedep = needs_timedep(net)
+    variant, reason = _variant_for(net, method, times, runs, timedep)
     approx = variant in APPROX_METHODS.values()
     if approx_options and not approx:
         raise TypeError(f"options {', '.join(sorted(approx_options))} apply only to the "
                         "approximate methods 'tau_leap', 'cle', 'hybrid'")
     opts, params = resolve_options(approx_options)
     exact_variant = select_method("auto", net.n_reactions) if approx else variant
-    _, model, x0, p0, entropy = prepare(net, exact_variant, seed)
+    _, model, x0, p0, entropy = prepare(net, exact_variant, seed, timedep and not approx)
+    td = None
+    if timedep and not approx:
+        model, td = model
+        variant = METHODS["direct"]
     if x0.size and float(np.max(x0)) > float(max_count):
         i = int(np.argmax(x0))
         raise SimulationError(
@@ -511,7 +597,7 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
     sample_idx = _sample_index(distributions, times, runs, net.n_species)
     problem = _Problem(model, variant.code, x0, p0, times, entropy, keep, bool(covariance),
                        max_count, max_steps, sample_idx,
-                       build_approx_model(net) if approx else None, params)
+                       build_approx_model(net) if approx else None, params, td)
     chunks = [(s, min(s + CHUNK_RUNS, runs)) for s in range(0, runs, CHUNK_RUNS)]
     started = _time.perf_counter()
     results, used_workers, executor = _executor(problem, chunks, workers, client)
@@ -525,6 +611,8 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
                 "n_times": len(times), "events": int(round(events)),
                 "seconds": _time.perf_counter() - started,
                 "max_count": max_count, "max_steps": max_steps}
+    if td is not None:
+        settings.update(timedep_settings(td))
     if approx:
         settings.update(approx_settings(variant, opts, counters, fast_time, net, runs,
                                         float(times[-1])))

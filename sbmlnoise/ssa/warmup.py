@@ -13,9 +13,13 @@ import time
 
 WARMUP_MODEL = ("model warm; => X; k; X => ; g*X; 2 X => Y; c*X*(X-1)/2; Y => ; g*Y; "
                 "E: at (X > 3): k = k; k = 50; g = 1; c = 0.01; X = 0; Y = 0; end")
+#: time-dependent law, rate rule, delayed event and delayed reaction (``._timedep``)
+WARMUP_TIMEDEP = ("model warmtd; => X; k*(1 + sin(time)); X => ; g*X; => Y; g*delay(X, 1); "
+                  "h' = -h; E: at 0.5 after (time > 0.2): X = X + 1; k = 5; g = 1; h = 1; "
+                  "X = 0; Y = 0; end")
 
 
-def warm_up(methods=("direct", "sorting", "tau_leap", "cle", "hybrid")) -> float:
+def warm_up(methods=("direct", "sorting", "tau_leap", "cle", "hybrid", "timedep")) -> float:
     """Run a tiny model (with an event) through every kernel in ``methods`` so that a
     worker's first real simulation does not pay numba compilation or cache loading.
 
@@ -27,5 +31,8 @@ def warm_up(methods=("direct", "sorting", "tau_leap", "cle", "hybrid")) -> float
     started = time.perf_counter()
     net = load(WARMUP_MODEL)
     for method in methods:
+        if method == "timedep":  # the time-dependent/delay kernels (sbmlnoise.ssa._timedep)
+            ssa(load(WARMUP_TIMEDEP), times=[0.0, 1.0], runs=2, seed=0, workers=1)
+            continue
         ssa(net, times=[0.0, 1.0], runs=2, seed=0, method=method, workers=1)
     return time.perf_counter() - started
