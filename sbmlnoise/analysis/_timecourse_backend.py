@@ -41,14 +41,14 @@ class TimeCourseBackend(Backend):
                    "statistics at the end of the window, the whole course on the report")
     reference = "Gillespie 1977 doi:10.1021/j100540a008; Cao et al. 2006 doi:10.1063/1.2159468"
     capabilities = {"time_point": True, "events": True, "oscillators": True,
-                    "large_counts": True}
+                    "large_counts": True, "time_dependent_rates": True, "rate_rules": True,
+                    "delays": True}
 
     def applies(self, ctx: ModelContext, request: Request, state: RunState) -> Refusal | None:
-        if ctx.stochastic_reason and not _lna_scale(ctx):
-            return Refusal(ctx.stochastic_reason)
-        if ctx.net.is_time_dependent and not _ssa_handles_time(ctx):
-            return Refusal("the stochastic simulation does not handle time-dependent rates "
-                           "yet; the rate equations and the LNA time course still do")
+        if not _lna_scale(ctx):
+            refusal = _ssa_refusal(ctx)
+            if refusal:
+                return Refusal(refusal)
         if request.time is None and state.statistics and not request.strict:
             return Refusal("not needed: a stationary method answered", quiet=True)
         return None
@@ -66,8 +66,12 @@ class TimeCourseBackend(Backend):
         if _lna_scale(ctx):
             return _lna_course(ctx, times, why, state)
         budget = event_budget(request)
-        method, reason = choose_method(ctx.net, t_end=t_end, runs=RUNS, budget=budget,
-                                       allow_lna=False, ode=ctx.net.n_species <= 40)
+        if _time_dependent(ctx):  # only the exact direct method simulates these
+            method, reason = "direct", ("time-dependent rates, rate rules or delays: the "
+                                        "exact SSA with integrated hazards")
+        else:
+            method, reason = choose_method(ctx.net, t_end=t_end, runs=RUNS, budget=budget,
+                                           allow_lna=False, ode=ctx.net.n_species <= 40)
         seed = int(np.random.SeedSequence(request.seed).spawn(3)[2].generate_state(1)[0])
         tc = time_course_noise(ctx.net, times, runs=RUNS, seed=seed, workers=1,
                                max_events=10.0 * budget, method=method)
@@ -79,6 +83,8 @@ class TimeCourseBackend(Backend):
 #: copy numbers beyond which no simulation is needed or possible: the time-dependent LNA
 #: (relative fluctuations ~ 1/sqrt(counts) < 3e-5) answers instead
 LNA_COUNTS = 1e9
+#: wall-time limit of that LNA time course (seconds)
+LNA_SECONDS = 30.0
 
 
 def _lna_scale(ctx: ModelContext) -> bool:
@@ -95,7 +101,7 @@ def _lna_course(ctx: ModelContext, times: np.ndarray, why: str,
     """The time-dependent LNA over the window (valid at these copy numbers: relative
     fluctuations of order 1/sqrt(counts)); its last time point is the answer."""
     from ..lna import lna
-    course = lna(ctx.net, t=times, emre=False)
+    course = lna(ctx.net, t=times, emre=False, max_seconds=LNA_SECONDS)
     state.artifacts["lna_time_course"] = course
     st = course.at(-1)
     settings = dict(st.settings)
@@ -107,14 +113,20 @@ def _lna_course(ctx: ModelContext, times: np.ndarray, why: str,
                            settings=settings, stderr=None, time=st.time, extra=st.extra)
 
 
-def _ssa_handles_time(ctx: ModelContext) -> bool:
-    """Whether the stochastic simulation can run a model with time-dependent rates (a
-    capability the ssa package declares once it has it)."""
-    try:
-        from ..ssa import supports_time_dependent  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    return bool(supports_time_dependent(ctx.net))
+def _time_dependent(ctx: ModelContext) -> bool:
+    from ..ssa._timedep import needs_timedep
+    return bool(needs_timedep(ctx.net))
+
+
+def _ssa_refusal(ctx: ModelContext) -> str | None:
+    """Why the exact SSA cannot simulate this model (None when it can: also with
+    time-dependent rates, rate rules on parameters, delayed events and delays)."""
+    if not _time_dependent(ctx):
+        return ctx.stochastic_reason
+    from .._summary import first_line
+    from ..ssa import ssa_refusal
+    err = ssa_refusal(ctx.net)
+    return None if err is None else first_line(err)
 
 
 def window(ctx: ModelContext, request: Request) -> tuple[float, str]:

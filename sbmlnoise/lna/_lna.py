@@ -60,7 +60,8 @@ __all__ = ["lna", "LNATimeCourse", "noise_decomposition", "find_reporter_pairs",
 
 # =========================================================================== front door
 def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
-        atol: float = 1e-10, method: str | None = None, steady_state=None):
+        atol: float = 1e-10, method: str | None = None, steady_state=None,
+        max_seconds: float | None = None):
     """Linear noise approximation of the molecule-count statistics.
 
     Parameters
@@ -81,6 +82,9 @@ def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
         independent species), else the explicit ``"RK45"``; for large *stiff* networks
         pass ``"BDF"`` or ``"Radau"`` (sparse Kronecker-sum Jacobian). Cost per right-hand
         side: one ``r x r`` matrix product (``S J^T = (J S)^T``).
+    max_seconds : float, optional
+        Wall-time limit of a time course (``t`` given): past it a SimulationError says
+        how far the integration got. Default: none.
     steady_state : pandas.Series or array_like, optional
         Stationary case only: a known steady state in model substance units (amounts, in
         species order or indexed by species id), e.g. from an earlier
@@ -140,8 +144,9 @@ def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
     if times.ndim == 0:
         return _time_course(net, np.array([0.0, float(times)]) if times > 0 else
                             np.array([0.0]), emre=emre, rtol=rtol, atol=atol,
-                            method=method).at(-1)
-    return _time_course(net, times.ravel(), emre=emre, rtol=rtol, atol=atol, method=method)
+                            method=method, max_seconds=max_seconds).at(-1)
+    return _time_course(net, times.ravel(), emre=emre, rtol=rtol, atol=atol, method=method,
+                        max_seconds=max_seconds)
 
 
 # =========================================================================== helpers
@@ -491,7 +496,7 @@ class LNATimeCourse(Sequence):
 
 
 def _time_course(net: ReactionNetwork, times: np.ndarray, *, emre, rtol, atol,
-                 method) -> LNATimeCourse:
+                 method, max_seconds: float | None = None) -> LNATimeCourse:
     from scipy.integrate import solve_ivp
     import scipy.sparse as sps
 
@@ -511,7 +516,14 @@ def _time_course(net: ReactionNetwork, times: np.ndarray, *, emre, rtol, atol,
     def unpack(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return y[:r], y[r:r + r * r].reshape(r, r), y[r + r * r:]
 
+    import time as _wall
+    deadline = None if max_seconds is None else _wall.perf_counter() + float(max_seconds)
+
     def rhs(tt: float, y: np.ndarray) -> np.ndarray:
+        if deadline is not None and _wall.perf_counter() > deadline:
+            raise SimulationError(f"lna: the time-dependent LNA of model '{net.id}' did not "
+                                  f"reach t={float(times[-1]):g} within {max_seconds:g} s "
+                                  f"(stopped at t={tt:.4g}; a stiff model)")
         m, s, d = unpack(y)
         n = link @ m + offset
         x = n / omega

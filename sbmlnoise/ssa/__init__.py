@@ -25,7 +25,7 @@ from .choose import choose_method
 from .direct import Direct
 from .ensemble import METHODS, EnsembleResult, ssa
 from .sorting import SortingDirect
-from ._timedep import ssa_refusal
+from ._model import ssa_refusal
 from .stationary import ssa_stationary
 from .warmup import warm_up
 

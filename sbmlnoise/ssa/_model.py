@@ -381,3 +381,16 @@ def initial_counts(net) -> np.ndarray:
         i = int(np.argmax(rounded < 0))
         raise ModelError(f"ssa: initial count of species '{net.species_ids[i]}' is negative")
     return rounded
+
+
+def ssa_refusal(net):
+    """``None`` if the exact :func:`~sbmlnoise.ssa.ssa` can simulate ``net`` (including
+    time-dependent laws, rate rules on parameters, delayed events and the supported
+    ``delay()`` forms), else the :class:`UnsupportedFeature` it would raise (naming the
+    element and the feature). Cheap: builds the kernels' array model, simulates nothing."""
+    try:
+        from ._timedep import needs_timedep
+        build_model(net, timedep=needs_timedep(net))
+    except UnsupportedFeature as err:
+        return err
+    return None

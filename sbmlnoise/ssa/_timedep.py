@@ -776,17 +776,3 @@ def _ensemble_chunk_td(m, td, x0, p0, times, states, keep, want_cov, mean, m2, c
                     for u in range(S):
                         cov[i, s, u] += d1[s] * (buf[i, u] - mean[i, u])
     return total
-
-
-def ssa_refusal(net):
-    """``None`` if the exact :func:`~sbmlnoise.ssa.ssa` can simulate ``net`` (including
-    time-dependent laws, rate rules on parameters, delayed events and the supported
-    ``delay()`` forms), else the :class:`UnsupportedFeature` it would raise (naming the
-    element and the feature). Cheap: builds the kernels' array model, simulates nothing."""
-    from ._model import build_model
-
-    try:
-        build_model(net, timedep=needs_timedep(net))
-    except UnsupportedFeature as err:
-        return err
-    return None
