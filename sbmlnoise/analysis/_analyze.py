@@ -147,16 +147,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     decomposition = _decomposition(net, st, species, state.warnings)
     control = _noise_control(ctx, request, state, primary, species, timings)
     rules = assignment_statistics(net, state.statistics, state.artifacts)
-    settings = {"method": request.method, "species": list(species), "seed": seed,
-                "fsp_tol": fsp_tol, "max_states": int(max_states),
-                "thermo_level": thermo, "trajectories": int(trajectories),
-                "system_size": float(net.system_size),
-                "system_size_source": net.system_size_source,
-                "time_scale": ctx.scales["slow"], "fast_time_scale": ctx.scales["fast"],
-                "oscillation_period": ctx.scales["period"], "budget": budget,
-                "ssa": state.plans.get("ssa"),
-                "stationary": request.time is None and st.time is None,
-                "time": request.time if request.time is not None else st.time}
+    settings = _settings(ctx, request, state, st, thermo, trajectories)
     timings["total"] = _time.perf_counter() - t_start
     return AnalysisReport(
         model_id=net.id, model_name=net.name, species=tuple(species),
@@ -169,6 +160,22 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         noise_control=control, assignment_statistics=rules, time_course=dyn.time_course, oscillation=dyn.oscillation,
         multistability=dyn.multistability, dynamics={"kind": dyn.kind, "notes": dyn.notes},
         network=net)
+
+
+def _settings(ctx: ModelContext, request: Request, state: RunState, st: NoiseStatistics,
+              thermo: str | None, trajectories: int) -> dict[str, Any]:
+    """What was asked for and what the analysis chose (``report.settings``)."""
+    net = ctx.net
+    return {"method": request.method, "species": list(request.species),
+            "seed": request.seed, "fsp_tol": request.fsp_tol,
+            "max_states": int(request.max_states), "thermo_level": thermo,
+            "trajectories": int(trajectories), "system_size": float(net.system_size),
+            "system_size_source": net.system_size_source,
+            "time_scale": ctx.scales["slow"], "fast_time_scale": ctx.scales["fast"],
+            "oscillation_period": ctx.scales["period"], "budget": request.budget,
+            "ssa": state.plans.get("ssa"),
+            "stationary": request.time is None and st.time is None,
+            "time": request.time if request.time is not None else st.time}
 
 
 # =========================================================================== validation
