@@ -404,6 +404,8 @@ def _decomposition(net, st, species, warnings) -> pd.DataFrame | None:
 
 #: the exact sensitivities run inside ``analyze`` up to this many (parameters x species^2)
 NOISE_CONTROL_MAX_WORK = 2e5
+#: above this many FSP states the table uses the LNA's exact sensitivities instead
+NOISE_CONTROL_FSP_STATES = 20_000
 
 
 def _noise_control(ctx, request, state, primary, species, timings) -> pd.DataFrame | None:
@@ -415,14 +417,20 @@ def _noise_control(ctx, request, state, primary, species, timings) -> pd.DataFra
     net = ctx.net
     if len(net.parameters) * net.n_species ** 2 > NOISE_CONTROL_MAX_WORK:
         return None
+    method = primary
+    fr = state.artifacts.get("fsp_result")
+    if primary == "fsp" and fr is not None and fr.n_states > NOISE_CONTROL_FSP_STATES:
+        if "lna" not in state.statistics:
+            return None
+        method = "lna"  # one sparse solve per parameter on a large projection is too slow
     t0 = _time.perf_counter()
     try:
         from ..studies._sensitivity import noise_control, sensitivities
-        sens = sensitivities(net, primary, species=list(species), fsp_tol=request.fsp_tol,
+        sens = sensitivities(net, method, species=list(species), fsp_tol=request.fsp_tol,
                              max_states=request.max_states,
                              fsp_result=state.artifacts.get("fsp_result"))
         table = noise_control(sens, "cv2")
-        table.attrs["method"] = primary
+        table.attrs["method"] = method
     except (SbmlnoiseError, ValueError, KeyError, np.linalg.LinAlgError) as err:
         state.warnings.append(f"no noise-control table: {first_line(err)}")
         table = None
