@@ -173,3 +173,33 @@ def test_dsmts_high_count_cases_small_epsilon(method):
                             method=method, epsilon=0.0005)
     failed = _failed(report)
     assert not failed, {c: report["cases"][c]["reason"] for c in failed}
+
+
+def test_rule_defined_output_is_scored_from_the_runs(tmp_path):
+    """Issue 12: a DSMTS-style output defined by an assignment rule (y := 2 X) is scored
+    from every run's value of the rule. Closed form: X(t) is Poisson with mean
+    m(t) = k/g (1 - exp(-g t)) from X(0) = 0, so y has mean 2 m and sd 2 sqrt(m)."""
+    import math
+
+    import sbmlnoise as sn
+    from sbmlnoise.conformance.stochastic import run_stochastic
+
+    text = ("model rule_out; species X; => X; k; X => ; g*X; y := 2*X; k = 20; g = 1; "
+            "X = 0; end")
+    case = tmp_path / "00001"
+    case.mkdir()
+    (case / "00001-sbml-l3v2.xml").write_text(sn.antimony_to_sbml(text), encoding="utf-8")
+    (case / "00001-settings.txt").write_text(
+        "start: 0\nduration: 5\nsteps: 10\nvariables: y\nabsolute: \nrelative: \n"
+        "amount: \nconcentration: \noutput: y-mean, y-sd\nmeanRange: (-3, 3)\n"
+        "sdRange: (-5, 5)\n", encoding="utf-8")
+    rows = ["time,y-mean,y-sd"]
+    for k in range(11):
+        t = 0.5 * k
+        m = 20.0 * (1.0 - math.exp(-t))
+        rows.append(f"{t:g},{2 * m:.10g},{2 * math.sqrt(m):.10g}")
+    (case / "00001-results.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = run_stochastic(tmp_path, runs=2000, seed=5)
+    entry = report["cases"]["00001"]
+    assert entry["status"] == "pass", entry
+    assert entry["checked"] > 10
