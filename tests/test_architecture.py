@@ -285,3 +285,17 @@ def test_docs_architecture_worked_example_runs(capsys):
     finally:
         from sbmlnoise.analysis import _backends
         _backends._REGISTRY.pop("poisson", None)
+
+
+def test_wall_time_limit_skips_what_remains_with_the_reason():
+    """Issue 16: analyze has a (cooperative) wall-time limit. Once it has passed, the
+    backends after the first answer and the optional stages are skipped, each saying so."""
+    rep = sn.analyze(BD, method="all", seed=1, trajectories=0, thermo=None,
+                     wall_time=1e-9, budget=1e9)
+    assert rep.primary == "fsp" and list(rep.statistics) == ["fsp"]
+    assert all("wall-time limit" in rep.skipped[m] for m in ("lna", "ssa"))
+    assert "wall-time limit" in rep.dynamics["notes"]["dynamics"]
+    assert rep.noise_control is None
+    full = sn.analyze(BD, method="all", seed=1, trajectories=0, thermo=None)
+    assert {"fsp", "lna", "ssa"} <= set(full.statistics)
+    assert full.settings["budget"] is not None  # the default wall time bounds cost estimates

@@ -26,7 +26,7 @@ from ..network import ReactionNetwork
 from ..stats import NoiseStatistics
 from ._backends import Backend, Request, RunState, get_backend, registered
 from ._context import ModelContext, build_context
-from ._dynamics_stage import dynamics
+from ._dynamics_stage import Dynamics, dynamics
 from ._rule_stats import assignment_statistics
 from ._result import AnalysisReport
 
@@ -35,6 +35,8 @@ __all__ = ["analyze", "METHODS", "versions"]
 #: the built-in backends, in order of preference for the primary result
 METHODS = ("fsp", "lna", "ssa")
 
+#: default wall-clock limit of one analysis (seconds; cooperative, see ``analyze``)
+WALL_TIME = 600.0
 #: relative tolerance between FSP and LNA below which they count as consistent
 FSP_LNA_RTOL = 1e-3
 #: number of standard errors beyond which an SSA estimate counts as inconsistent
@@ -49,7 +51,8 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             fsp_tol: float = 1e-6, max_states: int = 200_000,
             thermo: str | None = "network", system_size: float | None = None,
             time: float | None = None, ssa_runs: int = 1000,
-            budget: float | None = None, progress: bool = False) -> AnalysisReport:
+            budget: float | None = None, wall_time: float | None = WALL_TIME,
+            progress: bool = False) -> AnalysisReport:
     """Noise analysis of a reaction network: stationary, or at one time point.
 
     Parameters
@@ -97,6 +100,13 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     budget : float, optional
         Seconds one backend may take: a backend whose own cost estimate exceeds it is
         skipped with the reason (not with a name given in ``method``). Default: none.
+    wall_time : float, optional
+        Wall-clock seconds for the whole analysis (default 600; None: no limit). The limit
+        is cooperative: once it has passed, the remaining backends (after one has answered)
+        and the optional stages (dynamics, noise control) are skipped with the reason, and a
+        backend whose cost estimate exceeds it is not started under ``auto``/``all``. A
+        running backend is bounded by its own limits (event caps, ``max_states``, the ODE
+        and LNA wall-time limits), not interrupted.
     progress : bool
         Show a progress bar (tqdm) over the analysis steps.
 
@@ -118,7 +128,9 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     species = _species(net, species)
     names = _method_names(method)
     request = _request(method, species, seed, time, ssa_runs, trajectories, t_end, burn_in,
-                       ssa_events, fsp_tol, max_states, budget)
+                       ssa_events, fsp_tol, max_states,
+                       budget if budget is not None or wall_time is None else wall_time)
+    deadline = math.inf if wall_time is None else t_start + float(wall_time)
     t0 = _time.perf_counter()
     ctx = build_context(net, time=request.time)
     timings["steady_state"] = _time.perf_counter() - t0
@@ -127,7 +139,10 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     bar = _Progress(progress, len(names) + bool(thermo) + bool(trajectories), net.id)
     for name in names:
         bar.step(name)
-        _run_backend(get_backend(name), ctx, request, state, skipped, timings)
+        if state.statistics and _time.perf_counter() > deadline:
+            skipped[name] = f"not run: the analysis passed its wall-time limit ({wall_time:g} s)"
+        else:
+            _run_backend(get_backend(name), ctx, request, state, skipped, timings)
         bar.done()
     if not state.statistics:
         bar.close()
@@ -139,13 +154,14 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
                               "numbers are primary")
     traj = _sample_trajectories(ctx, request, state, trajectories, timings, bar)
     thermo_report, thermo_status = _thermodynamics(ctx, request, state, thermo, timings, bar)
-    dyn = dynamics(ctx, request, state, timings)
+    late = _time.perf_counter() > deadline
+    dyn = dynamics(ctx, request, state, timings) if not late else _late_dynamics(wall_time)
     bar.close()
     st = state.statistics[primary]
     bursts = _bursts(ctx, request, st, species, timings)
     consistency = consistency_table(state.statistics, species)
     decomposition = _decomposition(net, st, species, state.warnings)
-    control = _noise_control(ctx, request, state, primary, species, timings)
+    control = None if late else _noise_control(ctx, request, state, primary, species, timings)
     rules = assignment_statistics(net, state.statistics, state.artifacts)
     settings = _settings(ctx, request, state, st, thermo, trajectories)
     timings["total"] = _time.perf_counter() - t_start
@@ -160,6 +176,11 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         noise_control=control, assignment_statistics=rules, time_course=dyn.time_course, oscillation=dyn.oscillation,
         multistability=dyn.multistability, dynamics={"kind": dyn.kind, "notes": dyn.notes},
         network=net)
+
+
+def _late_dynamics(wall_time: float | None) -> Dynamics:
+    return Dynamics(notes={"dynamics": "oscillation, time course and multistability not run: "
+                           f"the analysis passed its wall-time limit ({wall_time} s)"})
 
 
 def _settings(ctx: ModelContext, request: Request, state: RunState, st: NoiseStatistics,
