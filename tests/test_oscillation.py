@@ -106,7 +106,21 @@ def test_deterministic_cycle_of_brusselator_starts_off_the_fixed_point():
     c2 = deterministic_cycle(sn.load(BRUSSELATOR, system_size=50))
     assert c1["converged"] and c2["converged"]
     assert c1["period"] == pytest.approx(c2["period"], rel=1e-6)
-    assert 6.5 < c1["period"] < 8.0  # ~7.157 (b = 3, a = 1)
+    # independent reference: scipy's DOP853 on x' = a - (b + 1) x + x^2 y,
+    # y' = b x - x^2 y (a = 1, b = 3), period between upward crossings of x = a
+    from scipy.integrate import solve_ivp
+
+    def rhs(t, z):
+        x, y = z
+        return [1.0 - 4.0 * x + x * x * y, 3.0 * x - x * x * y]
+
+    def up(t, z):
+        return z[0] - 1.0
+    up.direction = 1.0
+    sol = solve_ivp(rhs, (0.0, 300.0), [1.1, 3.0], method="DOP853", rtol=1e-11,
+                    atol=1e-12, events=up)
+    crossings = sol.t_events[0]
+    assert c1["period"] == pytest.approx(crossings[-1] - crossings[-2], rel=1e-4)
     np.testing.assert_allclose(c2["amplitude"], 50 * c1["amplitude"], rtol=1e-3)
 
 

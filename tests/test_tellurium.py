@@ -96,4 +96,6 @@ def test_repr_html_and_plot():
     assert "mean" in ax2.get_ylabel()
     import matplotlib.pyplot as plt
     plt.close("all")
-    assert math.isfinite(float(st.mean["X"]))
+    # birth K, death G [X] = (G/V) n: Poisson with mean K V / G = 20, Fano 1
+    assert abs(float(st.mean["X"]) - K * V / G) < 4.5 * float(st.stderr["mean"]["X"])
+    assert abs(float(st.fano["X"]) - 1.0) < 4.5 * float(st.stderr["fano"]["X"])

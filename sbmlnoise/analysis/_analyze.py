@@ -327,7 +327,7 @@ def _sample_trajectories(ctx, request, state, trajectories, timings, bar) -> pd.
     traj = None
     try:
         from ..ssa import ssa
-        seed = int(np.random.SeedSequence(request.seed).spawn(2)[1].generate_state(1)[0])
+        seed = request.child_seed(1)
         horizon = trajectory_horizon(ctx, state.reference_counts(ctx))
         ens = ssa(ctx.net, times=np.linspace(0.0, horizon, 201), runs=int(trajectories),
                   seed=seed, keep_trajectories=int(trajectories), workers=1,

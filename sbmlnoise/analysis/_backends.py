@@ -16,7 +16,6 @@ public ``sn.backends()``). docs/architecture.md has a worked example.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -28,6 +27,10 @@ from .._summary import first_line
 from ..errors import SbmlnoiseError, UnsupportedFeature
 from ..stats import NoiseStatistics
 from ._context import ModelContext
+
+#: order of magnitude of the compiled SSA's throughput on one core (events/s), used only
+#: for cost estimates
+EVENTS_PER_SECOND = 2e7
 
 __all__ = ["Backend", "Refusal", "Request", "RunState", "Cost", "CAPABILITIES",
            "register_backend", "get_backend", "backends", "registered"]
@@ -86,6 +89,13 @@ class Request:
     ssa_events: float | None = None
     ssa_runs: int = 1000
     budget: float | None = None
+
+    def child_seed(self, k: int) -> int:
+        """Seed of the ``k``-th stochastic step of the analysis (0: stationary SSA,
+        1: sample trajectories, 2: time course, 4-6: dynamics stage): child ``k`` of
+        ``SeedSequence(seed)``, so every step is reproducible and independent."""
+        child = np.random.SeedSequence(self.seed).spawn(k + 1)[k]
+        return int(child.generate_state(1)[0])
 
 
 @dataclass
@@ -240,13 +250,3 @@ def _capability_gap(backend: Backend, ctx: ModelContext, request: Request) -> Re
 def _who_does(capability: str) -> str:
     names = [n for n in registered() if _REGISTRY[n].capabilities.get(capability)]
     return f"use {' or '.join(repr(n) for n in names)}" if names else ""
-
-
-def events_per_second() -> float:
-    """Order of magnitude of the compiled SSA's throughput on one core (events/s), used
-    only for cost estimates."""
-    return 2e7
-
-
-def finite_or(value: float, default: float) -> float:
-    return value if (value is not None and math.isfinite(value)) else default

@@ -64,6 +64,9 @@ class ModelContext:
     stochastic_reason: str | None = None
     time: float | None = None
     warnings: tuple[str, ...] = ()
+    #: derived numbers several backends ask for (e.g. the FSP's projected size), computed
+    #: on first use
+    memo: dict = field(default_factory=dict, repr=False)
 
     @property
     def ss_amounts(self) -> np.ndarray | None:

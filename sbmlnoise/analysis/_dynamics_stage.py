@@ -82,10 +82,6 @@ def _budget(request: Request) -> float:
     return max(10.0 * event_budget(request), DYNAMICS_EVENTS)
 
 
-def _seed(request: Request, k: int) -> int:
-    return int(np.random.SeedSequence(request.seed).spawn(k + 1)[k].generate_state(1)[0])
-
-
 def _oscillation(ctx: ModelContext, request: Request, state: RunState,
                  out: Dynamics) -> None:
     if request.time is not None:
@@ -99,7 +95,7 @@ def _oscillation(ctx: ModelContext, request: Request, state: RunState,
         return
     species = _most_variable(ctx, request, state)
     try:
-        out.oscillation = oscillation(ctx.net, method=method, seed=_seed(request, 4),
+        out.oscillation = oscillation(ctx.net, method=method, seed=request.child_seed(4),
                                       workers=1, max_events=_budget(request),
                                       runs=OSCILLATION_RUNS, cycles=OSCILLATION_CYCLES,
                                       species=species)
@@ -137,7 +133,7 @@ def _time_course(ctx: ModelContext, request: Request, state: RunState, out: Dyna
         # the time-dependent LNA of a limit cycle is valid only before the runs dephase and
         # costs thousands of stiff steps over ten periods: not drawn for oscillators
         tc = time_course_noise(ctx.net, np.linspace(0.0, t_end, 101), runs=COURSE_RUNS,
-                               seed=_seed(request, 5), workers=1,
+                               seed=request.child_seed(5), workers=1,
                                max_events=_budget(request), lna=out.kind != "oscillator")
         tc.settings.update(window=why)
         out.time_course = tc
@@ -154,7 +150,7 @@ def _multistable(ctx: ModelContext, request: Request, state: RunState,
         return
     from ..dynamics._multistability import multistability
     try:
-        ms = multistability(ctx.net, seed=_seed(request, 6) % 2**31, workers=1)
+        ms = multistability(ctx.net, seed=request.child_seed(6) % 2**31, workers=1)
         if int(ms.states["stable"].sum()) >= 2:
             out.multistability = ms
             out.kind = "multistable"

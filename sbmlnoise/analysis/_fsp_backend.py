@@ -73,6 +73,12 @@ def projected_states(ctx: ModelContext) -> float:
     with 3 Poisson standard deviations around the steady state -- or, without one, around
     the maximum of the rate equations over 50 relaxation times): the same rule as the FSP's
     own, so ``auto`` and ``method="fsp"`` quote the same numbers. 0 when unknown."""
+    if "fsp_states" not in ctx.memo:  # applies() and cost() both ask
+        ctx.memo["fsp_states"] = _projected_states(ctx)
+    return ctx.memo["fsp_states"]
+
+
+def _projected_states(ctx: ModelContext) -> float:
     from ..fsp._solver import projected_states as fsp_states
     level = _levels(ctx)
     if level is None:

@@ -15,7 +15,7 @@ import pandas as pd
 from ..errors import NoSteadyState
 from ..network import ReactionNetwork
 from ..stats import NoiseStatistics
-from ._backends import (Backend, Cost, Refusal, Request, RunState, events_per_second,
+from ._backends import (Backend, Cost, Refusal, Request, RunState, EVENTS_PER_SECOND,
                         register_backend)
 from ._context import ModelContext
 
@@ -48,10 +48,10 @@ class SSABackend(Backend):
             events = request.ssa_runs * (rate if math.isfinite(rate) else 1.0) * request.time
         else:
             events = plan_stationary(ctx, state.reference_counts(ctx), request)["expected_events"]
-        return Cost(events / events_per_second(), f"about {events:.3g} reaction events")
+        return Cost(events / EVENTS_PER_SECOND, f"about {events:.3g} reaction events")
 
     def run(self, ctx: ModelContext, request: Request, state: RunState) -> NoiseStatistics:
-        seed = int(np.random.SeedSequence(request.seed).spawn(2)[0].generate_state(1)[0])
+        seed = request.child_seed(0)
         if request.time is not None:
             state.plans["ssa"] = {"time": request.time, "runs": int(request.ssa_runs)}
             return ssa_at_time(ctx.net, request.time, int(request.ssa_runs), seed,

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 from ..stats import NoiseStatistics
 from ._backends import Backend, Cost, Refusal, Request, RunState, register_backend
@@ -72,7 +71,7 @@ class TimeCourseBackend(Backend):
         else:
             method, reason = choose_method(ctx.net, t_end=t_end, runs=RUNS, budget=budget,
                                            allow_lna=False, ode=ctx.net.n_species <= 40)
-        seed = int(np.random.SeedSequence(request.seed).spawn(3)[2].generate_state(1)[0])
+        seed = request.child_seed(2)
         tc = time_course_noise(ctx.net, times, runs=RUNS, seed=seed, workers=1,
                                max_events=10.0 * budget, method=method)
         tc.settings.update(window=why, method_reason=reason)
@@ -159,6 +158,6 @@ def statistics_at_end(tc) -> NoiseStatistics:
     settings = dict(tc.settings)
     settings.update(time=t, source="time course")
     method = str(settings.get("ssa_method") or "ssa")
-    return NoiseStatistics(mean=mean, covariance=pd.DataFrame(cov, index=ids, columns=ids),
+    return NoiseStatistics(mean=mean, covariance=cov,
                            method=f"timecourse:{method}", settings=settings, stderr=stderr,
                            time=t if math.isfinite(t) else None)

@@ -28,7 +28,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._kernels import _fire_events, _mass_action, _start
+from ._kernels import _fire_events, _mass_action, _start, _welford
 from ._program import _eval
 from ._rng import _exponential, _normal, _poisson, _uniform
 
@@ -456,22 +456,6 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
         if has_events:
             if _fire_events(m, x, p, t, prev, pend, vals, stack, info, -1, integer) < 0:
                 return int(info[0])
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _welford(buf, n, mean, m2, cov, want_cov, d1):
-    """Merge run ``n`` (1-based) recorded in ``buf`` (T, S) into the streaming moments."""
-    T, S = buf.shape
-    for i in range(T):
-        for s in range(S):
-            d1[s] = buf[i, s] - mean[i, s]
-            mean[i, s] += d1[s] / n
-        for s in range(S):
-            m2[i, s] += d1[s] * (buf[i, s] - mean[i, s])
-        if want_cov:
-            for s in range(S):
-                for u in range(S):
-                    cov[i, s, u] += d1[s] * (buf[i, u] - mean[i, u])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -495,6 +495,22 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _welford(buf, n, mean, m2, cov, want_cov, d1):
+    """Merge run ``n`` (1-based) recorded in ``buf`` (T, S) into the streaming moments."""
+    T, S = buf.shape
+    for i in range(T):
+        for s in range(S):
+            d1[s] = buf[i, s] - mean[i, s]
+            mean[i, s] += d1[s] / n
+        for s in range(S):
+            m2[i, s] += d1[s] * (buf[i, s] - mean[i, s])
+        if want_cov:
+            for s in range(S):
+                for u in range(S):
+                    cov[i, s, u] += d1[s] * (buf[i, u] - mean[i, u])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _ensemble_chunk(m, method, x0, p0, times, states, keep, want_cov, mean, m2, cov,
                     kept, sample_idx, samples, max_count, max_steps, info, err_state):
     """Simulate ``states.shape[0]`` runs and merge them into streaming moments.
@@ -543,17 +559,7 @@ def _ensemble_chunk(m, method, x0, p0, times, states, keep, want_cov, mean, m2, 
             kept[r] = buf
         for k in range(sample_idx.shape[0]):
             samples[r, k, :] = buf[sample_idx[k]]
-        n = r + 1.0
-        for i in range(T):
-            for s in range(S):
-                d1[s] = buf[i, s] - mean[i, s]
-                mean[i, s] += d1[s] / n
-            for s in range(S):
-                m2[i, s] += d1[s] * (buf[i, s] - mean[i, s])
-            if want_cov:
-                for s in range(S):
-                    for u in range(S):
-                        cov[i, s, u] += d1[s] * (buf[i, u] - mean[i, u])
+        _welford(buf, r + 1.0, mean, m2, cov, want_cov, d1)
     return total
 
 

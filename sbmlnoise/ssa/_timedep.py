@@ -54,7 +54,7 @@ from numba import njit
 
 from .. import expr as ex
 from ..errors import UnsupportedFeature
-from ._kernels import _mass_action, _propensity
+from ._kernels import _MAX_EVENT_ROUNDS, _all_propensities, _mass_action, _welford
 from ._program import _eval
 from ._rng import _exponential, _uniform
 
@@ -422,7 +422,7 @@ def _fire_td(m, td, x, p, t, prev, pend, vals, stack, info, qt, qk, qi, qv, qn):
     E = m.n_events
     fired = 0
     cap = qt.shape[0]
-    for rnd in range(1000):
+    for rnd in range(_MAX_EVENT_ROUNDS):
         pending = False
         for e in range(E):
             value = _eval(m.code, m.consts, m.prog_ptr, m.ev_trigger[e], x, p, t, stack)
@@ -502,22 +502,6 @@ def _apply_reaction(m, j, x, t, max_count, info):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _totals(m, x, p, t, a, stack, info):
-    a0 = 0.0
-    for j in range(m.n_reactions):
-        v = _propensity(m, j, x, p, t, stack)
-        if not (v >= 0.0 and v < math.inf):
-            info[0] = 1.0
-            info[1] = j
-            info[3] = t
-            info[4] = v
-            return -1.0
-        a[j] = v
-        a0 += v
-    return a0
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def _start_td(m, td, x0, p0, x, p, a, rng, prev, pend, vals, stack, info, qt, qk, qi, qv):
     """State at t = 0: history initiations of delayed reactions on [-tau, 0) at the
     constant initial state, events true at 0. Returns ``(qn, status)``."""
@@ -526,7 +510,7 @@ def _start_td(m, td, x0, p0, x, p, a, rng, prev, pend, vals, stack, info, qt, qk
     qn = 0
     for e in range(m.n_events):
         prev[e] = m.ev_init[e]
-    a0 = _totals(m, x, p, 0.0, a, stack, info)
+    a0 = _all_propensities(m, x, p, 0.0, a, stack, info)
     if a0 < 0.0:
         return qn, 1
     for j in range(m.n_reactions):
@@ -629,7 +613,7 @@ def _run_td(m, td, x, p, a, rng, stack, prev, pend, vals, times, buf, max_count,
     ti = 0
     t_last = times[T - 1]
     h = t_last / 16.0 if t_last > 0.0 else 1.0
-    a0 = _totals(m, x, p, t, a, stack, info)
+    a0 = _all_propensities(m, x, p, t, a, stack, info)
     if a0 < 0.0:
         return steps, 1
     while ti < T:
@@ -673,7 +657,7 @@ def _run_td(m, td, x, p, a, rng, stack, prev, pend, vals, times, buf, max_count,
                                 info, qt, qk, qi, qv, qn, max_count)
             if st != 0:
                 return steps, st
-            a0 = _totals(m, x, p, t, a, stack, info)
+            a0 = _all_propensities(m, x, p, t, a, stack, info)
             if a0 < 0.0:
                 return steps, 1
             continue
@@ -718,7 +702,7 @@ def _run_td(m, td, x, p, a, rng, stack, prev, pend, vals, times, buf, max_count,
                                   qt, qk, qi, qv, qn)
             if st != 0:
                 return steps, st
-        a0 = _totals(m, x, p, t, a, stack, info)
+        a0 = _all_propensities(m, x, p, t, a, stack, info)
         if a0 < 0.0:
             return steps, 1
     return steps, 0
@@ -764,15 +748,5 @@ def _ensemble_chunk_td(m, td, x0, p0, times, states, keep, want_cov, mean, m2, c
             kept[r] = buf
         for k in range(sample_idx.shape[0]):
             samples[r, k, :] = buf[sample_idx[k]]
-        n = r + 1.0
-        for i in range(T):
-            for s in range(S):
-                d1[s] = buf[i, s] - mean[i, s]
-                mean[i, s] += d1[s] / n
-            for s in range(S):
-                m2[i, s] += d1[s] * (buf[i, s] - mean[i, s])
-            if want_cov:
-                for s in range(S):
-                    for u in range(S):
-                        cov[i, s, u] += d1[s] * (buf[i, u] - mean[i, u])
+        _welford(buf, r + 1.0, mean, m2, cov, want_cov, d1)
     return total

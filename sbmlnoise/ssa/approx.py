@@ -41,7 +41,7 @@ import numpy as np
 
 from ._approx_kernels import CLE, HYBRID, N_COUNTERS, TAU_LEAP, ApproxModel, _approx_chunk
 from ._model import _csr
-from ._rng import run_states
+from ._buffers import chunk_buffers
 
 
 class TauLeap:
@@ -166,16 +166,9 @@ def run_approx_chunk(problem, start: int, stop: int):
     """Runs ``start .. stop-1`` of an approximate method: like ``ensemble._run_chunk``
     plus (samples, counters, fast_time)."""
     m = problem.model
-    T, S, M = problem.times.shape[0], m.n_species, m.n_reactions
-    states = run_states(problem.entropy, start, stop)
-    keep = max(0, min(stop, problem.keep) - start)
-    mean = np.zeros((T, S))
-    m2 = np.zeros((T, S))
-    cov = np.zeros((T, S, S)) if problem.want_cov else np.zeros((0, 0, 0))
-    kept = np.zeros((keep, T, S))
-    samples = np.zeros((stop - start, problem.sample_idx.shape[0], S))
-    info = np.zeros(8)
-    err_state = np.zeros(S)
+    M = m.n_reactions
+    states, keep, mean, m2, cov, kept, samples, info, err_state = \
+        chunk_buffers(problem, start, stop)
     counters = np.zeros(N_COUNTERS)
     counters[4] = math.inf
     counters[5] = -1.0

@@ -14,7 +14,8 @@ import pandas as pd
 from ..errors import SimulationError, UnsupportedFeature
 from ._kernels import _ensemble_chunk
 from ._model import build_model, initial_counts
-from ._rng import resolve_entropy, run_states
+from ._buffers import chunk_buffers
+from ._rng import resolve_entropy
 from ._timedep import QUEUE_CAPACITY, _ensemble_chunk_td, needs_timedep, timedep_feature
 from .approx import APPROX_METHODS, approx_settings, build_approx_model, resolve_options, \
     run_approx_chunk
@@ -179,16 +180,8 @@ def _run_chunk(problem: _Problem, start: int, stop: int):
     if problem.td is not None:
         return _run_chunk_td(problem, start, stop)
     m = problem.model
-    T, S = problem.times.shape[0], m.n_species
-    states = run_states(problem.entropy, start, stop)
-    keep = max(0, min(stop, problem.keep) - start)
-    mean = np.zeros((T, S))
-    m2 = np.zeros((T, S))
-    cov = np.zeros((T, S, S)) if problem.want_cov else np.zeros((0, 0, 0))
-    kept = np.zeros((keep, T, S))
-    samples = np.zeros((stop - start, problem.sample_idx.shape[0], S))
-    info = np.zeros(8)
-    err_state = np.zeros(S)
+    states, keep, mean, m2, cov, kept, samples, info, err_state = \
+        chunk_buffers(problem, start, stop)
     total = _ensemble_chunk(m, problem.method_code, problem.x0, problem.p0, problem.times,
                             states, keep, problem.want_cov, mean, m2, cov, kept,
                             problem.sample_idx, samples, float(problem.max_count),
@@ -203,18 +196,10 @@ def _run_chunk_td(problem: _Problem, start: int, stop: int):
     that overflows the queue of pending delayed completions is redone with 4x the
     capacity (same random streams, so the result does not depend on the capacity)."""
     m, td = problem.model, problem.td
-    T, S = problem.times.shape[0], m.n_species
-    keep = max(0, min(stop, problem.keep) - start)
     capacity = QUEUE_CAPACITY
     while True:
-        states = run_states(problem.entropy, start, stop)
-        mean = np.zeros((T, S))
-        m2 = np.zeros((T, S))
-        cov = np.zeros((T, S, S)) if problem.want_cov else np.zeros((0, 0, 0))
-        kept = np.zeros((keep, T, S))
-        samples = np.zeros((stop - start, problem.sample_idx.shape[0], S))
-        info = np.zeros(8)
-        err_state = np.zeros(S)
+        states, keep, mean, m2, cov, kept, samples, info, err_state = \
+            chunk_buffers(problem, start, stop)
         total = _ensemble_chunk_td(m, td, problem.x0, problem.p0, problem.times, states,
                                    keep, problem.want_cov, mean, m2, cov, kept,
                                    problem.sample_idx, samples, float(problem.max_count),
