@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._summary import first_line
-from ..errors import NoSteadyState, SbmlnoiseError, UnsupportedFeature
+from ..errors import ModelError, NoSteadyState, SbmlnoiseError, UnsupportedFeature
 from ..network import ReactionNetwork
 
 __all__ = ["ModelContext", "build_context", "time_scales"]
@@ -143,6 +143,33 @@ def time_scales(net: ReactionNetwork, amounts: np.ndarray) -> dict:
             "period": period}
 
 
+def check_values(net: ReactionNetwork) -> None:
+    """Refuse a noise analysis of a parameter, compartment size or initial amount that is
+    infinite or NaN (e.g. ``k = 1e308*10``), or of a concentration species in a compartment
+    of size 0: no noise number means anything then, and an integrator would loop at t = 0.
+    Valid SBML all the same (the rate equations follow such models as the spec says), so
+    this is the analysis's check, not the importer's."""
+    for p in net.parameters:
+        if not math.isfinite(float(p.value)):
+            what = {"global": "parameter", "local": "local parameter",
+                    "compartment": "compartment", "stoichiometry": "stoichiometry"}
+            raise ModelError(f"{what.get(p.kind, 'parameter')} '{p.id}' has the value "
+                             f"{p.value} (must be finite)")
+    sizes = {c.id: float(c.size) for c in net.compartments}
+    for sid in net.concentration_species:
+        if sid not in net.species_index:
+            continue
+        cid = net.species[net.index(sid)].compartment
+        if sizes.get(cid) == 0.0:
+            raise ModelError(f"compartment '{cid}' has size 0 but species '{sid}' in it is a "
+                             "concentration (amount / size is undefined); give the "
+                             "compartment a size or the species hasOnlySubstanceUnits")
+    for sp in net.species:
+        if not math.isfinite(float(sp.initial_amount)):
+            raise ModelError(f"species '{sp.id}' has the initial amount {sp.initial_amount} "
+                             "(must be finite)")
+
+
 def build_context(net: ReactionNetwork, *, time: float | None = None) -> ModelContext:
     """Steady state, stability, fluxes, time scales and stochastic readability of ``net``.
 
@@ -151,6 +178,7 @@ def build_context(net: ReactionNetwork, *, time: float | None = None) -> ModelCo
     """
     from ..ode import steady_state
 
+    check_values(net)
     notes: list[str] = []
     ss = fluxes = None
     no_fixed_point = None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-from ..errors import ModelError
 from ..network import ReactionNetwork
 from ._omex import is_combine_archive, read_master_sbml
 from ._sbml import _read_source, _SbmlReader, antimony_to_sbml
@@ -64,35 +63,9 @@ def load(source, *, system_size: float | None = None,
         else:
             sbml_text = antimony_to_sbml(text)
         net = _SbmlReader(sbml_text, path, system_size).read()
-    _check_finite(net)
     if volume is not None:
         net = apply_volume(net, volume)
     return net
-
-
-def _check_finite(net: ReactionNetwork) -> None:
-    """Refuse a parameter, compartment size or initial amount that is infinite or NaN
-    (e.g. ``k = 1e308*10``): no rate equation, simulation or noise number means anything
-    then, and an integrator would loop at t = 0."""
-    for p in net.parameters:
-        if not math.isfinite(float(p.value)):
-            what = {"global": "parameter", "local": "local parameter",
-                    "compartment": "compartment", "stoichiometry": "stoichiometry"}
-            raise ModelError(f"{what.get(p.kind, 'parameter')} '{p.id}' has the value "
-                             f"{p.value} (must be finite)")
-    sizes = {c.id: float(c.size) for c in net.compartments}
-    for sid in net.concentration_species:
-        if sid not in net.species_index:
-            continue
-        cid = net.species[net.index(sid)].compartment
-        if sizes.get(cid) == 0.0:
-            raise ModelError(f"compartment '{cid}' has size 0 but species '{sid}' in it is a "
-                             "concentration (amount / size is undefined); give the "
-                             "compartment a size or the species hasOnlySubstanceUnits")
-    for sp in net.species:
-        if not math.isfinite(float(sp.initial_amount)):
-            raise ModelError(f"species '{sp.id}' has the initial amount {sp.initial_amount} "
-                             "(must be finite)")
 
 
 def from_roadrunner(rr, *, system_size: float | None = None,
@@ -141,7 +114,6 @@ def from_roadrunner(rr, *, system_size: float | None = None,
                     "used, not the current state of the RoadRunner object (it differs for "
                     f"{', '.join(moved[:5])}); pass state='current' for that")
             net = dataclasses.replace(net, warnings=tuple(net.warnings) + (note,))
-    _check_finite(net)
     if volume is not None:  # last, so the amounts it rounds are the final ones
         net = apply_volume(net, volume)
     return net
