@@ -206,6 +206,73 @@ def _linearise(net: ReactionNetwork, prob, amounts: np.ndarray, t: float, ind, l
     return v, jac, diff, j_red, d_red
 
 
+#: an eigenvalue of the reduced Jacobian with ``|lambda| <= ZERO_EIG * max|lambda|`` is
+#: numerically zero: a double (Jordan) zero perturbed by rounding moves by about
+#: ``sqrt(eps) * ||J|| ~ 1e-8 ||J||``, so smaller moduli cannot be told from zero
+ZERO_EIG = 1e-7
+#: a non-decaying mode carries no noise when ``|U2^T D U2| <= QUIET_MODE * |D|``
+QUIET_MODE = 1e-9
+
+
+def _decaying_subspace(net: ReactionNetwork, eig: np.ndarray, j_red: np.ndarray,
+                       d_red: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Restrict the stationary LNA to the modes that decay.
+
+    With every eigenvalue of ``J`` in the open left half plane this returns ``(I, J, D,
+    "")``. Otherwise the real Schur form ``J = U T U^T`` is ordered so that the first
+    ``k`` columns ``U1`` span the invariant subspace of the decaying eigenvalues
+    (``Re lambda < -tol``); the coordinates ``z2 = U2^T y`` obey ``dz2 = T22 z2 dt +
+    U2^T B dW`` alone. When no noise enters them (``U2^T D U2 = 0``: the non-decaying
+    modes are e.g. species sitting at zero with all their fluxes zero, or a continuum of
+    fixed points that no reaction fluctuation moves along) they stay at their
+    deterministic value, and the stationary covariance is ``U1 S U1^T`` with ``T11 S + S
+    T11^T + U1^T D U1 = 0`` -- the controllability Gramian on the decaying subspace (any
+    stationary Gaussian law of the linear SDE has this form). Refused (NoSteadyState)
+    when an eigenvalue is clearly positive or a non-decaying mode is driven by noise
+    (the fluctuations then grow without bound in the LNA).
+
+    Returns the basis (r x k), the reduced ``J`` and ``D`` in it, and a note for the
+    warnings ("" when nothing was dropped).
+    """
+    r = j_red.shape[0]
+    scale = max(float(np.max(np.abs(eig))), 1e-300)
+    tol = ZERO_EIG * scale
+    if float(np.max(eig.real)) < -tol:
+        return np.eye(r), j_red, d_red, ""
+    if float(np.max(eig.real)) > tol:
+        raise _stability_error(net, eig, "unstable")
+    t_mat, u_mat, k = linalg.schur(j_red, output="real", sort=lambda re, im: re < -tol)
+    u1, u2 = u_mat[:, :k], u_mat[:, k:]
+    d_norm = max(float(np.max(np.abs(d_red))), 1e-300)
+    driven = float(np.max(np.abs(u2.T @ d_red @ u2))) if u2.size else 0.0
+    if driven > QUIET_MODE * d_norm:
+        raise _stability_error(net, eig, "not asymptotically stable (a zero eigenvalue whose "
+                               "mode the reaction noise drives)")
+    note = (f"lna: {r - k} of {r} independent modes do not decay at the steady state "
+            f"(eigenvalues with |lambda| <= {ZERO_EIG:g} x the largest) and no reaction noise "
+            f"enters them; the stationary LNA is taken on the {k} decaying modes (those "
+            "directions keep their deterministic value)")
+    return u1, t_mat[:k, :k], u1.T @ d_red @ u1, note
+
+
+#: relative size (to the largest mean / variance) below which a stationary mean or
+#: covariance entry is rounding error of the steady-state and Lyapunov solves
+ROUNDOFF = 1e-15
+
+
+def _clean_roundoff(n: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Set means and covariance entries at rounding level to exactly zero, so that a
+    species sitting at zero (mean 1e-36 from the Newton solve, variance 1e-16) reports
+    mean 0 and variance 0 (Fano and CV undefined) instead of a Fano factor of 1e32."""
+    n = n.copy()
+    cov = cov.copy()
+    n_tiny = ROUNDOFF * max(float(np.max(np.abs(n), initial=0.0)), 1e-300)
+    n[np.abs(n) <= n_tiny] = 0.0
+    c_tiny = ROUNDOFF * max(float(np.max(np.abs(np.diag(cov)), initial=0.0)), 1e-300)
+    cov[np.abs(cov) <= c_tiny] = 0.0
+    return n, cov
+
+
 def _stability_error(net: ReactionNetwork, eig: np.ndarray, reason: str) -> NoSteadyState:
     shown = ", ".join(f"{e:.4g}" for e in sorted(eig, key=lambda e: -e.real)[:6])
     return NoSteadyState(
@@ -320,25 +387,31 @@ def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatist
     warnings = _check_rates(net, prob, v, "at the steady state")
 
     eig = np.linalg.eigvals(j_red) if ind.size else np.zeros(0, dtype=complex)
+    warnings_sub: list[str] = []
     if eig.size:
         if not np.all(np.isfinite(eig)):
             raise SimulationError(f"lna: the Jacobian of model '{net.id}' is not finite at the "
                                   "steady state")
-        leading = float(np.max(eig.real))
-        if leading >= -1e-10 * max(1.0, float(np.max(np.abs(eig)))):
-            raise _stability_error(net, eig, "unstable" if leading > 0 else
-                                   "not asymptotically stable (a zero eigenvalue)")
-        s_red = _lyapunov(j_red, d_red)
+        basis, j_red, d_red, note = _decaying_subspace(net, eig, j_red, d_red)
+        link = link @ basis
+        if note:
+            warnings_sub.append(note)
+        s_red = _lyapunov(j_red, d_red) if j_red.size else np.zeros((0, 0))
         s_red = 0.5 * (s_red + s_red.T)
+        if not np.all(np.isfinite(s_red)):
+            raise _stability_error(net, eig, "not asymptotically stable (the Lyapunov "
+                                   "equation has no finite solution)")
     else:
+        basis = np.zeros((0, 0))
         s_red = np.zeros((0, 0))
-    cov = link @ s_red @ link.T if ind.size else np.zeros((net.n_species, net.n_species))
+    cov = link @ s_red @ link.T if s_red.size else np.zeros((net.n_species, net.n_species))
+    n, cov = _clean_roundoff(n, cov)
 
     extra: dict = {}
     emre_mean = None
-    if emre and ind.size:
+    if emre and s_red.size:
         h = prob.hessian_contraction(x, cov / omega ** 2)  # sum d2v/dx2 C_x, amounts/time
-        source = prob.stoichiometry[ind] @ (0.5 * omega * h)  # counts/time
+        source = basis.T @ (prob.stoichiometry[ind] @ (0.5 * omega * h))  # counts/time
         delta = link @ np.linalg.solve(j_red, -source)
         emre_mean = n + delta
         extra["emre_mean"] = pd.Series(emre_mean, index=ids, name="emre_mean")
@@ -348,14 +421,15 @@ def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatist
     extra.update(_concentration_extras(net, n, cov, ids, emre_mean))
     extra.update(jacobian=pd.DataFrame(jac, index=ids, columns=ids),
                  diffusion=pd.DataFrame(diff, index=ids, columns=ids),
-                 eigenvalues=eig, warnings=warnings)
+                 eigenvalues=eig, warnings=warnings + warnings_sub)
     with np.errstate(divide="ignore", invalid="ignore"):
         extra["noise_coefficients"] = pd.Series(
             np.where(n != 0, np.diag(cov) / n ** 2, np.nan) * omega, index=ids,
             name="eta2_omega")
     settings = _settings(net, prob, steady_state_residual=residual,
                          spectral_abscissa=float(np.max(eig.real)) if eig.size else None,
-                         emre=bool(emre))
+                         emre=bool(emre),
+                         marginal_modes=int(eig.size - j_red.shape[0]) if eig.size else 0)
     autocov, psd = _temporal_functions(net, j_red, s_red, d_red, link)
     return NoiseStatistics(mean=pd.Series(n, index=ids, name="mean"),
                            covariance=pd.DataFrame(cov, index=ids, columns=ids),
