@@ -42,8 +42,8 @@ def test_species_held_at_zero_do_not_block_the_stationary_lna():
     assert st.settings["marginal_modes"] == 1
     assert any("do not decay" in w for w in st.extra["warnings"])
     # the temporal functions live on the decaying modes: ACF and PSD of X are exact
-    acf = st.autocorrelation("X", [0.0, 0.5])
-    assert np.allclose(acf.to_numpy(), np.exp(-2.0 * np.array([0.0, 0.5])), rtol=1e-10)
+    acf = st.autocorrelation("X", [0.0, 0.5])  # the autocovariance, counts^2
+    assert np.allclose(acf.to_numpy(), 15.0 * np.exp(-2.0 * np.array([0.0, 0.5])), rtol=1e-10)
     assert float(st.psd("X", [0.0]).iloc[0]) == pytest.approx(2 * 30 / 2 ** 2, rel=1e-10)
 
 
