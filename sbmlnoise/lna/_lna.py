@@ -569,6 +569,17 @@ class LNATimeCourse(Sequence):
                 f"{len(self._ids)} species>")
 
 
+def _count_atol(net: ReactionNetwork, rtol: float, atol: float) -> float:
+    """Absolute tolerance (counts, and counts^2 for the covariances, which grow like the
+    counts) of the time-dependent LNA: ``atol`` or, when larger, the rate equations'
+    ``Omega x default_atol`` (1e-4 rtol x the typical amount, in counts). At 1e21
+    molecules an absolute 1e-10 on covariance entries that pass through zero forced
+    steps of 1e-9 time units; this keeps the error control relative to the model's scale."""
+    from ..ode._solve import default_atol
+
+    return max(float(atol), float(net.system_size) * default_atol(net, rtol))
+
+
 def _time_course(net: ReactionNetwork, times: np.ndarray, *, emre, rtol, atol,
                  method, max_seconds: float | None = None) -> LNATimeCourse:
     from scipy.integrate import solve_ivp
@@ -647,7 +658,7 @@ def _time_course(net: ReactionNetwork, times: np.ndarray, *, emre, rtol, atol,
         uniq, inverse = np.unique(times, return_inverse=True)  # repeated times allowed
         with single_threaded_blas():  # r^2-sized LU: threads only cost (see _blas.py)
             sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method=method, t_eval=uniq,
-                            rtol=rtol, atol=atol, **kwargs)
+                            rtol=rtol, atol=_count_atol(net, rtol, atol), **kwargs)
         if not sol.success:
             raise SimulationError(f"lna: time-dependent LNA of model '{net.id}' failed: "
                                   f"{sol.message}")
