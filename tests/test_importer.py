@@ -357,3 +357,18 @@ def test_constant_stoichiometry_math_is_evaluated():
     assert x == pytest.approx(np.exp(4.0), rel=1e-7)
     with pytest.raises(sn.UnsupportedFeature, match="variable stoichiometry"):
         net.require_stochastic("ssa")
+
+
+def test_reversible_law_with_the_difference_inside_constant_products_splits():
+    # V*(Vmax*(S - P/Keq)/(S + Km*(1 + P/Kp))): the form of curated metabolic models
+    mm = sn.load("""model mm; compartment V = 2; species S in V, P in V;
+                    R: S -> P; V*(Vmax*(S - P/Keq)/(S + Km*(1 + P/Kp)));
+                    S = 6; P = 2; Vmax = 3; Keq = 4; Km = 0.5; Kp = 1.5; end""")
+    assert [r.direction for r in mm.reactions] == ["forward", "reverse"]
+    s, p = 6.0, 2.0  # concentrations; amounts are V times these
+    den = s + 0.5 * (1 + p / 1.5)
+    fwd, rev = 2 * 3 * s / den, 2 * 3 * (p / 4) / den
+    np.testing.assert_allclose(mm.rates(np.array([2 * s, 2 * p])), [fwd, rev], rtol=1e-12)
+    # a state-dependent factor outside the difference still keeps the law whole
+    net = sn.load("model m; species A, B; R: A -> B; A*(k - B)/(1 + A); A = 1; B = 0; k = 1; end")
+    assert [r.direction for r in net.reactions] == ["net"]

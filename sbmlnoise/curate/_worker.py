@@ -44,7 +44,7 @@ import pandas as pd  # noqa: F401
 
 from ..analysis import analyze as _analyze
 from ..annotate import annotate as _annotate
-from ..errors import ModelError, UnsupportedFeature
+from ..errors import ModelError, NoSteadyState, UnsupportedFeature
 from ..importer import antimony_to_sbml as _antimony_to_sbml
 from ..importer import load as _load
 
@@ -317,24 +317,46 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
     checkpoint(job, result)
 
     t = time.perf_counter()
-    rep = _analyze(net, method=settings.get("method", "auto"),
-                     **(settings.get("analyze_options") or {}))
+    options = dict(settings.get("analyze_options") or {})
+    label = ""
+    try:
+        rep = _analyze(net, method=settings.get("method", "auto"), **options)
+    except (UnsupportedFeature, NoSteadyState) as err:
+        cell = _cell_network(source, net, settings)
+        if cell is None:
+            raise
+        cell_net, label = cell
+        remaining = _remaining(job, t)
+        if remaining is not None:
+            options["wall_time"] = min(float(options.get("wall_time") or math.inf), remaining)
+        rep = _analyze(cell_net, method=settings.get("method", "auto"), **options)
+        result["warnings"].append(one_line(
+            f"no noise answer at the model's own size ({_scale_note(net)}): "
+            f"{one_line(err, 200)}; answered at the cell-scale volume {label} instead "
+            "(docs/curate.md)", 400))
+        net = cell_net
     timings["analyze"] = time.perf_counter() - t
 
-    result["method"] = getattr(rep, "primary", None)
+    primary = getattr(rep, "primary", None)
+    result["method"] = f"{primary} @ {label}" if (primary and label) else primary
     result["skipped"] = {str(k): one_line(v) for k, v in
                          (getattr(rep, "skipped", None) or {}).items()}
     statistics = getattr(rep, "statistics", None) or {}
-    result["methods"] = list(statistics)
+    result["methods"] = [f"{m} @ {label}" if label else m for m in statistics]
     result["verdict"] = thermo_verdict(getattr(rep, "thermo", None))
     result["warnings"] += [one_line(w) for w in getattr(rep, "warnings", ()) or ()]
     rows = []
     for method, st in statistics.items():
         fano, cv, var = st.fano, st.cv, st.variance
+        key = f"{method} @ {label}" if label else str(method)
         for sid in st.mean.index:
-            rows.append({"species": str(sid), "method": str(method),
+            rows.append({"species": str(sid), "method": key,
                          "mean": _finite(st.mean[sid]), "variance": _finite(var[sid]),
                          "fano": _finite(fano[sid]), "cv": _finite(cv[sid])})
+    if not label:
+        rows += _cell_rows(net, statistics.get("lna"), settings)
+        if any(r["method"].startswith("lna @") for r in rows):
+            result["methods"].append(rows[-1]["method"])
     result["species"] = rows
 
     t = time.perf_counter()
@@ -355,6 +377,73 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
                                       f"{one_line(err)}")
     timings["report"] = time.perf_counter() - t
     result["status"], result["reason"] = "ok", _ok_reason(result)
+
+
+#: cell-scale volume (litres) at which curate also reports the noise of models written in
+#: mole units: 1 fL, the volume of an E. coli cell (Milo & Phillips, Cell Biology by the
+#: Numbers, 2015). Noise at another volume V: CV^2 scales as 1e-15 / V (LNA).
+CELL_VOLUME = 1e-15
+
+
+def _scale_note(net) -> str:
+    return f"system size {float(net.system_size):.3g}, {net.system_size_source}"
+
+
+def _mole_model(net, settings: dict) -> dict | None:
+    """The :func:`sbmlnoise.cell_volume` record when the model is in mole units at a size
+    well above :data:`CELL_VOLUME` and the user fixed no size; else None."""
+    from ..importer._volume import cell_volume
+
+    if settings.get("volume") is not None or settings.get("system_size") is not None:
+        return None
+    try:
+        info = cell_volume(net)
+    except Exception:  # no 3-D compartment holding a species, unusual units: no cell scale
+        return None
+    if info["omega_units"] < 1e6 or info["volume_litres"] <= 10 * CELL_VOLUME:
+        return None
+    return info
+
+
+def _cell_network(source: Path, net, settings: dict):
+    """``(network at CELL_VOLUME, label)`` for a mole-unit model, else None."""
+    if _mole_model(net, settings) is None:
+        return None
+    try:
+        return _load(source, volume=CELL_VOLUME), f"{CELL_VOLUME:g} L"
+    except (ModelError, UnsupportedFeature):
+        return None
+
+
+def _cell_rows(net, lna, settings: dict) -> list[dict]:
+    """Species rows at :data:`CELL_VOLUME` from the stationary LNA at the model's own size:
+    at fixed concentrations means and variances of counts both scale with the system size
+    (van Kampen), so ``mean' = mean * f``, ``var' = var * f`` with ``f = V_cell / V``,
+    the Fano factor is unchanged and ``CV'^2 = CV^2 / f`` (exact within the LNA)."""
+    if lna is None or getattr(lna, "time", None) is not None:
+        return []
+    info = _mole_model(net, settings)
+    if info is None:
+        return []
+    f = CELL_VOLUME / float(info["volume_litres"])
+    key = f"lna @ {CELL_VOLUME:g} L (rescaled)"
+    rows = []
+    for sid in lna.mean.index:
+        mean, var = _finite(lna.mean[sid]), _finite(lna.variance[sid])
+        m2 = None if mean is None else mean * f
+        v2 = None if var is None else var * f
+        cv = (math.sqrt(v2) / m2) if (m2 and v2 is not None and m2 > 0 and v2 >= 0) else None
+        rows.append({"species": str(sid), "method": key, "mean": m2, "variance": v2,
+                     "fano": _finite(lna.fano[sid]), "cv": cv})
+    return rows
+
+
+def _remaining(job: dict, start: float) -> float | None:
+    """Seconds left of the job's time limit (0.8 of it, leaving room for the report)."""
+    timeout = job.get("timeout")
+    if not timeout:
+        return None
+    return max(1.0, 0.8 * float(timeout) - (time.perf_counter() - start))
 
 
 def _ok_reason(result: dict) -> str:

@@ -1373,10 +1373,15 @@ def _top_terms(rate: ex.Expr, constants=frozenset()) -> list[ex.Expr]:
                     else ex.Apply("/", (t, rate.args[1]))
                     for t in _top_terms(rate.args[0], constants)]
         if rate.op == "*":
-            sums = [a for a in rate.args if isinstance(a, ex.Apply) and a.op in ("+", "-")]
-            others = [a for a in rate.args if not any(a is b for b in sums)]
-            if len(sums) == 1 and all(ex.symbols(a) <= constants for a in others):
-                return [ex.mul(*others, t) for t in _top_terms(sums[0], constants)]
+            # one factor is a sum (possibly inside a constant product or a quotient, as in
+            # V*(Vmax*(S - P/Keq)/(S + Km))) and every other factor is constant
+            split = [(a, _top_terms(a, constants)) for a in rate.args]
+            sums = [(a, terms) for a, terms in split if len(terms) > 1]
+            if len(sums) == 1:
+                others = [a for a in rate.args if a is not sums[0][0]]
+                if all(ex.symbols(a) <= constants for a in others):
+                    return [ex.neg(ex.mul(*others, ex.neg(t))) if _is_negated(t)
+                            else ex.mul(*others, t) for t in sums[0][1]]
     return [rate]
 
 

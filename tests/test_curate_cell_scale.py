@@ -1,0 +1,75 @@
+"""curate answers mole-unit models at the documented cell-scale volume when the model's
+own size gives no noise answer, and rescales the LNA to that volume when it does."""
+
+import sqlite3
+
+import pytest
+
+import sbmlnoise as sn
+from sbmlnoise.curate._worker import CELL_VOLUME
+
+AVOGADRO = 6.02214076e23
+
+# a mole-unit model in one litre with a time event: at its own size (1e17 molecules) the
+# FSP and LNA refuse the event and no simulation can run; at 1 fL the SSA can. After the
+# event X is Poisson with mean 2 k Omega / (g + h), Omega = N_A * 1e-15 (per mole).
+EVENT = """
+model evmole
+  unit substance = mole
+  unit volume = litre
+  compartment cell = 1
+  species X in cell, Y in cell
+  J1: => X; cell*k
+  J2: X => ; cell*g*X
+  J3: X => Y; cell*h*X
+  J4: Y => ; cell*g*Y
+  E1: at time > 5: k = 2*k
+  k = 1e-6; g = 1; h = 0.5
+  X = 0; Y = 0
+end
+"""
+
+# the same network without the event: the stationary LNA answers at the model's own size
+# and curate adds its exact rescaling to 1 fL (Poisson: Fano 1, CV^2 = 1 / mean).
+PLAIN = EVENT.replace("  E1: at time > 5: k = 2*k\n", "")
+
+
+def _rows(db, model_id):
+    conn = sqlite3.connect(str(db))
+    try:
+        return {(s, m): (mean, fano, cv) for s, m, mean, fano, cv in conn.execute(
+            "SELECT species, method, mean, fano, cv FROM species_stats WHERE model_id=?",
+            (model_id,))}
+    finally:
+        conn.close()
+
+
+def test_mole_unit_models_get_a_cell_scale_answer(tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "event.ant").write_text(EVENT, encoding="utf-8")
+    (folder / "plain.ant").write_text(PLAIN, encoding="utf-8")
+    db = tmp_path / "c.sqlite"
+    res = sn.curate(folder, db=db, timeout=120, workers=1, progress=False)
+    by = {m["name"]: m for m in res.models}
+
+    ev = by["event.ant"]
+    assert ev["status"] == "ok", ev
+    label = f"{CELL_VOLUME:g} L"
+    assert ev["method"].endswith(f"@ {label}"), ev["method"]
+    assert any("own size" in w for w in ev["warnings"])
+    omega = AVOGADRO * CELL_VOLUME
+    exact = 2 * 1e-6 * omega / 1.5
+    mean, fano, _ = _rows(db, ev["id"])[("X", ev["method"])]
+    assert mean == pytest.approx(exact, rel=0.05)
+    assert fano == pytest.approx(1.0, abs=0.2)
+
+    plain = by["plain.ant"]
+    assert plain["status"] == "ok" and plain["method"] == "lna", plain
+    rows = _rows(db, plain["id"])
+    key = f"lna @ {label} (rescaled)"
+    mean, fano, cv = rows[("X", key)]
+    cell_mean = 1e-6 * omega / 1.5
+    assert mean == pytest.approx(cell_mean, rel=1e-6)
+    assert fano == pytest.approx(1.0, rel=1e-6)
+    assert cv == pytest.approx(cell_mean ** -0.5, rel=1e-6)
