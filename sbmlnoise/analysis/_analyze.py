@@ -135,18 +135,8 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     ctx = build_context(net, time=request.time)
     timings["steady_state"] = _time.perf_counter() - t0
     state = RunState(warnings=list(net.warnings) + list(ctx.warnings))
-    skipped: dict[str, str] = {}
     bar = _Progress(progress, len(names) + bool(thermo) + bool(trajectories), net.id)
-    for name in names:
-        bar.step(name)
-        if state.statistics and _time.perf_counter() > deadline:
-            skipped[name] = f"not run: the analysis passed its wall-time limit ({wall_time:g} s)"
-        else:
-            _run_backend(get_backend(name), ctx, request, state, skipped, timings)
-        bar.done()
-    if not state.statistics:
-        bar.close()
-        _raise_nothing_ran(ctx, request, skipped)
+    skipped = _run_backends(names, ctx, request, state, timings, bar, deadline, wall_time)
     primary = next(m for m in registered() if m in state.statistics)
     fsp_skip = skipped.get("fsp")
     if method == "auto" and primary == "lna" and fsp_skip:
@@ -157,6 +147,36 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     late = _time.perf_counter() > deadline
     dyn = dynamics(ctx, request, state, timings) if not late else _late_dynamics(wall_time)
     bar.close()
+    return _assemble(ctx, request, state, primary, skipped, species, timings, late, thermo,
+                     trajectories, traj, thermo_report, thermo_status, dyn, t_start)
+
+
+def _run_backends(names: list[str], ctx: ModelContext, request: Request, state: RunState,
+                  timings: dict[str, float], bar: "_Progress", deadline: float,
+                  wall_time: float | None) -> dict[str, str]:
+    """Run the backends in ``names`` in order (registry order under auto/all); returns why
+    each one that did not answer was skipped. Raises when none answered."""
+    skipped: dict[str, str] = {}
+    for name in names:
+        bar.step(name)
+        if state.statistics and _time.perf_counter() > deadline:
+            skipped[name] = f"not run: the analysis passed its wall-time limit ({wall_time:g} s)"
+        else:
+            _run_backend(get_backend(name), ctx, request, state, skipped, timings)
+        bar.done()
+    if not state.statistics:
+        bar.close()
+        _raise_nothing_ran(ctx, request, skipped)
+    return skipped
+
+
+def _assemble(ctx: ModelContext, request: Request, state: RunState, primary: str,
+              skipped: dict[str, str], species: list[str], timings: dict[str, float],
+              late: bool, thermo: str | None, trajectories: int, traj, thermo_report,
+              thermo_status, dyn: Dynamics, t_start: float) -> AnalysisReport:
+    """The statistics stage (bursts, consistency, decomposition, noise control,
+    assignment-rule variables) and the typed report."""
+    net = ctx.net
     st = state.statistics[primary]
     bursts = _bursts(ctx, request, st, species, timings)
     consistency = consistency_table(state.statistics, species)
