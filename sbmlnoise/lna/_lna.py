@@ -206,9 +206,11 @@ def _linearise(net: ReactionNetwork, prob, amounts: np.ndarray, t: float, ind, l
     return v, jac, diff, j_red, d_red
 
 
-#: an eigenvalue of the reduced Jacobian with ``|lambda| <= ZERO_EIG * max|lambda|`` is
-#: numerically zero: a double (Jordan) zero perturbed by rounding moves by about
-#: ``sqrt(eps) * ||J|| ~ 1e-8 ||J||``, so smaller moduli cannot be told from zero
+#: a mode decays when ``Re lambda < -DECAYS * max(1, max|lambda|)`` (the stationary LNA's
+#: long-standing stability threshold; stiff models have decay rates 1e-10 of their fastest)
+DECAYS = 1e-10
+#: a positive real part up to ``ZERO_EIG * max|lambda|`` is rounding: a double (Jordan)
+#: zero eigenvalue perturbed by rounding moves by about ``sqrt(eps) * ||J|| ~ 1e-8 ||J||``
 ZERO_EIG = 1e-7
 #: a non-decaying mode carries no noise when ``|U2^T D U2| <= QUIET_MODE * |D|``
 QUIET_MODE = 1e-9
@@ -235,13 +237,13 @@ def _decaying_subspace(net: ReactionNetwork, eig: np.ndarray, j_red: np.ndarray,
     warnings ("" when nothing was dropped).
     """
     r = j_red.shape[0]
-    scale = max(float(np.max(np.abs(eig))), 1e-300)
-    tol = ZERO_EIG * scale
-    if float(np.max(eig.real)) < -tol:
+    scale = max(float(np.max(np.abs(eig))), 1.0)
+    decays = DECAYS * scale
+    if float(np.max(eig.real)) < -decays:
         return np.eye(r), j_red, d_red, ""
-    if float(np.max(eig.real)) > tol:
+    if float(np.max(eig.real)) > ZERO_EIG * scale:
         raise _stability_error(net, eig, "unstable")
-    t_mat, u_mat, k = linalg.schur(j_red, output="real", sort=lambda re, im: re < -tol)
+    t_mat, u_mat, k = linalg.schur(j_red, output="real", sort=lambda re, im: re < -decays)
     u1, u2 = u_mat[:, :k], u_mat[:, k:]
     d_norm = max(float(np.max(np.abs(d_red))), 1e-300)
     driven = float(np.max(np.abs(u2.T @ d_red @ u2))) if u2.size else 0.0
@@ -249,25 +251,34 @@ def _decaying_subspace(net: ReactionNetwork, eig: np.ndarray, j_red: np.ndarray,
         raise _stability_error(net, eig, "not asymptotically stable (a zero eigenvalue whose "
                                "mode the reaction noise drives)")
     note = (f"lna: {r - k} of {r} independent modes do not decay at the steady state "
-            f"(eigenvalues with |lambda| <= {ZERO_EIG:g} x the largest) and no reaction noise "
+            f"(|Re lambda| <= {ZERO_EIG:g} x the largest |lambda|) and no reaction noise "
             f"enters them; the stationary LNA is taken on the {k} decaying modes (those "
             "directions keep their deterministic value)")
     return u1, t_mat[:k, :k], u1.T @ d_red @ u1, note
 
 
-#: relative size (to the largest mean / variance) below which a stationary mean or
-#: covariance entry is rounding error of the steady-state and Lyapunov solves
+#: relative size (to the largest mean) below which a stationary mean is zero within the
+#: precision of the steady-state solve (its Newton tolerance is 1e-9 of the rates)
+AT_ZERO = 1e-12
+#: relative size (to the largest variance) below which a covariance entry is rounding
+#: error of the Lyapunov solve
 ROUNDOFF = 1e-15
 
 
 def _clean_roundoff(n: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Set means and covariance entries at rounding level to exactly zero, so that a
-    species sitting at zero (mean 1e-36 from the Newton solve, variance 1e-16) reports
-    mean 0 and variance 0 (Fano and CV undefined) instead of a Fano factor of 1e32."""
+    """Species at zero within the steady-state solve's precision (mean below
+    :data:`AT_ZERO` of the largest and below one molecule) report mean 0 and no fluctuations (their rows and
+    columns of the covariance set to 0: a species sitting at zero has zero fluxes, hence no
+    noise input), and covariance entries at rounding level become 0. Without this a
+    species left at 1e-36 (or 3e-10 while the Newton solve creeps towards 0) by the solver
+    reports a Fano factor of 1e32 (or 4e3)."""
     n = n.copy()
     cov = cov.copy()
-    n_tiny = ROUNDOFF * max(float(np.max(np.abs(n), initial=0.0)), 1e-300)
-    n[np.abs(n) <= n_tiny] = 0.0
+    zero = (np.abs(n) <= AT_ZERO * max(float(np.max(np.abs(n), initial=0.0)), 1e-300)) & \
+        (np.abs(n) < 1.0)  # and below one molecule: 1e10 molecules beside 1e23 are real
+    n[zero] = 0.0
+    cov[zero, :] = 0.0
+    cov[:, zero] = 0.0
     c_tiny = ROUNDOFF * max(float(np.max(np.abs(np.diag(cov)), initial=0.0)), 1e-300)
     cov[np.abs(cov) <= c_tiny] = 0.0
     return n, cov
