@@ -223,7 +223,7 @@ def _decaying_subspace(net: ReactionNetwork, eig: np.ndarray, j_red: np.ndarray,
     With every eigenvalue of ``J`` in the open left half plane this returns ``(I, J, D,
     "")``. Otherwise the real Schur form ``J = U T U^T`` is ordered so that the first
     ``k`` columns ``U1`` span the invariant subspace of the decaying eigenvalues
-    (``Re lambda < -tol``); the coordinates ``z2 = U2^T y`` obey ``dz2 = T22 z2 dt +
+    (``Re lambda < -DECAYS max(1, |lambda|max)``); the coordinates ``z2 = U2^T y`` obey ``dz2 = T22 z2 dt +
     U2^T B dW`` alone. When no noise enters them (``U2^T D U2 = 0``: the non-decaying
     modes are e.g. species sitting at zero with all their fluxes zero, or a continuum of
     fixed points that no reaction fluctuation moves along) they stay at their
@@ -251,7 +251,8 @@ def _decaying_subspace(net: ReactionNetwork, eig: np.ndarray, j_red: np.ndarray,
         raise _stability_error(net, eig, "not asymptotically stable (a zero eigenvalue whose "
                                "mode the reaction noise drives)")
     note = (f"lna: {r - k} of {r} independent modes do not decay at the steady state "
-            f"(|Re lambda| <= {ZERO_EIG:g} x the largest |lambda|) and no reaction noise "
+            f"(real parts between -{DECAYS:g} and +{ZERO_EIG:g} x the largest |lambda|: zero "
+            "within rounding) and no reaction noise "
             f"enters them; the stationary LNA is taken on the {k} decaying modes (those "
             "directions keep their deterministic value)")
     return u1, t_mat[:k, :k], u1.T @ d_red @ u1, note
