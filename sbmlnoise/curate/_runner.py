@@ -617,19 +617,9 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
     _check_arguments(method, timeout, max_memory, workers, annotate, out)
     out = Path(out) if out is not None else None
     db = Path(db)
-    options = {"seed": 0} if analyze_options is None else dict(analyze_options)
-    # canonical numbers: the CLI's 60.0 and the API's 60 must hash alike
-    timeout = None if timeout is None else float(timeout)
-    max_memory = None if max_memory is None else float(max_memory)
-    system_size = None if system_size is None else float(system_size)
-    volume = None if volume is None else float(volume)
-    settings: dict[str, Any] = {"method": method, "timeout": timeout, "max_memory": max_memory,
-                                "system_size": system_size, "analyze_options": options,
-                                "version": __version__}
-    if volume is not None:  # only then, so earlier databases keep their settings hash
-        settings["volume"] = volume
-    if worker and worker != DEFAULT_WORKER:
-        settings["worker"] = worker
+    settings, job = _settings(method, timeout, max_memory, system_size, volume,
+                              analyze_options, worker, report=out is not None,
+                              annotate=annotate, version=__version__)
     s_hash = settings_hash(settings)
 
     files = discover(paths_or_dir, exclude=[out])
@@ -641,19 +631,13 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
         _settle_known(conn, queue, s_hash, settings, __version__)
         n_queued = sum(len(g) for g in queue.groups.values())
         skipped = len(files) - n_queued - len(queue.oversized)
-        job_settings = {"method": method, "system_size": system_size, "volume": volume,
-                        "analyze_options": options, "report": out is not None,
-                        "annotate": bool(annotate)}
-        pending = deque(queue.groups.values())
-        n_run = len(pending)
+        n_run = len(queue.groups)
         session = _Session(conn=conn, out=out, settings=settings, version=__version__,
-                           roots=roots, job=dict(job_settings=job_settings, timeout=timeout,
-                                                 max_memory=max_memory,
-                                                 worker=worker or DEFAULT_WORKER),
-                           counts=_recorded_counts(conn, queue.keys))
+                           roots=roots, job=job, counts=_recorded_counts(conn, queue.keys))
         session.bar = _progress_bar(progress, total=len(files), initial=len(files) - n_queued)
         session.show_counts(refresh=False)
         try:
+            pending = deque(queue.groups.values())
             if client is not None or scheduler is not None:
                 _run_dask(pending, session.make_job, session.handle, client, scheduler,
                           launcher)
@@ -691,6 +675,33 @@ def _check_arguments(method: str, timeout: float | None, max_memory: float | Non
         raise ValueError("workers must be >= 1")
     if annotate and out is None:
         raise ValueError("annotate=True needs out= (the annotated SBML goes to out/models/)")
+
+
+def _settings(method: str, timeout: float | None, max_memory: float | None,
+              system_size: float | None, volume: float | None, analyze_options: dict | None,
+              worker: str | None, *, report: bool, annotate: bool,
+              version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The settings that change a model's result (hashed into the database key) and the
+    part of every job that is the same for all models (``job_settings``, ``timeout``,
+    ``max_memory``, ``worker``)."""
+    options = {"seed": 0} if analyze_options is None else dict(analyze_options)
+    # canonical numbers: the CLI's 60.0 and the API's 60 must hash alike
+    timeout = None if timeout is None else float(timeout)
+    max_memory = None if max_memory is None else float(max_memory)
+    system_size = None if system_size is None else float(system_size)
+    volume = None if volume is None else float(volume)
+    settings: dict[str, Any] = {"method": method, "timeout": timeout, "max_memory": max_memory,
+                                "system_size": system_size, "analyze_options": options,
+                                "version": version}
+    if volume is not None:  # only then, so earlier databases keep their settings hash
+        settings["volume"] = volume
+    if worker and worker != DEFAULT_WORKER:
+        settings["worker"] = worker
+    job_settings = {"method": method, "system_size": system_size, "volume": volume,
+                    "analyze_options": options, "report": report, "annotate": bool(annotate)}
+    job = {"job_settings": job_settings, "timeout": timeout, "max_memory": max_memory,
+           "worker": worker or DEFAULT_WORKER}
+    return settings, job
 
 
 @dataclass
