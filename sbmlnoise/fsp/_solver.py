@@ -897,8 +897,9 @@ def _statistics(states, p, species, method, settings, t, extra, acov, psd):
 class _Temporal:
     """Exact stationary autocovariance and PSD on the closed class of the projection."""
 
-    def __init__(self, a_r, p, states, closed, ref, species, t_relax=math.inf,
-                 direct=True):
+    def __init__(self, a_r: sps.csr_matrix, p: np.ndarray, states: np.ndarray,
+                 closed: np.ndarray, ref: int, species, t_relax: float = math.inf,
+                 direct: bool = True) -> None:
         self.a = a_r if closed.size == a_r.shape[0] else a_r[closed][:, closed].tocsr()
         self.p = p[closed]
         self.states = states[closed]
@@ -965,7 +966,9 @@ class _Temporal:
             out[k] = float(xc @ v)
         return out
 
-    def psd(self, species, omegas):
+    def psd(self, species: str, omegas) -> np.ndarray:
+        """Two-sided PSD ``S(w) = 2 Re[x_c^T (i w I - A)^{-1} (x_c o p)]`` at the angular
+        frequencies ``omegas`` (module docstring)."""
         xc, u = self._centred(self._col(species))
         omegas = np.abs(np.asarray(omegas, dtype=float))
         out = np.empty(omegas.size)

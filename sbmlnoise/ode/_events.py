@@ -511,10 +511,11 @@ class _History:
     earlier time; before t = 0 the initial state (SBML: the history is the initial
     value)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.ends: list[float] = []
         self.pieces: list = []  # (t_start, t_end, dense or state array, parameters)
-        self.initial = None  # (state, parameters) at t = 0
+        #: (state, parameters) at t = 0
+        self.initial: tuple[np.ndarray, np.ndarray] | None = None
 
     def add(self, t0: float, t1: float, piece, p) -> None:
         self.ends.append(t1)
