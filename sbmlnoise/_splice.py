@@ -147,7 +147,7 @@ def _region(content: str, *, pre: str = "", post: str = "", orig: str = "",
             f"{content}{END}{post}")
 
 
-def _annotation_edit(text: str, node: Node, xml: str):
+def _annotation_edit(text: str, node: Node, xml: str) -> tuple[int, int, dict[str, str]]:
     """Insert ``xml`` into the node's <annotation> (created if missing): (start, stop,
     region arguments)."""
     p = f"{node.prefix}:" if node.prefix else ""
@@ -194,7 +194,9 @@ def splice(text: str, model_xml: str, species_xml: dict, uncertainty_xml: dict,
     model = tree.child("model")
     if model is None:
         raise ModelError("SBML document has no <model> element")
-    edits, skipped = [], []
+    # (start, stop, region arguments -- or literal text for the root attributes)
+    edits: list[tuple[int, int, dict[str, str] | str]] = []
+    skipped: list[str] = []
     if holds_foreign(model, namespace):
         skipped.append(model.attrs.get("id", "model"))
     elif model.self_closing:
@@ -235,7 +237,9 @@ def splice(text: str, model_xml: str, species_xml: dict, uncertainty_xml: dict,
             else:
                 edits.append((sp.end_start, sp.end_start, dict(content=unc)))
     if root_attrs and edits:
-        edits[0][2]["root"] = root_attrs  # recorded by the first region, removed with it
+        first = edits[0][2]
+        if isinstance(first, dict):  # every edit but the root's is a region (a dict)
+            first["root"] = root_attrs  # recorded by the first region, removed with it
         at = tree.start_end - 1
         edits.append((at, at, root_attrs))
     out = text

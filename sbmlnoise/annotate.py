@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import libsbml
@@ -470,7 +471,7 @@ def read_annotations(source) -> dict:
     """
     doc, _ = _read_document(source)
     model = doc.getModel()
-    out = {"model": {}, "species": {}}
+    out: dict[str, dict[str, Any]] = {"model": {}, "species": {}}
     node = _our_node(model, _MODEL_TAG)
     if node is not None:
         info = _node_attrs(node)

@@ -41,10 +41,11 @@ import tempfile
 import threading
 import time
 from collections import Counter, deque
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as _futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ._naming import slug
 from . import _db
@@ -254,7 +255,8 @@ def _install_no_main_patch() -> None:
             data.pop("init_main_from_name", None)
         return data
 
-    get_preparation_data._sbmlnoise_curate = True
+    # a marker attribute on the function (mypy does not type attributes of functions)
+    setattr(get_preparation_data, "_sbmlnoise_curate", True)
     spawn.get_preparation_data = get_preparation_data
 
 
@@ -386,9 +388,9 @@ def run_isolated(job: dict, launcher: str | None = None) -> dict:
     launcher = launcher or _default_launcher()
     timeout = job.get("timeout")
     if launcher == "inline":
-        result = cw.run_job(job)
-        result["wall_time"] = time.monotonic() - t0
-        return result
+        inline = cw.run_job(job)
+        inline["wall_time"] = time.monotonic() - t0
+        return inline
     workdir = tempfile.mkdtemp(prefix="sbmlnoise-curate-")
     try:
         result_path = os.path.join(workdir, "result.json")
@@ -407,7 +409,7 @@ def run_isolated(job: dict, launcher: str | None = None) -> dict:
         finally:
             with _LIVE_LOCK:
                 _LIVE.discard(handle)
-        result = None
+        result: dict | None = None
         if finished and os.path.exists(result_path):
             try:
                 with open(result_path, encoding="utf-8") as fh:
@@ -495,7 +497,7 @@ class CurateResult:
 
     def error_kinds(self) -> Counter:
         """How often each kind of error (exception type, or how the worker died) occurred."""
-        kinds = Counter()
+        kinds: Counter[str] = Counter()
         for m in self.models:
             if m["status"] == "error":
                 kind = m.get("error_type") or (m.get("reason") or "").split(":")[0][:60]
@@ -612,6 +614,57 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
     from .._version import __version__
 
     t_start = time.monotonic()
+    _check_arguments(method, timeout, max_memory, workers, annotate, out)
+    out = Path(out) if out is not None else None
+    db = Path(db)
+    settings, job = _settings(method, timeout, max_memory, system_size, volume,
+                              analyze_options, worker, report=out is not None,
+                              annotate=annotate, version=__version__)
+    s_hash = settings_hash(settings)
+
+    files = discover(paths_or_dir, exclude=[out])
+    given = [paths_or_dir] if isinstance(paths_or_dir, (str, os.PathLike)) else paths_or_dir
+    roots = [Path(p).resolve() for p in given if Path(p).is_dir()]
+    conn = _db.connect(db)
+    try:
+        queue = _plan_queue(conn, files, roots, s_hash)
+        _settle_known(conn, queue, s_hash, settings, __version__)
+        n_queued = sum(len(g) for g in queue.groups.values())
+        skipped = len(files) - n_queued - len(queue.oversized)
+        n_run = len(queue.groups)
+        session = _Session(conn=conn, out=out, settings=settings, version=__version__,
+                           roots=roots, job=job, counts=_recorded_counts(conn, queue.keys))
+        session.bar = _progress_bar(progress, total=len(files), initial=len(files) - n_queued)
+        session.show_counts(refresh=False)
+        try:
+            pending = deque(queue.groups.values())
+            if client is not None or scheduler is not None:
+                _run_dask(pending, session.make_job, session.handle, client, scheduler,
+                          launcher)
+            else:
+                _run_local(pending, session.make_job, session.handle, workers, launcher,
+                           out is not None)
+        finally:
+            if session.bar is not None:
+                session.bar.close()
+
+        recorded = _db.done_keys(conn)
+        models = _db.fetch_models(conn, [recorded[k] for k in queue.keys.values()
+                                         if k in recorded])
+    finally:
+        conn.close()
+    result = CurateResult(db=db, out=out, models=models, analysed=n_run + len(queue.oversized),
+                          skipped=skipped,
+                          elapsed=time.monotonic() - t_start, settings=settings)
+    if out is not None:
+        from ._outputs import write_outputs
+        write_outputs(out, result)
+    return result
+
+
+def _check_arguments(method: str, timeout: float | None, max_memory: float | None,
+                     workers: int | None, annotate: bool, out) -> None:
+    """Refuse bad :func:`curate` arguments with a ``ValueError`` naming the fix."""
     if method not in ("auto", "all", "fsp", "lna", "ssa"):
         raise ValueError(f"unknown method '{method}'; choose auto, all, fsp, lna or ssa")
     if timeout is not None and not timeout > 0:
@@ -622,128 +675,154 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
         raise ValueError("workers must be >= 1")
     if annotate and out is None:
         raise ValueError("annotate=True needs out= (the annotated SBML goes to out/models/)")
-    out = Path(out) if out is not None else None
-    db = Path(db)
+
+
+def _settings(method: str, timeout: float | None, max_memory: float | None,
+              system_size: float | None, volume: float | None, analyze_options: dict | None,
+              worker: str | None, *, report: bool, annotate: bool,
+              version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The settings that change a model's result (hashed into the database key) and the
+    part of every job that is the same for all models (``job_settings``, ``timeout``,
+    ``max_memory``, ``worker``)."""
     options = {"seed": 0} if analyze_options is None else dict(analyze_options)
     # canonical numbers: the CLI's 60.0 and the API's 60 must hash alike
     timeout = None if timeout is None else float(timeout)
     max_memory = None if max_memory is None else float(max_memory)
     system_size = None if system_size is None else float(system_size)
     volume = None if volume is None else float(volume)
-    settings = {"method": method, "timeout": timeout, "max_memory": max_memory,
-                "system_size": system_size, "analyze_options": options,
-                "version": __version__}
+    settings: dict[str, Any] = {"method": method, "timeout": timeout, "max_memory": max_memory,
+                                "system_size": system_size, "analyze_options": options,
+                                "version": version}
     if volume is not None:  # only then, so earlier databases keep their settings hash
         settings["volume"] = volume
     if worker and worker != DEFAULT_WORKER:
         settings["worker"] = worker
-    s_hash = settings_hash(settings)
+    job_settings = {"method": method, "system_size": system_size, "volume": volume,
+                    "analyze_options": options, "report": report, "annotate": bool(annotate)}
+    job = {"job_settings": job_settings, "timeout": timeout, "max_memory": max_memory,
+           "worker": worker or DEFAULT_WORKER}
+    return settings, job
 
-    files = discover(paths_or_dir, exclude=[out])
-    given = [paths_or_dir] if isinstance(paths_or_dir, (str, os.PathLike)) else paths_or_dir
-    roots = [Path(p).resolve() for p in given if Path(p).is_dir()]
-    conn = _db.connect(db)
-    try:
-        done = _db.done_keys(conn)
-        keys: dict[Path, tuple[str, str, str]] = {}
-        groups: dict[str, list[dict]] = {}
-        oversized = []
-        for path, name in files:
-            refused = None
-            try:
-                c_hash, size = _sha256_file(path, roots)
-            except _Unreadable as err:
-                refused = str(err)
-                c_hash = "unreadable:" + hashlib.sha256(refused.encode("utf-8")).hexdigest()[:16]
-                size = -1
-            target = {"path": str(path), "name": name, "content_hash": c_hash,
-                      "settings_hash": s_hash, "size": size, "refused": refused}
-            keys[path] = (str(path), c_hash, s_hash)
-            if keys[path] in done:
-                continue
-            if size < 0 or size > MAX_FILE_BYTES:
-                oversized.append(target)
-            else:
-                groups.setdefault(c_hash, []).append(target)
 
-        # content already analysed under another path: copy its rows, no recomputation
-        for c_hash in list(groups):
-            source = _db.find_by_hash(conn, c_hash, s_hash)
-            if source is not None:
-                _db.copy_rows(conn, source, groups.pop(c_hash))
-        for target in oversized:
-            from ._worker import new_result
-            reason = (target["refused"] or "file could not be read" if target["size"] < 0 else
-                      f"file is {target['size'] / 2**20:.0f} MB, larger than the "
-                      f"{MAX_FILE_BYTES / 2**20:.0f} MB limit")
-            res = dict(new_result(), status="invalid", reason=reason, wall_time=0.0)
-            _db.record(conn, [target], res, settings=settings, version=__version__)
-        n_queued = sum(len(g) for g in groups.values())
-        skipped = len(files) - n_queued - len(oversized)
+@dataclass
+class _Queue:
+    """The files of one :func:`curate` call, sorted by what happens to them."""
 
-        job_settings = {"method": method, "system_size": system_size, "volume": volume,
-                        "analyze_options": options, "report": out is not None,
-                        "annotate": bool(annotate)}
-        pending = deque(groups.values())
-        n_run = len(pending)
-        counts = Counter()
-        recorded = _db.done_keys(conn)
-        for key in keys.values():
-            if key in recorded:
-                row = conn.execute("SELECT status FROM models WHERE id=?",
-                                   (recorded[key],)).fetchone()
-                counts[row["status"]] += 1
-        bar = _progress_bar(progress, total=len(files), initial=len(files) - n_queued)
-        if bar is not None:
-            bar.set_postfix_str(" ".join(f"{s}={counts[s]}" for s in STATUSES if counts[s]))
+    #: every file -> its database key (path, content hash, settings hash)
+    keys: dict[Path, tuple[str, str, str]]
+    #: files to analyse, grouped by content hash (one analysis per content)
+    groups: dict[str, list[dict]]
+    #: files too large (or unreadable) to analyse: recorded ``invalid``
+    oversized: list[dict]
 
-        def make_job(group):
-            target = group[0]
-            try:
-                data = _read_model_bytes(Path(target["path"]), roots)[0] or b""
-            except _Unreadable:
-                data = b""
-            return {"path": target["path"], "name": target["name"], "content": data,
-                    "content_hash": target["content_hash"], "settings": job_settings,
-                    "timeout": timeout, "max_memory": max_memory,
-                    "worker": worker or DEFAULT_WORKER}
 
-        def handle(group, result):
-            if out is not None:
-                try:
-                    _write_model_files(out, group, result)
-                except OSError as err:
-                    result.setdefault("warnings", []).append(
-                        f"could not write the report: {err}")
-            if result.get("status") not in STATUSES:
-                result["status"] = "error"
-            _db.record(conn, group, result, settings=settings, version=__version__)
-            counts[result["status"]] += len(group)
-            if bar is not None:
-                bar.update(len(group))
-                bar.set_postfix_str(" ".join(f"{s}={counts[s]}" for s in STATUSES
-                                             if counts[s]), refresh=True)
-
+def _plan_queue(conn, files: list[tuple[Path, str]], roots: list[Path],
+                s_hash: str) -> _Queue:
+    """Hash every file (content and settings) and queue those not yet in the database."""
+    done = _db.done_keys(conn)
+    queue = _Queue(keys={}, groups={}, oversized=[])
+    for path, name in files:
+        refused = None
         try:
-            if client is not None or scheduler is not None:
-                _run_dask(pending, make_job, handle, client, scheduler, launcher)
-            else:
-                _run_local(pending, make_job, handle, workers, launcher, out is not None)
-        finally:
-            if bar is not None:
-                bar.close()
+            c_hash, size = _sha256_file(path, roots)
+        except _Unreadable as err:
+            refused = str(err)
+            c_hash = "unreadable:" + hashlib.sha256(refused.encode("utf-8")).hexdigest()[:16]
+            size = -1
+        target = {"path": str(path), "name": name, "content_hash": c_hash,
+                  "settings_hash": s_hash, "size": size, "refused": refused}
+        queue.keys[path] = (str(path), c_hash, s_hash)
+        if queue.keys[path] in done:
+            continue
+        if size < 0 or size > MAX_FILE_BYTES:
+            queue.oversized.append(target)
+        else:
+            queue.groups.setdefault(c_hash, []).append(target)
+    return queue
 
-        recorded = _db.done_keys(conn)
-        models = _db.fetch_models(conn, [recorded[k] for k in keys.values() if k in recorded])
-    finally:
-        conn.close()
-    result = CurateResult(db=db, out=out, models=models, analysed=n_run + len(oversized),
-                          skipped=skipped,
-                          elapsed=time.monotonic() - t_start, settings=settings)
-    if out is not None:
-        from ._outputs import write_outputs
-        write_outputs(out, result)
-    return result
+
+def _settle_known(conn, queue: _Queue, s_hash: str, settings: dict, version: str) -> None:
+    """Record what needs no worker: content already analysed under another path (its rows
+    are copied and the group leaves the queue) and oversized or unreadable files
+    (``invalid``)."""
+    for c_hash in list(queue.groups):
+        source = _db.find_by_hash(conn, c_hash, s_hash)
+        if source is not None:
+            _db.copy_rows(conn, source, queue.groups.pop(c_hash))
+    for target in queue.oversized:
+        from ._worker import new_result
+        reason = (target["refused"] or "file could not be read" if target["size"] < 0 else
+                  f"file is {target['size'] / 2**20:.0f} MB, larger than the "
+                  f"{MAX_FILE_BYTES / 2**20:.0f} MB limit")
+        res = dict(new_result(), status="invalid", reason=reason, wall_time=0.0)
+        _db.record(conn, [target], res, settings=settings, version=version)
+
+
+def _recorded_counts(conn, keys: dict[Path, tuple[str, str, str]]) -> Counter[str]:
+    """Models per status among ``keys`` already in the database (progress start)."""
+    counts: Counter[str] = Counter()
+    recorded = _db.done_keys(conn)
+    for key in keys.values():
+        if key in recorded:
+            row = conn.execute("SELECT status FROM models WHERE id=?",
+                               (recorded[key],)).fetchone()
+            counts[row["status"]] += 1
+    return counts
+
+
+@dataclass
+class _Session:
+    """The parent's side of a :func:`curate` run: builds each group's job and records
+    each result (the single database writer)."""
+
+    conn: Any
+    out: Path | None
+    settings: dict
+    version: str
+    roots: list[Path]
+    #: ``job_settings``, ``timeout``, ``max_memory`` and ``worker`` of every job
+    job: dict
+    counts: Counter[str]
+    bar: Any = None
+
+    def make_job(self, group: list[dict]) -> dict:
+        """The job of one content group (its first file's bytes travel with it)."""
+        target = group[0]
+        try:
+            data = _read_model_bytes(Path(target["path"]), self.roots)[0] or b""
+        except _Unreadable:
+            data = b""
+        return {"path": target["path"], "name": target["name"], "content": data,
+                "content_hash": target["content_hash"], "settings": self.job["job_settings"],
+                "timeout": self.job["timeout"], "max_memory": self.job["max_memory"],
+                "worker": self.job["worker"]}
+
+    def handle(self, group: list[dict], result: dict) -> None:
+        """Write the group's report files, then its rows (one transaction), and advance
+        the progress bar."""
+        if self.out is not None:
+            try:
+                _write_model_files(self.out, group, result)
+            except OSError as err:
+                result.setdefault("warnings", []).append(
+                    f"could not write the report: {err}")
+        if result.get("status") not in STATUSES:
+            result["status"] = "error"
+        _db.record(self.conn, group, result, settings=self.settings, version=self.version)
+        self.counts[result["status"]] += len(group)
+        if self.bar is not None:
+            self.bar.update(len(group))
+        self.show_counts(refresh=True)
+
+    def show_counts(self, refresh: bool) -> None:
+        """Counts per status on the progress bar (if any)."""
+        if self.bar is None:
+            return
+        text = " ".join(f"{s}={self.counts[s]}" for s in STATUSES if self.counts[s])
+        if refresh:
+            self.bar.set_postfix_str(text, refresh=True)
+        else:
+            self.bar.set_postfix_str(text)
 
 
 def _progress_bar(progress, total, initial):
@@ -786,7 +865,7 @@ def _run_local(pending, make_job, handle, workers, launcher, report=True) -> Non
     if launcher in (None, "forkserver") and not multiprocessing.current_process().daemon:
         _forkserver_context(report)  # start it from this thread, before the pool
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sbmlnoise-curate")
-    inflight = {}
+    inflight: dict[Future, list[dict]] = {}
     try:
         while pending or inflight:
             while pending and len(inflight) < workers:

@@ -496,7 +496,8 @@ def _harden(timeout: float | None, max_memory: float | None) -> None:
         fd = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)
         if fd is not None:
             os.close(fd)
-            forkserver._forkserver._forkserver_alive_fd = None
+            # a private CPython attribute the typeshed stubs do not declare
+            setattr(forkserver._forkserver, "_forkserver_alive_fd", None)
     except Exception:
         pass
     try:  # Linux: SIGKILL when the parent (the fork server or the runner) dies

@@ -67,6 +67,7 @@ import time as _time
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -77,6 +78,9 @@ from . import _linear as _solve
 from ..errors import SimulationError, StateSpaceTooLarge
 from ._space import Projection, StochasticModel, prepare, project
 from ..stats import NoiseStatistics
+
+if TYPE_CHECKING:
+    from ..network import ReactionNetwork
 
 __all__ = ["fsp", "FSPResult"]
 
@@ -185,13 +189,21 @@ class FSPResult:
             raise KeyError(f"state {key} is not in the projection") from None
 
     # ------------------------------------------------------------------ state graph
+    def _parts(self) -> tuple[Projection, StochasticModel]:
+        """The projection and the model behind the state-graph queries."""
+        if self._projection is None or self._model is None:
+            raise ValueError("this FSPResult carries no projection (it was not built by "
+                             "sn.fsp), so its state graph is unknown")
+        return self._projection, self._model
+
     @cached_property
     def transitions(self) -> pd.DataFrame:
         """One row per directed edge of the state graph inside the projection:
         ``source``, ``target`` (state indices), ``reaction`` (reaction id), ``rate``
         (propensity at the source, events per time)."""
-        proj, model = self._projection, self._model
-        ids = [model.net.reactions[j].id for j in model.channels]
+        proj, model = self._parts()
+        net = cast("ReactionNetwork", model.net)
+        ids = [net.reactions[j].id for j in model.channels]
         reaction = pd.Categorical.from_codes(proj.rxn, categories=pd.Index(ids))
         return pd.DataFrame({"source": proj.src, "target": proj.dst, "reaction": reaction,
                              "rate": proj.rate})
@@ -202,7 +214,7 @@ class FSPResult:
         ``backward_flux`` ``p_t w_ts``, ``net_flux`` (probability per time). Rates of
         several reactions joining the same pair are summed. Stationary results satisfy
         Kirchhoff's law: the net fluxes out of every state sum to zero."""
-        proj = self._projection
+        proj = self._parts()[0]
         p = self._p(k)
         s, d, w = proj.src, proj.dst, proj.rate
         lo, hi = np.minimum(s, d), np.maximum(s, d)
@@ -219,7 +231,7 @@ class FSPResult:
     def reflecting_generator(self) -> sps.csr_matrix:
         """The projected generator without the sink (transitions out of the projection
         removed): a proper generator whose stationary law is ``probabilities``."""
-        return self._projection.generator(reflecting=True)
+        return self._parts()[0].generator(reflecting=True)
 
     def residual(self, k: int | None = None) -> float:
         """``||A_R p||_1`` for the reflecting generator (stationary results)."""
@@ -299,6 +311,87 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
     1.0
     """
     started = _time.perf_counter()
+    times, max_states = _check_arguments(t, tol, max_states)
+    model = prepare(net, "fsp")
+    box = _plan_box(model, bounds, times, steady_state, max_states)
+    run = _expand(model, box, times, tol, max_states)
+    step, lower, upper = run.step, run.lower, run.upper
+    species = tuple(net.species_ids)
+    settings = {"tol": tol, "bounds": dict(bounds or {}), "max_states": max_states,
+                "system_size": float(net.system_size),
+                "t": None if times is None else times.tolist(),
+                "caps": dict(zip(species, upper.tolist())),
+                "lower_caps": dict(zip(species, lower.tolist())), "expansions": run.expansions}
+    extra = {"error_bound": float(step.eps), "n_states": step.proj.n_states,
+             "dropped_transitions": step.proj.dropped,
+             "solver": step.info.get("solver", "expm_multiply"),
+             "expansions": run.expansions, "seconds": None}
+    if times is None:
+        return _stationary_result(model, step, species, settings, extra, run.change,
+                                  box.t_relax, started)
+    return _transient_result(model, step, times, species, settings, extra, started)
+
+
+# =========================================================================== stages of fsp
+@dataclass
+class _Box:
+    """The first projection's caps and what the expansion may not move (planned by
+    :func:`_plan_box`)."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    #: species whose upper cap is fixed (by ``bounds`` or a conservation law)
+    user_capped: np.ndarray
+    #: species whose lower cap is fixed (user bound, constant species, conservation law)
+    lower_fixed: np.ndarray
+    #: start state of the enumeration (``None``: the initial state)
+    start: np.ndarray | None
+    #: rate-equation state in counts
+    hint: np.ndarray
+    #: slowest relaxation time of the rate equations (``inf`` if unknown)
+    t_relax: float
+
+
+@dataclass
+class _Step:
+    """One solve of one projection (a pass of :func:`_expand`)."""
+
+    proj: Projection
+    #: error bound of this projection
+    eps: float
+    #: shape (2, n_species): probability lost across the upper / lower caps per species
+    blame: np.ndarray
+    #: the stationary law, or the law at the last output time
+    p_last: np.ndarray
+    #: what the linear solver reports (``solver``, ...)
+    info: dict
+    #: stationary: reflecting generator, closed class, reference state, heuristic share
+    a_r: sps.csr_matrix | None = None
+    closed: np.ndarray | None = None
+    ref: int = 0
+    heuristic: float = 0.0
+    #: transient: the laws at every output time, shape (n_times, n_states), and the
+    #: absorbing generator
+    P: np.ndarray | None = None
+    a_j: sps.csr_matrix | None = None
+
+
+@dataclass
+class _Expansion:
+    """Outcome of the expansion loop: the last solve and the caps in force at its end
+    (after an exhausted loop, the grown caps that were not solved any more)."""
+
+    step: _Step
+    lower: np.ndarray
+    upper: np.ndarray
+    expansions: int
+    #: ``||p_J(k) - p_J(k-1)||_1`` between the last two stationary solves (``nan``)
+    change: float
+
+
+def _check_arguments(t, tol: float, max_states: int | None) -> tuple[np.ndarray | None, int]:
+    """Validate ``tol``, ``max_states`` and the output times of :func:`fsp`; returns the
+    times as a float array (``None`` for a stationary solve) and ``max_states``."""
     if not tol > 0:
         raise ValueError("tol must be positive")
     max_states = DEFAULT_MAX_STATES if max_states is None else int(max_states)
@@ -311,10 +404,21 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
             raise ValueError("t must be finite, non-negative times")
         if np.any(np.diff(times) < 0):
             raise ValueError("t must be sorted in increasing order")
-    model = prepare(net, "fsp")
+    return times, max_states
+
+
+def _plan_box(model: StochasticModel, bounds: dict | None, times: np.ndarray | None,
+              steady_state, max_states: int) -> _Box:
+    """The first projection: user and conservation caps, then a box of mean +- ``k_sd``
+    Poisson standard deviations around the rate-equation state (``k_sd`` from 8 down to
+    3 until the box fits ``max_states``). Raises ``ValueError`` if the initial state lies
+    outside user bounds of a transient solve (or of a stationary one with no state of
+    its conservation class inside them)."""
+    net = cast("ReactionNetwork", model.net)
     lower, upper, user_capped = _parse_bounds(model, bounds)
-    user_lower = np.array([(bounds or {}).get(sid) is not None and np.ndim(bounds[sid]) > 0
-                           for sid in net.species_ids], dtype=bool)
+    given = bounds or {}
+    user_lower = np.array([given.get(sid) is not None and np.ndim(given[sid]) > 0
+                           for sid in net.species_ids], dtype=np.bool_)
     lower0, upper0 = lower.copy(), upper.copy()
     hint, t_relax = _rate_equation_guess(model, times, steady_state)
     for k_sd in (8.0, 6.0, 4.0, 3.0):
@@ -325,8 +429,8 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
         if times is None:
             start = _stationary_start(model, lower, upper, hint, user_capped | user_lower,
                                       k_sd)
-        box = float(np.prod((upper[model.key] - lower[model.key] + 1).astype(float)))
-        if box <= max_states:
+        size = float(np.prod((upper[model.key] - lower[model.key] + 1).astype(float)))
+        if size <= max_states:
             break
     if start is None and not (np.all(model.x0 >= lower) and np.all(model.x0 <= upper)):
         # only a stationary law may live away from the initial state (same class)
@@ -336,81 +440,110 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
             raise ValueError(f"the initial count of '{net.species_ids[i]}' ({model.x0[i]}) "
                              f"lies outside its bounds [{lower[i]}, {upper[i]}]")
     lower_fixed = user_lower | model.fixed | np.isfinite(model.conservation_cap)
+    return _Box(lower=lower, upper=upper, user_capped=user_capped, lower_fixed=lower_fixed,
+                start=start, hint=hint, t_relax=t_relax)
 
+
+def _solve_projection(model: StochasticModel, proj: Projection, times: np.ndarray | None,
+                      box: _Box) -> _Step:
+    """Solve the CME on one projection: the stationary law of the reflecting chain and
+    its Little's-law bound, or the transient laws from the initial state and their sink
+    mass (module docstring)."""
+    info: dict = {}
+    if times is None:
+        a_r = proj.generator(reflecting=True)
+        p, closed, ref = _stationary(a_r, proj, box.hint, info)
+        eps, blame, heuristic = _stationary_bound(model, proj, p, box.t_relax)
+        return _Step(proj=proj, eps=eps, blame=blame, p_last=p, info=info, a_r=a_r,
+                     closed=closed, ref=ref, heuristic=heuristic)
+    a_j = proj.generator()
+    e0 = np.zeros(proj.n_states)
+    e0[proj.initial_index] = 1.0
+    P = _solve.propagate(a_j, e0, times)
+    eps = max(0.0, 1.0 - float(P[-1].sum()))
+    return _Step(proj=proj, eps=eps, blame=_transient_blame(model, proj, P), p_last=P[-1],
+                 info=info, P=P, a_j=a_j)
+
+
+def _expand(model: StochasticModel, box: _Box, times: np.ndarray | None, tol: float,
+            max_states: int) -> _Expansion:
+    """Solve, and grow the caps of the species that lose probability, until the error
+    bound is at most ``tol`` (at most ``_MAX_EXPANSIONS`` solves). Raises
+    :class:`StateSpaceTooLarge` when the next projection would exceed ``max_states``;
+    warns when the losing species are all capped or the expansions run out."""
+    lower, upper = box.lower, box.upper
     previous = None
     change = float("nan")
     for expansion in range(_MAX_EXPANSIONS):
-        box = float(np.prod((upper[model.key] - lower[model.key] + 1).astype(float)))
-        if box > 50.0 * max_states:
-            raise _too_large(model, None, None, upper, lower, user_capped, float("nan"), tol,
-                             max_states, box)
-        proj = project(model, lower, upper, max_states, start)
+        size = float(np.prod((upper[model.key] - lower[model.key] + 1).astype(float)))
+        if size > 50.0 * max_states:
+            raise _too_large(model, None, None, upper, lower, box.user_capped, float("nan"),
+                             tol, max_states, size)
+        proj = project(model, lower, upper, max_states, box.start)
         if proj.n_states > max_states:
-            raise _too_large(model, proj, None, upper, lower, user_capped, float("nan"), tol,
-                             max_states, proj.n_states)
-        info: dict = {}
+            raise _too_large(model, proj, None, upper, lower, box.user_capped, float("nan"),
+                             tol, max_states, proj.n_states)
+        step = _solve_projection(model, proj, times, box)
         if times is None:
-            a_r = proj.generator(reflecting=True)
-            p, closed, ref = _stationary(a_r, proj, hint, info)
-            eps, blame, heuristic = _stationary_bound(model, proj, p, t_relax)
             if previous is not None:
-                change = _expansion_change(previous, proj, p)
-            previous = (proj, p)
-            p_last = p
-        else:
-            a_j = proj.generator()
-            e0 = np.zeros(proj.n_states)
-            e0[proj.initial_index] = 1.0
-            P = _solve.propagate(a_j, e0, times)
-            eps = max(0.0, 1.0 - float(P[-1].sum()))
-            blame = _transient_blame(model, proj, P)
-            p_last = P[-1]
+                change = _expansion_change(previous, proj, step.p_last)
+            previous = (proj, step.p_last)
+        eps = step.eps
         if eps <= tol:
             break
-        grow = _growable(blame[0], user_capped, model, upper)
-        grow_low = _growable(blame[1], lower_fixed | (lower <= 0), model, upper)
+        grow = _growable(step.blame[0], box.user_capped, model, upper)
+        grow_low = _growable(step.blame[1], box.lower_fixed | (lower <= 0), model, upper)
         if grow.size == 0 and grow_low.size == 0:
+            # stacklevel 3: the warning points at the caller of fsp
             warnings.warn(f"fsp: error bound {eps:.3g} exceeds tol={tol:g} but the species "
-                          "that lose probability are capped by `bounds`", stacklevel=2)
+                          "that lose probability are capped by `bounds`", stacklevel=3)
             break
-        new_lower, new_upper = _grow(proj, p_last, lower, upper, hint, grow, grow_low,
-                                     eps, tol)
+        new_lower, new_upper = _grow(proj, step.p_last, lower, upper, box.hint, grow,
+                                     grow_low, eps, tol)
         estimate = _size_estimate(proj, lower, upper, new_lower, new_upper)
         if estimate > max_states:
-            raise _too_large(model, proj, p_last, upper, lower, user_capped, eps, tol,
-                             max_states, estimate, np.union1d(grow, grow_low))
+            raise _too_large(model, proj, step.p_last, upper, lower, box.user_capped, eps,
+                             tol, max_states, estimate, np.union1d(grow, grow_low))
         upper, lower = new_upper, new_lower
     else:
         warnings.warn(f"fsp: stopped after {_MAX_EXPANSIONS} expansions with error bound "
-                      f"{eps:.3g} > tol={tol:g}", stacklevel=2)
+                      f"{eps:.3g} > tol={tol:g}", stacklevel=3)
+    return _Expansion(step=step, lower=lower, upper=upper, expansions=expansion + 1,
+                      change=change)
 
-    species = tuple(net.species_ids)
-    settings = {"tol": tol, "bounds": dict(bounds or {}), "max_states": max_states,
-                "system_size": float(net.system_size),
-                "t": None if times is None else times.tolist(),
-                "caps": dict(zip(species, upper.tolist())),
-                "lower_caps": dict(zip(species, lower.tolist())), "expansions": expansion + 1}
-    extra = {"error_bound": float(eps), "n_states": proj.n_states,
-             "dropped_transitions": proj.dropped, "solver": info.get("solver", "expm_multiply"),
-             "expansions": expansion + 1, "seconds": None}
-    if times is None:
-        # the absorbing generator differs from the reflecting one only on the diagonal
-        a_j = a_r.copy()
-        a_j.setdiag(a_r.diagonal() - proj.outflow())
-        residual = float(np.abs(a_r @ p).sum())
-        extra.update(residual=residual, expansion_change=change,
-                     bound_relaxation_share=heuristic, relaxation_time=t_relax,
-                     outflow=float(proj.outflow() @ p), closed_class_size=int(closed.size))
-        temporal = _Temporal(a_r, p, proj.states, closed, ref, species, t_relax,
-                             direct=info.get("solver") == "splu")
-        extra["seconds"] = _time.perf_counter() - started
-        stats = _statistics(proj.states, p, species, "fsp", settings, None, extra,
-                            temporal.autocovariance, temporal.psd)
-        result = FSPResult(states=proj.states, probabilities=p, generator=a_j,
-                           error_bound=float(eps), stats=stats, species=species,
-                           settings=settings, extra=extra, _projection=proj, _model=model)
-        result.__dict__["reflecting_generator"] = a_r
-        return result
+
+def _stationary_result(model: StochasticModel, step: _Step, species: tuple, settings: dict,
+                       extra: dict, change: float, t_relax: float,
+                       started: float) -> FSPResult:
+    """Assemble a stationary :class:`FSPResult`: the absorbing generator, the residual,
+    the exact temporal statistics and the statistics of ``step``'s law."""
+    proj, p, a_r, closed = step.proj, step.p_last, step.a_r, step.closed
+    assert a_r is not None and closed is not None  # a stationary step sets both
+    # the absorbing generator differs from the reflecting one only on the diagonal
+    a_j = a_r.copy()
+    a_j.setdiag(a_r.diagonal() - proj.outflow())
+    residual = float(np.abs(a_r @ p).sum())
+    extra.update(residual=residual, expansion_change=change,
+                 bound_relaxation_share=step.heuristic, relaxation_time=t_relax,
+                 outflow=float(proj.outflow() @ p), closed_class_size=int(closed.size))
+    temporal = _Temporal(a_r, p, proj.states, closed, step.ref, species, t_relax,
+                         direct=step.info.get("solver") == "splu")
+    extra["seconds"] = _time.perf_counter() - started
+    stats = _statistics(proj.states, p, species, "fsp", settings, None, extra,
+                        temporal.autocovariance, temporal.psd)
+    result = FSPResult(states=proj.states, probabilities=p, generator=a_j,
+                       error_bound=float(step.eps), stats=stats, species=species,
+                       settings=settings, extra=extra, _projection=proj, _model=model)
+    result.__dict__["reflecting_generator"] = a_r
+    return result
+
+
+def _transient_result(model: StochasticModel, step: _Step, times: np.ndarray, species: tuple,
+                      settings: dict, extra: dict, started: float) -> FSPResult:
+    """Assemble a transient :class:`FSPResult`: statistics at every output time, each with
+    its own sink mass as error bound."""
+    proj, P = step.proj, step.P
+    assert P is not None and step.a_j is not None  # a transient step sets both
     # no linear system is solved for a transient result; the residual does not apply
     extra.update(residual=float("nan"), sink_mass=[max(0.0, 1.0 - float(row.sum())) for row in P])
     extra["seconds"] = _time.perf_counter() - started
@@ -419,14 +552,18 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
         ex_k = dict(extra, error_bound=max(0.0, 1.0 - float(P[k].sum())))
         by_time.append(_statistics(proj.states, P[k], species, "fsp", settings, float(tk),
                                    ex_k, None, None))
-    return FSPResult(states=proj.states, probabilities=P, generator=a_j, error_bound=float(eps),
-                     stats=by_time[-1], species=species, times=times, stats_by_time=by_time,
-                     settings=settings, extra=extra, _projection=proj, _model=model)
-
+    return FSPResult(states=proj.states, probabilities=P, generator=step.a_j,
+                     error_bound=float(step.eps), stats=by_time[-1], species=species,
+                     times=times, stats_by_time=by_time, settings=settings, extra=extra,
+                     _projection=proj, _model=model)
 
 # =========================================================================== helpers
-def _parse_bounds(model: StochasticModel, bounds):
-    net = model.net
+def _parse_bounds(model: StochasticModel, bounds: dict | None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower caps, upper caps (``-1``: not yet set) and the mask of species whose upper cap
+    is fixed, from the user's ``bounds`` and the conservation laws; constant species are
+    held at their initial count."""
+    net = cast("ReactionNetwork", model.net)
     n = model.n_species
     lower = np.zeros(n, dtype=np.int64)
     upper = np.full(n, -1, dtype=np.int64)
@@ -760,8 +897,9 @@ def _statistics(states, p, species, method, settings, t, extra, acov, psd):
 class _Temporal:
     """Exact stationary autocovariance and PSD on the closed class of the projection."""
 
-    def __init__(self, a_r, p, states, closed, ref, species, t_relax=math.inf,
-                 direct=True):
+    def __init__(self, a_r: sps.csr_matrix, p: np.ndarray, states: np.ndarray,
+                 closed: np.ndarray, ref: int, species, t_relax: float = math.inf,
+                 direct: bool = True) -> None:
         self.a = a_r if closed.size == a_r.shape[0] else a_r[closed][:, closed].tocsr()
         self.p = p[closed]
         self.states = states[closed]
@@ -828,7 +966,9 @@ class _Temporal:
             out[k] = float(xc @ v)
         return out
 
-    def psd(self, species, omegas):
+    def psd(self, species: str, omegas) -> np.ndarray:
+        """Two-sided PSD ``S(w) = 2 Re[x_c^T (i w I - A)^{-1} (x_c o p)]`` at the angular
+        frequencies ``omegas`` (module docstring)."""
         xc, u = self._centred(self._col(species))
         omegas = np.abs(np.asarray(omegas, dtype=float))
         out = np.empty(omegas.size)

@@ -116,22 +116,23 @@ def decode_bytes(data: bytes, name: str = "<bytes>") -> str:
             encoding = "utf-16-le"
         elif data[:4] == b"\x00<\x00?":
             encoding = "utf-16-be"
-    text = None
     candidates = [encoding] if encoding else ["utf-8"]
     if encoding is None:
         declared = _XML_DECL_BYTES.match(data[:200])
         if declared:
             candidates.append(declared.group(1).decode("ascii").lower())
         candidates.append("latin-1")
+    decoded: tuple[str, str] | None = None  # (text, the encoding that decoded it)
     for enc in candidates:
         try:
-            text, encoding = data.decode(enc), enc
+            decoded = data.decode(enc), enc
             break
         except (UnicodeDecodeError, LookupError):
             continue
-    if text is None or _CONTROL.search(text):
+    if decoded is None or _CONTROL.search(decoded[0]):
         raise ModelError(f"not a text model file: {name}")
-    if encoding.replace("_", "-") not in ("utf-8", "utf8"):
+    text, used = decoded
+    if used.replace("_", "-") not in ("utf-8", "utf8"):
         text = _XML_DECL.sub(lambda m: f"{m.group(1)}{m.group(2)}UTF-8{m.group(2)}", text,
                              count=1)
     return text

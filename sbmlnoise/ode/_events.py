@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import math
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,7 +158,7 @@ class _EventModel:
         self.rr_index = np.array([slots[v][1] for v, _ in net.rate_rules], dtype=np.int64)
         self.rr_func = self._compile([e for _, e in net.rate_rules], "rate_rules")
         self._setup_constraints(net, slots)
-        self.jac = None
+        self.jac: Callable | None = None
         if not (net.rate_rules or self.n_constraints or net.variable_stoichiometry
                 or net.has_delays or extra):
             try:
@@ -308,7 +309,7 @@ class _EventModel:
         func(state, p_then, td, out)
         return out[0]
 
-    def _initial_history(self, td: float) -> np.ndarray:
+    def _initial_history(self, td: float) -> tuple[np.ndarray, np.ndarray]:
         """(state, parameters) at ``td < 0``: initial values, with the initial assignments
         that use ``time`` evaluated at ``td`` (the SBML Test Suite's reading of the
         history)."""
@@ -335,7 +336,11 @@ class _EventModel:
             with np.errstate(all="ignore"):
                 self.stoich_exprs(x, p, t, values)
         for (_, slope), (array, index, v0) in zip(self.stoich_slopes, self.stoich_getters):
-            v = values[index] if array == "e" else (x if array == "x" else p)[index]
+            if array == "e":
+                assert values is not None  # "e" getters exist only with stoich_exprs
+                v = values[index]
+            else:
+                v = (x if array == "x" else p)[index]
             out += (v - v0) * slope
         return out
 
@@ -411,9 +416,9 @@ class _EventModel:
                 self.rr_func(x, p, t, rr)
                 dx[self.rr_index] = rr
             if self.n_fast:
-                jf = np.zeros(self.n_fast * self.n_x)
-                self.fast_jac(x, p, t, jf)
-                jf = jf.reshape(self.n_fast, self.n_x)
+                jf_flat = np.zeros(self.n_fast * self.n_x)
+                self.fast_jac(x, p, t, jf_flat)
+                jf = jf_flat.reshape(self.n_fast, self.n_x)
                 # d v_fast/dt = 0 along the solution: the fast extents' rates w solve
                 # (J_f N_f) w = -J_f dx_slow (index reduction of the constraint)
                 try:
@@ -426,10 +431,14 @@ class _EventModel:
         return dx
 
     def jacobian(self, x, p, t) -> np.ndarray:
+        """Jacobian of the species' rates of change (only for models that compiled one:
+        ``jac`` is not None)."""
+        jac = self.jac
+        assert jac is not None  # the solver asks for it only when it was compiled
         n_r = len(self.net.reactions)
         out = np.zeros(n_r * self.n_x)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            self.jac(x, p, t, out)
+            jac(x, p, t, out)
         return self.stoich @ out.reshape(n_r, self.n_x)
 
     def _eval(self, func, n, x, p, t) -> np.ndarray:
@@ -502,10 +511,11 @@ class _History:
     earlier time; before t = 0 the initial state (SBML: the history is the initial
     value)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.ends: list[float] = []
         self.pieces: list = []  # (t_start, t_end, dense or state array, parameters)
-        self.initial = None  # (state, parameters) at t = 0
+        #: (state, parameters) at t = 0
+        self.initial: tuple[np.ndarray, np.ndarray] | None = None
 
     def add(self, t0: float, t1: float, piece, p) -> None:
         self.ends.append(t1)
@@ -865,6 +875,7 @@ class _Run:
                     stored, atoms_a = flags_b, atoms_b
                     continue
                 lo, hi = switch
+                assert dense is not None  # a switch is only searched on dense output
                 if m.net.has_delays:
                     m.history.add(ta, lo, dense, self.p)
                 self.record(lo, dense)

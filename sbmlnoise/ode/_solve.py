@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time as _time
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -238,27 +239,92 @@ def _steady_state(net: ReactionNetwork, *, tol: float, t_max: float,
     if net.is_time_dependent:
         raise UnsupportedFeature(f"model '{net.id}' has time-dependent rates; no steady state",
                                  feature="csymbol time")
-    stoich = np.asarray(net.stoichiometry)
-    ind = list(net.independent_species)
-    link = net.link_matrix
-    x0 = net.initial_amounts.copy()
-    offset = x0 - link @ x0[ind]
-
-    def full(y):
-        return link @ y + offset
-
-    def residual(y):
-        return (stoich @ net.rates(full(y)))[ind]
-
-    def jacobian(y):
-        return (stoich @ net.rate_jacobian(full(y)))[ind] @ link
-
-    if not ind:
-        result = pd.Series(x0, index=list(net.species_ids), name="steady_state")
+    red = _Reduced(net, tol)
+    if not red.ind:
+        result = pd.Series(red.x0, index=list(net.species_ids), name="steady_state")
         result.attrs.update(eigenvalues=np.array([]), residual=0.0)
         return result
+    found, unstable, t_now = _search(net, red, t_max, max_evaluations)
+    if not found and unstable is not None:
+        eig = unstable[2]
+        shown = ", ".join(f"{e:.3g}" for e in sorted(eig, key=lambda e: -e.real)[:3])
+        raise NoSteadyState(f"steady state of model '{net.id}' is unstable (eigenvalues "
+                            f"{shown}); it may oscillate -- use the time-dependent LNA or SSA",
+                            unstable=True, eigenvalues=eig)
+    if not found:
+        raise NoSteadyState(f"no steady state found for model '{net.id}' (Newton from the "
+                            f"initial state and after integrating to t={t_now:g} did not "
+                            "converge); it may oscillate or grow without bound -- use "
+                            "sn.simulate_ode or the time-dependent LNA")
+    y, res, eig, _ = found
+    x = np.clip(red.full(y), 0.0, None)
+    result = pd.Series(x, index=list(net.species_ids), name="steady_state")
+    result.attrs.update(eigenvalues=eig, residual=res)
+    return result
 
-    mag = amount_scale(net)
+
+class _FixedPoint(NamedTuple):
+    """A fixed point Newton reached: reduced state, net rate residual (amount per time),
+    eigenvalues of the reduced Jacobian and whether none has a positive real part."""
+
+    y: np.ndarray
+    residual: float
+    eigenvalues: np.ndarray
+    stable: bool
+
+
+class _Reduced:
+    """The rate equations on the independent species ``y`` (``x = link @ y + offset``,
+    conserved totals from the initial state) and Newton's method on them."""
+
+    def __init__(self, net: ReactionNetwork, tol: float) -> None:
+        self.net = net
+        self.tol = tol
+        self.stoich = np.asarray(net.stoichiometry)
+        self.ind = list(net.independent_species)
+        self.link = net.link_matrix
+        self.x0 = net.initial_amounts.copy()
+        self.offset = self.x0 - self.link @ self.x0[self.ind]
+        self.mag = amount_scale(net)
+
+    def full(self, y: np.ndarray) -> np.ndarray:
+        """All species' amounts from the independent ones."""
+        return self.link @ y + self.offset
+
+    def residual(self, y: np.ndarray) -> np.ndarray:
+        """Net rates of change of the independent species."""
+        return (self.stoich @ self.net.rates(self.full(y)))[self.ind]
+
+    def jacobian(self, y: np.ndarray) -> np.ndarray:
+        """Jacobian of :meth:`residual` (exact, symbolic derivatives of the laws)."""
+        return (self.stoich @ self.net.rate_jacobian(self.full(y)))[self.ind] @ self.link
+
+    def newton(self, start: np.ndarray) -> _FixedPoint | None:
+        """The fixed point Newton reaches from ``start``, or None (no convergence, a
+        negative or non-finite amount, or a residual above ``tol`` times the largest
+        reaction rate)."""
+        net, mag = self.net, self.mag
+        sol = root(self.residual, start, jac=self.jacobian, method="hybr",
+                   options={"xtol": 1e-12})
+        x = self.full(sol.x)
+        res = float(np.max(np.abs(self.residual(sol.x)))) if sol.x.size else 0.0
+        with np.errstate(all="ignore"):
+            rate_scale = float(np.max(np.abs(net.rates(x)))) if net.n_reactions else 0.0
+        if not (np.all(np.isfinite(x)) and np.all(x > -1e-9 * mag) and
+                (res <= self.tol * rate_scale or res <= 1e-15 * mag)):
+            return None
+        eig = np.linalg.eigvals(self.jacobian(sol.x))
+        leading = float(np.max(eig.real)) if eig.size else -math.inf
+        stable = leading <= 1e-9 * max(1.0, float(np.max(np.abs(eig))))
+        return _FixedPoint(sol.x, res, eig, stable)
+
+
+def _search(net: ReactionNetwork, red: _Reduced, t_max: float, max_evaluations: int
+            ) -> tuple[_FixedPoint | None, _FixedPoint | None, float]:
+    """Newton from the initial state, then from points of an integration over growing
+    spans until a stable fixed point is found, ``t_max`` is reached or the
+    right-hand side has been evaluated ``max_evaluations`` times. Returns the stable
+    fixed point (or None), the first unstable one seen (or None) and the time reached."""
     f, jac = _rhs(net)
     evaluations = 0
 
@@ -269,26 +335,11 @@ def _steady_state(net: ReactionNetwork, *, tol: float, t_max: float,
             raise _OutOfBudget
         return f(t, x)
 
-    def newton(start):
-        """(y, residual, eigenvalues, stable) of a fixed point Newton reaches, or None."""
-        sol = root(residual, start, jac=jacobian, method="hybr", options={"xtol": 1e-12})
-        x = full(sol.x)
-        res = float(np.max(np.abs(residual(sol.x)))) if sol.x.size else 0.0
-        with np.errstate(all="ignore"):
-            rate_scale = float(np.max(np.abs(net.rates(x)))) if net.n_reactions else 0.0
-        if not (np.all(np.isfinite(x)) and np.all(x > -1e-9 * mag) and
-                (res <= tol * rate_scale or res <= 1e-15 * mag)):
-            return None
-        eig = np.linalg.eigvals(jacobian(sol.x))
-        leading = float(np.max(eig.real)) if eig.size else -math.inf
-        stable = leading <= 1e-9 * max(1.0, float(np.max(np.abs(eig))))
-        return sol.x, res, eig, stable
-
     unstable = None  # an unstable fixed point seen on the way (reported if nothing better)
-    found = newton(x0[ind])
+    found = red.newton(red.x0[red.ind])
     if found and not found[3]:
         unstable, found = found, None
-    state, t_now, span = x0.copy(), 0.0, 10.0
+    state, t_now, span = red.x0.copy(), 0.0, 10.0
     kwargs = {"jac": jac} if jac is not None else {}
     while found is None and t_now < t_max:
         # integrate on in growing spans; after each, Newton from the end point (a stable
@@ -303,30 +354,15 @@ def _steady_state(net: ReactionNetwork, *, tol: float, t_max: float,
         if not sol.success or not np.all(np.isfinite(sol.y)):
             break
         traj = sol.y.T
-        for start in (traj[-1][ind], traj[50:].mean(axis=0)[ind]):
-            candidate = newton(start)
+        for start in (traj[-1][red.ind], traj[50:].mean(axis=0)[red.ind]):
+            candidate = red.newton(start)
             if candidate and candidate[3]:
                 found = candidate
                 break
             if candidate and unstable is None:
                 unstable = candidate
         state, t_now, span = traj[-1], t_now + span, span * 10.0
-    if not found and unstable is not None:
-        eig = unstable[2]
-        shown = ", ".join(f"{e:.3g}" for e in sorted(eig, key=lambda e: -e.real)[:3])
-        raise NoSteadyState(f"steady state of model '{net.id}' is unstable (eigenvalues "
-                            f"{shown}); it may oscillate -- use the time-dependent LNA or SSA",
-                            unstable=True, eigenvalues=eig)
-    if not found:
-        raise NoSteadyState(f"no steady state found for model '{net.id}' (Newton from the "
-                            f"initial state and after integrating to t={t_now:g} did not "
-                            "converge); it may oscillate or grow without bound -- use "
-                            "sn.simulate_ode or the time-dependent LNA")
-    y, res, eig, _ = found
-    x = np.clip(full(y), 0.0, None)
-    result = pd.Series(x, index=list(net.species_ids), name="steady_state")
-    result.attrs.update(eigenvalues=eig, residual=res)
-    return result
+    return found, unstable, t_now
 
 
 def _steady_state_rate_rules(net: ReactionNetwork, *, tol: float, t_max: float) -> pd.Series:

@@ -24,6 +24,7 @@ the 10^5-10^6 states FSP enumerates.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,64 @@ def analyze_cme(net, fr, *, rtol: float, atol: float, max_listed: int = 50,
     states = np.asarray(fr.states)
     n = states.shape[0]
     p = np.asarray(fr.probabilities, dtype=float)
+    g = _directed_edges(fr, n)
+
+    pc = np.maximum(p, _TINY)
+    fwd_flux = p[g.es] * g.w
+    # ---- one-way transitions
+    one = ~g.has_rev
+    one_way_frame, one_way_rx = _one_way(states, g.es, g.ed, g.w, fwd_flux, g.label, one,
+                                         max_examples,
+                                         list(fr.species) if hasattr(fr, "species") else None)
+
+    # ---- two-way edges, each once (es < ed)
+    two = g.has_rev & (g.es < g.ed)
+    u, v = g.es[two], g.ed[two]
+    w_uv, w_vu = g.w[two], g.w_rev[two]
+    F, B = p[u] * w_uv, p[v] * w_vu
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logterm = np.log(pc[u] * w_uv) - np.log(pc[v] * w_vu)
+        terms = np.where(F == B, 0.0, (F - B) * logterm)
+    sigma_two = float(np.sum(terms))
+    if np.any(one & (fwd_flux > 0)):
+        sigma = math.inf
+    else:
+        sigma = sigma_two
+
+    cyc = _fundamental_cycles(g, n, u, v, w_uv, w_vu, F - B, rtol, atol)
+    order_c = np.lexsort((-np.abs(cyc.affinity), -np.abs(cyc.contrib)))
+    cycles = _cycle_frame(states, order_c, cyc.cu, cyc.cv, cyc.affinity, cyc.cflux,
+                          cyc.contrib, cyc.kolmogorov, cyc.pred, g.uniq, g.label, n,
+                          max_listed)
+
+    pairs = _pair_frame(g.es, g.ed, g.w, g.w_rev, fwd_flux, p, pc, g.label, g.has_rev, g.rev)
+    db, reason = _cme_verdict(one, one_way_frame, one_way_rx, cyc, cycles, u.size, sigma)
+    return {"detailed_balance": bool(db), "irreversible": one_way_rx, "pairs": pairs,
+            "cycles": cycles, "entropy_production": sigma, "reason": reason,
+            "one_way": one_way_frame, "schnakenberg_sum": float(np.sum(cyc.contrib)),
+            "entropy_production_two_way": sigma_two}
+
+
+@dataclass
+class _DirectedEdges:
+    """The state graph with parallel transitions merged: directed edge ``e`` goes from
+    state ``es[e]`` to ``ed[e]`` at total rate ``w[e]`` (``uniq[e] = es * n + ed``, sorted);
+    ``rev[e]`` is the reverse edge (``-1`` if none, then ``w_rev[e] = 0``)."""
+
+    uniq: np.ndarray
+    es: np.ndarray
+    ed: np.ndarray
+    w: np.ndarray
+    #: reaction label of each edge ("R1+R2" where several reactions join it)
+    label: np.ndarray
+    has_rev: np.ndarray
+    rev: np.ndarray
+    w_rev: np.ndarray
+
+
+def _directed_edges(fr, n: int) -> _DirectedEdges:
+    """Merge the FSP's transitions (positive rate, no self loops) into directed edges
+    and find each edge's reverse."""
     tr = fr.transitions
     src = tr["source"].to_numpy(dtype=np.int64)
     dst = tr["target"].to_numpy(dtype=np.int64)
@@ -51,7 +110,6 @@ def analyze_cme(net, fr, *, rtol: float, atol: float, max_listed: int = 50,
     keep = (rate > 0) & (src != dst)
     src, dst, rate, codes = src[keep], dst[keep], rate[keep], codes[keep]
 
-    # ---- aggregate parallel transitions into directed edges
     key = src * n + dst
     uniq, inv = np.unique(key, return_inverse=True)
     w = np.bincount(inv, weights=rate, minlength=uniq.size)
@@ -64,32 +122,35 @@ def analyze_cme(net, fr, *, rtol: float, atol: float, max_listed: int = 50,
     has_rev = (pos < uniq.size) & (uniq[pos_c] == rkey) if uniq.size else np.zeros(0, bool)
     rev = np.where(has_rev, pos_c, -1)
     w_rev = np.where(has_rev, w[pos_c], 0.0) if uniq.size else np.zeros(0)
+    return _DirectedEdges(uniq=uniq, es=es, ed=ed, w=w, label=label, has_rev=has_rev,
+                          rev=rev, w_rev=w_rev)
 
-    pc = np.maximum(p, _TINY)
-    fwd_flux = p[es] * w
-    # ---- one-way transitions
-    one = ~has_rev
-    one_way_frame, one_way_rx = _one_way(states, es, ed, w, fwd_flux, label, one, max_examples,
-                                         list(fr.species) if hasattr(fr, "species") else None)
 
-    # ---- two-way edges, each once (es < ed)
-    two = has_rev & (es < ed)
-    u, v = es[two], ed[two]
-    w_uv, w_vu = w[two], w_rev[two]
-    F, B = p[u] * w_uv, p[v] * w_vu
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logterm = np.log(pc[u] * w_uv) - np.log(pc[v] * w_vu)
-        terms = np.where(F == B, 0.0, (F - B) * logterm)
-    sigma_two = float(np.sum(terms))
-    if np.any(one & (fwd_flux > 0)):
-        sigma = math.inf
-    else:
-        sigma = sigma_two
+@dataclass
+class _Chords:
+    """Fundamental cycles of the two-way graph, one per chord ``cu -> cv`` (oriented
+    along the cycle's net flux), with the spanning forest's predecessors ``pred``."""
 
-    # ---- spanning forest of the two-way graph (virtual root n joins the components)
+    cu: np.ndarray
+    cv: np.ndarray
+    affinity: np.ndarray
+    cflux: np.ndarray
+    #: ``cflux * affinity``, each cycle's share of the entropy production
+    contrib: np.ndarray
+    kolmogorov: np.ndarray
+    pred: np.ndarray
+
+
+def _fundamental_cycles(g: _DirectedEdges, n: int, u: np.ndarray, v: np.ndarray,
+                        w_uv: np.ndarray, w_vu: np.ndarray, net_current: np.ndarray,
+                        rtol: float, atol: float) -> _Chords:
+    """Spanning forest of the two-way edges ``u <-> v`` (a virtual root ``n`` joins the
+    components), the potential ``phi`` along it, and for every chord the affinity
+    ``ln(w_uv/w_vu) + phi(u) - phi(v)``, Kolmogorov's check ``|A| <= atol + rtol *
+    scale`` and the cycle flux (the chord's net current)."""
     m = u.size
-    g = sps.coo_matrix((np.ones(m), (u, v)), shape=(n, n)).tocsr()
-    n_comp, comp = connected_components(g, directed=False)
+    gr = sps.coo_matrix((np.ones(m), (u, v)), shape=(n, n)).tocsr()
+    n_comp, comp = connected_components(gr, directed=False)
     reps = np.unique(comp, return_index=True)[1]
     rows = np.concatenate([u, np.full(reps.size, n)])
     cols = np.concatenate([v, reps])
@@ -101,8 +162,8 @@ def analyze_cme(net, fr, *, rtol: float, atol: float, max_listed: int = 50,
     parent = pred[child]
     real = parent != n
     ckey = parent[real] * n + child[real]
-    cpos = np.searchsorted(uniq, ckey)
-    lw[child[real]] = np.log(w[cpos]) - np.log(w_rev[cpos])
+    cpos = np.searchsorted(g.uniq, ckey)
+    lw[child[real]] = np.log(g.w[cpos]) - np.log(g.w_rev[cpos])
     phi = np.zeros(n + 1)
     psi = np.zeros(n + 1)
     _accumulate(order, pred, lw, phi, psi)
@@ -117,22 +178,21 @@ def analyze_cme(net, fr, *, rtol: float, atol: float, max_listed: int = 50,
     affinity = lr + phi[cu] - phi[cv]
     scale = np.abs(lr) + psi[cu] + psi[cv]
     kolmogorov = np.abs(affinity) <= atol + rtol * scale
-    cflux = F[ch] - B[ch]
+    cflux = net_current[ch]
     # orient every cycle along its net flux (or its affinity when there is no flux)
     flip = (cflux < 0) | ((cflux == 0) & (affinity < 0))
     cu, cv = np.where(flip, cv, cu), np.where(flip, cu, cv)
     affinity, cflux = np.where(flip, -affinity, affinity), np.where(flip, -cflux, cflux)
-    contrib = cflux * affinity
-    schnakenberg = float(np.sum(contrib))
+    return _Chords(cu=cu, cv=cv, affinity=affinity, cflux=cflux, contrib=cflux * affinity,
+                   kolmogorov=kolmogorov, pred=pred)
 
-    order_c = np.lexsort((-np.abs(affinity), -np.abs(contrib)))
-    cycles = _cycle_frame(states, order_c, cu, cv, affinity, cflux, contrib, kolmogorov, pred,
-                          uniq, label, n, max_listed)
 
-    pairs = _pair_frame(es, ed, w, w_rev, fwd_flux, p, pc, label, has_rev, rev)
-
-    # ---- verdict
-    db = (not np.any(one)) and bool(np.all(kolmogorov))
+def _cme_verdict(one: np.ndarray, one_way_frame: pd.DataFrame, one_way_rx: list,
+                 cyc: _Chords, cycles: pd.DataFrame, n_two_way: int,
+                 sigma: float) -> tuple[bool, str]:
+    """Detailed balance of the state graph (no one-way transition, every fundamental
+    cycle passes Kolmogorov's criterion) and the reason in words."""
+    db = (not np.any(one)) and bool(np.all(cyc.kolmogorov))
     reasons = []
     if np.any(one):
         ex = one_way_frame.iloc[0]
@@ -140,25 +200,23 @@ def analyze_cme(net, fr, *, rtol: float, atol: float, max_listed: int = 50,
             f"{int(one.sum())} one-way transition(s) without a reverse jump, from reaction(s) "
             f"{', '.join(one_way_rx)} (e.g. {ex['source']} -> {ex['target']} by "
             f"{ex['reaction']}); entropy production unbounded")
-    bad = np.nonzero(~kolmogorov)[0]
+    bad = np.nonzero(~cyc.kolmogorov)[0]
+    n_chords = cyc.kolmogorov.size
     if bad.size:
         top = cycles.iloc[0]
         reasons.append(
-            f"{bad.size} of {ch.size} fundamental cycle(s) violate Kolmogorov's criterion; "
+            f"{bad.size} of {n_chords} fundamental cycle(s) violate Kolmogorov's criterion; "
             f"strongest: {_cycle_text(top)} has affinity {_ln_text(top['affinity'])}, net "
             f"cycle flux {top['flux']:.3g} per time unit")
     if db:
-        reason = (f"all {m} two-way transition pairs are reversible jumps and the {ch.size} "
-                  f"fundamental cycle(s) satisfy Kolmogorov's criterion "
-                  f"(max |affinity| {np.max(np.abs(affinity), initial=0.0):.2g})")
+        reason = (f"all {n_two_way} two-way transition pairs are reversible jumps and the "
+                  f"{n_chords} fundamental cycle(s) satisfy Kolmogorov's criterion "
+                  f"(max |affinity| {np.max(np.abs(cyc.affinity), initial=0.0):.2g})")
     else:
         reason = "; ".join(reasons)
         if not np.any(one):
             reason += f"; entropy production {sigma:.3g} k_B per time unit"
-    return {"detailed_balance": bool(db), "irreversible": one_way_rx, "pairs": pairs,
-            "cycles": cycles, "entropy_production": sigma, "reason": reason,
-            "one_way": one_way_frame, "schnakenberg_sum": schnakenberg,
-            "entropy_production_two_way": sigma_two}
+    return db, reason
 
 
 def _accumulate(order, pred, lw, phi, psi) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -185,7 +186,9 @@ def _pair_up(groups: dict) -> tuple[list, list]:
     (emergent) cycle. The remaining channels of each direction are merged (rates add):
     they pair if the other direction has channels, or join the first law pair.
     """
-    pairs, irreversible, seen = [], [], set()
+    pairs: list[tuple[_Edge, _Edge, str]] = []
+    irreversible: list[_Edge] = []
+    seen: set[tuple] = set()
     for key, fwd in groups.items():
         if key in seen:
             continue
@@ -196,7 +199,7 @@ def _pair_up(groups: dict) -> tuple[list, list]:
             irreversible.append(_Edge(key, list(fwd)))
             continue
         rest_f, rest_r = list(fwd), list(rev)
-        law_pairs = []
+        law_pairs: list[tuple[_Edge, _Edge, str]] = []
         for sid in dict.fromkeys(p.sbml_id for p in fwd if p.split):
             f = [p for p in rest_f if p.sbml_id == sid and p.split]
             r = [p for p in rest_r if p.sbml_id == sid and p.split]
@@ -206,18 +209,18 @@ def _pair_up(groups: dict) -> tuple[list, list]:
                 kinds = {p.split for p in f + r}
                 by = "reversible law" if kinds == {"law"} else "sign split of the law"
                 if all(p.direction == "reverse" for p in f):
-                    law_pairs.append([_Edge(rkey, r), _Edge(key, f), by])
+                    law_pairs.append((_Edge(rkey, r), _Edge(key, f), by))
                 else:
-                    law_pairs.append([_Edge(key, f), _Edge(rkey, r), by])
+                    law_pairs.append((_Edge(key, f), _Edge(rkey, r), by))
         if rest_f and rest_r:
-            law_pairs.append([_Edge(key, rest_f), _Edge(rkey, rest_r), "swapped complexes"])
+            law_pairs.append((_Edge(key, rest_f), _Edge(rkey, rest_r), "swapped complexes"))
         elif rest_f or rest_r:
             first = law_pairs[0]
             extra, extra_key = (rest_f, key) if rest_f else (rest_r, rkey)
             side = first[0] if first[0].key == extra_key else first[1]
             side.parts.extend(extra)
-            first[2] = "swapped complexes"
-        pairs.extend(tuple(lp) for lp in law_pairs)
+            law_pairs[0] = (first[0], first[1], "swapped complexes")
+        pairs.extend(law_pairs)
     return pairs, irreversible
 
 
@@ -247,14 +250,17 @@ class NetworkAnalysis:
     steady_state_note: str
     ss_residual: float
     notes: list
-    pairs_frame: pd.DataFrame = None
-    cycles_frame: pd.DataFrame = None
+    #: set by _fluxes_and_cycles
+    pairs_frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cycles_frame: pd.DataFrame = field(default_factory=pd.DataFrame)
     entropy_production: float = math.nan
     detailed_balance: bool = False
     complex_balanced: bool | None = None
     reason: str = ""
-    laws: np.ndarray = None
-    totals: np.ndarray = None
+    #: conservation laws over the dynamic species and their totals (set by
+    #: _complex_balance)
+    laws: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    totals: np.ndarray = field(default_factory=lambda: np.zeros(0))
     poisson_means: np.ndarray | None = None
     poisson_exact: bool = False
     product_form_reason: str = ""
@@ -358,13 +364,48 @@ def _log_ratio(jp: float, jm: float) -> float:
     return math.nan
 
 
+_PAIR_COLUMNS = ["pair", "forward", "reverse", "reactant_complex", "product_complex",
+                 "paired_by", "mass_action", "k_plus", "k_minus", "log_ratio", "J_plus",
+                 "J_minus", "net_flux", "entropy_production"]
+_CYCLE_COLUMNS = ["members", "coefficients", "affinity", "affinity_from", "wegscheider",
+                  "flux", "irreversible_members", "entropy_production"]
+
+
+@dataclass
+class _PairTable:
+    """Per reverse pair (in ``ana.pairs`` order): its table row, the log ratio the cycles
+    use (``ln k+/k-`` for mass action, else ``ln J+/J-`` at the steady state) and where
+    it comes from, and its entropy-production term (k_B per time unit)."""
+
+    rows: list[dict[str, Any]]
+    log_ratio: list[float]
+    log_ratio_from: list[str]
+    sigma_terms: list[float]
+
+
 def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> None:
+    """Fill ``ana``'s pair and cycle tables, its steady-state entropy production and its
+    detailed-balance verdict (in place)."""
     omega = float(net.system_size)
+    table = _pair_table(ana, omega)
+    ana.pairs_frame = pd.DataFrame(table.rows, columns=_PAIR_COLUMNS)
+    ana.pairs_frame.attrs["units"] = ("k: effective mass-action constants (amount units); "
+                                      "J: amount per time unit; entropy_production: k_B per "
+                                      "time unit")
+    cyc_rows = _cycle_rows(ana, table, omega, rtol, atol)
+    ana.cycles_frame = pd.DataFrame(cyc_rows, columns=_CYCLE_COLUMNS)
+    ana.cycles_frame.attrs["units"] = ("affinity: dimensionless (ln of the product of "
+                                       "ratios); flux: amount per time unit")
+    ana.entropy_production = _entropy_production(ana, table.sigma_terms)
+    _verdict(ana, cyc_rows, rtol, atol)
+
+
+def _pair_table(ana: NetworkAnalysis, omega: float) -> _PairTable:
+    """One row per reverse pair: complexes, rate constants, fluxes ``J+``, ``J-`` at the
+    steady state (``nan`` without one) and the entropy production
+    ``Omega (J+ - J-) ln(J+/J-)``."""
     has_ss = ana.steady_state is not None
-    rows = []
-    pair_lr = []        # log ratio used for cycles: rate constants if MA, else fluxes
-    pair_from = []
-    sigma_terms = []
+    table = _PairTable([], [], [], [])
     for f, r, by in ana.pairs:
         ma = f.mass_action and r.mass_action
         jp, jm = f.flux, r.flux
@@ -373,8 +414,8 @@ def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> N
             lr, src = math.log(f.k / r.k), "rate constants"
         else:
             lr, src = lr_flux, "steady-state fluxes"
-        pair_lr.append(lr)
-        pair_from.append(src)
+        table.log_ratio.append(lr)
+        table.log_ratio_from.append(src)
         net_flux = jp - jm if has_ss else math.nan
         if not has_ss:
             term = math.nan
@@ -382,9 +423,9 @@ def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> N
             term = 0.0
         else:
             term = omega * net_flux * lr_flux
-        sigma_terms.append(term)
+        table.sigma_terms.append(term)
         label = f.parts[0].sbml_id if by != "swapped complexes" else f"{f.label}/{r.label}"
-        rows.append({
+        table.rows.append({
             "pair": label, "forward": f.label, "reverse": r.label,
             "reactant_complex": _complex_text(f.key[0], ana.dyn_ids),
             "product_complex": _complex_text(f.key[1], ana.dyn_ids),
@@ -393,21 +434,23 @@ def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> N
             "log_ratio": lr, "J_plus": jp, "J_minus": jm, "net_flux": net_flux,
             "entropy_production": term,
         })
-    ana.pairs_frame = pd.DataFrame(rows, columns=[
-        "pair", "forward", "reverse", "reactant_complex", "product_complex", "paired_by",
-        "mass_action", "k_plus", "k_minus", "log_ratio", "J_plus", "J_minus", "net_flux",
-        "entropy_production"])
-    ana.pairs_frame.attrs["units"] = ("k: effective mass-action constants (amount units); "
-                                      "J: amount per time unit; entropy_production: k_B per "
-                                      "time unit")
+    return table
 
-    labels = [row["pair"] for row in rows] + [e.label for e in ana.irreversible]
+
+def _cycle_rows(ana: NetworkAnalysis, table: _PairTable, omega: float, rtol: float,
+                atol: float) -> list[dict[str, Any]]:
+    """One row per basis cycle (columns: pairs, then irreversible edges): members,
+    affinity and its source, the Wegscheider check, the Schnakenberg cycle flux (least
+    squares ``J_net = C f``) and the cycle's entropy production. Each cycle is oriented
+    along its net flux (or its affinity when it carries none)."""
+    has_ss = ana.steady_state is not None
+    labels = [row["pair"] for row in table.rows] + [e.label for e in ana.irreversible]
     n_p = len(ana.pairs)
-    col_lr = np.array(pair_lr + [math.inf] * len(ana.irreversible), dtype=float)
-    col_flux = np.array([row["net_flux"] for row in rows]
+    col_lr = np.array(table.log_ratio + [math.inf] * len(ana.irreversible), dtype=float)
+    col_flux = np.array([row["net_flux"] for row in table.rows]
                         + [e.flux if has_ss else math.nan for e in ana.irreversible], dtype=float)
     basis = ana.basis
-    cyc_rows = []
+    cyc_rows: list[dict[str, Any]] = []
     flux = np.full(basis.shape[1], math.nan)
     if basis.shape[1] and has_ss and np.all(np.isfinite(col_flux)):
         sol, *_ = np.linalg.lstsq(basis.astype(float), col_flux, rcond=None)
@@ -416,7 +459,7 @@ def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> N
         c = basis[:, q].copy()
         nz = np.nonzero(c)[0]
         only_pairs = bool(np.all(nz < n_p))
-        srcs = {pair_from[j] for j in nz if j < n_p}
+        srcs = {table.log_ratio_from[j] for j in nz if j < n_p}
         if only_pairs and srcs == {"rate constants"}:
             lrs = col_lr[nz]
             src = "rate constants"
@@ -452,22 +495,26 @@ def _fluxes_and_cycles(net, ana: NetworkAnalysis, rtol: float, atol: float) -> N
             "irreversible_members": [labels[j] for j in nz if j >= n_p],
             "entropy_production": ep,
         })
-    ana.cycles_frame = pd.DataFrame(cyc_rows, columns=[
-        "members", "coefficients", "affinity", "affinity_from", "wegscheider", "flux",
-        "irreversible_members", "entropy_production"])
-    ana.cycles_frame.attrs["units"] = ("affinity: dimensionless (ln of the product of "
-                                       "ratios); flux: amount per time unit")
+    return cyc_rows
 
-    # entropy production (k_B per time unit)
-    if not has_ss:
-        sigma = math.nan
-    else:
-        sigma = float(np.sum(sigma_terms)) if sigma_terms else 0.0
-        if any(e.flux > 0 for e in ana.irreversible):
-            sigma = math.inf
-    ana.entropy_production = sigma
 
-    # verdict
+def _entropy_production(ana: NetworkAnalysis, sigma_terms: list[float]) -> float:
+    """Steady-state entropy production (k_B per time unit): the sum over pairs, ``inf``
+    when an irreversible edge carries flux, ``nan`` without a steady state."""
+    if ana.steady_state is None:
+        return math.nan
+    sigma = float(np.sum(sigma_terms)) if sigma_terms else 0.0
+    if any(e.flux > 0 for e in ana.irreversible):
+        sigma = math.inf
+    return sigma
+
+
+def _verdict(ana: NetworkAnalysis, cyc_rows: list[dict[str, Any]], rtol: float,
+             atol: float) -> None:
+    """Set ``ana.detailed_balance`` and ``ana.reason``: irreversible edges, cycles that
+    violate (or could not be checked against) the Wegscheider conditions, and
+    non-mass-action pairs with a net flux at the steady state."""
+    has_ss = ana.steady_state is not None
     reasons = []
     if ana.irreversible:
         ids = [rid for e in ana.irreversible for rid in e.reactions]
@@ -650,8 +697,9 @@ def _product_form(net, ana: NetworkAnalysis, rtol: float) -> None:
     if all(max(e.key[0], default=0) <= 1 for e in ana.edges):
         # first-order complexes: stochastic and deterministic mass action coincide, the
         # network's own steady state is the equilibrium
-        if ana.complex_balanced:
-            x = np.asarray(ana.steady_state.reindex(list(ana.dyn_ids)).to_numpy(), float)
+        ss = ana.steady_state
+        if ana.complex_balanced and ss is not None:  # complex balance needs the state
+            x = np.asarray(ss.reindex(list(ana.dyn_ids)).to_numpy(), dtype=np.float64)
             ana.poisson_means = float(net.system_size) * x
             ana.poisson_exact = True
         else:

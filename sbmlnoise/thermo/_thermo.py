@@ -44,11 +44,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from ..errors import StateSpaceTooLarge
+
+if TYPE_CHECKING:
+    from ._network import NetworkAnalysis
 
 __all__ = ["thermodynamics", "ThermoReport"]
 
@@ -124,8 +128,7 @@ class ThermoReport:
         distribution of a complex-balanced mass-action network (Anderson, Craciun & Kurtz
         2010), over the dynamic species. Raises ``ValueError`` if the network is not
         complex balanced or not mass action."""
-        self._require_product_form()
-        return self._poisson["means"].copy()
+        return self._require_product_form()["means"].copy()
 
     def product_form(self, counts) -> float:
         """Stationary probability of ``counts`` under the product-form distribution.
@@ -147,8 +150,7 @@ class ThermoReport:
         constants ``kappa``), ``k*A*A`` is not -- the CME (SSA, FSP) refuses that law, and
         so does this method (``settings["product_form_refused"]`` says why).
         """
-        self._require_product_form()
-        pf = self._poisson
+        pf = self._require_product_form()
         means = pf["means"]
         if isinstance(counts, (dict, pd.Series)):
             n = np.array([float(counts[s]) for s in means.index])
@@ -172,7 +174,9 @@ class ThermoReport:
         return float(math.exp(logw))
 
     def _log_normaliser(self) -> float:
-        pf = self._poisson
+        """log of the product-form weights summed over the initial conservation class
+        (memoised in the product-form data)."""
+        pf = self._require_product_form()
         if "log_z" not in pf:
             states = _enumerate_class(pf["laws"], pf["totals"])
             means = pf["means"].to_numpy()
@@ -185,7 +189,9 @@ class ThermoReport:
                            + float(np.sum(means[free])))
         return pf["log_z"]
 
-    def _require_product_form(self) -> None:
+    def _require_product_form(self) -> dict:
+        """The product-form data (Poisson means, conservation laws and totals); raises
+        ``ValueError`` saying why there is none."""
         if self._poisson is None:
             why = self.settings.get("product_form_refused") or (
                 "it is not complex balanced" if self.complex_balanced is False else
@@ -194,6 +200,7 @@ class ThermoReport:
             raise ValueError(f"no product-form stationary distribution: {why} "
                              "(Anderson, Craciun & Kurtz 2010 need a complex-balanced "
                              "mass-action network)")
+        return self._poisson
 
     # ------------------------------------------------------------------ output
     def summary(self) -> str:
@@ -400,8 +407,30 @@ def thermodynamics(net, *, level: str = "network", rtol: float = 1e-9, atol: flo
 
     fsp_result = fsp_kwargs.pop("fsp_result", None)
     ana = analyze_network(net, rtol=rtol, atol=atol, steady_state=steady_state)
-    settings = {"rtol": rtol, "atol": atol, "system_size": float(net.system_size),
-                "level": level}
+    settings: dict[str, Any] = {"rtol": rtol, "atol": atol,
+                                "system_size": float(net.system_size), "level": level}
+    common = _structure(net, ana, settings)
+    if level == "network":
+        return _network_report(ana, settings, common)
+    return _cme_report(net, ana, fsp_result, fsp_kwargs, rtol, atol, settings, common)
+
+
+class _Structure(TypedDict):
+    """The fields of a :class:`ThermoReport` both levels take from the network analysis."""
+
+    deficiency: int
+    weakly_reversible: bool
+    complex_balanced: bool | None
+    n_complexes: int
+    n_linkage_classes: int
+    rank: int
+    steady_state: pd.Series | None
+    _poisson: dict | None
+
+
+def _structure(net, ana: NetworkAnalysis, settings: dict[str, Any]) -> _Structure:
+    """Deficiency, reversibility, complex balance and the product-form data of ``ana``;
+    records in ``settings`` whether the product form is exact or why it is refused."""
     poisson = None
     if ana.poisson_means is not None:
         poisson = {"means": pd.Series(ana.poisson_means, index=list(ana.dyn_ids),
@@ -410,22 +439,47 @@ def thermodynamics(net, *, level: str = "network", rtol: float = 1e-9, atol: flo
         settings["product_form_exact"] = bool(ana.poisson_exact)
     elif ana.product_form_reason:
         settings["product_form_refused"] = ana.product_form_reason
-    common = dict(deficiency=ana.deficiency, weakly_reversible=ana.weakly_reversible,
-                  complex_balanced=ana.complex_balanced, n_complexes=len(ana.complexes),
-                  n_linkage_classes=ana.n_linkage_classes, rank=ana.rank,
-                  steady_state=ana.steady_state, _poisson=poisson)
-    if level == "network":
-        notes = list(ana.notes)
-        if ana.steady_state_note:
-            notes.append(ana.steady_state_note)
-        cycles = _sorted_cycles(ana.cycles_frame)
-        irreversible = [rid for e in ana.irreversible for rid in e.reactions]
-        return ThermoReport(level="network", detailed_balance=ana.detailed_balance,
-                            irreversible=irreversible, pairs=ana.pairs_frame, cycles=cycles,
-                            entropy_production=ana.entropy_production,
-                            units="k_B per time unit", reason=ana.reason, settings=settings,
-                            notes=tuple(notes), **common)
-    from ._cme import analyze_cme
+    return _Structure(deficiency=ana.deficiency, weakly_reversible=ana.weakly_reversible,
+                      complex_balanced=ana.complex_balanced, n_complexes=len(ana.complexes),
+                      n_linkage_classes=ana.n_linkage_classes, rank=ana.rank,
+                      steady_state=ana.steady_state, _poisson=poisson)
+
+
+def _network_report(ana: NetworkAnalysis, settings: dict[str, Any],
+                    common: _Structure) -> ThermoReport:
+    """The ``level="network"`` report: pairs, Wegscheider cycles (strongest first) and the
+    deterministic entropy production."""
+    notes = list(ana.notes)
+    if ana.steady_state_note:
+        notes.append(ana.steady_state_note)
+    cycles = _sorted_cycles(ana.cycles_frame)
+    irreversible = [rid for e in ana.irreversible for rid in e.reactions]
+    return ThermoReport(level="network", detailed_balance=ana.detailed_balance,
+                        irreversible=irreversible, pairs=ana.pairs_frame, cycles=cycles,
+                        entropy_production=ana.entropy_production,
+                        units="k_B per time unit", reason=ana.reason, settings=settings,
+                        notes=tuple(notes), **common)
+
+
+def _reaction_pairs(ana: NetworkAnalysis) -> dict[str, tuple[int, int]]:
+    """Reaction id -> (network-level pair index, +1 forward / -1 reverse), for reactions
+    that form a whole channel (not split by sign)."""
+    reaction_pairs = {}
+    for i, (f, r, _) in enumerate(ana.pairs):
+        for sign, edge in ((1, f), (-1, r)):
+            for part in edge.parts:
+                if part.label == part.reaction:       # whole reactions only
+                    reaction_pairs[part.reaction] = (i, sign)
+    return reaction_pairs
+
+
+def _cme_report(net, ana: NetworkAnalysis, fsp_result, fsp_kwargs: dict, rtol: float,
+                atol: float, settings: dict[str, Any], common: _Structure) -> ThermoReport:
+    """The ``level="cme"`` report: Kolmogorov's criterion and Schnakenberg's decomposition
+    on the stationary FSP state graph (solved here unless ``fsp_result`` is given), with
+    the reaction-resolved entropy production and any disagreement with the network
+    level in the reason."""
+    from ._cme import analyze_cme, resolved_entropy_production
 
     if fsp_result is None:
         from ..fsp import fsp
@@ -436,15 +490,7 @@ def thermodynamics(net, *, level: str = "network", rtol: float = 1e-9, atol: flo
     if not cme["detailed_balance"] and not ana.detailed_balance and ana.irreversible:
         reason += f" (network level: {ana.reason})"
     # reaction-resolved entropy production (parallel reactions kept apart)
-    from ._cme import resolved_entropy_production
-
-    reaction_pairs = {}
-    for i, (f, r, _) in enumerate(ana.pairs):
-        for sign, edge in ((1, f), (-1, r)):
-            for part in edge.parts:
-                if part.label == part.reaction:       # whole reactions only
-                    reaction_pairs[part.reaction] = (i, sign)
-    sigma_res, res_one_way = resolved_entropy_production(fsp_result, reaction_pairs)
+    sigma_res, res_one_way = resolved_entropy_production(fsp_result, _reaction_pairs(ana))
     sigma = cme["entropy_production"]
     if cme["detailed_balance"] and not ana.detailed_balance and \
             not (math.isfinite(sigma_res) and sigma_res <= atol + rtol * abs(sigma)):
