@@ -365,6 +365,11 @@ def _search(net: ReactionNetwork, red: _Reduced, t_max: float, max_evaluations: 
     return found, unstable, t_now
 
 
+#: wall-clock seconds of the whole integrate-then-Newton search of a model with rate rules
+#: (its integrator evaluates the rules in Python; an oscillator never settles)
+RATE_RULE_SEARCH_SECONDS = 20.0
+
+
 def _steady_state_rate_rules(net: ReactionNetwork, *, tol: float, t_max: float) -> pd.Series:
     """Steady state of a model with rate rules: Newton's method (finite-difference
     Jacobian) on the independent species and the rate-rule variables, started from the
@@ -418,12 +423,16 @@ def _steady_state_rate_rules(net: ReactionNetwork, *, tol: float, t_max: float) 
     y0 = np.concatenate([x0[ind], x0[ruled], x0[n_s:]])
     found = newton(y0)
     span, t_now = 10.0, 0.0
+    deadline = _time.monotonic() + RATE_RULE_SEARCH_SECONDS
     while (found is None or not found[3]) and t_now < t_max:
         t_now += span
+        left = deadline - _time.monotonic()
+        if left <= 0:
+            break
         try:
             from ._events import simulate_with_events
             amounts, params = simulate_with_events(net, [0.0, t_now], rtol=1e-9,
-                                                   atol=default_atol(net, 1e-9), wall_time=60)
+                                                   atol=default_atol(net, 1e-9), wall_time=left)
         except SimulationError:
             break
         end = np.concatenate([amounts[-1], params[-1, model.extra_p] if params is not None
