@@ -372,14 +372,3 @@ def test_reversible_law_with_the_difference_inside_constant_products_splits():
     # a state-dependent factor outside the difference still keeps the law whole
     net = sn.load("model m; species A, B; R: A -> B; A*(k - B)/(1 + A); A = 1; B = 0; k = 1; end")
     assert [r.direction for r in net.reactions] == ["net"]
-
-
-def test_irreversible_reaction_with_a_difference_law_splits_with_a_warning():
-    net = sn.load("""model m; species A, B; R: A => B; k1*A - k2*B;
-                     A = 10; B = 0; k1 = 2; k2 = 0.5; end""")
-    assert [r.direction for r in net.reactions] == ["forward", "reverse"]
-    np.testing.assert_allclose(net.rates(np.array([3.0, 4.0])), [6.0, 2.0])
-    assert any("marked irreversible" in w and "'R'" in w for w in net.warnings)
-    # the rate equations are those of the net law
-    np.testing.assert_allclose(net.stoichiometry @ net.rates(np.array([3.0, 4.0])),
-                               [-(6.0 - 2.0), 6.0 - 2.0])

@@ -283,11 +283,6 @@ class _SbmlReader:
             values = {p.id: p.value for p in parameters}
             channels = _split_reversible(rid, r.getName() or rid, reactants, products, modifiers,
                                          rate, r.getReversible(), values, taken)
-            if len(channels) == 2 and not r.getReversible():
-                self.warnings.append(
-                    f"reaction '{rid}' is marked irreversible but its kinetic law has an "
-                    "explicit negative part; the stochastic backends fire it as a forward and a "
-                    "reverse channel (the rate equations are unchanged)")
             reactions.extend(channels)
         roles = []
         for k, (key, (ref, _)) in enumerate(self.stoichiometry_math.items()):
@@ -1318,8 +1313,8 @@ def _mass_action(term, stoich: dict[str, float], state: set[str], values) -> Mas
 
 def _split_reversible(rid, name, reactants, products, modifiers, rate, reversible, values,
                       taken) -> list[Reaction]:
-    """One channel, or a forward/backward pair when the law splits by sign (also for a
-    reaction marked irreversible whose law has an explicit negative part)."""
+    """One channel, or a forward/backward pair when a reversible law splits."""
+    state = set(values) ^ set(values)  # empty set, filled below
     state = {s for s, _ in reactants} | {s for s, _ in products} | set(modifiers)
     state |= {n for n in ex.symbols(rate) if n not in values and n != ex.TIME}
     react = dict(_merge(reactants))
@@ -1328,37 +1323,36 @@ def _split_reversible(rid, name, reactants, products, modifiers, rate, reversibl
     if single is not None and single.rate_constant >= 0:
         return [Reaction(rid, name, reactants, products, rate, modifiers, reversible, rid, "net",
                          single)]
-    # an irreversible reaction whose law is an explicit difference (a curation slip seen in
-    # curated models) is split too: its rate can be negative, which no single channel fires
-    terms = _terms(rate)
-    if len(terms) == 2:
-        for fwd_term, rev_term in (terms, terms[::-1]):
-            fwd = _mass_action(fwd_term, react, state, values)
-            rev = _mass_action(ex.neg(rev_term), prod, state, values)
-            if fwd and rev and fwd.rate_constant >= 0 and rev.rate_constant >= 0:
-                fwd_term = ex.mul(fwd.rate_constant_expr,
-                                  *(ex.power(ex.Sym(sp), ex.Num(float(o)))
-                                    for sp, o in fwd.orders))
-                rev_term = ex.neg(ex.mul(rev.rate_constant_expr,
-                                         *(ex.power(ex.Sym(sp), ex.Num(float(o)))
-                                           for sp, o in rev.orders)))
-                fid, bid = _fresh(f"{rid}_fwd", taken), _fresh(f"{rid}_rev", taken)
-                return [
-                    Reaction(fid, f"{name} (forward)", reactants, products, fwd_term,
-                             modifiers, True, rid, "forward", fwd),
-                    Reaction(bid, f"{name} (reverse)", products, reactants,
-                             ex.neg(rev_term), modifiers, True, rid, "reverse", rev),
-                ]
-    split = _split_by_sign(rate, values)
-    if split is not None:
-        fwd_term, rev_term = split
-        fid, bid = _fresh(f"{rid}_fwd", taken), _fresh(f"{rid}_rev", taken)
-        return [
-            Reaction(fid, f"{name} (forward)", reactants, products, fwd_term, modifiers,
-                     True, rid, "forward", _mass_action(fwd_term, react, state, values)),
-            Reaction(bid, f"{name} (reverse)", products, reactants, rev_term, modifiers,
-                     True, rid, "reverse", _mass_action(rev_term, prod, state, values)),
-        ]
+    if reversible:
+        terms = _terms(rate)
+        if len(terms) == 2:
+            for fwd_term, rev_term in (terms, terms[::-1]):
+                fwd = _mass_action(fwd_term, react, state, values)
+                rev = _mass_action(ex.neg(rev_term), prod, state, values)
+                if fwd and rev and fwd.rate_constant >= 0 and rev.rate_constant >= 0:
+                    fwd_term = ex.mul(fwd.rate_constant_expr,
+                                      *(ex.power(ex.Sym(sp), ex.Num(float(o)))
+                                        for sp, o in fwd.orders))
+                    rev_term = ex.neg(ex.mul(rev.rate_constant_expr,
+                                             *(ex.power(ex.Sym(sp), ex.Num(float(o)))
+                                               for sp, o in rev.orders)))
+                    fid, bid = _fresh(f"{rid}_fwd", taken), _fresh(f"{rid}_rev", taken)
+                    return [
+                        Reaction(fid, f"{name} (forward)", reactants, products, fwd_term,
+                                 modifiers, True, rid, "forward", fwd),
+                        Reaction(bid, f"{name} (reverse)", products, reactants,
+                                 ex.neg(rev_term), modifiers, True, rid, "reverse", rev),
+                    ]
+        split = _split_by_sign(rate, values)
+        if split is not None:
+            fwd_term, rev_term = split
+            fid, bid = _fresh(f"{rid}_fwd", taken), _fresh(f"{rid}_rev", taken)
+            return [
+                Reaction(fid, f"{name} (forward)", reactants, products, fwd_term, modifiers,
+                         True, rid, "forward", _mass_action(fwd_term, react, state, values)),
+                Reaction(bid, f"{name} (reverse)", products, reactants, rev_term, modifiers,
+                         True, rid, "reverse", _mass_action(rev_term, prod, state, values)),
+            ]
     return [Reaction(rid, name, reactants, products, rate, modifiers, reversible, rid, "net", None)]
 
 
