@@ -67,7 +67,9 @@ class AnalysisReport:
     assignment_statistics : pandas.DataFrame or None
         Mean, variance, sd and CV of every variable defined by an assignment rule
         (species in amounts, parameters by value): exact from the stationary FSP, by the
-        first-order delta method from the LNA (``approximation`` says which).
+        first-order delta method from the LNA, sample statistics with standard errors
+        (``mean_stderr`` ... ``cv_stderr``) from the SSA, stationary (batch means) or at a
+        time point (between runs); ``approximation`` says which.
     time_course : TimeCourseNoise or None
         Noise over time from the initial state (:func:`sbmlnoise.time_course_noise`): for
         oscillators, models without a fixed point, events, or when no stationary method

@@ -481,10 +481,29 @@ def _dynamics_sections(rep) -> list[str]:
     rules = getattr(rep, "assignment_statistics", None)
     if rules is not None and len(rules):
         out.append(_section("rules", "Variables defined by assignment rules",
-                            _table(rules, index=False)))
+                            _rules_body(rep, rules)))
     for why in (getattr(rep, "dynamics", {}) or {}).get("notes", {}).values():
         out.append(f"<p class=\"note\">{_esc(why)}</p>")
     return out
+
+
+def _rules_body(rep: AnalysisReport, rules: pd.DataFrame) -> str:
+    """The assignment-rule table: mean, sd, CV (SSA with 95% intervals) per method."""
+    from . import _text as rt
+
+    def pm(r, q: str) -> str:
+        return rt.fmt_pm(r[q], rt.Z95 * float(r.get(f"{q}_stderr", math.nan)))
+    frame = pd.DataFrame([{"variable": r["variable"], "method": rt.SHORT_NAMES.get(
+        r["method"], r["method"]), "mean": pm(r, "mean"), "sd": pm(r, "sd"),
+        "CV": pm(r, "cv"), "how": r["approximation"]} for _, r in rules.iterrows()])
+    unit = (" divided by the compartment size (concentration)"
+            if rep.settings.get("units") == "concentration" else "")
+    return _table(frame, index=False) + (
+        "<p class=\"note\">Values in the rule variable's model units (a species defined by "
+        f"a rule in amounts{unit}, a parameter by value). \u00b1: 95% confidence "
+        "interval of the SSA estimate. FSP: exact expectation over the projected "
+        "distribution; LNA: first-order delta method (valid for fluctuations small against "
+        "the rule's curvature).</p>")
 
 
 def _section(sid, title, body) -> str:
