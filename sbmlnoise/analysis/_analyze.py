@@ -29,6 +29,7 @@ from ._context import ModelContext, build_context
 from ._dynamics_stage import Dynamics, dynamics
 from ._rule_stats import assignment_statistics
 from ._result import AnalysisReport
+from ._units import check_units, report_in_units
 
 __all__ = ["analyze", "METHODS", "versions"]
 
@@ -52,7 +53,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             thermo: str | None = "network", system_size: float | None = None,
             time: float | None = None, ssa_runs: int = 1000,
             budget: float | None = None, wall_time: float | None = WALL_TIME,
-            progress: bool = False) -> AnalysisReport:
+            progress: bool = False, units: str = "count") -> AnalysisReport:
     """Noise analysis of a reaction network: stationary, or at one time point.
 
     Parameters
@@ -109,6 +110,12 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         and LNA wall-time limits), not interrupted.
     progress : bool
         Show a progress bar (tqdm) over the analysis steps.
+    units : {"count", "concentration"}
+        Units of every reported mean, sd, covariance, autocovariance/PSD amplitude,
+        distribution, trajectory and time course: molecule counts (default) or
+        concentrations ``[X] = n / (system_size * V)`` in model units, as libRoadRunner's
+        ``[X]`` (:mod:`sbmlnoise.analysis._units`). The CV is unchanged; the Fano factor
+        stays that of the counts (it is defined on counts).
 
     Returns
     -------
@@ -123,6 +130,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     1.0
     """
     t_start = _time.perf_counter()
+    units = check_units(units)
     timings: dict[str, float] = {}
     net = _network(net, system_size, timings)
     species = _species(net, species)
@@ -165,7 +173,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     rules = assignment_statistics(net, state.statistics, state.artifacts)
     settings = _settings(ctx, request, state, st, thermo, trajectories)
     timings["total"] = _time.perf_counter() - t_start
-    return AnalysisReport(
+    rep = AnalysisReport(
         model_id=net.id, model_name=net.name, species=tuple(species),
         statistics=state.statistics, primary=primary, thermo=thermo_report,
         thermo_status=thermo_status, bursts=bursts, consistency=consistency,
@@ -176,6 +184,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         noise_control=control, assignment_statistics=rules, time_course=dyn.time_course, oscillation=dyn.oscillation,
         multistability=dyn.multistability, dynamics={"kind": dyn.kind, "notes": dyn.notes},
         network=net)
+    return report_in_units(rep, units)
 
 
 def _late_dynamics(wall_time: float | None) -> Dynamics:

@@ -77,6 +77,7 @@ from . import _linear as _solve
 from ..errors import SimulationError, StateSpaceTooLarge
 from ._space import Projection, StochasticModel, prepare, project
 from ..stats import NoiseStatistics
+from ..importer._tellurium import accepts_model
 
 __all__ = ["fsp", "FSPResult"]
 
@@ -232,6 +233,7 @@ class FSPResult:
 
 
 # =========================================================================== front door
+@accepts_model
 def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
         max_states: int | None = None, steady_state=None) -> FSPResult:
     """Solve the chemical master equation by finite state projection.

@@ -21,6 +21,7 @@ from scipy.optimize import root
 from ..errors import NoSteadyState, SimulationError, UnsupportedFeature
 from ..network import ReactionNetwork
 from ._events import check_finite_rates
+from ..importer._tellurium import accepts_model
 
 __all__ = ["simulate_ode", "steady_state", "ode_trajectory"]
 
@@ -76,6 +77,7 @@ def _rhs(net: ReactionNetwork):
     return f, jac
 
 
+@accepts_model
 def simulate_ode(net: ReactionNetwork, times, *, rtol: float = 1e-8,
                  atol: float | None = None, method: str = "LSODA",
                  wall_time: float | None = DEFAULT_WALL_TIME,
@@ -182,6 +184,7 @@ class _OutOfBudget(Exception):
     """The steady-state search used up its right-hand-side evaluations."""
 
 
+@accepts_model
 def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7,
                  max_evaluations: int = 200_000) -> pd.Series:
     """Stable steady state of the rate equations (see :func:`_steady_state`), remembered

@@ -86,7 +86,7 @@ def _species_lines(rep: AnalysisReport, pm: str) -> list[str]:
     frame = species_frame(rep, temporal=False)
     names = rt.species_names(rep)
     header = ["species"] + (["name"] if any(s in names for s in frame.index) else []) + \
-        ["mean", "Fano", "CV", "burst size", "burst freq"]
+        [rt.header(rep, "mean"), rt.header(rep, "fano"), "CV", "burst size", "burst freq"]
     rows = []
     for sid in frame.index:
         def q(name: str) -> str:

@@ -148,8 +148,10 @@ def species_frame(rep: AnalysisReport, method: str | None = None,
     moment = {}
     if rep.network is not None and species:
         from ..bursts import moment_bursts
-        moment = moment_bursts(rep.network, st.mean[species], st.fano[species]) \
-            .to_dict(orient="index")
+        per = st.extra.get("molecules_per_concentration") if st.units == "concentration" \
+            else None  # the burst estimates need counts
+        mean = st.mean[species] * (1.0 if per is None else pd.Series(per)[species])
+        moment = moment_bursts(rep.network, mean, st.fano[species]).to_dict(orient="index")
     sizes, freqs, kinds, notes = [], [], [], []
     for s in species:
         kind, why = rt.burst_validity(rep, s)
@@ -193,6 +195,7 @@ def report_dict(rep: AnalysisReport) -> dict:
     return jsonable({
         "schema": SCHEMA,
         "created": rep.created,
+        "units": rep.settings.get("units", "count"),
         "model": rep.network_summary,
         "primary": rep.primary,
         "species": list(rep.species),
@@ -526,8 +529,8 @@ def summary_paragraph(rep: AnalysisReport) -> str:
     ns = rep.network_summary
     n_sp = len(rep.species)
     out = [f"This model has {ns.get('n_species', n_sp)} species and "
-           f"{ns.get('n_reactions', '?')} reaction channels; shown are molecule counts of "
-           f"{_esc(_when(rep))}."]
+           f"{ns.get('n_reactions', '?')} reaction channels; shown are "
+           f"{_esc(_shown_as(rep))} of {_esc(_when(rep))}."]
     top = rt.noisiest(rep)
     if rep.primary and top:
         st = rep.statistics[rep.primary]
@@ -539,7 +542,7 @@ def summary_paragraph(rep: AnalysisReport) -> str:
                    f"factor{'' if rt.conserved(rep, sid) else ' of the species not tied by a conservation law'}): "
                    f"Fano factor {fano}, i.e. its variance is {_esc(rt.fmt(st.fano[sid], 3))} "
                    f"times its mean (1 for a Poisson process); mean {mean} "
-                   f"molecules; coefficient of variation {cv} (standard deviation "
+                   f"{'(concentration)' if rt.units(rep) == 'concentration' else 'molecules'}; coefficient of variation {cv} (standard deviation "
                    f"{_esc(rt.fmt(float(st.cv[sid]) * 100, 3))}% of the mean).")
         linear = rt.propensities_linear(rep.network)
         how = {"fsp": f"Exact up to the FSP truncation error "
@@ -572,6 +575,15 @@ def summary_paragraph(rep: AnalysisReport) -> str:
     return "<p class=\"lead\">" + " ".join(out) + "</p>"
 
 
+def _shown_as(rep: AnalysisReport) -> str:
+    from . import _text as rt
+    if rt.units(rep) == "concentration":
+        return ("concentrations [X] = molecules / (system_size x compartment size), in model "
+                "units, as libRoadRunner reports them (Fano factors are those of the "
+                "molecule counts; CVs are unit-free)")
+    return "molecule counts"
+
+
 def _short_reason(why: str, limit: int = 110) -> str:
     """The head of a skip reason: up to the first parenthesis or semicolon."""
     head = re.split(r" \(|; ", str(why), maxsplit=1)[0].strip().rstrip(".")
@@ -589,7 +601,8 @@ def _primary_table(rep: AnalysisReport) -> str:
     names = rt.species_names(rep)
     named = any(s in names for s in frame.index)
     head = ("<th class=\"text\">species</th>" + ("<th class=\"text\">name</th>" if named else "")
-            + "<th>mean</th><th>std</th><th>Fano factor</th><th>CV</th><th>burst size</th>"
+            + "".join(f"<th>{_esc(rt.header(rep, q))}</th>" for q in ("mean", "std", "fano"))
+            + "<th>CV</th><th>burst size (molecules)</th>"
             "<th>burst frequency</th><th class=\"text\">burst estimate</th>")
     rows = []
     for sid in frame.index:
@@ -622,8 +635,10 @@ def _all_methods_table(rep: AnalysisReport) -> str:
     keep = [c for c in ("method", "name", "mean", "mean_stderr", "variance", "fano",
                         "fano_stderr", "cv", "autocorrelation_time", "corner_frequency",
                         "peak_frequency", "emre_mean") if c in frame.columns]
+    from . import _text as rt
+    shown = frame[keep].rename(columns={q: rt.header(rep, q) for q in ("mean", "variance", "fano")})
     return ("<details><summary>Every method's numbers (with standard errors and time "
-            "scales)</summary>" + _table(frame[keep]) + "<p class=\"note\">autocorrelation "
+            "scales)</summary>" + _table(shown) + "<p class=\"note\">autocorrelation "
             "time = S(0)/(2 Var) (time units); corner frequency: angular frequency where S "
             "falls to S(0)/2; peak frequency: a spectral peak (oscillation), if any; '\u2013' "
             "where not computed (an FSP spectrum over a large projection is not started by "

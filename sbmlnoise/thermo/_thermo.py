@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import StateSpaceTooLarge
+from ..importer._tellurium import accepts_model
 
 __all__ = ["thermodynamics", "ThermoReport"]
 
@@ -341,6 +342,7 @@ def _validate(level, rtol, atol) -> None:
         raise ValueError("`atol` must be non-negative and finite.")
 
 
+@accepts_model
 def thermodynamics(net, *, level: str = "network", rtol: float = 1e-9, atol: float = 1e-12,
                    steady_state: pd.Series | None = None, **fsp_kwargs) -> ThermoReport:
     """Detailed balance, cycle affinities and fluxes, and entropy production.
