@@ -15,6 +15,7 @@ import functools
 import os
 from typing import Any, Callable, TypeVar, cast
 
+from .._domain import domain_error, is_domain_error
 from ..errors import ModelError
 from ..network import ReactionNetwork
 from ._front import from_roadrunner, is_roadrunner, load
@@ -25,18 +26,30 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def accepts_model(func: _F) -> _F:
-    """Decorator: the first argument (or ``net=``) of ``func`` may be anything
-    :func:`coerce_model` reads -- a libRoadRunner/Tellurium object (its current SBML and
-    parameter values, the initial state as ``te.loada`` defines it), a path, SBML or
-    Antimony text, or a report -- not only a :class:`~sbmlnoise.network.ReactionNetwork`
-    (passed through untouched, at the cost of one ``isinstance``)."""
+    """Decorator of a public entry point whose first argument (or ``net=``) is a model.
+
+    * The model may be anything :func:`coerce_model` reads -- a libRoadRunner/Tellurium
+      object (its current SBML and parameter values, the initial state as ``te.loada``
+      defines it), a path, SBML or Antimony text, or a report -- not only a
+      :class:`~sbmlnoise.network.ReactionNetwork` (passed through untouched, at the cost
+      of one ``isinstance``).
+    * A bare ``ValueError('math domain error')`` from the compiled model math (``sqrt`` or
+      ``log`` of a negative number ...) becomes one :class:`~sbmlnoise.errors.ModelError`
+      naming the kinetic law, rule or event at fault (:func:`sbmlnoise._domain.domain_error`).
+    """
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if args and not isinstance(args[0], ReactionNetwork):
             args = (coerce_model(args[0]),) + args[1:]
         elif not args and "net" in kwargs and not isinstance(kwargs["net"], ReactionNetwork):
             kwargs["net"] = coerce_model(kwargs["net"])
-        return func(*args, **kwargs)
+        try:
+            return func(*args, **kwargs)
+        except ValueError as err:
+            if not is_domain_error(err):
+                raise
+            net = args[0] if args else kwargs.get("net")
+            raise domain_error(net, f"{func.__name__}: ") from None
     return cast(_F, wrapper)
 
 
