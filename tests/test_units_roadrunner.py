@@ -97,7 +97,7 @@ def test_cli_units_concentration(tmp_path):
     model.write_text(BD, encoding="utf-8")
     out = subprocess.run([sys.executable, "-m", "sbmlnoise", "analyze", str(model),
                           "--method", "lna", "--thermo", "none", "--units", "concentration",
-                          "--out", str(tmp_path / "rep"), "--annotate",
+                          "--out", str(tmp_path / "rep"), "--wall-time", "100", "--annotate",
                           str(tmp_path / "ann.xml"), "--no-progress"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr

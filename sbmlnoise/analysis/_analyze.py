@@ -30,6 +30,7 @@ from ._dynamics_stage import Dynamics, dynamics
 from ._rule_stats import assignment_statistics
 from ._result import AnalysisReport
 from ._units import check_units, report_in_units
+from .._deadline import within_wall_time
 
 __all__ = ["analyze", "METHODS", "versions"]
 
@@ -46,6 +47,7 @@ SSA_N_SE = 4.0
 TRAJECTORY_MAX_EVENTS = 200_000
 
 
+@within_wall_time
 def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             t_end: float | None = None, burn_in: float | None = None,
             ssa_events: float | None = None, trajectories: int = 3,
@@ -106,8 +108,10 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         is cooperative: once it has passed, the remaining backends (after one has answered)
         and the optional stages (dynamics, noise control) are skipped with the reason, and a
         backend whose cost estimate exceeds it is not started under ``auto``/``all``. A
-        running backend is bounded by its own limits (event caps, ``max_states``, the ODE
-        and LNA wall-time limits), not interrupted.
+        running backend stops at its next check once the limit plus a grace period (10%,
+        at least 1 s) has passed -- FSP expansions and GMRES steps, SSA ensemble chunks,
+        ODE integrations (:mod:`sbmlnoise._deadline`); a single native call (a sparse LU,
+        one compiled SSA run within its event cap) finishes first.
     progress : bool
         Show a progress bar (tqdm) over the analysis steps.
     units : {"count", "concentration"}

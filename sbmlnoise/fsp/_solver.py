@@ -78,6 +78,7 @@ from ..errors import SimulationError, StateSpaceTooLarge
 from ._space import Projection, StochasticModel, prepare, project
 from ..stats import NoiseStatistics
 from ..importer._tellurium import accepts_model
+from .._deadline import check as check_deadline
 
 __all__ = ["fsp", "FSPResult"]
 
@@ -342,6 +343,7 @@ def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
     previous = None
     change = float("nan")
     for expansion in range(_MAX_EXPANSIONS):
+        check_deadline(f"fsp: projection {expansion + 1}")
         box = float(np.prod((upper[model.key] - lower[model.key] + 1).astype(float)))
         if box > 50.0 * max_states:
             raise _too_large(model, None, None, upper, lower, user_capped, float("nan"), tol,

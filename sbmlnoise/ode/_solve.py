@@ -22,6 +22,7 @@ from ..errors import NoSteadyState, SimulationError, UnsupportedFeature
 from ..network import ReactionNetwork
 from ._events import check_finite_rates
 from ..importer._tellurium import accepts_model
+from .._deadline import clip as clip_wall_time
 
 __all__ = ["simulate_ode", "steady_state", "ode_trajectory"]
 
@@ -148,6 +149,7 @@ def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=N
     check_finite_rates(net, net.rates(x0, 0.0), net.parameter_values)
     if times[-1] == 0 or net.n_reactions == 0 or not np.any(net.stoichiometry):
         return np.tile(x0, (len(times), 1)), None
+    wall_time = clip_wall_time(wall_time)  # an enclosing analysis' limit (sbmlnoise._deadline)
     deadline = None if wall_time is None else _time.monotonic() + wall_time
     reached = [0.0]
 

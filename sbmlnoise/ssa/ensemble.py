@@ -21,6 +21,7 @@ from .approx import APPROX_METHODS, approx_settings, build_approx_model, resolve
     run_approx_chunk
 from ._select import METHODS, select_method  # noqa: F401  (SSA variants by name; re-exported)
 from ..importer._tellurium import accepts_model
+from .._deadline import check as check_deadline
 
 #: runs per chunk; fixed so results do not depend on the number of workers
 CHUNK_RUNS = 64
@@ -444,6 +445,7 @@ def _collect(net, results, executor, progress):
     counters = fast_time = None
     try:
         for res in results:
+            check_deadline(f"ssa: the ensemble after {done} runs")
             if res[0] == "error":
                 _, run, info, err_state = res
                 raise_failure(net, info, err_state, run)
