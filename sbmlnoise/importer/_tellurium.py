@@ -48,7 +48,7 @@ def accepts_model(func: _F) -> _F:
         except ValueError as err:
             if not is_domain_error(err):
                 raise
-            net = args[0] if args else kwargs.get("net")
+            net: ReactionNetwork = args[0] if args else kwargs["net"]
             raise domain_error(net, f"{func.__name__}: ") from None
     return cast(_F, wrapper)
 
