@@ -113,3 +113,17 @@ def test_ssa_rule_rows_are_shown_in_terminal_json_and_html(tmp_path):
     page = open(rep.to_html(tmp_path / "r.html"), encoding="utf-8").read()
     section = page[page.index('id="rules"'):]
     assert "frac" in section and "\u00b1" in section.split("</table>")[0]
+
+
+def test_rules_reading_parameters_changed_by_events_have_no_ssa_row():
+    net = sn.load("""model e
+    => X; 5; X => ; X
+    a := X * q
+    b := 2 * X
+    q = 1; X = 0
+    E1: at time > 0.5: q = 3
+    end""")
+    states = np.arange(20, dtype=float).reshape(-1, 1)
+    rows = ssa_rule_rows(net, {"kind": "ensemble", "states": states, "time": 1.0})
+    assert [r["variable"] for r in rows] == ["b"]
+    assert rows[0]["mean"] == pytest.approx(19.0)  # 2 * mean(0..19)

@@ -181,8 +181,9 @@ def ssa_rule_rows(net: ReactionNetwork, samples: dict[str, Any]) -> list[dict[st
     Returns
     -------
     list of dict
-        One row per assignment variable defined on every sampled state (a variable
-        undefined on some sample, e.g. 0/0, is left out), ``method="ssa"``.
+        One row per assignment variable defined on every sampled state, ``method="ssa"``.
+        Left out: a variable undefined on some sample (e.g. 0/0), and one whose rule reads
+        a parameter changed by events or rate rules (the samples hold counts only).
     """
     states = np.asarray(samples["states"], dtype=float)
     if states.ndim != 2 or states.shape[0] < 2:
@@ -196,16 +197,26 @@ def ssa_rule_rows(net: ReactionNetwork, samples: dict[str, Any]) -> list[dict[st
     what = ("sample statistics of one stationary SSA path (batch means)" if grid else
             f"sample statistics of {states.shape[0]} SSA runs (between-run errors)")
     out = []
-    for k, var in enumerate(net.assignment_ids):
+    moving = _moving_parameters(net)
+    for k, (var, tree) in enumerate(net.assignments):
         g = values[:, k]
-        if not np.all(np.isfinite(g)):
-            continue
+        if not np.all(np.isfinite(g)) or ex.symbols(tree) & moving:
+            continue  # undefined somewhere, or reads a parameter the samples do not carry
         if grid:
             mean, variance, se = _batch_means(g, int(samples.get("n_batches", 32)))
         else:
             mean, variance, se = _between_runs(g)
         out.append(_row(var, "ssa", mean, variance, what, se))
     return out
+
+
+def _moving_parameters(net: ReactionNetwork) -> set[str]:
+    """Parameters that events or rate rules change during a run: a rule reading one cannot
+    be evaluated from the sampled counts alone (its SSA row is left out)."""
+    species = set(net.species_ids)
+    moving = {v for e in net.events for v, _ in e.assignments if v not in species}
+    moving |= {v for v, _ in net.rate_rules if v not in species}
+    return moving
 
 
 def _batch_means(g: np.ndarray, n_batches: int) -> tuple[float, float, dict[str, float]]:
