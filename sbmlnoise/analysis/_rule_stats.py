@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import expr as ex
+from ..errors import SbmlnoiseError
 from ..network import ReactionNetwork
 from ..stats import NoiseStatistics
 
@@ -66,7 +67,10 @@ def assignment_statistics(net: ReactionNetwork, statistics: dict[str, NoiseStati
     if ssa_st is not None:
         samples = artifacts.get("ssa_samples") or ssa_st.extra.get("samples")
         if samples is None:
-            samples = ssa_samples_for(net, ssa_st)
+            try:  # an optional extra: never sink the report (e.g. past the wall time)
+                samples = ssa_samples_for(net, ssa_st)
+            except (SbmlnoiseError, ValueError, MemoryError):
+                samples = None
         if samples is not None:
             rows.extend(ssa_rule_rows(net, samples))
     return pd.DataFrame(rows, columns=_COLUMNS) if rows else None
