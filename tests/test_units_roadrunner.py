@@ -144,3 +144,16 @@ def test_every_model_entry_point_coerces_its_model(name):
     assert getattr(func, "__wrapped__", None) is not None, name
     with pytest.raises(TypeError, match="cannot read a model from a builtins.int"):
         func(42)
+
+
+def test_csv_and_consistency_note_state_the_units(tmp_path):
+    import pandas as pd
+    rep = sn.analyze(BD, method="all", seed=1, trajectories=0, thermo=None, ssa_events=2e5,
+                     units="concentration")
+    paths = rep.write(tmp_path)
+    species = pd.read_csv(tmp_path / "species.csv", index_col="species")
+    assert set(species["units"]) == {"concentration"}
+    assert species.loc[species["method"] == "fsp", "mean"].iloc[0] == pytest.approx(K / G)
+    page = open(paths["html"], encoding="utf-8").read()
+    cons = page[page.index('id="consistency"'):]
+    assert "Values in concentrations [X]" in cons.split("</section>")[0]

@@ -352,7 +352,8 @@ def _panel_trajectories(ax: Axes, rep, sid: str) -> None:
         return
     for _, grp in traj.groupby("run"):
         ax.step(grp["time"].to_numpy(), grp[sid].to_numpy(), where="post", lw=0.9)
-    title(ax, "SSA sample paths from the initial state")
+    title(ax, "SSA sample paths from the initial state"
+          + (" (concentration [X])" if rt.units(rep) == "concentration" else ""))
     ax.set_xlabel("time", fontsize=8)
     readable_axes(ax)
 

@@ -264,7 +264,9 @@ def write_csv(rep: AnalysisReport, directory) -> list[str]:
         written.append(atomic_write(directory / name, frame.to_csv(index=index)))
 
     if rep.primary:
-        put("species.csv", species_frame(rep, "all"))
+        frame = species_frame(rep, "all")
+        frame.insert(1, "units", rep.settings.get("units", "count"))  # of mean, std, variance
+        put("species.csv", frame)
     put("consistency.csv", rep.consistency, index=False)
     for m, st in rep.statistics.items():
         species = [s for s in rep.species if s in st.mean.index]
@@ -765,7 +767,8 @@ def _consistency_body(rep: AnalysisReport) -> str:
     n_flag = int(cons["flagged"].sum())
     return (f"<p>{n_flag} of {len(cons)} comparisons flagged.</p>"
             + _table(cons, index=False, flag_col="flagged")
-            + "<p class=\"note\">rel diff = |a - b| / |b| with b the more exact method "
+            + f"<p class=\"note\">Values in {_esc(_shown_as(rep).split(' (')[0])}. "
+              "rel diff = |a - b| / |b| with b the more exact method "
               "(FSP, then SSA). Tolerance: 4 standard errors of the SSA estimate, or "
               "max(1e-3, 10 x FSP error bound) between FSP and LNA (a flag there means "
               "the LNA is inaccurate for this model).</p>")
