@@ -127,3 +127,26 @@ def test_rules_reading_parameters_changed_by_events_have_no_ssa_row():
     rows = ssa_rule_rows(net, {"kind": "ensemble", "states": states, "time": 1.0})
     assert [r["variable"] for r in rows] == ["b"]
     assert rows[0]["mean"] == pytest.approx(19.0)  # 2 * mean(0..19)
+
+
+def test_rule_time_course_matches_the_poisson_law_and_the_species_time_course(tmp_path):
+    """Events make the analysis a time course; from A = B = 0, A(t) + B(t) is
+    Poisson(7 (1 - e^-t)) at every t. The rule rows come from the same runs as the species
+    time course (replayed from its seed): T's mean equals mean A + mean B exactly."""
+    import json
+    model = MODEL.replace("end", "at time > 100: k = 5\nend")
+    rep = sn.analyze(model, seed=4, thermo=None, trajectories=0)
+    assert rep.time_course is not None
+    frame = rep.assignment_time_course()
+    tc = rep.time_course
+    for t in tc.times[1:]:
+        row = frame.loc[(float(t), "T")]
+        lam = 7.0 * (1.0 - math.exp(-float(t)))
+        assert abs(row["mean"] - lam) < 4.5 * row["mean_stderr"], (t, row["mean"], lam)
+        assert abs(row["variance"] - lam) < 4.5 * row["variance_stderr"]
+        assert row["mean"] == pytest.approx(float(tc.mean.loc[t, "A"] + tc.mean.loc[t, "B"]),
+                                            rel=1e-12)
+    data = json.loads(open(rep.to_json(tmp_path / "r.json"), encoding="utf-8").read())
+    assert {r["variable"] for r in data["assignment_time_course"]} == {"T", "frac"}
+    page = open(rep.to_html(tmp_path / "r.html"), encoding="utf-8").read()
+    assert "Over time (SSA ensemble of the time course)" in page

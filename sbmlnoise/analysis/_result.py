@@ -128,6 +128,25 @@ class AnalysisReport:
             self._cache[key] = temporal_summary(st, species, self.settings.get("time_scale"))
         return self._cache[key]
 
+    def assignment_time_course(self) -> pd.DataFrame | None:
+        """Mean, variance, sd and CV over time of every assignment-rule variable, with
+        between-run standard errors, from the runs behind :attr:`time_course` (simulated
+        again with its seed, which reproduces them; cached); index ``(time, variable)``.
+        None without a time course or assignment rules. Species defined by a rule are in
+        amounts, or concentrations in a ``units="concentration"`` report."""
+        key = ("assignment_time_course",)
+        if key not in self._cache:
+            frame = None
+            if self.network is not None and self.time_course is not None:
+                from ._rule_stats import rule_time_course_for
+                frame = rule_time_course_for(self.network, self.time_course)
+                if frame is not None and self.settings.get("units") == "concentration":
+                    from ._units import _rules
+                    frame = _rules(frame.reset_index(), self.network) \
+                        .set_index(["time", "variable"])
+            self._cache[key] = frame
+        return self._cache[key]
+
     # ------------------------------------------------------------------ tables
     @property
     def primary_statistics(self) -> NoiseStatistics:

@@ -262,3 +262,73 @@ def _between_runs(g: np.ndarray) -> tuple[float, float, dict[str, float]]:
         rel = var_v / (4 * variance ** 2) + var_mean / mean ** 2 - cov_mv / (mean * variance)
         se["cv"] = cv * math.sqrt(max(rel, 0.0))
     return mean, variance, se
+
+
+# =========================================================================== time course
+def rule_time_course(net: ReactionNetwork, states: np.ndarray,
+                     times: np.ndarray) -> pd.DataFrame | None:
+    """Ensemble statistics of every assignment-rule variable over time.
+
+    Parameters
+    ----------
+    net : ReactionNetwork
+    states : ndarray, shape (R, T, n_species)
+        Molecule counts of R independent SSA runs at the T ``times``.
+    times : ndarray, shape (T,)
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Index ``(time, variable)``; columns ``mean``, ``variance``, ``sd``, ``cv`` and
+        their between-run standard errors (as :func:`ssa_rule_rows` at a time point). A
+        variable undefined on some sample at a time is NaN there; one reading a parameter
+        changed by events or rate rules is left out. None without assignment rules.
+    """
+    states = np.asarray(states, dtype=float)
+    if not net.assignments or states.ndim != 3 or states.shape[0] < 2:
+        return None
+    R, T, S = states.shape
+    flat = states.reshape(R * T, S)
+    uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
+    tt = np.broadcast_to(np.asarray(times, float)[None, :], (R, T)).reshape(-1)
+    moving = _moving_parameters(net)
+    keep = [k for k, (_, tree) in enumerate(net.assignments) if not ex.symbols(tree) & moving]
+    if any(ex.TIME in ex.symbols(net.assignments[k][1]) for k in keep):
+        values = np.asarray(net.evaluate_assignments(flat / float(net.system_size), times=tt))
+    else:
+        values = np.asarray(net.evaluate_assignments(uniq / float(net.system_size)))
+        values = values[np.asarray(inverse).ravel()]
+    values = values.reshape(R, T, -1)
+    rows = []
+    for i, t in enumerate(np.asarray(times, float)):
+        for k in keep:
+            g = values[:, i, k]
+            if np.all(np.isfinite(g)):
+                mean, variance, se = _between_runs(g)
+                row = _row(net.assignment_ids[k], "ssa", mean, variance, "", se)
+            else:
+                row = _row(net.assignment_ids[k], "ssa", math.nan, math.nan, "", None)
+            row["time"] = float(t)
+            rows.append(row)
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows).set_index(["time", "variable"])
+    return frame[["mean", "variance", "sd", "cv"] + [f"{q}_stderr" for q in _SE]]
+
+
+def rule_time_course_for(net: ReactionNetwork, tc: Any) -> pd.DataFrame | None:
+    """:func:`rule_time_course` of an analysis' time course (:class:`TimeCourseNoise`):
+    its ensemble is simulated again with the same times, runs, SSA method and seed
+    entropy, which reproduces the same runs (the SSA's streams depend only on the seed
+    and the run index), so these rows describe the runs behind ``tc``."""
+    from ..ssa import ssa
+    if tc is None or not net.assignments:
+        return None
+    settings = tc.settings or {}
+    runs, entropy = int(settings.get("runs") or 0), settings.get("seed_entropy")
+    if runs < 2 or entropy is None:
+        return None
+    ens = ssa(net, times=np.asarray(tc.times, float), runs=runs, seed=int(entropy),
+              keep_trajectories=runs, method=str(settings.get("ssa_method", "auto")),
+              workers=1)
+    return rule_time_course(net, np.asarray(ens.trajectories, float), ens.times)

@@ -208,6 +208,7 @@ def report_dict(rep: AnalysisReport) -> dict:
         "noise_decomposition": _decomposition_records(rep),
         "noise_control": _records(getattr(rep, "noise_control", None)),
         "assignment_statistics": _records(getattr(rep, "assignment_statistics", None)),
+        "assignment_time_course": _rule_time_course_records(rep),
         "oscillation": _records(getattr(rep, "oscillation", None), index="species"),
         "multistability": _multistability_dict(getattr(rep, "multistability", None)),
         "time_course": _time_course_dict(getattr(rep, "time_course", None)),
@@ -218,6 +219,16 @@ def report_dict(rep: AnalysisReport) -> dict:
         "timings": rep.timings,
         "warnings": list(rep.warnings),
     })
+
+
+def _rule_time_course_records(rep: AnalysisReport) -> list:
+    """Assignment-rule variables over time (SSA ensemble of the time course), or []."""
+    getter = getattr(rep, "assignment_time_course", None)
+    try:
+        frame = getter() if callable(getter) else None
+    except Exception:  # noqa: BLE001 - an optional table must not sink the report
+        frame = None
+    return [] if frame is None else frame.reset_index().to_dict(orient="records")
 
 
 def _records(frame, index: str | None = None) -> list:
@@ -484,9 +495,11 @@ def _dynamics_sections(rep) -> list[str]:
         out.append(_section("noise-control", "What controls the noise",
                             note + _table(control.head(20), index=False)))
     rules = getattr(rep, "assignment_statistics", None)
-    if rules is not None and len(rules):
+    over_time = _rule_time_course_records(rep)
+    if (rules is not None and len(rules)) or over_time:
+        body = _rules_body(rep, rules) if rules is not None and len(rules) else ""
         out.append(_section("rules", "Variables defined by assignment rules",
-                            _rules_body(rep, rules)))
+                            body + _rules_over_time(over_time)))
     for why in (getattr(rep, "dynamics", {}) or {}).get("notes", {}).values():
         out.append(f"<p class=\"note\">{_esc(why)}</p>")
     return out
@@ -509,6 +522,24 @@ def _rules_body(rep: AnalysisReport, rules: pd.DataFrame) -> str:
         "interval of the SSA estimate. FSP: exact expectation over the projected "
         "distribution; LNA: first-order delta method (valid for fluctuations small against "
         "the rule's curvature).</p>")
+
+
+def _rules_over_time(records: list, max_times: int = 6) -> str:
+    """A compact table of the rule variables over time: mean ± 95% CI and sd at up to
+    ``max_times`` evenly spaced times of the time course."""
+    from . import _text as rt
+    if not records:
+        return ""
+    times = sorted({r["time"] for r in records})
+    pick = set(times[i] for i in np.unique(np.linspace(0, len(times) - 1, max_times)
+                                           .round().astype(int)))
+    frame = pd.DataFrame([{"time": rt.fmt(r["time"], 4), "variable": r["variable"],
+                           "mean": rt.fmt_pm(r["mean"], rt.Z95 * r["mean_stderr"]),
+                           "sd": rt.fmt_pm(r["sd"], rt.Z95 * r["sd_stderr"])}
+                          for r in records if r["time"] in pick])
+    return ("<h3>Over time (SSA ensemble of the time course)</h3>" + _table(frame, index=False)
+            + "<p class=\"note\">All times in report.json (assignment_time_course); "
+              "\u00b1: 95% confidence interval between runs.</p>")
 
 
 def _section(sid, title, body) -> str:
