@@ -142,8 +142,9 @@ class AnalysisReport:
                 frame = rule_time_course_for(self.network, self.time_course)
                 if frame is not None and self.settings.get("units") == "concentration":
                     from ._units import _rules
-                    frame = _rules(frame.reset_index(), self.network) \
-                        .set_index(["time", "variable"])
+                    converted = _rules(frame.reset_index(), self.network)
+                    frame = None if converted is None else \
+                        converted.set_index(["time", "variable"])
             self._cache[key] = frame
         return self._cache[key]
 
