@@ -29,6 +29,8 @@ from ._context import ModelContext, build_context
 from ._dynamics_stage import Dynamics, dynamics
 from ._rule_stats import assignment_statistics
 from ._result import AnalysisReport
+from ._units import check_units, report_in_units
+from .._deadline import within_wall_time
 
 __all__ = ["analyze", "METHODS", "versions"]
 
@@ -45,6 +47,7 @@ SSA_N_SE = 4.0
 TRAJECTORY_MAX_EVENTS = 200_000
 
 
+@within_wall_time
 def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             t_end: float | None = None, burn_in: float | None = None,
             ssa_events: float | None = None, trajectories: int = 3,
@@ -52,7 +55,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             thermo: str | None = "network", system_size: float | None = None,
             time: float | None = None, ssa_runs: int = 1000,
             budget: float | None = None, wall_time: float | None = WALL_TIME,
-            progress: bool = False) -> AnalysisReport:
+            progress: bool = False, units: str = "count") -> AnalysisReport:
     """Noise analysis of a reaction network: stationary, or at one time point.
 
     Parameters
@@ -105,10 +108,18 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
         is cooperative: once it has passed, the remaining backends (after one has answered)
         and the optional stages (dynamics, noise control) are skipped with the reason, and a
         backend whose cost estimate exceeds it is not started under ``auto``/``all``. A
-        running backend is bounded by its own limits (event caps, ``max_states``, the ODE
-        and LNA wall-time limits), not interrupted.
+        running backend stops at its next check once the limit plus a grace period (10%,
+        at least 1 s) has passed -- FSP expansions and GMRES steps, SSA ensemble chunks,
+        ODE integrations (:mod:`sbmlnoise._deadline`); a single native call (a sparse LU,
+        one compiled SSA run within its event cap) finishes first.
     progress : bool
         Show a progress bar (tqdm) over the analysis steps.
+    units : {"count", "concentration"}
+        Units of every reported mean, sd, covariance, autocovariance/PSD amplitude,
+        distribution, trajectory and time course: molecule counts (default) or
+        concentrations ``[X] = n / (system_size * V)`` in model units, as libRoadRunner's
+        ``[X]`` (:mod:`sbmlnoise.analysis._units`). The CV is unchanged; the Fano factor
+        stays that of the counts (it is defined on counts).
 
     Returns
     -------
@@ -123,6 +134,7 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     1.0
     """
     t_start = _time.perf_counter()
+    units = check_units(units)
     timings: dict[str, float] = {}
     net = _network(net, system_size, timings)
     species = _species(net, species)
@@ -147,8 +159,9 @@ def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
     late = _time.perf_counter() > deadline
     dyn = dynamics(ctx, request, state, timings) if not late else _late_dynamics(wall_time)
     bar.close()
-    return _assemble(ctx, request, state, primary, skipped, species, timings, late, thermo,
-                     trajectories, traj, thermo_report, thermo_status, dyn, t_start)
+    rep = _assemble(ctx, request, state, primary, skipped, species, timings, late, thermo,
+                    trajectories, traj, thermo_report, thermo_status, dyn, t_start)
+    return report_in_units(rep, units)
 
 
 def _run_backends(names: list[str], ctx: ModelContext, request: Request, state: RunState,

@@ -67,7 +67,9 @@ class AnalysisReport:
     assignment_statistics : pandas.DataFrame or None
         Mean, variance, sd and CV of every variable defined by an assignment rule
         (species in amounts, parameters by value): exact from the stationary FSP, by the
-        first-order delta method from the LNA (``approximation`` says which).
+        first-order delta method from the LNA, sample statistics with standard errors
+        (``mean_stderr`` ... ``cv_stderr``) from the SSA, stationary (batch means) or at a
+        time point (between runs); ``approximation`` says which.
     time_course : TimeCourseNoise or None
         Noise over time from the initial state (:func:`sbmlnoise.time_course_noise`): for
         oscillators, models without a fixed point, events, or when no stationary method
@@ -124,6 +126,26 @@ class AnalysisReport:
             st = self.statistics[name]
             species = [s for s in self.species if s in st.mean.index]
             self._cache[key] = temporal_summary(st, species, self.settings.get("time_scale"))
+        return self._cache[key]
+
+    def assignment_time_course(self) -> pd.DataFrame | None:
+        """Mean, variance, sd and CV over time of every assignment-rule variable, with
+        between-run standard errors, from the runs behind :attr:`time_course` (simulated
+        again with its seed, which reproduces them; cached); index ``(time, variable)``.
+        None without a time course or assignment rules. Species defined by a rule are in
+        amounts, or concentrations in a ``units="concentration"`` report."""
+        key = ("assignment_time_course",)
+        if key not in self._cache:
+            frame = None
+            if self.network is not None and self.time_course is not None:
+                from ._rule_stats import rule_time_course_for
+                frame = rule_time_course_for(self.network, self.time_course)
+                if frame is not None and self.settings.get("units") == "concentration":
+                    from ._units import _rules
+                    converted = _rules(frame.reset_index(), self.network)
+                    frame = None if converted is None else \
+                        converted.set_index(["time", "variable"])
+            self._cache[key] = frame
         return self._cache[key]
 
     # ------------------------------------------------------------------ tables

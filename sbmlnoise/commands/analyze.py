@@ -65,6 +65,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thermo", default="network", choices=["network", "cme", "none"],
                         help="thermodynamic analysis level (default: network)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--wall-time", type=float, default=600.0, dest="wall_time",
+                        metavar="SECONDS",
+                        help="wall-clock limit of the analysis (default 600; 0 or less: none); "
+                             "past it the remaining steps are skipped and a running one stops "
+                             "at its next check")
+    parser.add_argument("--units", default="count", choices=["count", "concentration"],
+                        help="report means, sds, covariances, spectra and distributions as "
+                             "molecule counts (default) or as concentrations [X] = molecules "
+                             "/ (system size x compartment size) in model units, as "
+                             "libRoadRunner; CVs are unit-free and Fano factors stay those "
+                             "of the counts (the annotated SBML always records counts)")
+
+
+def _wall_time(args) -> float | None:
+    value = getattr(args, "wall_time", 600.0)
+    return None if value is None or value <= 0 else float(value)
 
 
 def _default_out(model_id: str) -> Path:
@@ -106,13 +122,18 @@ def run(args) -> int:
                      max_states=int(args.max_states),
                      thermo=None if args.thermo == "none" else args.thermo,
                      time=args.time, ssa_runs=args.ssa_runs,
+                     wall_time=_wall_time(args),
                      progress=not args.no_progress and sys.stderr.isatty())
+    counts = rep
+    if getattr(args, "units", "count") != "count":
+        from ..analysis._units import report_in_units
+        rep = report_in_units(counts, args.units)
     out = Path(args.out) if args.out else _default_out(rep.model_id)
     paths = rep.write(out)
     print(terminal_summary(rep))
     print(f"report: {paths['html']}")
     print(f"data:   {paths['json']} (+ {len(paths['csv'])} CSV tables in {out})")
     if args.annotate:
-        target = annotate(model, rep, None if same else args.annotate, in_place=same)
+        target = annotate(model, counts, None if same else args.annotate, in_place=same)
         print(f"annotated SBML: {target}")
     return 0

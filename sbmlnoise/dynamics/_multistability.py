@@ -49,6 +49,7 @@ from ..errors import (
     UnsupportedFeature,
 )
 from ..network import ReactionNetwork
+from ..importer._tellurium import accepts_model
 
 #: a function of the independent amounts (vector -> vector or matrix)
 _VecMap = Callable[[np.ndarray], np.ndarray]
@@ -224,6 +225,7 @@ class Multistability:
         return f"<Multistability {n} stable of {len(self.states)} fixed points>"
 
 
+@accepts_model
 def multistability(net: ReactionNetwork, *, method: str = "auto", starts: int = 64,
                    seed: int = 0, max_states: int = 200_000, t_end: float | None = None,
                    runs: int = 8, workers=None) -> Multistability:

@@ -54,6 +54,7 @@ from scipy import optimize
 
 from ..errors import NoSteadyState, SimulationError, UnsupportedFeature
 from ..network import ReactionNetwork
+from ..importer._tellurium import accepts_model
 
 __all__ = ["oscillation", "deterministic_cycle", "lna_spectrum_peak"]
 
@@ -71,6 +72,7 @@ SMOOTH = SAMPLES_PER_CYCLE // 8
 
 
 # =========================================================================== front door
+@accepts_model
 def oscillation(net: ReactionNetwork, *, method: str = "auto", species=None, runs: int = 16,
                 cycles: int = 100, seed=None, workers=None,
                 max_events: float = 5e8) -> pd.DataFrame:

@@ -39,6 +39,7 @@ import pandas as pd
 
 from ..errors import NoSteadyState, SbmlnoiseError, SimulationError, UnsupportedFeature
 from ..network import ReactionNetwork
+from ..importer._tellurium import accepts_model
 
 __all__ = ["time_course_noise", "TimeCourseNoise", "default_time_window"]
 
@@ -192,6 +193,7 @@ def _moments(x: np.ndarray):
     return np.stack([m, np.sqrt(v), cv, fano])
 
 
+@accepts_model
 def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, seed=None,
                       workers=None, keep_trajectories: int = 5, lna: bool = True,
                       n_times: int = 101, groups: int = 20,

@@ -13,6 +13,7 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 from scipy.sparse import csgraph
 
+from .._deadline import check, gmres_callback
 from ..errors import SimulationError
 
 #: above this many states the direct solver is tried with a memory guard, then GMRES
@@ -88,6 +89,7 @@ def factorize(matrix: sps.csc_matrix):
 def _iterative(matrix, rhs, info, drop_tol=1e-3, fill_factor=5.0, maxiter=40):
     """GMRES(100) preconditioned by an incomplete LU with the same ordering and diagonal
     pivoting as :func:`factorize`. Returns ``None`` if it does not converge."""
+    check("fsp: the linear solve")  # an analysis' wall-time limit (sbmlnoise._deadline)
     try:
         ilu = spla.spilu(matrix, drop_tol=drop_tol, fill_factor=fill_factor,
                          permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
@@ -97,7 +99,8 @@ def _iterative(matrix, rhs, info, drop_tol=1e-3, fill_factor=5.0, maxiter=40):
     pre = spla.LinearOperator(matrix.shape, ilu.solve, dtype=matrix.dtype)
     scale = float(np.abs(rhs).sum()) or 1.0
     x, code = spla.gmres(matrix, rhs, M=pre, rtol=1e-12, atol=1e-14 * scale, restart=100,
-                         maxiter=maxiter)
+                         maxiter=maxiter, callback=gmres_callback("fsp: GMRES"),
+                         callback_type="pr_norm")
     if code != 0 or not np.all(np.isfinite(x)):
         return None
     info["solver"] = "gmres+ilu"

@@ -78,6 +78,8 @@ from . import _linear as _solve
 from ..errors import SimulationError, StateSpaceTooLarge
 from ._space import Projection, StochasticModel, prepare, project
 from ..stats import NoiseStatistics
+from ..importer._tellurium import accepts_model
+from .._deadline import check as check_deadline
 
 if TYPE_CHECKING:
     from ..network import ReactionNetwork
@@ -244,6 +246,7 @@ class FSPResult:
 
 
 # =========================================================================== front door
+@accepts_model
 def fsp(net, t=None, tol: float = 1e-6, bounds: dict | None = None,
         max_states: int | None = None, steady_state=None) -> FSPResult:
     """Solve the chemical master equation by finite state projection.
@@ -475,6 +478,7 @@ def _expand(model: StochasticModel, box: _Box, times: np.ndarray | None, tol: fl
     previous = None
     change = float("nan")
     for expansion in range(_MAX_EXPANSIONS):
+        check_deadline(f"fsp: projection {expansion + 1}")
         size = float(np.prod((upper[model.key] - lower[model.key] + 1).astype(float)))
         if size > 50.0 * max_states:
             raise _too_large(model, None, None, upper, lower, box.user_capped, float("nan"),

@@ -53,12 +53,14 @@ from ..errors import NoSteadyState, SimulationError, UnsupportedFeature
 from ._model import problem
 from ..network import ReactionNetwork
 from ..stats import NoiseStatistics
+from ..importer._tellurium import accepts_model
 
 __all__ = ["lna", "LNATimeCourse", "noise_decomposition", "find_reporter_pairs",
            "noise_coefficients"]
 
 
 # =========================================================================== front door
+@accepts_model
 def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
         atol: float = 1e-10, method: str | None = None, steady_state=None,
         max_seconds: float | None = None):

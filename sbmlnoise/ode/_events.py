@@ -70,6 +70,7 @@ from scipy.optimize import brentq
 from .. import expr as ex
 from ..errors import ModelError, SimulationError, UnsupportedFeature
 from ..network import ReactionNetwork
+from .._deadline import clip as clip_wall_time
 
 __all__ = ["simulate_with_events"]
 
@@ -600,6 +601,7 @@ class _Run:
         self.queue: list[tuple[float, int, _Pending]] = []  # (time, sequence, instance)
         self._trigger_time: float | None = None
         self.sequence = 0
+        wall_time = clip_wall_time(wall_time)  # an enclosing analysis' limit (sbmlnoise._deadline)
         self.deadline = None if wall_time is None else _time.monotonic() + wall_time
         self.rng = np.random.default_rng(seed)
         self.wall_time = wall_time

@@ -22,6 +22,8 @@ from scipy.optimize import root
 from ..errors import NoSteadyState, SimulationError, UnsupportedFeature
 from ..network import ReactionNetwork
 from ._events import check_finite_rates
+from ..importer._tellurium import accepts_model
+from .._deadline import clip as clip_wall_time
 
 __all__ = ["simulate_ode", "steady_state", "ode_trajectory"]
 
@@ -77,6 +79,7 @@ def _rhs(net: ReactionNetwork):
     return f, jac
 
 
+@accepts_model
 def simulate_ode(net: ReactionNetwork, times, *, rtol: float = 1e-8,
                  atol: float | None = None, method: str = "LSODA",
                  wall_time: float | None = DEFAULT_WALL_TIME,
@@ -147,6 +150,7 @@ def ode_trajectory(net: ReactionNetwork, times: np.ndarray, *, rtol=1e-8, atol=N
     check_finite_rates(net, net.rates(x0, 0.0), net.parameter_values)
     if times[-1] == 0 or net.n_reactions == 0 or not np.any(net.stoichiometry):
         return np.tile(x0, (len(times), 1)), None
+    wall_time = clip_wall_time(wall_time)  # an enclosing analysis' limit (sbmlnoise._deadline)
     deadline = None if wall_time is None else _time.monotonic() + wall_time
     reached = [0.0]
 
@@ -183,6 +187,7 @@ class _OutOfBudget(Exception):
     """The steady-state search used up its right-hand-side evaluations."""
 
 
+@accepts_model
 def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7,
                  max_evaluations: int = 200_000) -> pd.Series:
     """Stable steady state of the rate equations (see :func:`_steady_state`), remembered

@@ -268,14 +268,18 @@ def _panel_distribution(ax: Axes, rep, sid: str) -> None:
             a = min(lo, mu - 4 * sd) if lo is not None else mu - 4 * sd
             b = max(hi, mu + 4 * sd) if hi is not None else mu + 4 * sd
             xs = np.linspace(a, b, 200)
-            ax.plot(xs, np.exp(-(xs - mu) ** 2 / (2 * var)) / math.sqrt(2 * math.pi * var),
+            per = lna.extra.get("molecules_per_concentration") \
+                if lna.units == "concentration" else None
+            step = 1.0 / float(per[sid]) if per is not None else 1.0  # one molecule
+            ax.plot(xs, step * np.exp(-(xs - mu) ** 2 / (2 * var)) / math.sqrt(2 * math.pi * var),
                     color=_COLORS["lna"], lw=1.5, label="LNA Gaussian")
             drawn = True
     if not drawn:
         _empty(ax, "no distribution")
         return
     title(ax, "distribution")
-    ax.set_xlabel("copy number", fontsize=8)
+    ax.set_xlabel("concentration [X]" if rt.units(rep) == "concentration" else "copy number",
+                  fontsize=8)
     ax.legend(fontsize=7, frameon=False)
     readable_axes(ax)
 
@@ -348,7 +352,8 @@ def _panel_trajectories(ax: Axes, rep, sid: str) -> None:
         return
     for _, grp in traj.groupby("run"):
         ax.step(grp["time"].to_numpy(), grp[sid].to_numpy(), where="post", lw=0.9)
-    title(ax, "SSA sample paths from the initial state")
+    title(ax, "SSA sample paths from the initial state"
+          + (" (concentration [X])" if rt.units(rep) == "concentration" else ""))
     ax.set_xlabel("time", fontsize=8)
     readable_axes(ax)
 

@@ -88,7 +88,8 @@ def time_course_figure(tc, species=None, *, max_species: int = 4, n_samples: int
             ax.plot(t, hi, color="C3", lw=0.8, ls=":")
         ax.set_title(sid)
         ax.set_xlabel("time")
-        ax.set_ylabel("molecules")
+        ax.set_ylabel("concentration [X]" if tc.settings.get("units") == "concentration"
+                      else "molecules")
     axes[0].legend(fontsize=7, loc="best")
     fig.suptitle(f"{tc.settings.get('runs')} SSA runs; window: {tc.settings.get('window')}",
                  fontsize=8)

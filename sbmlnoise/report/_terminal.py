@@ -54,6 +54,7 @@ def terminal_summary(rep: AnalysisReport, pm: str | None = None) -> str:
         lines.append(f"primary method: {rep.primary}"
                      + (f" (also: {', '.join(others)})" if others else ""))
         lines.extend(_species_lines(rep, pm))
+        lines.extend(_rule_lines(rep, pm))
         top = rt.noisiest(rep)
         if top:
             lines.append(f"noisiest: {rt.label(rep, top[0])} (largest Fano factor"
@@ -85,7 +86,7 @@ def _species_lines(rep: AnalysisReport, pm: str) -> list[str]:
     frame = species_frame(rep, temporal=False)
     names = rt.species_names(rep)
     header = ["species"] + (["name"] if any(s in names for s in frame.index) else []) + \
-        ["mean", "Fano", "CV", "burst size", "burst freq"]
+        [rt.header(rep, "mean"), rt.header(rep, "fano"), "CV", "burst size", "burst freq"]
     rows = []
     for sid in frame.index:
         def q(name: str) -> str:
@@ -112,6 +113,29 @@ def _species_lines(rep: AnalysisReport, pm: str) -> list[str]:
                    f"{rt.fmt(st.extra.get('error_bound'), 2)} in probability)")
     elif rep.primary == "lna":
         out.append("(LNA: Gaussian approximation; exact only for linear propensities)")
+    return out
+
+
+def _rule_lines(rep: AnalysisReport, pm: str) -> list[str]:
+    """Variables defined by assignment rules: mean, sd and CV per method (SSA numbers with
+    their 95% confidence intervals)."""
+    rules = getattr(rep, "assignment_statistics", None)
+    if rules is None or not len(rules):
+        return []
+    header = ["rule variable", "method", "mean", "sd", "CV"]
+    rows = []
+    for _, r in rules.iterrows():
+        def q(name: str) -> str:
+            return rt.fmt_pm(r[name], rt.Z95 * float(r.get(f"{name}_stderr", float("nan"))), pm)
+        rows.append([str(r["variable"]), str(r["method"]), q("mean"), q("sd"), q("cv")])
+    widths = [max(len(x[i]) for x in rows + [header]) for i in range(len(header))]
+    out = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                     for i, (c, w) in enumerate(zip(x, widths))).rstrip()
+           for x in [header] + rows]
+    out.append("(rule variables in their model units: species defined by a rule in amounts"
+               + (", divided by the compartment size under --units concentration"
+                  if rep.settings.get("units") == "concentration" else "")
+               + "; FSP exact, LNA delta method)")
     return out
 
 

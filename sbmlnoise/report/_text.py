@@ -37,6 +37,29 @@ METHOD_NAMES = {
 SHORT_NAMES = {"fsp": "FSP", "lna": "LNA", "ssa": "SSA"}
 
 
+def units(rep) -> str:
+    """``"count"`` (molecule counts, the default) or ``"concentration"`` (``[X]``)."""
+    return str((getattr(rep, "settings", None) or {}).get("units", "count"))
+
+
+def unit_word(rep) -> str:
+    """What a mean or sd is measured in, for table headers and axis labels."""
+    return "concentration" if units(rep) == "concentration" else "molecules"
+
+
+def header(rep, quantity: str) -> str:
+    """A table header naming the unit: ``mean (molecules)``, ``mean [X] (concentration)``,
+    ``Fano factor (of counts)`` -- the Fano factor is always that of the counts."""
+    conc = units(rep) == "concentration"
+    if quantity in ("fano", "Fano factor"):
+        return "Fano factor (of counts)" if conc else "Fano factor"
+    if quantity in ("cv", "CV"):
+        return "CV"
+    if quantity == "variance":
+        return "variance [X]\u00b2 (concentration\u00b2)" if conc else "variance (molecules\u00b2)"
+    return f"{quantity} [X] (concentration)" if conc else f"{quantity} (molecules)"
+
+
 def _finite(v) -> bool:
     try:
         return math.isfinite(float(v))

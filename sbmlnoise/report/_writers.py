@@ -148,8 +148,10 @@ def species_frame(rep: AnalysisReport, method: str | None = None,
     moment = {}
     if rep.network is not None and species:
         from ..bursts import moment_bursts
-        moment = moment_bursts(rep.network, st.mean[species], st.fano[species]) \
-            .to_dict(orient="index")
+        per = st.extra.get("molecules_per_concentration") if st.units == "concentration" \
+            else None  # the burst estimates need counts
+        mean = st.mean[species] * (1.0 if per is None else pd.Series(per)[species])
+        moment = moment_bursts(rep.network, mean, st.fano[species]).to_dict(orient="index")
     sizes, freqs, kinds, notes = [], [], [], []
     for s in species:
         kind, why = rt.burst_validity(rep, s)
@@ -193,6 +195,7 @@ def report_dict(rep: AnalysisReport) -> dict:
     return jsonable({
         "schema": SCHEMA,
         "created": rep.created,
+        "units": rep.settings.get("units", "count"),
         "model": rep.network_summary,
         "primary": rep.primary,
         "species": list(rep.species),
@@ -205,6 +208,7 @@ def report_dict(rep: AnalysisReport) -> dict:
         "noise_decomposition": _decomposition_records(rep),
         "noise_control": _records(getattr(rep, "noise_control", None)),
         "assignment_statistics": _records(getattr(rep, "assignment_statistics", None)),
+        "assignment_time_course": _rule_time_course_records(rep),
         "oscillation": _records(getattr(rep, "oscillation", None), index="species"),
         "multistability": _multistability_dict(getattr(rep, "multistability", None)),
         "time_course": _time_course_dict(getattr(rep, "time_course", None)),
@@ -215,6 +219,16 @@ def report_dict(rep: AnalysisReport) -> dict:
         "timings": rep.timings,
         "warnings": list(rep.warnings),
     })
+
+
+def _rule_time_course_records(rep: AnalysisReport) -> list:
+    """Assignment-rule variables over time (SSA ensemble of the time course), or []."""
+    getter = getattr(rep, "assignment_time_course", None)
+    try:
+        frame = getter() if callable(getter) else None
+    except Exception:  # noqa: BLE001 - an optional table must not sink the report
+        frame = None
+    return [] if frame is None else frame.reset_index().to_dict(orient="records")
 
 
 def _records(frame, index: str | None = None) -> list:
@@ -261,7 +275,9 @@ def write_csv(rep: AnalysisReport, directory) -> list[str]:
         written.append(atomic_write(directory / name, frame.to_csv(index=index)))
 
     if rep.primary:
-        put("species.csv", species_frame(rep, "all"))
+        frame = species_frame(rep, "all")
+        frame.insert(1, "units", rep.settings.get("units", "count"))  # of mean, std, variance
+        put("species.csv", frame)
     put("consistency.csv", rep.consistency, index=False)
     for m, st in rep.statistics.items():
         species = [s for s in rep.species if s in st.mean.index]
@@ -479,12 +495,51 @@ def _dynamics_sections(rep) -> list[str]:
         out.append(_section("noise-control", "What controls the noise",
                             note + _table(control.head(20), index=False)))
     rules = getattr(rep, "assignment_statistics", None)
-    if rules is not None and len(rules):
+    over_time = _rule_time_course_records(rep)
+    if (rules is not None and len(rules)) or over_time:
+        body = _rules_body(rep, rules) if rules is not None and len(rules) else ""
         out.append(_section("rules", "Variables defined by assignment rules",
-                            _table(rules, index=False)))
+                            body + _rules_over_time(over_time)))
     for why in (getattr(rep, "dynamics", {}) or {}).get("notes", {}).values():
         out.append(f"<p class=\"note\">{_esc(why)}</p>")
     return out
+
+
+def _rules_body(rep: AnalysisReport, rules: pd.DataFrame) -> str:
+    """The assignment-rule table: mean, sd, CV (SSA with 95% intervals) per method."""
+    from . import _text as rt
+
+    def pm(r, q: str) -> str:
+        return rt.fmt_pm(r[q], rt.Z95 * float(r.get(f"{q}_stderr", math.nan)))
+    frame = pd.DataFrame([{"variable": r["variable"], "method": rt.SHORT_NAMES.get(
+        r["method"], r["method"]), "mean": pm(r, "mean"), "sd": pm(r, "sd"),
+        "CV": pm(r, "cv"), "how": r["approximation"]} for _, r in rules.iterrows()])
+    unit = (" divided by the compartment size (concentration)"
+            if rep.settings.get("units") == "concentration" else "")
+    return _table(frame, index=False) + (
+        "<p class=\"note\">Values in the rule variable's model units (a species defined by "
+        f"a rule in amounts{unit}, a parameter by value). \u00b1: 95% confidence "
+        "interval of the SSA estimate. FSP: exact expectation over the projected "
+        "distribution; LNA: first-order delta method (valid for fluctuations small against "
+        "the rule's curvature).</p>")
+
+
+def _rules_over_time(records: list, max_times: int = 6) -> str:
+    """A compact table of the rule variables over time: mean ± 95% CI and sd at up to
+    ``max_times`` evenly spaced times of the time course."""
+    from . import _text as rt
+    if not records:
+        return ""
+    times = sorted({r["time"] for r in records})
+    pick = set(times[i] for i in np.unique(np.linspace(0, len(times) - 1, max_times)
+                                           .round().astype(int)))
+    frame = pd.DataFrame([{"time": rt.fmt(r["time"], 4), "variable": r["variable"],
+                           "mean": rt.fmt_pm(r["mean"], rt.Z95 * r["mean_stderr"]),
+                           "sd": rt.fmt_pm(r["sd"], rt.Z95 * r["sd_stderr"])}
+                          for r in records if r["time"] in pick])
+    return ("<h3>Over time (SSA ensemble of the time course)</h3>" + _table(frame, index=False)
+            + "<p class=\"note\">All times in report.json (assignment_time_course); "
+              "\u00b1: 95% confidence interval between runs.</p>")
 
 
 def _section(sid, title, body) -> str:
@@ -507,8 +562,8 @@ def summary_paragraph(rep: AnalysisReport) -> str:
     ns = rep.network_summary
     n_sp = len(rep.species)
     out = [f"This model has {ns.get('n_species', n_sp)} species and "
-           f"{ns.get('n_reactions', '?')} reaction channels; shown are molecule counts of "
-           f"{_esc(_when(rep))}."]
+           f"{ns.get('n_reactions', '?')} reaction channels; shown are "
+           f"{_esc(_shown_as(rep))} of {_esc(_when(rep))}."]
     top = rt.noisiest(rep)
     if rep.primary and top:
         st = rep.statistics[rep.primary]
@@ -520,7 +575,7 @@ def summary_paragraph(rep: AnalysisReport) -> str:
                    f"factor{'' if rt.conserved(rep, sid) else ' of the species not tied by a conservation law'}): "
                    f"Fano factor {fano}, i.e. its variance is {_esc(rt.fmt(st.fano[sid], 3))} "
                    f"times its mean (1 for a Poisson process); mean {mean} "
-                   f"molecules; coefficient of variation {cv} (standard deviation "
+                   f"{'(concentration)' if rt.units(rep) == 'concentration' else 'molecules'}; coefficient of variation {cv} (standard deviation "
                    f"{_esc(rt.fmt(float(st.cv[sid]) * 100, 3))}% of the mean).")
         linear = rt.propensities_linear(rep.network)
         how = {"fsp": f"Exact up to the FSP truncation error "
@@ -553,6 +608,15 @@ def summary_paragraph(rep: AnalysisReport) -> str:
     return "<p class=\"lead\">" + " ".join(out) + "</p>"
 
 
+def _shown_as(rep: AnalysisReport) -> str:
+    from . import _text as rt
+    if rt.units(rep) == "concentration":
+        return ("concentrations [X] = molecules / (system_size x compartment size), in model "
+                "units, as libRoadRunner reports them (Fano factors are those of the "
+                "molecule counts; CVs are unit-free)")
+    return "molecule counts"
+
+
 def _short_reason(why: str, limit: int = 110) -> str:
     """The head of a skip reason: up to the first parenthesis or semicolon."""
     head = re.split(r" \(|; ", str(why), maxsplit=1)[0].strip().rstrip(".")
@@ -570,7 +634,8 @@ def _primary_table(rep: AnalysisReport) -> str:
     names = rt.species_names(rep)
     named = any(s in names for s in frame.index)
     head = ("<th class=\"text\">species</th>" + ("<th class=\"text\">name</th>" if named else "")
-            + "<th>mean</th><th>std</th><th>Fano factor</th><th>CV</th><th>burst size</th>"
+            + "".join(f"<th>{_esc(rt.header(rep, q))}</th>" for q in ("mean", "std", "fano"))
+            + "<th>CV</th><th>burst size (molecules)</th>"
             "<th>burst frequency</th><th class=\"text\">burst estimate</th>")
     rows = []
     for sid in frame.index:
@@ -603,8 +668,10 @@ def _all_methods_table(rep: AnalysisReport) -> str:
     keep = [c for c in ("method", "name", "mean", "mean_stderr", "variance", "fano",
                         "fano_stderr", "cv", "autocorrelation_time", "corner_frequency",
                         "peak_frequency", "emre_mean") if c in frame.columns]
+    from . import _text as rt
+    shown = frame[keep].rename(columns={q: rt.header(rep, q) for q in ("mean", "variance", "fano")})
     return ("<details><summary>Every method's numbers (with standard errors and time "
-            "scales)</summary>" + _table(frame[keep]) + "<p class=\"note\">autocorrelation "
+            "scales)</summary>" + _table(shown) + "<p class=\"note\">autocorrelation "
             "time = S(0)/(2 Var) (time units); corner frequency: angular frequency where S "
             "falls to S(0)/2; peak frequency: a spectral peak (oscillation), if any; '\u2013' "
             "where not computed (an FSP spectrum over a large projection is not started by "
@@ -731,7 +798,8 @@ def _consistency_body(rep: AnalysisReport) -> str:
     n_flag = int(cons["flagged"].sum())
     return (f"<p>{n_flag} of {len(cons)} comparisons flagged.</p>"
             + _table(cons, index=False, flag_col="flagged")
-            + "<p class=\"note\">rel diff = |a - b| / |b| with b the more exact method "
+            + f"<p class=\"note\">Values in {_esc(_shown_as(rep).split(' (')[0])}. "
+              "rel diff = |a - b| / |b| with b the more exact method "
               "(FSP, then SSA). Tolerance: 4 standard errors of the SSA estimate, or "
               "max(1e-3, 10 x FSP error bound) between FSP and LNA (a flag there means "
               "the LNA is inaccurate for this model).</p>")

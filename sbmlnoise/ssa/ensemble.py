@@ -20,6 +20,8 @@ from ._timedep import QUEUE_CAPACITY, _ensemble_chunk_td, needs_timedep, timedep
 from .approx import APPROX_METHODS, approx_settings, build_approx_model, resolve_options, \
     run_approx_chunk
 from ._select import METHODS, select_method  # noqa: F401  (SSA variants by name; re-exported)
+from ..importer._tellurium import accepts_model
+from .._deadline import check as check_deadline
 
 #: runs per chunk; fixed so results do not depend on the number of workers
 CHUNK_RUNS = 64
@@ -443,6 +445,7 @@ def _collect(net, results, executor, progress):
     counters = fast_time = None
     try:
         for res in results:
+            check_deadline(f"ssa: the ensemble after {done} runs")
             if res[0] == "error":
                 _, run, info, err_state = res
                 raise_failure(net, info, err_state, run)
@@ -472,6 +475,7 @@ def _collect(net, results, executor, progress):
     return acc, kept_parts, events, sample_parts, counters, fast_time
 
 
+@accepts_model
 def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=None,
         client=None, covariance=False, keep_trajectories=0, max_count=DEFAULT_MAX_COUNT,
         max_steps=DEFAULT_MAX_STEPS, progress=None, distributions=None, validate=False,

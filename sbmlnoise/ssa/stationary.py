@@ -46,6 +46,7 @@ from ..stats import NoiseStatistics
 from ._kernels import _stationary_run
 from ._rng import run_states
 from .ensemble import (DEFAULT_MAX_COUNT, DEFAULT_MAX_STEPS, _seed_repr, prepare, raise_failure)
+from ..importer._tellurium import accepts_model
 
 DEFAULT_GRID = 2**18
 #: cap on grid samples x species (memory of the sampled path, 8 bytes each)
@@ -124,6 +125,7 @@ def _lag_window_psd(c, dt, L, omegas, step=1):
     return out
 
 
+@accepts_model
 def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
                    n_batches=32, max_lag=None, max_count=DEFAULT_MAX_COUNT,
                    max_steps=DEFAULT_MAX_STEPS * 10) -> NoiseStatistics:

@@ -45,6 +45,7 @@ from scipy import special, stats
 
 from ..errors import ModelError, SimulationError, UnsupportedFeature
 from ..network import ReactionNetwork
+from ..importer._tellurium import accepts_model
 
 __all__ = ["extrinsic_noise", "distributions_from_sbml", "gauss_rule"]
 
@@ -52,6 +53,7 @@ _DISTRIB_URL = "http://www.sbml.org/sbml/symbols/distrib/"
 
 
 # =========================================================================== front door
+@accepts_model
 def extrinsic_noise(net: ReactionNetwork, distributions: Mapping | None = None,
                     method: str = "lna", *, samples: int | None = None,
                     quadrature: int | None = None, seed: int | None = None,

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..errors import NoSteadyState, SbmlnoiseError, StateSpaceTooLarge, UnsupportedFeature
 from ..network import ReactionNetwork
+from ..importer._tellurium import accepts_model
 
 if TYPE_CHECKING:
     from ..stats import NoiseStatistics
@@ -33,6 +34,7 @@ _STATS = ("mean", "variance", "fano", "cv")
 
 
 # =========================================================================== front door
+@accepts_model
 def scan(net: ReactionNetwork, parameters: Mapping[str, Sequence[float]],
          method: str = "auto", *, species: Sequence[str] | str | None = None,
          workers: int | None = None, client=None, progress: bool | None = None,

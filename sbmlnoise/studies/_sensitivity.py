@@ -48,6 +48,7 @@ from scipy import linalg
 from .. import expr as ex
 from ..errors import SimulationError
 from ..network import ReactionNetwork
+from ..importer._tellurium import accepts_model
 
 __all__ = ["sensitivities", "noise_control", "lna_derivatives", "fsp_derivatives"]
 
@@ -57,6 +58,7 @@ _METHODS = ("lna", "fsp")
 
 
 # =========================================================================== front door
+@accepts_model
 def sensitivities(net: ReactionNetwork, method: str = "lna",
                   parameters: Sequence[str] | None = None,
                   species: Sequence[str] | str | None = None, *,

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import StateSpaceTooLarge
+from ..importer._tellurium import accepts_model
 
 if TYPE_CHECKING:
     from ._network import NetworkAnalysis
@@ -348,6 +349,7 @@ def _validate(level, rtol, atol) -> None:
         raise ValueError("`atol` must be non-negative and finite.")
 
 
+@accepts_model
 def thermodynamics(net, *, level: str = "network", rtol: float = 1e-9, atol: float = 1e-12,
                    steady_state: pd.Series | None = None, **fsp_kwargs) -> ThermoReport:
     """Detailed balance, cycle affinities and fluxes, and entropy production.
