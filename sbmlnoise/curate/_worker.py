@@ -400,17 +400,25 @@ def _mole_model(net, settings: dict) -> dict | None:
         info = cell_volume(net)
     except Exception:  # no 3-D compartment holding a species, unusual units: no cell scale
         return None
-    if info["omega_units"] < 1e6 or info["volume_litres"] <= 10 * CELL_VOLUME:
+    if info["omega_units"] < 1e6:
         return None
     return info
 
 
 def _cell_network(source: Path, net, settings: dict):
-    """``(network at CELL_VOLUME, label)`` for a mole-unit model, else None."""
-    if _mole_model(net, settings) is None:
+    """``(network, label)`` for a mole-unit model: at :data:`CELL_VOLUME` when the model's
+    own volume is more than 10 times larger; at its own volume with the initial counts
+    rounded to whole molecules (``volume=`` rounds them) when it is already cell-sized
+    (mole amounts times Avogadro's number are rarely whole: 1000.02 molecules, which no
+    stochastic simulation can start from); else None."""
+    info = _mole_model(net, settings)
+    if info is None:
         return None
+    own = float(info["volume_litres"])
+    volume, label = ((CELL_VOLUME, f"{CELL_VOLUME:g} L") if own > 10 * CELL_VOLUME else
+                     (own, f"{own:g} L (own volume, whole molecules)"))
     try:
-        return _load(source, volume=CELL_VOLUME), f"{CELL_VOLUME:g} L"
+        return _load(source, volume=volume), label
     except (ModelError, UnsupportedFeature):
         return None
 
@@ -423,7 +431,7 @@ def _cell_rows(net, lna, settings: dict) -> list[dict]:
     if lna is None or getattr(lna, "time", None) is not None:
         return []
     info = _mole_model(net, settings)
-    if info is None:
+    if info is None or float(info["volume_litres"]) <= 10 * CELL_VOLUME:
         return []
     f = CELL_VOLUME / float(info["volume_litres"])
     key = f"lna @ {CELL_VOLUME:g} L (rescaled)"
