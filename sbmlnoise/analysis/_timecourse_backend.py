@@ -77,6 +77,12 @@ class TimeCourseBackend(Backend):
         if method in ("direct", "sorting", "auto"):
             runs, t_fit, note = fit_to_budget(ctx, t_end, 10.0 * budget)
             if t_fit < t_end:
+                fast = float(ctx.scales.get("fast") or 0.0)
+                if t_fit < 0.1 * fast:
+                    raise SimulationError(
+                        f"time course: the event budget allows the exact SSA only to t="
+                        f"{t_fit:.3g} ({note}), below a tenth of the fastest relaxation time "
+                        f"({fast:.3g}); the copy numbers are too large for an exact simulation")
                 t_end, why = t_fit, f"{why}, cut to t={t_fit:.4g} by the event budget ({note})"
                 times = np.linspace(0.0, t_end, N_TIMES)
         seed = request.child_seed(2)
