@@ -637,6 +637,7 @@ class _SbmlReader:
                                      feature="rateOf")
         terms = []
         for name in ex.symbols(expr):
+            rate: ex.Expr
             if name == ex.TIME:
                 rate = ex.ONE
             elif name.startswith(RATE_OF):
@@ -962,17 +963,10 @@ _AVOGADRO_URL = "http://www.sbml.org/sbml/symbols/avogadro"
 _DELAY_URL = "http://www.sbml.org/sbml/symbols/delay"
 _RATE_OF_URL = "http://www.sbml.org/sbml/symbols/rateOf"
 
-_NAMED_FUNCS = {
-    "abs": "abs", "exp": "exp", "ln": "ln", "floor": "floor", "ceiling": "ceil", "ceil": "ceil",
-    "factorial": "factorial", "sin": "sin", "cos": "cos", "tan": "tan", "sec": "sec",
-    "csc": "csc", "cot": "cot", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "sech": "sech",
-    "csch": "csch", "coth": "coth", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
-    "arcsec": "arcsec", "arccsc": "arccsc", "arccot": "arccot", "arcsinh": "asinh",
-    "arccosh": "acosh", "arctanh": "atanh", "arcsech": "arcsech", "arccsch": "arccsch",
-    "arccoth": "arccoth", "not": "not", "lt": "lt", "leq": "leq", "gt": "gt", "geq": "geq",
-    "eq": "eq", "neq": "neq", "piecewise": "piecewise", "min": "min", "max": "max",
-    "rem": "rem", "quotient": "quotient", "and": "and", "or": "or", "xor": "xor",
-}
+#: MathML element name -> operator: the ``mathml`` column of ``expr.OPERATOR_TABLE``
+#: (``log``/``root`` with their qualifiers, ``implies`` and the n-ary relations are
+#: rewritten in :func:`_ast_to_expr`)
+_NAMED_FUNCS = ex.MATHML_NAMES
 _CONSTANTS = {"pi": math.pi, "exponentiale": math.e, "true": 1.0, "false": 0.0,
               "avogadro": SBML_AVOGADRO, "infinity": math.inf, "notanumber": math.nan}
 
@@ -1108,9 +1102,6 @@ def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Exp
             _arity(where, "power", args, 2)
             return ex.Apply("^", tuple(args))
         raise UnsupportedFeature(f"{where}: operator {char!r} is not supported", feature=char)
-    if name in ("pow", "power"):
-        _arity(where, name, args, 2)
-        return ex.Apply("^", tuple(args))
     if name == "root" or name == "sqrt":
         if len(args) == 1:
             return ex.Apply("sqrt", (args[0],))
@@ -1284,7 +1275,7 @@ def _terms(rate: ex.Expr, limit: int = 8) -> list[ex.Expr]:
         if rate.op == "neg":
             return [ex.neg(t) for t in _terms(rate.args[0], limit)]
         if rate.op == "*":
-            products = [[]]
+            products: list[list[ex.Expr]] = [[]]
             for factor in rate.args:
                 parts = _terms(factor, limit)
                 products = [p + [q] for p in products for q in parts]
