@@ -305,7 +305,7 @@ class Operator:
         ``convert(sympy_module, args) -> sympy expression``.
     pyop : type or None
         The :mod:`ast` operator :func:`compile_vector` writes inline (arithmetic and
-        comparisons); other operators become calls of ``scalar``.
+        comparisons); other operators become calls of ``scalar`` (or ``fast``).
     domain : tuple of str
         Per argument (the last repeats): ``"real"``, ``"positive"``, ``"nonneg"``,
         ``"nonzero"``, ``"unit"`` ([-1, 1]), ``"open_unit"`` ((-1, 1)), ``"ge1"``
@@ -313,6 +313,11 @@ class Operator:
         ``"gt_m1"`` (> -1). Outside it the value is NaN or infinite, as C99 says.
     notes : str
         The formula used where it is not the obvious one.
+    fast : callable or None
+        The plain :mod:`math` form of ``scalar``, which may raise where C99 gives NaN or
+        an infinity; :func:`compile_vector` runs it first and falls back to ``scalar``.
+    pyop_total : bool
+        False when the inline ``pyop`` may raise on Python floats (``/`` at zero).
     """
 
     name: str
@@ -328,6 +333,8 @@ class Operator:
     pyop: type | None = None
     domain: tuple[str, ...] = ("real",)
     notes: str = ""
+    fast: Callable | None = None
+    pyop_total: bool = True
 
     def domain_of(self, i: int) -> str:
         """Domain tag of argument ``i``."""
@@ -418,7 +425,7 @@ def _u(name, opcode, fast, slow, mathml=None, derivative=None, sympy=None, domai
     """A unary row."""
     return Operator(name, 1, "unary", (name,) if mathml is None else mathml,
                     _ieee(fast, slow), slow, opcode, None, derivative, sympy, None,
-                    domain, notes)
+                    domain, notes, fast)
 
 
 def _cmp(name, opcode, pyop, test, nptest, sympy_name) -> Operator:
@@ -442,12 +449,14 @@ _OPERATOR_ROWS: tuple[Operator, ...] = (
              lambda n, d, x: sub(d(0), d(1)), lambda sp, a: a[0] - a[1], ast.Sub),
     Operator("*", None, "nary", ("times",), lambda a, b: a * b, np.multiply, 2, 1.0, _d_mul,
              lambda sp, a: sp.Mul(*a), ast.Mult),
-    Operator("/", 2, "binary", ("divide",), _ieee(lambda a, b: a / b, np.divide), np.divide, 3, None,
-             _d_div, lambda sp, a: a[0] / a[1], domain=("real", "nonzero")),
+    Operator("/", 2, "binary", ("divide",), _ieee(lambda a, b: a / b, np.divide), np.divide,
+             3, None, _d_div, lambda sp, a: a[0] / a[1], ast.Div, domain=("real", "nonzero"),
+             pyop_total=False),
     Operator("^", 2, "binary", ("power", "pow"), _ieee(math.pow, np.power),
              lambda a, b: np.power(_as_float_array(a), b), 4, None, _d_pow,
              lambda sp, a: a[0] ** a[1], domain=("positive", "real"),
-             notes="C pow: a negative base needs an integer exponent, else NaN"),
+             notes="C pow: a negative base needs an integer exponent, else NaN",
+             fast=math.pow),
     Operator("neg", 1, "unary", (), lambda a: -a, np.negative, 0, None,
              lambda n, d, x: neg(d(0)), lambda sp, a: -a[0], ast.USub),
     # ---- relations and logic (booleans are 1.0 / 0.0)
@@ -475,7 +484,7 @@ _OPERATOR_ROWS: tuple[Operator, ...] = (
              lambda sp, a: sp.Max(*a), notes="NaN if any argument is NaN"),
     Operator("rem", 2, "binary", ("rem",), _ieee(math.fmod, np.fmod), np.fmod, 16, None,
              _zero_rule, lambda sp, a: sp.Mod(a[0], a[1]), domain=("real", "nonzero"),
-             notes="C fmod: the sign of the dividend"),
+             notes="C fmod: the sign of the dividend", fast=math.fmod),
     Operator("quotient", 2, "binary", ("quotient",), _ieee(_quotient, lambda a, b:
                                                           np.trunc(np.divide(a, b))),
              lambda a, b: np.trunc(np.divide(a, b)), 17, None, _zero_rule,
@@ -600,20 +609,25 @@ LEFT_FOLD_LIMIT = 8
 
 Slot = tuple[str, int]  # ("x", i) state slot or ("p", j) parameter slot
 
-#: name of each operator's ``scalar`` function inside the code compile_vector generates
+#: names of each operator's ``scalar`` and ``fast`` functions in the generated code
 _PYNAME = {op.name: f"_op{i}" for i, op in enumerate(_OPERATOR_ROWS) if op.scalar is not None}
+_FASTNAME = {op.name: f"_fast{i}" for i, op in enumerate(_OPERATOR_ROWS) if op.fast is not None}
 _NAMESPACE: dict = {_PYNAME[op.name]: op.scalar for op in _OPERATOR_ROWS if op.name in _PYNAME}
+_NAMESPACE.update({_FASTNAME[op.name]: op.fast for op in _OPERATOR_ROWS
+                   if op.name in _FASTNAME})
 
 
-def _call(op: Operator, *args: ast.expr) -> ast.expr:
-    return ast.Call(ast.Name(_PYNAME[op.name], ast.Load()), list(args), [])
+def _call(op: Operator, fast: bool, *args: ast.expr) -> ast.expr:
+    name = _FASTNAME[op.name] if fast and op.name in _FASTNAME else _PYNAME[op.name]
+    return ast.Call(ast.Name(name, ast.Load()), list(args), [])
 
 
-def _py_step(op: Operator) -> Callable[[ast.expr, ast.expr], ast.expr]:
+def _py_step(op: Operator, fast: bool) -> Callable[[ast.expr, ast.expr], ast.expr]:
     """The code of one binary step of ``op``: inline when the table gives an :mod:`ast`
-    operator, else a call of its ``scalar`` function."""
-    if op.pyop is None:
-        return lambda a, b: _call(op, a, b)
+    operator (that cannot raise, unless ``fast``), else a call of its ``fast`` or
+    ``scalar`` function."""
+    if op.pyop is None or not (fast or op.pyop_total):
+        return lambda a, b: _call(op, fast, a, b)
     if issubclass(op.pyop, ast.cmpop):
         cmp = op.pyop
         return lambda a, b: _as_float(ast.Compare(a, [cmp()], [b]))
@@ -621,7 +635,10 @@ def _py_step(op: Operator) -> Callable[[ast.expr, ast.expr], ast.expr]:
     return lambda a, b: ast.BinOp(a, arith(), b)
 
 
-def _to_pyast(expr: Expr, slots: Mapping[str, Slot], delays: list | None = None) -> ast.expr:
+def _to_pyast(expr: Expr, slots: Mapping[str, Slot], delays: list | None = None,
+              fast: bool = False) -> ast.expr:
+    """Python code of ``expr``. ``fast``: the :mod:`math` functions and inline division,
+    which raise where C99 gives NaN or an infinity (the caller then runs the other)."""
     if isinstance(expr, Num):
         return ast.Constant(float(expr.value))
     if isinstance(expr, Sym):
@@ -635,8 +652,8 @@ def _to_pyast(expr: Expr, slots: Mapping[str, Slot], delays: list | None = None)
         return ast.Subscript(ast.Name(array, ast.Load()), ast.Constant(index), ast.Load())
     op = OPERATOR_TABLE[expr.op]
     if op.kind == "delay":
-        return _delay_call(expr, slots, delays)
-    args = [_to_pyast(a, slots, delays) for a in expr.args]
+        return _delay_call(expr, slots, delays, fast)
+    args = [_to_pyast(a, slots, delays, fast) for a in expr.args]
     if op.kind == "piecewise":
         pieces = list(args)
         node = pieces.pop() if len(pieces) % 2 == 1 else ast.Constant(math.nan)
@@ -646,15 +663,16 @@ def _to_pyast(expr: Expr, slots: Mapping[str, Slot], delays: list | None = None)
         return node
     if op.kind == "nary":
         identity: ast.expr = ast.Constant(op.identity)
-        return fold(args, _py_step(op), identity)
+        return fold(args, _py_step(op, fast), identity)
     if op.kind == "binary":
-        return _py_step(op)(args[0], args[1])
+        return _py_step(op, fast)(args[0], args[1])
     if op.pyop is not None:  # unary minus
         return ast.UnaryOp(op.pyop(), args[0])
-    return _call(op, args[0])
+    return _call(op, fast, args[0])
 
 
-def _delay_call(expr: Apply, slots: Mapping[str, Slot], delays: list | None) -> ast.expr:
+def _delay_call(expr: Apply, slots: Mapping[str, Slot], delays: list | None,
+                fast: bool) -> ast.expr:
     """delay(e, tau): the value of e at time t - tau, looked up by the caller-supplied
     history function ``_delay(k, x, p, t, tau)``; the delayed trees are numbered here."""
     if delays is None:
@@ -664,7 +682,7 @@ def _delay_call(expr: Apply, slots: Mapping[str, Slot], delays: list | None) -> 
     if expr.args[0] not in delays:
         delays.append(expr.args[0])
     k = delays.index(expr.args[0])
-    tau = _to_pyast(expr.args[1], slots, delays)
+    tau = _to_pyast(expr.args[1], slots, delays, fast)
     return ast.Call(ast.Name("_delay", ast.Load()),
                     [ast.Constant(k), ast.Name("x", ast.Load()), ast.Name("p", ast.Load()),
                      ast.Name("t", ast.Load()), tau], [])
@@ -680,9 +698,12 @@ def compile_vector(exprs: Iterable[Expr], slots: Mapping[str, Slot],
     """Compile trees into ``f(x, p, t, out)`` that writes ``out[k] = exprs[k]``.
 
     The function body is assembled from :mod:`ast` nodes; the only free names are ``x``,
-    ``p``, ``t``, ``out`` and ``math`` (and ``_delay`` when ``delay`` is given). It
-    returns ``out``. Plain Python floats and numpy scalars both work; numba can jit the
-    result as well.
+    ``p``, ``t``, ``out``, the functions of :data:`OPERATOR_TABLE` (and ``_delay`` when
+    ``delay`` is given). It returns ``out``. Plain Python floats and numpy scalars both
+    work. Values follow C99 like every evaluator derived from the table (``1/0 = inf``,
+    ``log(-1) = nan``, never an exception): the body runs the plain :mod:`math` functions
+    and inline division, and where one of them raises, the call is repeated with the
+    table's ``scalar`` functions.
 
     ``delay(k, x, p, t, tau)`` must return the value at time ``t - tau`` of the ``k``-th delayed
     tree; the delayed trees are appended, in numbering order, to the list ``delayed``
@@ -691,11 +712,40 @@ def compile_vector(exprs: Iterable[Expr], slots: Mapping[str, Slot],
     """
     if delay is not None and delayed is None:
         delayed = []
+    trees = list(exprs)
+    delays = delayed if delay is not None else None
+    namespace: dict = dict(_NAMESPACE)
+    if delay is not None:
+        namespace["_delay"] = delay
+    safe: list[Callable] = []
+
+    def _safe(x, p, t, out):
+        """The C99 form (built on first use): every operator through ``scalar``."""
+        if not safe:
+            safe.append(_build(trees, slots, delays, False, namespace, name + ".c99"))
+        return safe[0](x, p, t, out)
+
+    namespace["_safe"] = _safe
+    return _build(trees, slots, delays, True, namespace, name)
+
+
+def _build(trees: list, slots: Mapping[str, Slot], delays: list | None, fast: bool,
+           namespace: dict, name: str) -> Callable:
+    """Compile ``out[k] = trees[k]``; the ``fast`` form runs the whole body in a ``try``
+    whose ``except`` (a :mod:`math` domain error, a pole, an overflow, a division by
+    zero) hands the call to ``_safe``."""
     body: list[ast.stmt] = []
-    for k, expr in enumerate(exprs):
+    for k, expr in enumerate(trees):
         target = ast.Subscript(ast.Name("out", ast.Load()), ast.Constant(k), ast.Store())
-        body.append(ast.Assign([target], _to_pyast(expr, slots,
-                                                   delayed if delay is not None else None)))
+        body.append(ast.Assign([target], _to_pyast(expr, slots, delays, fast)))
+    if fast and body:
+        handler = ast.ExceptHandler(
+            type=ast.Tuple([ast.Name("ArithmeticError", ast.Load()),
+                            ast.Name("ValueError", ast.Load())], ast.Load()), name=None,
+            body=[ast.Return(ast.Call(ast.Name("_safe", ast.Load()),
+                                      [ast.Name(v, ast.Load()) for v in ("x", "p", "t", "out")],
+                                      []))])
+        body = [ast.Try(body=body, handlers=[handler], orelse=[], finalbody=[])]
     body.append(ast.Return(ast.Name("out", ast.Load())))
     args = ast.arguments(posonlyargs=[], args=[ast.arg(a) for a in ("x", "p", "t", "out")],
                          kwonlyargs=[], kw_defaults=[], defaults=[])
@@ -703,11 +753,9 @@ def compile_vector(exprs: Iterable[Expr], slots: Mapping[str, Slot],
     func = ast.FunctionDef(name="_generated", args=args, body=body, decorator_list=[],
                            returns=None, **extra)
     module = ast.fix_missing_locations(ast.Module(body=[func], type_ignores=[]))
-    namespace: dict = dict(_NAMESPACE)
-    if delay is not None:
-        namespace["_delay"] = delay
-    exec(compile(module, f"<sbmlnoise:{name}>", "exec"), namespace)  # noqa: S102 - AST built here
-    return namespace["_generated"]
+    scope = dict(namespace)
+    exec(compile(module, f"<sbmlnoise:{name}>", "exec"), scope)  # noqa: S102 - AST built here
+    return scope["_generated"]
 
 
 def strip_delays(expr: Expr) -> Expr:
