@@ -4,18 +4,24 @@ Every kinetic law, rule and assignment of a model becomes a tree of three node t
 
 * :class:`Num`  -- a float constant,
 * :class:`Sym`  -- a named value (an SBML id, or :data:`TIME` for the ``time`` csymbol),
-* :class:`Apply` -- an operator from :data:`OPERATORS` applied to argument trees.
+* :class:`Apply` -- an operator of :data:`OPERATOR_TABLE` applied to argument trees.
 
-From the tree we derive, without ever pasting text from a model file into source code:
+:data:`OPERATOR_TABLE` is the one description of the math language: per operator its
+arity, MathML names, C99 scalar and numpy functions, SSA opcode, derivative and sympy
+rules and domain. Every evaluator is derived from it (adding an operator is one row, plus
+its branch in the SSA interpreter, which ``tests/test_operators.py`` checks exists):
 
 * :func:`compile_vector` -- a Python function built from :mod:`ast` nodes whose only
   names are the argument arrays ``x`` (state), ``p`` (parameters), ``t`` (time), ``out``
-  and the :mod:`math` module. Model identifiers are validated and mapped to array slots
+  and the table's functions. Model identifiers are validated and mapped to array slots
   before any code exists, so a hostile id cannot reach the generated code.
+* :func:`evaluate_array` -- the same on numpy arrays (the FSP's state arrays),
+* the SSA bytecode (:mod:`sbmlnoise.ssa._program`) and the importer's MathML map,
 * :func:`diff` -- exact symbolic derivatives (used for Jacobians),
 * :func:`to_sympy` -- sympy expressions for exact downstream algebra.
 
-Boolean values follow SBML: relations yield 1.0/0.0 when used as numbers.
+Boolean values follow SBML: relations yield 1.0/0.0 when used as numbers. Numbers follow
+C99 / IEEE 754 in every evaluator (``1/0 = inf``, ``log(-1) = nan``; never an exception).
 """
 
 from __future__ import annotations
@@ -782,6 +788,38 @@ def evaluate(expr: Expr, values: Mapping[str, float]) -> float:
     func = compile_vector([expr], slots, "evaluate")
     out = [0.0]
     return float(func(p, p, float(values.get(TIME, 0.0)), out)[0])
+
+
+def evaluate_array(expr: Expr, env: Mapping[str, Any], t: float = 0.0) -> Any:
+    """Evaluate an expression tree on arrays: ``env`` maps every symbol to a number or an
+    array (numpy broadcasting), ``t`` is the time. The ``numpy`` column of
+    :data:`OPERATOR_TABLE`, so the same C99 semantics as :func:`compile_vector`, booleans
+    as 1.0/0.0; floating-point warnings are the caller's (``np.errstate``)."""
+    if isinstance(expr, Num):
+        return float(expr.value)
+    if isinstance(expr, Sym):
+        if expr.name == TIME:
+            return float(t)
+        try:
+            return env[expr.name]
+        except KeyError:
+            raise ModelError(f"identifier '{expr.name}' is used in math but not defined") from None
+    op = OPERATOR_TABLE[expr.op]
+    if op.kind == "piecewise":
+        pieces = list(expr.args)
+        otherwise = evaluate_array(pieces.pop(), env, t) if len(pieces) % 2 == 1 else math.nan
+        result = otherwise
+        for i in range(len(pieces) - 2, -1, -2):
+            cond = evaluate_array(pieces[i + 1], env, t)
+            result = np.where(np.asarray(cond) != 0, evaluate_array(pieces[i], env, t), result)
+        return result
+    if op.numpy is None:
+        raise UnsupportedFeature(f"math operator '{op.name}' cannot be evaluated on arrays",
+                                 feature=op.name)
+    a = [evaluate_array(x, env, t) for x in expr.args]
+    if op.kind == "nary":
+        return fold(a, op.numpy, op.identity)
+    return op.numpy(*a)
 
 
 # --------------------------------------------------------------------------- calculus

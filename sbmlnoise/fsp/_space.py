@@ -18,51 +18,24 @@ import numpy as np
 import scipy.sparse as sps
 from scipy.sparse import csgraph
 
-from .. import expr as ex
-from ..errors import ModelError, SimulationError, UnsupportedFeature
+from ..expr import evaluate_array  # noqa: F401 - the numpy evaluator, re-exported
+from ..errors import SimulationError, UnsupportedFeature
+from ..kinetics import stochastic_form
 
 #: largest box (product of per-species ranges of the independent species) enumerated densely
 DENSE_BOX_LIMIT = 12_000_000
 
 
 # =========================================================================== propensities
-def evaluate_array(expr: ex.Expr, env: dict, t: float = 0.0):
-    """Evaluate an expression tree on arrays (numpy broadcasting; the ``numpy`` column of
-    :data:`sbmlnoise.expr.OPERATOR_TABLE`, so the same C99 semantics as
-    :func:`sbmlnoise.expr.compile_vector`, booleans as 1.0/0.0)."""
-    if isinstance(expr, ex.Num):
-        return float(expr.value)
-    if isinstance(expr, ex.Sym):
-        if expr.name == ex.TIME:
-            return float(t)
-        try:
-            return env[expr.name]
-        except KeyError:
-            raise ModelError(f"identifier '{expr.name}' is used in math but not defined") from None
-    op = ex.OPERATOR_TABLE[expr.op]
-    if op.kind == "piecewise":
-        pieces = list(expr.args)
-        otherwise = evaluate_array(pieces.pop(), env, t) if len(pieces) % 2 == 1 else math.nan
-        result = otherwise
-        for i in range(len(pieces) - 2, -1, -2):
-            cond = evaluate_array(pieces[i + 1], env, t)
-            result = np.where(np.asarray(cond) != 0, evaluate_array(pieces[i], env, t), result)
-        return result
-    if op.numpy is None:
-        raise UnsupportedFeature(f"math operator '{op.name}' cannot be evaluated on arrays",
-                                 feature=op.name)
-    a = [evaluate_array(x, env, t) for x in expr.args]
-    if op.kind == "nary":
-        return ex.fold(a, op.numpy, op.identity)
-    return op.numpy(*a)
-
-
 class Propensities:
     """Vectorised propensities ``a(X)`` for a state array ``X`` of shape (m, n_species).
 
     Mass-action channels use ``a_j = Omega * k_j * prod_i (n_i / Omega) ** order_ij``
-    (the network's convention: the law as written, see :mod:`sbmlnoise.network`); other
-    channels evaluate ``net.propensity_expressions`` on arrays.
+    (the network's convention: the law as written, see :mod:`sbmlnoise.network`);
+    stochastic mass action (``kappa prod_i n_i (n_i - 1) ... (n_i - nu_i + 1)``, e.g.
+    ``k*P*(P-1)/2``, recognised by :func:`sbmlnoise.kinetics.stochastic_form` like the
+    SSA's fast path) is evaluated in that form; other channels evaluate
+    ``net.propensity_expressions`` on arrays.
     """
 
     def __init__(self, net, reaction_indices):
@@ -71,6 +44,19 @@ class Propensities:
         self.reactions = [net.reactions[j] for j in reaction_indices]
         self.exprs = [net.propensity_expressions[j] for j in reaction_indices]
         self.params = {p.id: float(v) for p, v in zip(net.parameters, net.parameter_values)}
+        species = set(net.species_ids)
+        #: per channel: (kappa, [(species index, nu)]) of a stochastic mass-action law
+        #: (:func:`sbmlnoise.kinetics.stochastic_form`, the SSA's rule), else None
+        self.falling = []
+        for r, tree in zip(self.reactions, self.exprs):
+            form = None
+            if r.mass_action is None:
+                react: dict[str, float] = {}
+                for sid, nu in r.reactants:
+                    react[sid] = react.get(sid, 0.0) + nu
+                form = stochastic_form(tree, react, self.params, species)
+            self.falling.append(None if form is None else
+                                (form[0], [(net.index(sid), nu) for sid, nu in form[1]]))
 
     def __call__(self, states: np.ndarray) -> np.ndarray:
         """Propensities, shape (m, n_channels); raises :class:`SimulationError` naming the
@@ -96,6 +82,13 @@ class Propensities:
                     col = np.full(m, self.omega * r.mass_action.rate_constant)
                     for sid, order in r.mass_action.orders:
                         col *= (states[:, self.net.index(sid)] / self.omega) ** order
+                    out[:, j] = col
+                elif self.falling[j] is not None:
+                    kappa, orders = self.falling[j]
+                    col = np.full(m, kappa)
+                    for i, nu in orders:
+                        for q in range(nu):
+                            col *= states[:, i] - q
                     out[:, j] = col
                 else:
                     if env is None:
