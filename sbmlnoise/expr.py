@@ -292,9 +292,10 @@ class Operator:
         ``"piecewise"`` (``value0, cond0, value1, cond1, ..., [otherwise]``, the first true
         condition wins; no ``otherwise`` gives NaN) or ``"delay"``.
     mathml : tuple of str
-        MathML element names the importer reads as this operator (libsbml's
-        ``ASTNode.getName()``); the first is the one written. Empty for operators the
-        importer builds from structure (``+``, ``neg``, ``log`` with a base, ...).
+        MathML element names of this operator (libsbml's ``ASTNode.getName()``); the
+        first is the one written. The importer reads arithmetic from libsbml's operator
+        nodes, ``log``/``root`` with their qualifiers (``log10``, ``sqrt`` without) and
+        unary minus (``neg``, no name of its own) by structure, the rest by this name.
     scalar : callable or None
         Python floats -> float, C99 semantics, never raises.
     numpy : callable or None
