@@ -85,7 +85,7 @@ def _falling(n: np.ndarray, k: int) -> np.ndarray:
 
 
 def _evaluate(law: ex.Expr, env: dict, points: dict) -> np.ndarray:
-    from .fsp._space import evaluate_array
+    from .expr import evaluate_array
 
     values = dict(env)
     values.update(points)
@@ -165,12 +165,18 @@ def classify_law(law: ex.Expr, reactants: Mapping[str, float], *,
     if any(abs(v - round(v)) > 1e-12 for s, v in reactants.items() if s in state):
         return LawShape("other", reason="non-integer reactant stoichiometry")
     used = sorted(symbols & set(state))
+    blocker = _non_polynomial(law, set(state))
+    if blocker:
+        return LawShape("other", reason=f"the counts enter through '{blocker}', not only "
+                        "sums, products and whole powers")
     shape = _single(law, nu, used, parameters, rtol, max_order)
     if shape is not None:
         return shape
-    pos, negative = split_sign(law)
-    if not (isinstance(negative, ex.Num) and negative.value == 0.0) and \
-            not (isinstance(pos, ex.Num) and pos.value == 0.0):
+    # the sign split: the top-level one first (A*(A-1) stays whole), then the full one
+    top = top_level_split(law, frozenset(parameters))
+    for pos, negative in ([top] if top is not None else []) + [split_sign(law)]:
+        if _is_zero(negative) or _is_zero(pos):
+            continue
         fwd = classify_law(pos, reactants, parameters=parameters, state=state, rtol=rtol,
                            max_order=max_order)
         rev = classify_law(negative, products or {}, parameters=parameters, state=state,
@@ -180,6 +186,27 @@ def classify_law(law: ex.Expr, reactants: Mapping[str, float], *,
                             rev.stochastic, forward=fwd, reverse=rev,
                             reason="a forward minus a reverse mass-action term")
     return LawShape("other", reason="not of a mass-action form in the counts")
+
+
+#: operators through which counts may enter a law of the mass-action family
+_POLYNOMIAL_OPS = frozenset({"+", "-", "*", "/", "neg", "^"})
+
+
+def _non_polynomial(law: ex.Expr, state: set[str]) -> str:
+    """The first operator through which a count enters ``law`` other than a sum, product,
+    quotient or power with a count-free exponent ('' if none). The ratio test of
+    :func:`classify_law` samples a few states, so a law such as
+    ``piecewise(k*A, A < 1000, 0)`` must be excluded by its structure."""
+    stack = [law]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, ex.Apply) or not (ex.symbols(node) & state):
+            continue
+        if node.op not in _POLYNOMIAL_OPS or (node.op == "^" and
+                                              ex.symbols(node.args[1]) & state):
+            return node.op
+        stack.extend(node.args)
+    return ""
 
 
 def _points(used, nu, rng, n_points=7):
@@ -289,3 +316,203 @@ def split_sign(e: ex.Expr) -> tuple[ex.Expr, ex.Expr]:
 
 def _is_zero(e: ex.Expr) -> bool:
     return isinstance(e, ex.Num) and e.value == 0.0
+
+
+# =========================================================================== structural forms
+# What the importer records for every reaction (MassAction with a rate-constant tree) and
+# how a reversible law is split into a forward and a reverse channel. The SSA and the FSP
+# read the stochastic form through :func:`stochastic_form`, the LNA and thermodynamics
+# split net laws with :func:`split_sign`: one module decides what a law is.
+
+
+def _monomial(term: ex.Expr, state: set[str]):
+    """Split a product into (constant factors, {species: order}) or None."""
+    sign_consts: list[ex.Expr] = []
+    orders: dict[str, int] = {}
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        if not (ex.symbols(node) & (state | {ex.TIME})):
+            sign_consts.append(node)
+            continue
+        if isinstance(node, ex.Sym):
+            orders[node.name] = orders.get(node.name, 0) + 1
+        elif isinstance(node, ex.Apply) and node.op == "*":
+            stack.extend(node.args)
+        elif isinstance(node, ex.Apply) and node.op == "neg":
+            sign_consts.append(ex.Num(-1.0))
+            stack.append(node.args[0])
+        elif isinstance(node, ex.Apply) and node.op == "/":
+            num, den = node.args
+            if ex.symbols(den) & (state | {ex.TIME}):
+                return None
+            sign_consts.append(ex.Apply("/", (ex.ONE, den)))
+            stack.append(num)
+        elif (isinstance(node, ex.Apply) and node.op == "^" and isinstance(node.args[1], ex.Num)
+              and float(node.args[1].value).is_integer() and 0 < node.args[1].value <= 16):
+            inner = _monomial(node.args[0], state)
+            if inner is None:
+                return None
+            n = int(node.args[1].value)
+            base_consts, base_orders = inner
+            if base_consts:
+                sign_consts.append(ex.power(ex.mul(*base_consts), ex.Num(float(n))))
+            for sid, order in base_orders.items():
+                orders[sid] = orders.get(sid, 0) + n * order
+        else:
+            return None
+    return sign_consts, orders
+
+
+def mass_action_law(term: ex.Expr, stoich: Mapping[str, float], state: set[str],
+                    values: Mapping[str, float]):
+    """Deterministic mass action read from the structure of ``term``:
+    ``rate = k prod_i x_i^nu_i`` with ``nu`` exactly the (integer) stoichiometry ``stoich``
+    and ``k`` a product of state-free factors. Returns
+    :class:`sbmlnoise.network.MassAction` (``k`` evaluated with ``values``, and as a tree)
+    or None (also for a non-finite ``k``). Amount or count semantics are the caller's."""
+    from .network import MassAction
+
+    split = _monomial(term, state)
+    if split is None:
+        return None
+    consts, orders = split
+    wanted = {s: int(nu) for s, nu in stoich.items() if nu}
+    if any(float(nu) != int(nu) for nu in stoich.values()) or orders != wanted:
+        return None
+    k_expr = ex.mul(*consts) if consts else ex.ONE
+    k = ex.evaluate(k_expr, values)
+    if not math.isfinite(k):
+        return None
+    return MassAction(k, tuple(sorted(orders.items())), k_expr)
+
+
+def expand_terms(rate: ex.Expr, limit: int = 8) -> list[ex.Expr]:
+    """Expand ``rate`` into a sum of products (distributing over + and -), at most
+    ``limit`` terms; a tree that does not expand is one term."""
+    if isinstance(rate, ex.Apply):
+        if rate.op == "+":
+            out = [t for a in rate.args for t in expand_terms(a, limit)]
+            return out if len(out) <= limit else [rate]
+        if rate.op == "-":
+            return expand_terms(rate.args[0], limit) + [
+                ex.neg(t) for t in expand_terms(rate.args[1], limit)]
+        if rate.op == "neg":
+            return [ex.neg(t) for t in expand_terms(rate.args[0], limit)]
+        if rate.op == "*":
+            products: list[list[ex.Expr]] = [[]]
+            for factor in rate.args:
+                parts = expand_terms(factor, limit)
+                products = [p + [q] for p in products for q in parts]
+                if len(products) > limit:
+                    return [rate]
+            return [ex.mul(*p) for p in products]
+        if rate.op == "/":
+            return [ex.Apply("/", (t, rate.args[1])) for t in expand_terms(rate.args[0], limit)]
+    return [rate]
+
+
+def _top_terms(rate: ex.Expr, constants=frozenset()) -> list[ex.Expr]:
+    """Split a law at its top-level sum only: through +, -, negation, constant factors
+    (symbols in ``constants``) and a common divisor, never into a product with a
+    state-dependent factor (``A*(A-1)`` stays one term)."""
+    if isinstance(rate, ex.Apply):
+        if rate.op == "+":
+            return [t for a in rate.args for t in _top_terms(a, constants)]
+        if rate.op == "-":
+            return (_top_terms(rate.args[0], constants)
+                    + [ex.neg(t) for t in _top_terms(rate.args[1], constants)])
+        if rate.op == "neg":
+            return [ex.neg(t) for t in _top_terms(rate.args[0], constants)]
+        if rate.op == "/":
+            return [ex.neg(ex.Apply("/", (ex.neg(t), rate.args[1]))) if _is_negated(t)
+                    else ex.Apply("/", (t, rate.args[1]))
+                    for t in _top_terms(rate.args[0], constants)]
+        if rate.op == "*":
+            # one factor is a sum (possibly inside a constant product or a quotient, as in
+            # V*(Vmax*(S - P/Keq)/(S + Km))) and every other factor is constant
+            split = [(a, _top_terms(a, constants)) for a in rate.args]
+            sums = [(a, terms) for a, terms in split if len(terms) > 1]
+            if len(sums) == 1:
+                others = [a for a in rate.args if a is not sums[0][0]]
+                if all(ex.symbols(a) <= constants for a in others):
+                    return [ex.neg(ex.mul(*others, ex.neg(t))) if _is_negated(t)
+                            else ex.mul(*others, t) for t in sums[0][1]]
+    return [rate]
+
+
+def _is_negated(term: ex.Expr) -> bool:
+    return (isinstance(term, ex.Apply) and term.op == "*" and isinstance(term.args[0], ex.Num)
+            and term.args[0].value < 0) or (isinstance(term, ex.Num) and term.value < 0)
+
+
+def top_level_split(rate: ex.Expr, constants=frozenset()) -> tuple[ex.Expr, ex.Expr] | None:
+    """``(forward, reverse)`` with ``rate = forward - reverse`` when the law's top-level
+    terms fall into positive and explicitly negated ones (e.g. a reversible
+    Michaelis-Menten law or ``k1*P*(P-1)/2 - k2*P2``; a product with a state-dependent
+    factor such as ``A*(A-1)`` stays one term); ``None`` otherwise. ``constants``: the
+    symbols that are constant (parameters), through which a sum may be distributed."""
+    terms = _top_terms(rate, frozenset(constants))
+    if len(terms) < 2 or len(terms) > 16:
+        return None
+    positive = [t for t in terms if not _is_negated(t)]
+    negative = [ex.neg(t) for t in terms if _is_negated(t)]
+    if not positive or not negative:
+        return None
+    if any(_is_negated(t) for t in negative) or any(
+            isinstance(t, ex.Num) for t in positive + negative):
+        return None
+    return ex.add(*positive), ex.add(*negative)
+
+
+def reversible_channels(rate: ex.Expr, reactants: Mapping[str, float],
+                        products: Mapping[str, float], state: set[str],
+                        values: Mapping[str, float], reversible: bool):
+    """The channels one SBML reaction becomes (the importer's rule).
+
+    Returns ``[("net", law, mass_action)]`` or, for a reversible law that splits,
+    ``[("forward", law_f, ma_f), ("reverse", law_r, ma_r)]`` with ``rate = law_f - law_r``
+    (``law_r`` a non-negative rate of the reverse channel). In order: the whole law as
+    mass action (:func:`mass_action_law`); a two-term expansion whose terms are mass
+    action for the reactants and for the products (the laws are rebuilt as
+    ``k prod x^nu``); the :func:`top_level_split` by sign (mass action recorded where a
+    part is). ``mass_action`` entries are :class:`sbmlnoise.network.MassAction` or None.
+    """
+    single = mass_action_law(rate, reactants, state, values)
+    if single is not None and single.rate_constant >= 0:
+        return [("net", rate, single)]
+    if reversible:
+        terms = expand_terms(rate)
+        if len(terms) == 2:
+            for fwd_term, rev_term in (terms, terms[::-1]):
+                fwd = mass_action_law(fwd_term, reactants, state, values)
+                rev = mass_action_law(ex.neg(rev_term), products, state, values)
+                if fwd and rev and fwd.rate_constant >= 0 and rev.rate_constant >= 0:
+                    return [("forward", _rebuild(fwd), fwd), ("reverse", _rebuild(rev), rev)]
+        split = top_level_split(rate, frozenset(values))
+        if split is not None:
+            fwd_law, rev_law = split
+            return [("forward", fwd_law, mass_action_law(fwd_law, reactants, state, values)),
+                    ("reverse", rev_law, mass_action_law(rev_law, products, state, values))]
+    return [("net", rate, None)]
+
+
+def _rebuild(ma) -> ex.Expr:
+    return ex.mul(ma.rate_constant_expr, *(ex.power(ex.Sym(sp), ex.Num(float(o)))
+                                           for sp, o in ma.orders))
+
+
+def stochastic_form(propensity: ex.Expr, reactants: Mapping[str, float],
+                    parameters: Mapping[str, float], species: set[str]):
+    """``(kappa, [(species, nu)])`` when the propensity (counts) is stochastic mass action
+    ``kappa prod_i n_i (n_i - 1) ... (n_i - nu_i + 1)`` over exactly its reactants (the
+    form the SSA kernels and the FSP evaluate without the expression), else None: the
+    ``"falling_factorial"`` kind of :func:`classify_law`, or ``"mass_action"`` with every
+    ``nu_i <= 1``, and no catalyst factor."""
+    shape = classify_law(propensity, reactants, parameters=parameters, state=species,
+                         max_order=0)
+    if shape.kind not in ("mass_action", "falling_factorial") or not shape.stochastic:
+        return None
+    if not (math.isfinite(shape.rate_constant) and shape.rate_constant >= 0):
+        return None
+    return shape.rate_constant, sorted(shape.orders.items())

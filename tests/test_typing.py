@@ -12,7 +12,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.xfail(reason="typing of the merged modules lands in steps (issue 11)", strict=True)
 def test_mypy_is_clean(tmp_path):
     pytest.importorskip("mypy")
     env = dict(os.environ, MYPY_CACHE_DIR=str(tmp_path / "mypy-cache"))

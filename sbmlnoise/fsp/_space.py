@@ -16,116 +16,26 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sps
-import scipy.special as spec
 from scipy.sparse import csgraph
 
-from .. import expr as ex
-from ..errors import ModelError, SimulationError, UnsupportedFeature
+from ..expr import evaluate_array  # noqa: F401 - the numpy evaluator, re-exported
+from ..errors import SimulationError, UnsupportedFeature
+from ..kinetics import stochastic_form
 
 #: largest box (product of per-species ranges of the independent species) enumerated densely
 DENSE_BOX_LIMIT = 12_000_000
 
 
 # =========================================================================== propensities
-_UNARY = {
-    "exp": np.exp, "ln": np.log, "log10": np.log10, "sqrt": np.sqrt, "abs": np.abs,
-    "floor": np.floor, "ceil": np.ceil, "sin": np.sin, "cos": np.cos, "tan": np.tan,
-    "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh,
-    "cosh": np.cosh, "tanh": np.tanh, "asinh": np.arcsinh, "acosh": np.arccosh,
-    "atanh": np.arctanh,
-}
-_RECIP = {"sec": np.cos, "csc": np.sin, "cot": np.tan, "sech": np.cosh, "csch": np.sinh,
-          "coth": np.tanh}
-_ARC_RECIP = {"arcsec": np.arccos, "arccsc": np.arcsin, "arccot": np.arctan,
-              "arcsech": np.arccosh, "arccsch": np.arcsinh, "arccoth": np.arctanh}
-_CMP = {"lt": np.less, "leq": np.less_equal, "gt": np.greater, "geq": np.greater_equal,
-        "eq": np.equal, "neq": np.not_equal}
-
-
-def evaluate_array(expr: ex.Expr, env: dict, t: float = 0.0):
-    """Evaluate an expression tree on arrays (numpy broadcasting; same semantics as
-    :func:`sbmlnoise.expr.compile_vector`, booleans as 1.0/0.0)."""
-    if isinstance(expr, ex.Num):
-        return float(expr.value)
-    if isinstance(expr, ex.Sym):
-        if expr.name == ex.TIME:
-            return float(t)
-        try:
-            return env[expr.name]
-        except KeyError:
-            raise ModelError(f"identifier '{expr.name}' is used in math but not defined") from None
-    op = expr.op
-    if op == "piecewise":
-        pieces = list(expr.args)
-        otherwise = evaluate_array(pieces.pop(), env, t) if len(pieces) % 2 == 1 else math.nan
-        result = otherwise
-        for i in range(len(pieces) - 2, -1, -2):
-            cond = evaluate_array(pieces[i + 1], env, t)
-            result = np.where(np.asarray(cond) != 0, evaluate_array(pieces[i], env, t), result)
-        return result
-    a = [evaluate_array(x, env, t) for x in expr.args]
-    if op == "+":
-        out = a[0]
-        for x in a[1:]:
-            out = out + x
-        return out
-    if op == "*":
-        out = a[0]
-        for x in a[1:]:
-            out = out * x
-        return out
-    if op == "-":
-        return a[0] - a[1]
-    if op == "/":
-        return np.divide(a[0], a[1])
-    if op == "^":
-        return np.power(np.asarray(a[0], dtype=float), a[1])
-    if op == "neg":
-        return -np.asarray(a[0])
-    if op in _UNARY:
-        return _UNARY[op](a[0])
-    if op == "factorial":
-        return spec.gamma(np.asarray(a[0], dtype=float) + 1.0)
-    if op in _RECIP:
-        return 1.0 / _RECIP[op](a[0])
-    if op in _ARC_RECIP:
-        return _ARC_RECIP[op](1.0 / np.asarray(a[0], dtype=float))
-    if op == "log":
-        return np.log(a[1]) / np.log(a[0])
-    if op == "root":
-        return np.power(np.asarray(a[1], dtype=float), 1.0 / np.asarray(a[0], dtype=float))
-    if op in _CMP:
-        return _CMP[op](a[0], a[1]).astype(float)
-    if op in ("and", "or", "xor"):
-        if not a:
-            return 1.0 if op == "and" else 0.0
-        truth = [np.asarray(x) != 0 for x in a]
-        fn = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}[op]
-        out = truth[0]
-        for x in truth[1:]:
-            out = fn(out, x)
-        return np.asarray(out, dtype=float)
-    if op == "not":
-        return (np.asarray(a[0]) == 0).astype(float)
-    if op in ("min", "max"):
-        fn = np.minimum if op == "min" else np.maximum
-        out = a[0]
-        for x in a[1:]:
-            out = fn(out, x)
-        return out
-    if op == "rem":
-        return np.fmod(a[0], a[1])
-    if op == "quotient":
-        return np.trunc(np.divide(a[0], a[1]))
-    raise UnsupportedFeature(f"math operator '{op}' cannot be evaluated on arrays", feature=op)
-
-
 class Propensities:
     """Vectorised propensities ``a(X)`` for a state array ``X`` of shape (m, n_species).
 
     Mass-action channels use ``a_j = Omega * k_j * prod_i (n_i / Omega) ** order_ij``
-    (the network's convention: the law as written, see :mod:`sbmlnoise.network`); other
-    channels evaluate ``net.propensity_expressions`` on arrays.
+    (the network's convention: the law as written, see :mod:`sbmlnoise.network`);
+    stochastic mass action (``kappa prod_i n_i (n_i - 1) ... (n_i - nu_i + 1)``, e.g.
+    ``k*P*(P-1)/2``, recognised by :func:`sbmlnoise.kinetics.stochastic_form` like the
+    SSA's fast path) is evaluated in that form; other channels evaluate
+    ``net.propensity_expressions`` on arrays.
     """
 
     def __init__(self, net, reaction_indices):
@@ -134,6 +44,19 @@ class Propensities:
         self.reactions = [net.reactions[j] for j in reaction_indices]
         self.exprs = [net.propensity_expressions[j] for j in reaction_indices]
         self.params = {p.id: float(v) for p, v in zip(net.parameters, net.parameter_values)}
+        species = set(net.species_ids)
+        #: per channel: (kappa, [(species index, nu)]) of a stochastic mass-action law
+        #: (:func:`sbmlnoise.kinetics.stochastic_form`, the SSA's rule), else None
+        self.falling = []
+        for r, tree in zip(self.reactions, self.exprs):
+            form = None
+            if r.mass_action is None:
+                react: dict[str, float] = {}
+                for sid, nu in r.reactants:
+                    react[sid] = react.get(sid, 0.0) + nu
+                form = stochastic_form(tree, react, self.params, species)
+            self.falling.append(None if form is None else
+                                (form[0], [(net.index(sid), nu) for sid, nu in form[1]]))
 
     def __call__(self, states: np.ndarray) -> np.ndarray:
         """Propensities, shape (m, n_channels); raises :class:`SimulationError` naming the
@@ -159,6 +82,13 @@ class Propensities:
                     col = np.full(m, self.omega * r.mass_action.rate_constant)
                     for sid, order in r.mass_action.orders:
                         col *= (states[:, self.net.index(sid)] / self.omega) ** order
+                    out[:, j] = col
+                elif self.falling[j] is not None:
+                    kappa, orders = self.falling[j]
+                    col = np.full(m, kappa)
+                    for i, nu in orders:
+                        for q in range(nu):
+                            col *= states[:, i] - q
                     out[:, j] = col
                 else:
                     if env is None:
@@ -236,7 +166,7 @@ def prepare(net, backend: str = "fsp") -> StochasticModel:
     for law in np.asarray(net.conservation_laws, dtype=float):
         if np.all(law >= 0) and np.any(law > 0):
             total = float(law @ x0)
-            for i in np.flatnonzero(law > 0):
+            for i in np.flatnonzero(law > 0).tolist():
                 caps[i] = min(caps[i], math.floor(total / law[i] + 1e-9))
     caps[fixed] = x0[fixed]
     return StochasticModel(net=net, nu=nu, channels=channels, x0=x0, key=ind, link=link,
@@ -319,7 +249,7 @@ def _box_states(model: StochasticModel, lower, upper, limit):
         states = np.repeat(np.round(model.offset).astype(np.int64)[None, :], size, axis=0)
         for c, i in enumerate(key.tolist()):
             column = link_int[:, c].astype(np.int64)
-            for s in np.flatnonzero(column):
+            for s in np.flatnonzero(column).tolist():
                 states[:, s] += column[s] * xk[:, c]
         ok = np.ones(size, dtype=bool)
     else:

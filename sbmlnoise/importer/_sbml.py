@@ -36,11 +36,11 @@ import libsbml
 
 from .. import expr as ex
 from ..errors import ModelError, UnsupportedFeature
+from ..kinetics import reversible_channels
 from ..network import (
     Compartment,
     Event,
     FastReaction,
-    MassAction,
     Parameter,
     ReactionNetwork,
     Reaction,
@@ -637,6 +637,7 @@ class _SbmlReader:
                                      feature="rateOf")
         terms = []
         for name in ex.symbols(expr):
+            rate: ex.Expr
             if name == ex.TIME:
                 rate = ex.ONE
             elif name.startswith(RATE_OF):
@@ -962,17 +963,10 @@ _AVOGADRO_URL = "http://www.sbml.org/sbml/symbols/avogadro"
 _DELAY_URL = "http://www.sbml.org/sbml/symbols/delay"
 _RATE_OF_URL = "http://www.sbml.org/sbml/symbols/rateOf"
 
-_NAMED_FUNCS = {
-    "abs": "abs", "exp": "exp", "ln": "ln", "floor": "floor", "ceiling": "ceil", "ceil": "ceil",
-    "factorial": "factorial", "sin": "sin", "cos": "cos", "tan": "tan", "sec": "sec",
-    "csc": "csc", "cot": "cot", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "sech": "sech",
-    "csch": "csch", "coth": "coth", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
-    "arcsec": "arcsec", "arccsc": "arccsc", "arccot": "arccot", "arcsinh": "asinh",
-    "arccosh": "acosh", "arctanh": "atanh", "arcsech": "arcsech", "arccsch": "arccsch",
-    "arccoth": "arccoth", "not": "not", "lt": "lt", "leq": "leq", "gt": "gt", "geq": "geq",
-    "eq": "eq", "neq": "neq", "piecewise": "piecewise", "min": "min", "max": "max",
-    "rem": "rem", "quotient": "quotient", "and": "and", "or": "or", "xor": "xor",
-}
+#: MathML element name -> operator: the ``mathml`` column of ``expr.OPERATOR_TABLE``
+#: (``log``/``root`` with their qualifiers, ``implies`` and the n-ary relations are
+#: rewritten in :func:`_ast_to_expr`)
+_NAMED_FUNCS = ex.MATHML_NAMES
 _CONSTANTS = {"pi": math.pi, "exponentiale": math.e, "true": 1.0, "false": 0.0,
               "avogadro": SBML_AVOGADRO, "infinity": math.inf, "notanumber": math.nan}
 
@@ -1108,9 +1102,6 @@ def _ast_to_expr(node, functions, local_map, where, bound=frozenset()) -> ex.Exp
             _arity(where, "power", args, 2)
             return ex.Apply("^", tuple(args))
         raise UnsupportedFeature(f"{where}: operator {char!r} is not supported", feature=char)
-    if name in ("pow", "power"):
-        _arity(where, name, args, 2)
-        return ex.Apply("^", tuple(args))
     if name == "root" or name == "sqrt":
         if len(args) == 1:
             return ex.Apply("sqrt", (args[0],))
@@ -1233,178 +1224,26 @@ def _has_delay(expr: ex.Expr) -> bool:
     return False
 
 
-def _monomial(term: ex.Expr, state: set[str]):
-    """Split a product into (constant factors, {species: order}) or None."""
-    sign_consts: list[ex.Expr] = []
-    orders: dict[str, int] = {}
-    stack = [term]
-    while stack:
-        node = stack.pop()
-        if not (ex.symbols(node) & (state | {ex.TIME})):
-            sign_consts.append(node)
-            continue
-        if isinstance(node, ex.Sym):
-            orders[node.name] = orders.get(node.name, 0) + 1
-        elif isinstance(node, ex.Apply) and node.op == "*":
-            stack.extend(node.args)
-        elif isinstance(node, ex.Apply) and node.op == "neg":
-            sign_consts.append(ex.Num(-1.0))
-            stack.append(node.args[0])
-        elif isinstance(node, ex.Apply) and node.op == "/":
-            num, den = node.args
-            if ex.symbols(den) & (state | {ex.TIME}):
-                return None
-            sign_consts.append(ex.Apply("/", (ex.ONE, den)))
-            stack.append(num)
-        elif (isinstance(node, ex.Apply) and node.op == "^" and isinstance(node.args[1], ex.Num)
-              and float(node.args[1].value).is_integer() and 0 < node.args[1].value <= 16):
-            inner = _monomial(node.args[0], state)
-            if inner is None:
-                return None
-            n = int(node.args[1].value)
-            base_consts, base_orders = inner
-            if base_consts:
-                sign_consts.append(ex.power(ex.mul(*base_consts), ex.Num(float(n))))
-            for sid, order in base_orders.items():
-                orders[sid] = orders.get(sid, 0) + n * order
-        else:
-            return None
-    return sign_consts, orders
-
-
-def _terms(rate: ex.Expr, limit: int = 8) -> list[ex.Expr]:
-    """Expand ``rate`` into a sum of products (distributing over + and -), at most
-    ``limit`` terms; a tree that does not expand is one term."""
-    if isinstance(rate, ex.Apply):
-        if rate.op == "+":
-            out = [t for a in rate.args for t in _terms(a, limit)]
-            return out if len(out) <= limit else [rate]
-        if rate.op == "-":
-            return _terms(rate.args[0], limit) + [ex.neg(t) for t in _terms(rate.args[1], limit)]
-        if rate.op == "neg":
-            return [ex.neg(t) for t in _terms(rate.args[0], limit)]
-        if rate.op == "*":
-            products = [[]]
-            for factor in rate.args:
-                parts = _terms(factor, limit)
-                products = [p + [q] for p in products for q in parts]
-                if len(products) > limit:
-                    return [rate]
-            return [ex.mul(*p) for p in products]
-        if rate.op == "/":
-            return [ex.Apply("/", (t, rate.args[1])) for t in _terms(rate.args[0], limit)]
-    return [rate]
-
-
-def _mass_action(term, stoich: dict[str, float], state: set[str], values) -> MassAction | None:
-    split = _monomial(term, state)
-    if split is None:
-        return None
-    consts, orders = split
-    wanted = {s: int(nu) for s, nu in stoich.items() if nu}
-    if any(float(nu) != int(nu) for nu in stoich.values()) or orders != wanted:
-        return None
-    k_expr = ex.mul(*consts) if consts else ex.ONE
-    k = ex.evaluate(k_expr, values)
-    if not math.isfinite(k):
-        return None
-    return MassAction(k, tuple(sorted(orders.items())), k_expr)
-
-
 def _split_reversible(rid, name, reactants, products, modifiers, rate, reversible, values,
                       taken) -> list[Reaction]:
-    """One channel, or a forward/backward pair when a reversible law splits."""
-    state = set(values) ^ set(values)  # empty set, filled below
+    """One channel, or a forward/reverse pair when a reversible law splits (the rule is
+    :func:`sbmlnoise.kinetics.reversible_channels`)."""
     state = {s for s, _ in reactants} | {s for s, _ in products} | set(modifiers)
     state |= {n for n in ex.symbols(rate) if n not in values and n != ex.TIME}
-    react = dict(_merge(reactants))
-    prod = dict(_merge(products))
-    single = _mass_action(rate, react, state, values)
-    if single is not None and single.rate_constant >= 0:
-        return [Reaction(rid, name, reactants, products, rate, modifiers, reversible, rid, "net",
-                         single)]
-    if reversible:
-        terms = _terms(rate)
-        if len(terms) == 2:
-            for fwd_term, rev_term in (terms, terms[::-1]):
-                fwd = _mass_action(fwd_term, react, state, values)
-                rev = _mass_action(ex.neg(rev_term), prod, state, values)
-                if fwd and rev and fwd.rate_constant >= 0 and rev.rate_constant >= 0:
-                    fwd_term = ex.mul(fwd.rate_constant_expr,
-                                      *(ex.power(ex.Sym(sp), ex.Num(float(o)))
-                                        for sp, o in fwd.orders))
-                    rev_term = ex.neg(ex.mul(rev.rate_constant_expr,
-                                             *(ex.power(ex.Sym(sp), ex.Num(float(o)))
-                                               for sp, o in rev.orders)))
-                    fid, bid = _fresh(f"{rid}_fwd", taken), _fresh(f"{rid}_rev", taken)
-                    return [
-                        Reaction(fid, f"{name} (forward)", reactants, products, fwd_term,
-                                 modifiers, True, rid, "forward", fwd),
-                        Reaction(bid, f"{name} (reverse)", products, reactants,
-                                 ex.neg(rev_term), modifiers, True, rid, "reverse", rev),
-                    ]
-        split = _split_by_sign(rate, values)
-        if split is not None:
-            fwd_term, rev_term = split
-            fid, bid = _fresh(f"{rid}_fwd", taken), _fresh(f"{rid}_rev", taken)
-            return [
-                Reaction(fid, f"{name} (forward)", reactants, products, fwd_term, modifiers,
-                         True, rid, "forward", _mass_action(fwd_term, react, state, values)),
-                Reaction(bid, f"{name} (reverse)", products, reactants, rev_term, modifiers,
-                         True, rid, "reverse", _mass_action(rev_term, prod, state, values)),
-            ]
-    return [Reaction(rid, name, reactants, products, rate, modifiers, reversible, rid, "net", None)]
-
-
-def _top_terms(rate: ex.Expr, constants=frozenset()) -> list[ex.Expr]:
-    """Split a law at its top-level sum only: through +, -, negation, constant factors
-    (symbols in ``constants``) and a common divisor, never into a product with a
-    state-dependent factor (``A*(A-1)`` stays one term)."""
-    if isinstance(rate, ex.Apply):
-        if rate.op == "+":
-            return [t for a in rate.args for t in _top_terms(a, constants)]
-        if rate.op == "-":
-            return (_top_terms(rate.args[0], constants)
-                    + [ex.neg(t) for t in _top_terms(rate.args[1], constants)])
-        if rate.op == "neg":
-            return [ex.neg(t) for t in _top_terms(rate.args[0], constants)]
-        if rate.op == "/":
-            return [ex.neg(ex.Apply("/", (ex.neg(t), rate.args[1]))) if _is_negated(t)
-                    else ex.Apply("/", (t, rate.args[1]))
-                    for t in _top_terms(rate.args[0], constants)]
-        if rate.op == "*":
-            # one factor is a sum (possibly inside a constant product or a quotient, as in
-            # V*(Vmax*(S - P/Keq)/(S + Km))) and every other factor is constant
-            split = [(a, _top_terms(a, constants)) for a in rate.args]
-            sums = [(a, terms) for a, terms in split if len(terms) > 1]
-            if len(sums) == 1:
-                others = [a for a in rate.args if a is not sums[0][0]]
-                if all(ex.symbols(a) <= constants for a in others):
-                    return [ex.neg(ex.mul(*others, ex.neg(t))) if _is_negated(t)
-                            else ex.mul(*others, t) for t in sums[0][1]]
-    return [rate]
-
-
-def _is_negated(term: ex.Expr) -> bool:
-    return (isinstance(term, ex.Apply) and term.op == "*" and isinstance(term.args[0], ex.Num)
-            and term.args[0].value < 0) or (isinstance(term, ex.Num) and term.value < 0)
-
-
-def _split_by_sign(rate: ex.Expr, values) -> tuple[ex.Expr, ex.Expr] | None:
-    """``(forward, reverse)`` with ``rate = forward - reverse`` when the law's top-level
-    terms fall into positive and explicitly negated ones (e.g. a reversible
-    Michaelis-Menten law or ``k1*P*(P-1)/2 - k2*P2``); ``None`` otherwise."""
-    terms = _top_terms(rate, frozenset(values))
-    if len(terms) < 2 or len(terms) > 16:
-        return None
-    positive = [t for t in terms if not _is_negated(t)]
-    negative = [ex.neg(t) for t in terms if _is_negated(t)]
-    if not positive or not negative:
-        return None
-    if any(_is_negated(t) for t in negative) or any(
-            isinstance(t, ex.Num) for t in positive + negative):
-        return None
-    return ex.add(*positive), ex.add(*negative)
+    channels = reversible_channels(rate, dict(_merge(reactants)), dict(_merge(products)),
+                                   state, values, reversible)
+    if len(channels) == 1:
+        _, law, ma = channels[0]
+        return [Reaction(rid, name, reactants, products, law, modifiers, reversible, rid,
+                         "net", ma)]
+    (_, fwd_law, fwd), (_, rev_law, rev) = channels
+    fid, bid = _fresh(f"{rid}_fwd", taken), _fresh(f"{rid}_rev", taken)
+    return [
+        Reaction(fid, f"{name} (forward)", reactants, products, fwd_law, modifiers, True, rid,
+                 "forward", fwd),
+        Reaction(bid, f"{name} (reverse)", products, reactants, rev_law, modifiers, True, rid,
+                 "reverse", rev),
+    ]
 
 
 def _merge(pairs):

@@ -5,7 +5,8 @@ linear noise approximation needs, once per network (cached):
 
 * **channels** -- the reaction channels of the network, with every reversible reaction whose
   kinetic law is a *net* rate (``f - r``, not split by the importer) split into a forward
-  and a reverse channel. The drift is unchanged but the diffusion matrix
+  and a reverse channel by :func:`sbmlnoise.kinetics.split_sign`. The drift is unchanged
+  but the diffusion matrix
   ``D = N diag(a) N^T`` needs the two one-way propensities (a net rate would give
   ``D = 0`` at equilibrium);
 * exact **first and second derivatives** of the channel rates with respect to the species
@@ -26,59 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import expr as ex
+from ..kinetics import split_sign
 from ..network import ReactionNetwork
 
 _CACHE: "weakref.WeakKeyDictionary[ReactionNetwork, LNAProblem]" = weakref.WeakKeyDictionary()
 
 
-def _split_signed(e: ex.Expr) -> tuple[ex.Expr, ex.Expr]:
-    """Write ``e = pos - neg`` where both parts are sums of terms with non-negative
-    coefficients (parameters and sizes are taken as positive). Terms that cannot be
-    classified stay in ``pos``."""
-    if isinstance(e, ex.Num):
-        return (e, ex.ZERO) if e.value >= 0 else (ex.ZERO, ex.Num(-e.value))
-    if isinstance(e, ex.Sym):
-        return e, ex.ZERO
-    op, a = e.op, e.args
-    if op == "+":
-        parts = [_split_signed(x) for x in a]
-        return ex.add(*(p for p, _ in parts)), ex.add(*(n for _, n in parts))
-    if op == "-":
-        p0, n0 = _split_signed(a[0])
-        p1, n1 = _split_signed(a[1])
-        return ex.add(p0, n1), ex.add(n0, p1)
-    if op == "neg":
-        p, n = _split_signed(a[0])
-        return n, p
-    if op == "*":
-        # a negative constant flips the sign; one signed factor is distributed over
-        sign = 1.0
-        others: list[ex.Expr] = []
-        signed: list[tuple[int, tuple[ex.Expr, ex.Expr]]] = []
-        for i, x in enumerate(a):
-            if isinstance(x, ex.Num):
-                if x.value < 0:
-                    sign = -sign
-                others.append(ex.Num(abs(x.value)))
-                continue
-            p, n = _split_signed(x)
-            if n != ex.ZERO:
-                signed.append((i, (p, n)))
-            others.append(x)
-        if len(signed) > 1:
-            return e, ex.ZERO  # a product of two signed sums: leave it alone
-        if signed:
-            i, (p, n) = signed[0]
-            rest = [x for k, x in enumerate(a) if k != i]
-            rest = [ex.Num(abs(x.value)) if isinstance(x, ex.Num) else x for x in rest]
-            pos, neg = ex.mul(*rest, p), ex.mul(*rest, n)
-        else:
-            pos, neg = ex.mul(*others), ex.ZERO
-        return (pos, neg) if sign > 0 else (neg, pos)
-    if op == "/":
-        p, n = _split_signed(a[0])
-        return ex.div(p, a[1]), ex.div(n, a[1])
-    return e, ex.ZERO
+#: the sign split of a net law (one rule with thermodynamics and classify_law)
+_split_signed = split_sign
 
 
 @dataclass(frozen=True)
@@ -114,7 +70,7 @@ class LNAProblem:
         split, unsplit = [], []
         for j, r in enumerate(net.reactions):
             if r.reversible and r.direction == "net":
-                pos, neg = _split_signed(r.rate)
+                pos, neg = split_sign(r.rate)
                 if neg != ex.ZERO and pos != ex.ZERO:
                     channels.append(Channel(r.id, "forward", j, 1.0, pos))
                     channels.append(Channel(r.id, "reverse", j, -1.0, neg))

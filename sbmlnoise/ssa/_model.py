@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import expr as ex
 from ..errors import ModelError, UnsupportedFeature
+from ..kinetics import stochastic_form
 from ._program import ProgramBuilder
 
 SSAModel = namedtuple("SSAModel", [
@@ -95,59 +96,17 @@ def _falling_factorial(net, reaction, tree):
     ``coef * prod_i n_i (n_i - 1) ... (n_i - m_i + 1)`` with ``m_i`` the reactant
     stoichiometry -- the combinatorial law DSMTS and most stochastic models write, e.g.
     ``k*P*(P-1)/2`` for ``2 P -> P2``. It vanishes when too few molecules are present, so
-    the kernels may evaluate it without the interpreter. ``None`` otherwise."""
-    species = set(net.species_ids)
-    values = {p.id: p.value for p in net.parameters}
-    consts, shifts = [], {}
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        names = ex.symbols(node)
-        if not names & (species | {ex.TIME}):
-            consts.append(node)
-        elif isinstance(node, ex.Sym):
-            shifts.setdefault(node.name, []).append(0.0)
-        elif isinstance(node, ex.Apply) and node.op == "*":
-            stack.extend(node.args)
-        elif (isinstance(node, ex.Apply) and node.op == "/"
-              and not ex.symbols(node.args[1]) & species):
-            consts.append(ex.Apply("/", (ex.ONE, node.args[1])))
-            stack.append(node.args[0])
-        elif isinstance(node, ex.Apply) and node.op in ("+", "-") and len(node.args) == 2:
-            a, b = node.args
-            if node.op == "+" and isinstance(a, ex.Num):
-                a, b = b, a
-            scale = 1.0  # (n / c - q) = (n - q c) / c: a concentration-valued symbol
-            if (isinstance(a, ex.Apply) and a.op == "/" and isinstance(a.args[0], ex.Sym)
-                    and not ex.symbols(a.args[1]) & species):
-                scale = ex.evaluate(a.args[1], values)
-                consts.append(ex.Num(1.0 / scale))
-                a = a.args[0]
-            if not (isinstance(a, ex.Sym) and a.name in species and isinstance(b, ex.Num)):
-                return None
-            shift = b.value if node.op == "-" else -b.value
-            shifts.setdefault(a.name, []).append(shift * scale)
-        else:
-            return None
-    wanted = {}
+    the kernels may evaluate it without the interpreter. ``None`` otherwise. The rule is
+    :func:`sbmlnoise.kinetics.stochastic_form` (the FSP applies the same)."""
+    wanted: dict[str, float] = {}
     for sid, nu in reaction.reactants:
         wanted[sid] = wanted.get(sid, 0) + nu
-    if set(shifts) != {s for s, nu in wanted.items() if nu}:
+    form = stochastic_form(tree, wanted, {p.id: p.value for p in net.parameters},
+                           set(net.species_ids))
+    if form is None:
         return None
-    orders = []
-    for sid, found in shifts.items():
-        m = wanted[sid]
-        if m != int(m) or not np.allclose(sorted(found), range(int(m)), rtol=0, atol=1e-12):
-            return None
-        orders.append((net.index(sid), int(m)))
-    values = {p.id: p.value for p in net.parameters}
-    try:
-        coef = ex.evaluate(ex.mul(*consts) if consts else ex.ONE, values)
-    except Exception:  # noqa: BLE001 - anything odd stays on the interpreter
-        return None
-    if not (np.isfinite(coef) and coef >= 0):
-        return None
-    return coef, sorted(orders)
+    coef, orders = form
+    return coef, sorted((net.index(sid), int(m)) for sid, m in orders)
 
 
 def build_model(net, timedep: bool = False):

@@ -6,13 +6,19 @@ model: a model only contributes *data* (an ``int64`` code array and a ``float64`
 pool), never source code, so there is no per-model compilation latency.
 
 Code layout: pairs ``(opcode, argument)`` in a flat ``int64`` array. Program ``k`` of a
-model is ``code[2*ptr[k]:2*ptr[k+1]]``. Values follow SBML: relations yield 1.0/0.0 and
-any non-zero value counts as true.
+model is ``code[2*ptr[k]:2*ptr[k+1]]``. The argument of ``OP_UN`` and ``OP_BIN`` is the
+operator's ``opcode`` in :data:`sbmlnoise.expr.OPERATOR_TABLE` (n-ary operators emit one
+``OP_BIN`` per step of :func:`sbmlnoise.expr.fold`); :func:`_unary` and :func:`_binary`
+hold one branch per opcode (``tests/test_operators.py`` checks that every opcode of the
+table has its branch and computes the table's ``scalar`` function). Values follow SBML:
+relations yield 1.0/0.0 and any non-zero value counts as true; numbers follow C99
+(``error_model="numpy"``: 1/0 = inf, log(-1) = NaN).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 from numba import njit
@@ -22,26 +28,6 @@ from ..errors import ModelError, UnsupportedFeature
 
 # opcodes
 OP_CONST, OP_X, OP_P, OP_T, OP_BIN, OP_UN, OP_SELECT = 0, 1, 2, 3, 4, 5, 6
-
-# binary operators (argument of OP_BIN)
-B_ADD, B_SUB, B_MUL, B_DIV, B_POW = 0, 1, 2, 3, 4
-B_LT, B_LEQ, B_GT, B_GEQ, B_EQ, B_NEQ = 5, 6, 7, 8, 9, 10
-B_AND, B_OR, B_XOR, B_MIN, B_MAX, B_REM, B_QUOT = 11, 12, 13, 14, 15, 16, 17
-
-_BINARY = {"+": B_ADD, "*": B_MUL, "-": B_SUB, "/": B_DIV, "^": B_POW,
-           "lt": B_LT, "leq": B_LEQ, "gt": B_GT, "geq": B_GEQ, "eq": B_EQ, "neq": B_NEQ,
-           "and": B_AND, "or": B_OR, "xor": B_XOR, "min": B_MIN, "max": B_MAX,
-           "rem": B_REM, "quotient": B_QUOT}
-
-# unary functions (argument of OP_UN)
-_UNARY_NAMES = ("neg", "recip", "not", "exp", "ln", "log10", "sqrt", "abs", "floor", "ceil",
-                "factorial", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-                "tanh", "asinh", "acosh", "atanh")
-_UNARY = {name: i for i, name in enumerate(_UNARY_NAMES)}
-_RECIPROCAL = {"sec": "cos", "csc": "sin", "cot": "tan", "sech": "cosh", "csch": "sinh",
-               "coth": "tanh"}
-_ARC_RECIPROCAL = {"arcsec": "acos", "arccsc": "asin", "arccot": "atan", "arcsech": "acosh",
-                   "arccsch": "asinh", "arccoth": "atanh"}
 
 
 class ProgramBuilder:
@@ -88,60 +74,39 @@ class ProgramBuilder:
             array, index = self.slots[node.name]
             self._push(OP_X if array == "x" else OP_P, int(index))
             return height + 1
-        op, args = node.op, node.args
-        if op in ("+", "*", "and", "or", "xor", "min", "max") and len(args) != 2:
-            if not args:
-                empty = {"+": 0.0, "*": 1.0, "and": 1.0, "or": 0.0, "xor": 0.0}
-                if op not in empty:
-                    raise ModelError(f"'{op}' needs at least one argument")
-                return self._emit(ex.Num(empty[op]), height)
-            if len(args) == 1:
-                if op in ("and", "or", "xor"):  # truth value of the single argument
-                    return self._emit(ex.Apply("neq", (args[0], ex.ZERO)), height)
-                return self._emit(args[0], height)
-            best = self._emit(args[0], height)
-            for a in args[1:]:
-                best = max(best, self._emit(a, height + 1))
-                self._push(OP_BIN, _BINARY[op])
-            return best
-        if op in _BINARY:
-            best = self._emit(args[0], height)
-            best = max(best, self._emit(args[1], height + 1))
-            self._push(OP_BIN, _BINARY[op])
-            return best
-        if op in _UNARY:
-            best = self._emit(args[0], height)
-            self._push(OP_UN, _UNARY[op])
-            return best
-        if op in _RECIPROCAL:
-            best = self._emit(args[0], height)
-            self._push(OP_UN, _UNARY[_RECIPROCAL[op]])
-            self._push(OP_UN, _UNARY["recip"])
-            return best
-        if op in _ARC_RECIPROCAL:
-            best = self._emit(args[0], height)
-            self._push(OP_UN, _UNARY["recip"])
-            self._push(OP_UN, _UNARY[_ARC_RECIPROCAL[op]])
-            return best
-        if op == "log":  # log(base, x) = ln x / ln base
-            best = self._emit(args[1], height)
-            self._push(OP_UN, _UNARY["ln"])
-            best = max(best, self._emit(args[0], height + 1))
-            self._push(OP_UN, _UNARY["ln"])
-            self._push(OP_BIN, B_DIV)
-            return best
-        if op == "root":  # root(n, x) = x ^ (1/n)
-            best = self._emit(args[1], height)
-            best = max(best, self._emit(args[0], height + 1))
-            self._push(OP_UN, _UNARY["recip"])
-            self._push(OP_BIN, B_POW)
-            return best
-        if op == "piecewise":
+        op = ex.OPERATOR_TABLE[node.op]
+        args = node.args
+        if op.kind == "piecewise":
             pieces = list(args)
             otherwise = pieces.pop() if len(pieces) % 2 == 1 else ex.Num(math.nan)
             return self._emit_piecewise(pieces, otherwise, height)
-        raise UnsupportedFeature(f"ssa: math operator '{op}' cannot be evaluated",
-                                 feature=op)
+        if op.opcode is None:
+            raise UnsupportedFeature(f"ssa: math operator '{op.name}' cannot be evaluated",
+                                     feature=op.name)
+        if op.kind == "unary":
+            best = self._emit(args[0], height)
+            self._push(OP_UN, op.opcode)
+            return best
+        if op.kind == "binary":
+            return self._step(op.opcode, self._leaf(args[0]), self._leaf(args[1]))(height)
+        # n-ary: the association order of ex.fold, each step one OP_BIN
+        opcode = op.opcode
+        leaves = [self._leaf(a) for a in args]
+        identity = self._leaf(ex.Num(float(op.identity if op.identity is not None else 0.0)))
+        return ex.fold(leaves, lambda a, b: self._step(opcode, a, b), identity)(height)
+
+    def _leaf(self, tree) -> Callable[[int], int]:
+        """Deferred emission of ``tree``: ``emit(height) -> max height``."""
+        return lambda height: self._emit(tree, height)
+
+    def _step(self, opcode: int, left, right) -> Callable[[int], int]:
+        def emit(height: int) -> int:
+            best = left(height)
+            best = max(best, right(height + 1))
+            self._push(OP_BIN, opcode)
+            return best
+
+        return emit
 
     def _emit_piecewise(self, pieces, otherwise, height: int) -> int:
         if not pieces:
@@ -153,13 +118,155 @@ class ProgramBuilder:
         return best
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _arith(f, a, b):
+    """Opcodes 0-4 and 14-19 of OP_BIN (see ``OPERATOR_TABLE``)."""
+    if f == 0:  # +
+        return a + b
+    if f == 1:  # -
+        return a - b
+    if f == 2:  # *
+        return a * b
+    if f == 3:  # /
+        return a / b
+    if f == 4:  # ^
+        if b == 2.0:
+            return a * a
+        if b == 1.0:
+            return a
+        return a ** b
+    if f == 14:  # min (NaN if either is NaN)
+        if a != a or b != b:
+            return math.nan
+        return a if a < b else b
+    if f == 15:  # max
+        if a != a or b != b:
+            return math.nan
+        return a if a > b else b
+    if f == 16:  # rem: C fmod
+        return np.fmod(a, b)
+    if f == 17:  # quotient: trunc(a / b)
+        return np.trunc(a / b)
+    if f == 18:  # log(base a, x b)
+        return math.log(b) / math.log(a)
+    if f == 19:  # root(degree a, x b)
+        return b ** (1.0 / a)
+    return math.nan
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _binary(f, a, b):
+    """Binary opcodes: relations and logic here, arithmetic in :func:`_arith`."""
+    if f < 5 or f > 13:
+        return _arith(f, a, b)
+    if f == 5:  # lt
+        return 1.0 if a < b else 0.0
+    if f == 6:  # leq
+        return 1.0 if a <= b else 0.0
+    if f == 7:  # gt
+        return 1.0 if a > b else 0.0
+    if f == 8:  # geq
+        return 1.0 if a >= b else 0.0
+    if f == 9:  # eq
+        return 1.0 if a == b else 0.0
+    if f == 10:  # neq
+        return 1.0 if a != b else 0.0
+    if f == 11:  # and
+        return 1.0 if (a != 0.0 and b != 0.0) else 0.0
+    if f == 12:  # or
+        return 1.0 if (a != 0.0 or b != 0.0) else 0.0
+    return 1.0 if ((a != 0.0) != (b != 0.0)) else 0.0  # 13: xor
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _elementary(f, a):
+    """Unary opcodes 0-21 (see ``OPERATOR_TABLE``)."""
+    if f == 0:  # neg
+        return -a
+    if f == 1:  # not
+        return 1.0 if a == 0.0 else 0.0
+    if f == 2:
+        return math.exp(a)
+    if f == 3:  # ln
+        return math.log(a)
+    if f == 4:
+        return math.log10(a)
+    if f == 5:
+        return math.sqrt(a)
+    if f == 6:
+        return abs(a)
+    if f == 7:
+        return np.floor(a)
+    if f == 8:  # ceil
+        return np.ceil(a)
+    if f == 9:  # factorial: gamma(x + 1)
+        return math.gamma(a + 1.0)
+    if f == 10:
+        return math.sin(a)
+    if f == 11:
+        return math.cos(a)
+    if f == 12:
+        return math.tan(a)
+    if f == 13:
+        return math.asin(a)
+    if f == 14:
+        return math.acos(a)
+    if f == 15:
+        return math.atan(a)
+    if f == 16:
+        return math.sinh(a)
+    if f == 17:
+        return math.cosh(a)
+    if f == 18:
+        return math.tanh(a)
+    if f == 19:
+        return math.asinh(a)
+    if f == 20:
+        return math.acosh(a)
+    if f == 21:
+        return math.atanh(a)
+    return math.nan
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _unary(f, a):
+    """Unary opcodes: the reciprocal functions here, the rest in :func:`_elementary`."""
+    if f < 22:
+        return _elementary(f, a)
+    if f == 22:  # sec
+        return 1.0 / math.cos(a)
+    if f == 23:  # csc
+        return 1.0 / math.sin(a)
+    if f == 24:  # cot
+        return 1.0 / math.tan(a)
+    if f == 25:  # sech
+        return 1.0 / math.cosh(a)
+    if f == 26:  # csch
+        return 1.0 / math.sinh(a)
+    if f == 27:  # coth
+        return 1.0 / math.tanh(a)
+    if f == 28:  # arcsec
+        return math.acos(1.0 / a)
+    if f == 29:  # arccsc
+        return math.asin(1.0 / a)
+    if f == 30:  # arccot
+        return math.atan(1.0 / a)
+    if f == 31:  # arcsech
+        return math.acosh(1.0 / a)
+    if f == 32:  # arccsch
+        return math.asinh(1.0 / a)
+    if f == 33:  # arccoth
+        return math.atanh(1.0 / a)
+    return math.nan
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _eval(code, consts, ptr, k, x, p, t, stack):
     """Evaluate program ``k`` at counts ``x`` (float64, (n_species,)), parameters ``p``
     and time ``t``; ``stack`` is scratch float64 of the builder's ``max_stack``.
 
-    One flat loop without calls (calls into helper functions cost ~100 ns each in numba
-    here, more than the arithmetic).
+    The operators are dispatched by group into :func:`_binary` and :func:`_unary`, which
+    numba inlines into this loop (``inline="always"``: no call per operation).
     """
     sp = 0
     i = 2 * ptr[k]
@@ -182,103 +289,9 @@ def _eval(code, consts, ptr, k, x, p, t, stack):
             sp += 1
         elif op == 4:
             sp -= 1
-            a = stack[sp - 1]
-            b = stack[sp]
-            r = math.nan
-            if f == 0:
-                r = a + b
-            elif f == 1:
-                r = a - b
-            elif f == 2:
-                r = a * b
-            elif f == 3:
-                r = a / b
-            elif f == 4:
-                if b == 2.0:
-                    r = a * a
-                elif b == 1.0:
-                    r = a
-                else:
-                    r = a ** b
-            elif f == 5:
-                r = 1.0 if a < b else 0.0
-            elif f == 6:
-                r = 1.0 if a <= b else 0.0
-            elif f == 7:
-                r = 1.0 if a > b else 0.0
-            elif f == 8:
-                r = 1.0 if a >= b else 0.0
-            elif f == 9:
-                r = 1.0 if a == b else 0.0
-            elif f == 10:
-                r = 1.0 if a != b else 0.0
-            elif f == 11:
-                r = 1.0 if (a != 0.0 and b != 0.0) else 0.0
-            elif f == 12:
-                r = 1.0 if (a != 0.0 or b != 0.0) else 0.0
-            elif f == 13:
-                r = 1.0 if ((a != 0.0) != (b != 0.0)) else 0.0
-            elif f == 14:
-                r = b if b < a else a
-            elif f == 15:
-                r = b if b > a else a
-            elif f == 16:
-                if b != 0.0:
-                    r = a - b * float(int(a / b))
-            elif f == 17:
-                if b != 0.0:
-                    r = float(int(a / b))
-            stack[sp - 1] = r
+            stack[sp - 1] = _binary(f, stack[sp - 1], stack[sp])
         elif op == 5:
-            a = stack[sp - 1]
-            r = math.nan
-            if f == 0:
-                r = -a
-            elif f == 1:
-                r = 1.0 / a
-            elif f == 2:
-                r = 1.0 if a == 0.0 else 0.0
-            elif f == 3:
-                r = math.exp(a)
-            elif f == 4:
-                r = math.log(a) if a > 0.0 else (-math.inf if a == 0.0 else math.nan)
-            elif f == 5:
-                r = math.log10(a) if a > 0.0 else (-math.inf if a == 0.0 else math.nan)
-            elif f == 6:
-                r = math.sqrt(a) if a >= 0.0 else math.nan
-            elif f == 7:
-                r = abs(a)
-            elif f == 8:
-                r = float(math.floor(a))
-            elif f == 9:
-                r = float(math.ceil(a))
-            elif f == 10:
-                r = math.gamma(a + 1.0)
-            elif f == 11:
-                r = math.sin(a)
-            elif f == 12:
-                r = math.cos(a)
-            elif f == 13:
-                r = math.tan(a)
-            elif f == 14:
-                r = math.asin(a) if -1.0 <= a <= 1.0 else math.nan
-            elif f == 15:
-                r = math.acos(a) if -1.0 <= a <= 1.0 else math.nan
-            elif f == 16:
-                r = math.atan(a)
-            elif f == 17:
-                r = math.sinh(a)
-            elif f == 18:
-                r = math.cosh(a)
-            elif f == 19:
-                r = math.tanh(a)
-            elif f == 20:
-                r = math.asinh(a)
-            elif f == 21:
-                r = math.acosh(a) if a >= 1.0 else math.nan
-            elif f == 22:
-                r = math.atanh(a) if -1.0 < a < 1.0 else math.nan
-            stack[sp - 1] = r
+            stack[sp - 1] = _unary(f, stack[sp - 1])
         else:  # select: value, condition, otherwise
             sp -= 2
             if stack[sp] == 0.0:
