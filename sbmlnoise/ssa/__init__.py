@@ -20,6 +20,10 @@ network size. Kernels are numba-compiled once and cached; a model is data (mass-
 arrays or interpreter bytecode), never generated source.
 """
 
+from ._cache import invalidate_stale as _invalidate_stale
+
+_invalidate_stale()  # before any kernel is loaded: see ._cache
+
 from .approx import APPROX_METHODS, ChemicalLangevin, Hybrid, TauLeap
 from .choose import choose_method
 from .direct import Direct

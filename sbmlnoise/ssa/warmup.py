@@ -5,6 +5,8 @@ beside the sources, or, when that directory is not writable (a system-wide insta
 the user's cache (``~/.cache/numba`` or ``$XDG_CACHE_HOME``). Set ``NUMBA_CACHE_DIR`` to
 choose the directory, e.g. a volume shared by workers of one image. The first call on a
 machine compiles (about 30-60 s for all kernels); later processes only load (about 1 s).
+After an upgrade that changed any SSA source, :mod:`._cache` drops the stale cache files
+first (numba alone would trust a kernel whose inlined interpreter changed).
 """
 
 from __future__ import annotations
