@@ -86,9 +86,12 @@ class TimeCourseBackend(Backend):
                 t_end, why = t_fit, f"{why}, cut to t={t_fit:.4g} by the event budget ({note})"
                 times = np.linspace(0.0, t_end, N_TIMES)
         seed = request.child_seed(2)
+        # per-run event cap: ten times the run's share of the hard cap (10 x the budget),
+        # so a run whose propensities explode (a late event) stops in about a second
+        steps = int(max(1e4, 10.0 * 10.0 * budget / runs))
         try:
             tc = time_course_noise(ctx.net, times, runs=runs, seed=seed, workers=1,
-                                   max_events=10.0 * budget, method=method)
+                                   max_events=10.0 * budget, method=method, max_steps=steps)
         except SimulationError as err:
             reached = _steps_exhausted_at(err)
             if reached is None or reached <= 0:
@@ -100,7 +103,7 @@ class TimeCourseBackend(Backend):
                    f"t={reached:.4g}")
             times = np.linspace(0.0, t_end, N_TIMES)
             tc = time_course_noise(ctx.net, times, runs=runs, seed=seed, workers=1,
-                                   max_events=10.0 * budget, method=method)
+                                   max_events=10.0 * budget, method=method, max_steps=steps)
         tc.settings.update(window=why, method_reason=reason)
         state.artifacts["time_course"] = tc
         return statistics_at_end(tc)

@@ -197,7 +197,8 @@ def _moments(x: np.ndarray):
 def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, seed=None,
                       workers=None, keep_trajectories: int = 5, lna: bool = True,
                       n_times: int = 101, groups: int = 20,
-                      max_events: float = 5e8, method: str = "auto") -> TimeCourseNoise:
+                      max_events: float = 5e8, method: str = "auto",
+                      max_steps: int | None = None) -> TimeCourseNoise:
     """Mean, sd, CV, Fano factor and covariances over time from an SSA ensemble.
 
     Parameters
@@ -226,6 +227,9 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
         ``runs x t_end x`` (total propensity at the initial state) exceeds this: a quick
         guard for models with huge copy numbers; the SSA's own ``max_steps`` still
         bounds each run.
+    max_steps : int, optional
+        Reaction events one run may fire (:func:`sbmlnoise.ssa.ssa`'s cap; its default
+        1e8 when None): past it the run raises ``SimulationError`` naming the time reached.
 
     Returns
     -------
@@ -268,8 +272,9 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
             f"({runs} runs to t={float(times[-1]):.4g} at {rate:.3g} events per unit time at "
             f"the initial state), more than max_events={max_events:.3g}; the copy numbers "
             "are too large for the exact SSA (use a smaller system size or the LNA)")
+    caps = {} if max_steps is None else {"max_steps": int(max_steps)}
     ens = ssa(net, times=times, runs=runs, seed=seed, workers=workers, keep_trajectories=runs,
-              covariance=True, method=method)
+              covariance=True, method=method, **caps)
     x = ens.trajectories  # (R, T, S)
     est, se = _group_jackknife(x, groups, _moments)
     index = pd.Index(ens.times, name="time")
