@@ -305,13 +305,17 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
                            settings=settings)
 
 
+#: wall-clock seconds allowed to the time-dependent LNA shown beside the SSA time course
+LNA_COLUMN_SECONDS = 10.0
+
+
 def _lna_columns(net: ReactionNetwork, times: np.ndarray, ids: list[str]
                  ) -> tuple[pd.DataFrame | None, pd.Series | None, float | None, str]:
     from ..lna import lna as run_lna
     from ..lna._model import problem
 
-    try:
-        course = run_lna(net, t=times, emre=False)
+    try:  # a comparison column: bounded, a stiff model must not hold up the SSA answer
+        course = run_lna(net, t=times, emre=False, max_seconds=LNA_COLUMN_SECONDS)
     except (SbmlnoiseError, ValueError) as err:
         return None, None, None, f"not available: {err}"
     sd = np.sqrt(course.variance.clip(lower=0))
