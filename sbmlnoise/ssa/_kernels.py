@@ -197,22 +197,6 @@ def _breakpoint_events(m, x, p, t, a, a0, prev, pend, vals, stack, info):
     return 0, fired, a0
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _reaction_events(m, x, p, t, a, a0, prev, pend, vals, stack, info, j):
-    """Fire the state-triggered events reaction ``j`` (just fired at ``t``) may have
-    switched on, refreshing all propensities if any fired. Returns ``(status, fired,
-    a0)``."""
-    nf = _fire_events(m, x, p, t, prev, pend, vals, stack, info, j, True)
-    if nf < 0:
-        return int(info[0]), False, a0
-    if nf > 0:
-        a0 = _all_propensities(m, x, p, t, a, stack, info)
-        if a0 < 0.0:
-            return 1, False, a0
-        return 0, True, a0
-    return 0, False, a0
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate(x, dt, acc_lin, acc_quad, hist, over):
     S = x.shape[0]
@@ -244,8 +228,10 @@ def _advance(m, method, x, p, a, order, a0, t, t_stop, rng, stack, prev, pend, v
     :func:`_run_record` on purpose: moving it into ``inline="always"`` helpers gave
     bit-identical results but made the sorting direct method 3x slower and the direct
     method 20% slower (``benchmarks/ssa.py``, 2026-11-27). The bookkeeping around it
-    (failure reports :func:`_fail`, events :func:`_reaction_events`, resums) is in
-    ``inline="always"`` helpers, which measured no slower (docs/performance/ssa.md).
+    (failure reports :func:`_fail`, resums) is in ``inline="always"`` helpers, which
+    measured no slower. Events after a reaction stay inline too: an inlined helper that
+    takes the model ``m`` pays reference counts on its 30 arrays at every step (event
+    models ran 40% slower that way; docs/performance/ssa.md).
     """
     M = m.n_reactions
     ma_flag = m.ma_flag
@@ -310,11 +296,13 @@ def _advance(m, method, x, p, a, order, a0, t, t_stop, rng, stack, prev, pend, v
         if steps >= max_steps:
             return t, a0, steps, _fail(info, 3, 0, 0, t, 0.0)
         if has_events:
-            status, fired, a0 = _reaction_events(m, x, p, t, a, a0, prev, pend, vals, stack,
-                                                 info, j)
-            if status != 0:
-                return t, a0, steps, status
-            if fired:
+            nf = _fire_events(m, x, p, t, prev, pend, vals, stack, info, j, True)
+            if nf < 0:
+                return t, a0, steps, int(info[0])
+            if nf > 0:
+                a0 = _all_propensities(m, x, p, t, a, stack, info)
+                if a0 < 0.0:
+                    return t, a0, steps, 1
                 since_resum = 0
                 continue
         if method != 0:
@@ -467,11 +455,13 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
         if steps >= max_steps:
             return steps, _fail(info, 3, 0, 0, t, 0.0)
         if has_events:
-            status, fired, a0 = _reaction_events(m, x, p, t, a, a0, prev, pend, vals, stack,
-                                                 info, j)
-            if status != 0:
-                return steps, status
-            if fired:
+            nf = _fire_events(m, x, p, t, prev, pend, vals, stack, info, j, True)
+            if nf < 0:
+                return steps, int(info[0])
+            if nf > 0:
+                a0 = _all_propensities(m, x, p, t, a, stack, info)
+                if a0 < 0.0:
+                    return steps, 1
                 since_resum = 0
                 continue
         if method != 0:
