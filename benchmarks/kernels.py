@@ -80,6 +80,7 @@ def main() -> None:
     for name, text, method in EXACT:
         net = sn.load(text)
         sn.ssa(net, times=[0, 1], runs=2, seed=1, workers=1, method=method)  # compile/load
+        sn.ssa_stationary(net, t_end=200, burn_in=1, seed=1, method=method, dt=0.5)
         cpu, ens = _median_cpu(lambda: sn.ssa(net, times=times, runs=runs, seed=1, workers=1,
                                               method=method), args.repeats)
         cpu_s, st = _median_cpu(lambda: sn.ssa_stationary(net, t_end=3000 * scale, burn_in=10,

@@ -74,7 +74,7 @@ def _g(hor, mult, xi):
 # target option): it allocates nothing and only borrows arrays its caller
 # (:func:`_approx_chunk`) owns, so no count is needed -- and an allocation added to it
 # would fail to compile rather than leak. Measured at the speed of the unsplit kernel
-# (docs/performance/ssa.md). Should a numba release drop the option, the kernel is
+# (docs/performance/ssa-split.md). Should a numba release drop the option, the kernel is
 # compiled with reference counting: same results, slower.
 _NO_REFCOUNT: dict[str, Any] = {}
 try:

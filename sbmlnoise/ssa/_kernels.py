@@ -231,7 +231,7 @@ def _advance(m, method, x, p, a, order, a0, t, t_stop, rng, stack, prev, pend, v
     (failure reports :func:`_fail`, resums) is in ``inline="always"`` helpers, which
     measured no slower. Events after a reaction stay inline too: an inlined helper that
     takes the model ``m`` pays reference counts on its 30 arrays at every step (event
-    models ran 40% slower that way; docs/performance/ssa.md).
+    models ran 40% slower that way; docs/performance/ssa-split.md).
     """
     M = m.n_reactions
     ma_flag = m.ma_flag
