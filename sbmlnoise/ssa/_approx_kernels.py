@@ -300,11 +300,17 @@ def _any_negative(xnew, S):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng, xnew, counters):
+def _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng, xnew, counters,
+              info):
     """One tau-leap (Cao, Gillespie & Petzold 2006): non-critical channels fire
     Poisson(a_j tau) times, at most one critical channel fires (if its exponential time
     comes first); a leap that would make a count negative is halved and redrawn. Updates
-    ``x`` and the counters; returns the new time."""
+    ``x`` and the counters; returns ``(t, status)``.
+
+    A critical channel whose single firing would by itself make a count negative (its
+    law is positive with too few reactant molecules) is status 5, as in the exact SSA:
+    no halving can help, and with no other channel bounding the leap (``tau = inf``)
+    halving never ended."""
     S = x.shape[0]
     fired = 0.0
     capped = False
@@ -328,6 +334,9 @@ def _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng, xnew, co
         if fire_crit:
             jc = _pick(a, crit, 1, a0c, rng)
             fired += 1.0
+            for q in range(cptr[jc], cptr[jc + 1]):
+                if x[csp[q]] + cdel[q] < 0.0:
+                    return t + step, _fail(info, 5, jc, csp[q], t + step, 0.0)
             _apply(cptr, csp, cdel, jc, 1.0, xnew)
         if not _any_negative(xnew, S):
             break
@@ -337,7 +346,7 @@ def _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng, xnew, co
         x[i] = xnew[i]
     counters[0] += 1.0
     counters[6] += fired
-    return stop if capped else t + step
+    return (stop if capped else t + step), 0
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -538,8 +547,10 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
             if tau < ssa_factor / a0:
                 exact_left = n_ssa
                 continue
-            t = _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng, xnew,
-                          counters)
+            t, status = _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng,
+                                  xnew, counters, info)
+            if status != 0:
+                return status
         else:
             n_fast_ch, a0s = a.shape[0], 0.0
             if method == HYBRID:
