@@ -321,6 +321,9 @@ def test_ensemble_pinned(name):
     assert _ensemble_digest(name) == PINS[name]
 
 
+# stat_chain_sorting_coarse has one grid sample per batch: its batch autocovariance at lag
+# 1 is 0/0 (NaN, a RuntimeWarning) -- pinned as it is
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
 @pytest.mark.parametrize("name", sorted(STATIONARY))
 def test_stationary_pinned(name):
     assert _stationary_digest(name) == PINS[name]
