@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
+from typing import Any
 
 import numpy as np
 from numba import njit
 
-from ._kernels import _fire_events, _mass_action, _start, _welford
+from ._kernels import _fail, _fire_events, _mass_action, _start, _welford
 from ._program import _eval
 from ._rng import _exponential, _normal, _poisson, _uniform
 
@@ -63,71 +64,440 @@ def _g(hor, mult, xi):
     return float(hor)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+# The per-step helpers below are ``inline="always"`` and take the model's arrays one by
+# one, hoisted once per run by :func:`_approx_run`; ``m`` is passed only on the rare
+# event paths. Inlined or not, numba binds a helper's array arguments with reference
+# counts (the model tuple ``m``: all 30 arrays) that LLVM cannot prune across the
+# helpers' loops: split this way the kernel ran 8x (explicit arrays) to 28x (``m``)
+# slower than the single 392-line function it came from. :func:`_approx_run` therefore
+# compiles without the Numba runtime's reference counting (``_nrt=False``, a numba
+# target option): it allocates nothing and only borrows arrays its caller
+# (:func:`_approx_chunk`) owns, so no count is needed -- and an allocation added to it
+# would fail to compile rather than leak. Measured at the speed of the unsplit kernel
+# (docs/performance/ssa-split.md). Should a numba release drop the option, the kernel is
+# compiled with reference counting: same results, slower.
+_NO_REFCOUNT: dict[str, Any] = {}
+try:
+    from numba.core.options import DefaultOptions as _DefaultOptions
+
+    if hasattr(_DefaultOptions, "_nrt"):
+        _NO_REFCOUNT["_nrt"] = False
+except ImportError:  # pragma: no cover - numba layout changed
+    pass
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _breakpoints_due(m, x, p, t, bi, prev, pend, vals, stack, info, integer):
+    """Fire the events of the time breakpoints ``m.breakpoints[bi:] <= t`` (at the
+    breakpoint and just after it, for strict relations). Returns ``(bi, status)``."""
+    bps = m.breakpoints
+    while bi < bps.shape[0] and bps[bi] <= t:
+        for sub in range(2):
+            tt = t if sub == 0 else np.nextafter(t, math.inf)
+            if _fire_events(m, x, p, tt, prev, pend, vals, stack, info, -1, integer) < 0:
+                return bi, int(info[0])
+        bi += 1
+    return bi, 0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _record_through(buf, times, ti, x, t):
+    """Recording: ``buf[i] = x`` for the output times ``times[ti:] <= t``; returns the next
+    output index."""
+    while ti < times.shape[0] and times[ti] <= t:
+        for i in range(x.shape[0]):
+            buf[ti, i] = x[i]
+        ti += 1
+    return ti
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _law(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts, prog_ptr, re_ptr,
+         re_species, re_nu, j, x, p, t, stack, continuous):
+    """Propensity of channel ``j``; with ``continuous`` methods a negative law of a
+    channel lacking reactant molecules (some ``x_i`` below its stoichiometry) reads 0."""
+    if ma_flag[j] != 0:
+        v = _mass_action(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, j, x)
+    else:
+        v = _eval(code, consts, prog_ptr, j, x, p, t, stack)
+    if continuous and v < 0.0:
+        for q in range(re_ptr[j], re_ptr[j + 1]):
+            if x[re_species[q]] < re_nu[q]:
+                v = 0.0
+                break
+    return v
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _propensities(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts, prog_ptr,
+                  re_ptr, re_species, re_nu, x, p, t, a, use, stack, info, continuous,
+                  refresh, slow_only):
+    """Propensities into ``a`` (see :func:`_law`; only if ``refresh``) and their total,
+    with ``slow_only`` over the channels with ``use[j] == 0`` only; -1.0 after recording
+    status 1 (negative, NaN or infinite propensity) in ``info``."""
+    a0 = 0.0
+    for j in range(a.shape[0]):
+        if refresh:
+            v = _law(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts, prog_ptr,
+                     re_ptr, re_species, re_nu, j, x, p, t, stack, continuous)
+            if not (v >= 0.0 and v < math.inf):
+                _fail(info, 1, j, 0, t, v)
+                return -1.0
+            a[j] = v
+        if not slow_only or use[j] == 0.0:
+            a0 += a[j]
+    return a0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _apply(cptr, csp, cdel, j, k, x):
+    """``k`` firings of channel ``j``: ``x += k nu_j``."""
+    for q in range(cptr[j], cptr[j + 1]):
+        x[csp[q]] += k * cdel[q]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _pick(a, mask, value, a_total, rng):
+    """Direct-method selection among the channels with ``mask[j] == value`` and
+    ``a_j > 0`` (total ``a_total``); returns the channel."""
+    target = _uniform(rng) * a_total
+    acc = 0.0
+    jc = -1
+    for j in range(a.shape[0]):
+        if mask[j] == value and a[j] > 0.0:
+            acc += a[j]
+            jc = j
+            if target < acc:
+                break
+    return jc
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _exact_step(cptr, csp, cdel, x, t, stop, a, a0, rng, info, max_count, counters):
+    """Critical-reaction regime of tau-leaping: one exact SSA step (direct method), or up
+    to ``stop`` if the next reaction comes later. Returns ``(t, channel or -1, status)``;
+    the caller fires the events the channel may trigger."""
+    tau = _exponential(rng) / a0
+    if t + tau >= stop:
+        return stop, -1, 0
+    t += tau
+    target = _uniform(rng) * a0
+    acc = 0.0
+    jf = -1
+    for j in range(a.shape[0]):
+        if a[j] > 0.0:
+            acc += a[j]
+            jf = j
+            if target < acc:
+                break
+    for q in range(cptr[jf], cptr[jf + 1]):
+        i = csp[q]
+        x[i] += cdel[q]
+        if x[i] < 0.0:
+            return t, jf, _fail(info, 5, jf, i, t, 0.0)
+        if x[i] > max_count:
+            return t, jf, _fail(info, 2, jf, i, t, 0.0)
+    counters[1] += 1.0
+    counters[6] += 1.0
+    return t, jf, 0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _channel_sets(cptr, csp, cdel, hor, hor_mult, method, x, a, use, crit, eps, n_c,
+                  n_fast):
+    """Channel sets of a step: ``use[j] = 1`` for the channels the step leaps over or
+    integrates (CLE: every channel with ``a_j > 0``; tau-leaping: the non-critical ones;
+    hybrid: the fast candidates, whose changed species all have >= ``n_fast``
+    molecules), ``crit[j] = 1`` for tau-leaping's critical channels (Cao et al. 2006:
+    within ``n_c`` firings of exhausting a reactant, or changing a species too scarce for
+    the relative bound ``eps x_i < g_i``). Returns the critical total propensity."""
+    a0c = 0.0
+    for j in range(a.shape[0]):
+        use[j] = 0.0
+        crit[j] = 0
+        if a[j] <= 0.0:
+            continue
+        if method == CLE:
+            use[j] = 1.0
+        elif method == TAU_LEAP:
+            for q in range(cptr[j], cptr[j + 1]):
+                d = cdel[q]
+                i = csp[q]
+                if d < 0.0 and math.floor(x[i] / -d) < n_c:
+                    crit[j] = 1
+                elif hor[i] > 0 and eps * x[i] < _g(hor[i], hor_mult[i], x[i]):
+                    crit[j] = 1  # a reactant too scarce for the relative bound
+            if crit[j] == 1:
+                a0c += a[j]
+            else:
+                use[j] = 1.0
+        else:
+            ok = True
+            for q in range(cptr[j], cptr[j + 1]):
+                if x[csp[q]] < n_fast:
+                    ok = False
+                    break
+            if ok:
+                use[j] = 1.0
+    return a0c
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _leap_size(cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult, x, a, use, mu,
+               sig, eps):
+    """Leap size over the channels in ``use`` (``mu``, ``sig``: (S,) work arrays): Cao,
+    Gillespie & Petzold (2006) eq. 33, ``min_i min(max(eps x_i / g_i, 1) / |mu_i|,
+    max(eps x_i / g_i, 1)^2 / sigma_i^2)`` with ``mu_i = sum_j nu_ij a_j``,
+    ``sigma_i^2 = sum_j nu_ij^2 a_j`` over reactant species, and a relaxation bound
+    ``tau <= 2 eps / max_i r_i``, ``r_i = sum_j a_j m_ij |nu_ij| / x_i`` over channels
+    consuming ``i`` -- the per-capita consumption rate, ``gamma`` for first-order decay:
+    eq. 33 alone lets the explicit step inflate a first-order species' stationary
+    variance by ``1 / (1 - gamma tau / 2)``, tens of percent at high counts; with the
+    bound the inflation is at most about ``eps``. ``inf`` when nothing bounds the step."""
+    S = x.shape[0]
+    for i in range(S):
+        mu[i] = 0.0
+        sig[i] = 0.0
+    rmax = 0.0
+    for j in range(a.shape[0]):
+        if use[j] == 0.0:
+            continue
+        for q in range(cptr[j], cptr[j + 1]):
+            i = csp[q]
+            d = cdel[q]
+            mu[i] += d * a[j]
+            sig[i] += d * d * a[j]
+            if d < 0.0 and x[i] > 0.0:
+                for qr in range(re_ptr[j], re_ptr[j + 1]):
+                    if re_species[qr] == i:
+                        r = a[j] * re_nu[qr] * (-d) / x[i]
+                        if r > rmax:
+                            rmax = r
+    tau = math.inf
+    if rmax > 0.0:
+        tau = 2.0 * eps / rmax
+    for i in range(S):
+        if hor[i] == 0 or (mu[i] == 0.0 and sig[i] == 0.0):
+            continue
+        bound = eps * x[i] / _g(hor[i], hor_mult[i], x[i])
+        if bound < 1.0:
+            bound = 1.0
+        if mu[i] != 0.0:
+            tau = min(tau, bound / abs(mu[i]))
+        if sig[i] > 0.0:
+            tau = min(tau, bound * bound / sig[i])
+    return tau
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _any_negative(xnew, S):
+    """Whether ``xnew[:S]`` holds a negative amount."""
+    negative = False
+    for i in range(S):
+        if xnew[i] < 0.0:
+            negative = True
+    return negative
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng, xnew, counters,
+              info):
+    """One tau-leap (Cao, Gillespie & Petzold 2006): non-critical channels fire
+    Poisson(a_j tau) times, at most one critical channel fires (if its exponential time
+    comes first); a leap that would make a count negative is halved and redrawn. Updates
+    ``x`` and the counters; returns ``(t, status)``.
+
+    A critical channel whose single firing would by itself make a count negative (its
+    law is positive with too few reactant molecules) is status 5, as in the exact SSA:
+    no halving can help, and with no other channel bounding the leap (``tau = inf``)
+    halving never ended."""
+    S = x.shape[0]
+    fired = 0.0
+    capped = False
+    while True:
+        tau2 = _exponential(rng) / a0c if a0c > 0.0 else math.inf
+        fire_crit = tau2 <= tau
+        step = tau2 if fire_crit else tau
+        capped = t + step >= stop
+        if capped:
+            step = stop - t
+            fire_crit = False
+        for i in range(S):
+            xnew[i] = x[i]
+        fired = 0.0
+        for j in range(a.shape[0]):
+            if use[j] == 1.0:
+                k = _poisson(rng, a[j] * step)
+                if k > 0.0:
+                    fired += k
+                    _apply(cptr, csp, cdel, j, k, xnew)
+        if fire_crit:
+            jc = _pick(a, crit, 1, a0c, rng)
+            fired += 1.0
+            for q in range(cptr[jc], cptr[jc + 1]):
+                if x[csp[q]] + cdel[q] < 0.0:
+                    return t + step, _fail(info, 5, jc, csp[q], t + step, 0.0)
+            _apply(cptr, csp, cdel, jc, 1.0, xnew)
+        if not _any_negative(xnew, S):
+            break
+        counters[2] += 1.0
+        tau *= 0.5
+    for i in range(S):
+        x[i] = xnew[i]
+    counters[0] += 1.0
+    counters[6] += fired
+    return (stop if capped else t + step), 0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _hybrid_partition(cptr, csp, x, a, use, mu, tau, lam_fast, rng):
+    """Hybrid partition: a fast candidate stays fast if ``a_j tau >= lam_fast``; species
+    no fast channel changes are returned to whole counts by unbiased stochastic rounding.
+    ``mu`` (S,) is reused as the mark of species a fast channel changes. Returns
+    ``(number of fast channels, whether a species was rounded)``."""
+    n_fast_ch = 0
+    for i in range(x.shape[0]):
+        mu[i] = 0.0  # 1 where a fast channel changes species i
+    for j in range(a.shape[0]):
+        if use[j] == 1.0 and a[j] * tau < lam_fast:
+            use[j] = 0.0
+        if use[j] == 1.0:
+            n_fast_ch += 1
+            for q in range(cptr[j], cptr[j + 1]):
+                mu[csp[q]] = 1.0
+    rounded = False
+    for i in range(x.shape[0]):  # unbiased stochastic rounding of slow-only species
+        if mu[i] == 0.0:
+            f = math.floor(x[i])
+            if x[i] != f:
+                x[i] = f + (1.0 if _uniform(rng) < x[i] - f else 0.0)
+                rounded = True
+    return n_fast_ch, rounded
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _fast_increment(cptr, csp, cdel, x, a, use, tau, capped, fire_slow, noise, rng, xnew,
+                    counters):
+    """Euler-Maruyama step of the channels in ``use`` over ``tau`` into ``xnew`` (with
+    ``noise`` the CLE, else the rate equations), halved up to ``_MAX_HALVINGS`` times
+    while an amount would go negative (not when a slow reaction is due at ``tau``).
+    Returns ``(tau, capped, expected firings)``."""
+    S = x.shape[0]
+    expected = 0.0
+    for h in range(_MAX_HALVINGS + 1):
+        for i in range(S):
+            xnew[i] = x[i]
+        expected = 0.0
+        for j in range(a.shape[0]):
+            if use[j] == 0.0 or a[j] <= 0.0:
+                continue
+            lam = a[j] * tau
+            expected += lam
+            inc = lam
+            if noise:
+                inc += math.sqrt(lam) * _normal(rng)
+            _apply(cptr, csp, cdel, j, inc, xnew)
+        if not _any_negative(xnew, S) or fire_slow or h == _MAX_HALVINGS:
+            break
+        counters[2] += 1.0
+        tau *= 0.5
+        capped = False
+    return tau, capped, expected
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _clamp(x, xnew, t, counters):
+    """``x = max(xnew, 0)``, counting the clamp and recording the first one (time and
+    species) in ``counters``."""
+    clamped = False
+    for i in range(x.shape[0]):
+        v = xnew[i]
+        if v < 0.0:
+            if not clamped and counters[5] < 0.0:
+                counters[4] = t
+                counters[5] = i
+            clamped = True
+            v = 0.0
+        x[i] = v
+    if clamped:
+        counters[3] += 1.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _continuous_step(cptr, csp, cdel, hybrid, n_fast_ch, a0s, x, t, stop, a, tau, g_int, xi,
+                     rng, use, xnew, fast_time, counters, noise):
+    """One CLE or hybrid step from ``t`` towards ``stop`` with leap size ``tau`` (after
+    the hybrid partition): the fast increment, then (hybrid) the slow channel due when
+    ``int a_slow dt`` (slow total ``a0s``) reaches the Exp(1) threshold ``xi``; amounts
+    below 0 are clamped. Returns ``(t, g_int, xi)``."""
+    capped = t + tau >= stop
+    if capped:
+        tau = stop - t
+    fire_slow = a0s > 0.0 and g_int + a0s * tau >= xi
+    if fire_slow:
+        tau = (xi - g_int) / a0s
+        capped = False
+    expected = 0.0
+    for i in range(x.shape[0]):
+        xnew[i] = x[i]
+    if n_fast_ch > 0:
+        tau, capped, expected = _fast_increment(cptr, csp, cdel, x, a, use, tau, capped,
+                                                fire_slow, noise, rng, xnew, counters)
+        if hybrid:
+            for j in range(a.shape[0]):
+                if use[j] == 1.0:
+                    fast_time[j] += tau
+        counters[0] += 1.0
+    g_int += a0s * tau
+    t = stop if capped else t + tau
+    if fire_slow:
+        _apply(cptr, csp, cdel, _pick(a, use, 0.0, a0s, rng), 1.0, xnew)
+        g_int = 0.0
+        xi = _exponential(rng)
+        expected += 1.0
+        counters[1] += 1.0
+    _clamp(x, xnew, t, counters)
+    counters[6] += expected
+    return t, g_int, xi
+
+
+@njit(cache=True, nogil=True, error_model="numpy", **_NO_REFCOUNT)
 def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals, params,
                 max_count, max_steps, info, counters, crit, use, xnew, mu, sig, fast_time):
     """One run of ``method`` (TAU_LEAP, CLE or HYBRID) from t = 0, recording ``buf[i] = x``
     at ``times[i]``. Returns the status code.
 
-    Per step: time breakpoints of event triggers and outputs due; all propensities (with
-    ``continuous`` methods, a negative law of a channel lacking reactant molecules reads
-    0); the channel sets (tau-leaping: critical channels, Cao et al. 2006 -- within
-    ``n_critical`` firings of exhausting a reactant, or changing a reactant too scarce for
-    the relative bound ``eps x_i < g_i``; hybrid: fast candidates whose changed species
-    all have >= ``n_fast`` molecules); the leap size over the leaping/candidate channels
-    (Cao, Gillespie & Petzold 2006 eq. 33, ``min_i min(max(eps x_i / g_i, 1) / |mu_i|,
-    max(eps x_i / g_i, 1)^2 / sigma_i^2)`` with ``mu_i = sum_j nu_ij a_j``,
-    ``sigma_i^2 = sum_j nu_ij^2 a_j`` over reactant species, plus a relaxation bound
-    ``tau <= 2 eps / max_i r_i``, ``r_i = sum_j a_j m_ij |nu_ij| / x_i`` over channels
-    consuming ``i`` -- the per-capita consumption rate, ``gamma`` for first-order decay:
-    eq. 33 alone lets the explicit step inflate a first-order species' stationary variance
-    by ``1 / (1 - gamma tau / 2)``, tens of percent at high counts; with the bound the
-    inflation is at most about ``eps``); then
+    Per step: time breakpoints of event triggers (:func:`_breakpoints_due`) and outputs
+    due (:func:`_record_through`); all propensities (:func:`_propensities`; with
+    continuous methods a negative law of a channel lacking reactant molecules reads 0);
+    the channel sets (:func:`_channel_sets`); the leap size over the leaping/candidate
+    channels (:func:`_leap_size`, Cao, Gillespie & Petzold 2006 eq. 33 plus a relaxation
+    bound); then
 
     * tau-leaping: below ``ssa_factor / a0`` the next ``n_ssa_steps`` steps are exact SSA
-      steps; else non-critical channels fire Poisson(a_j tau) times and at most one
-      critical channel fires (if its exponential time comes first); a leap that would make
-      a count negative is halved and redrawn;
+      steps (:func:`_exact_step`); else a leap (:func:`_tau_leap`);
     * CLE: Euler-Maruyama step over all channels, halved up to 30 times while an amount
-      would go negative, then clamped at 0 (counted);
+      would go negative, then clamped at 0 (counted) (:func:`_continuous_step`);
     * hybrid: candidates with ``a_j tau >= lambda_fast`` are fast (CLE or rate equations),
       the others fire exactly when ``int a_slow dt`` reaches an Exp(1) threshold; species
       no fast channel changes are returned to whole counts by unbiased stochastic
-      rounding.
+      rounding (:func:`_hybrid_partition`).
 
-    Everything is written out in this one function: numba calls that pass many arrays cost
-    about 0.5-1 us each (measured here: a propensity helper called with the model's
-    arrays took 0.8-2.5 us per call, the same code inline 2-20 ns), far more than a step.
+    Compiled without reference counting (see the note above :func:`_breakpoints_due`).
     """
-    M = m.n_reactions
-    S = x.shape[0]
+    ma_flag, ma_coef, ma_ptr, ma_species, ma_order = (m.ma_flag, m.ma_coef, m.ma_ptr,
+                                                      m.ma_species, m.ma_order)
+    code, consts, prog_ptr = m.code, m.consts, m.prog_ptr
+    cptr, csp, cdel = m.change_ptr, m.change_species, m.change_delta
+    re_ptr, re_species, re_nu, hor, hor_mult = am.re_ptr, am.re_species, am.re_nu, am.hor, \
+        am.hor_mult
     T = times.shape[0]
-    ma_flag = m.ma_flag
-    ma_coef = m.ma_coef
-    ma_ptr = m.ma_ptr
-    ma_species = m.ma_species
-    ma_order = m.ma_order
-    code = m.code
-    consts = m.consts
-    prog_ptr = m.prog_ptr
-    cptr = m.change_ptr
-    csp = m.change_species
-    cdel = m.change_delta
     bps = m.breakpoints
     nb = bps.shape[0]
     has_events = m.n_events > 0
-    re_ptr = am.re_ptr
-    re_species = am.re_species
-    re_nu = am.re_nu
-    hor = am.hor
-    hor_mult = am.hor_mult
-    eps = params[0]
-    n_c = params[1]
-    ssa_factor = params[2]
-    n_ssa = int(params[3])
-    lam_fast = params[4]
-    n_fast = params[5]
-    mode = int(params[6])
+    eps, n_c, ssa_factor, n_ssa = params[0], params[1], params[2], int(params[3])
+    lam_fast, n_fast = params[4], params[5]
+    noise = int(params[6]) == 0 or method == CLE
     continuous = method != TAU_LEAP
     integer = method == TAU_LEAP
     t = 0.0
@@ -138,321 +508,67 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
     g_int = 0.0
     xi = _exponential(rng)
     while True:
-        # ---- event time breakpoints due, outputs due
-        while bi < nb and bps[bi] <= t:
-            for sub in range(2):  # at the breakpoint and just after it (strict relations)
-                tt = t if sub == 0 else np.nextafter(t, math.inf)
-                if _fire_events(m, x, p, tt, prev, pend, vals, stack, info, -1, integer) < 0:
-                    return int(info[0])
-            bi += 1
-        while ti < T and times[ti] <= t:
-            for i in range(S):
-                buf[ti, i] = x[i]
-            ti += 1
+        if bi < nb and bps[bi] <= t:
+            bi, status = _breakpoints_due(m, x, p, t, bi, prev, pend, vals, stack, info,
+                                          integer)
+            if status != 0:
+                return status
+        ti = _record_through(buf, times, ti, x, t)
         if ti >= T:
             return 0
         if counters[0] + counters[1] - start_steps >= max_steps:
-            info[0] = 3.0
-            info[3] = t
-            return 3
+            return _fail(info, 3, 0, 0, t, 0.0)
         stop = times[ti]
         if bi < nb and bps[bi] < stop:
             stop = bps[bi]
-        # ---- propensities
-        a0 = 0.0
-        for j in range(M):
-            if ma_flag[j] != 0:
-                v = _mass_action(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, j, x)
-            else:
-                v = _eval(code, consts, prog_ptr, j, x, p, t, stack)
-            if continuous and v < 0.0:
-                for q in range(re_ptr[j], re_ptr[j + 1]):
-                    if x[re_species[q]] < re_nu[q]:
-                        v = 0.0
-                        break
-            if not (v >= 0.0 and v < math.inf):
-                info[0] = 1.0
-                info[1] = j
-                info[3] = t
-                info[4] = v
-                return 1
-            a[j] = v
-            a0 += v
+        a0 = _propensities(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts,
+                           prog_ptr, re_ptr, re_species, re_nu, x, p, t, a, use, stack, info,
+                           continuous, True, False)
+        if a0 < 0.0:
+            return 1
         if a0 == 0.0:
             t = stop
             continue
-        # ---- exact SSA step (tau-leaping below its threshold)
         if exact_left > 0:
             exact_left -= 1
-            tau = _exponential(rng) / a0
-            if t + tau >= stop:
-                t = stop
-                continue
-            t += tau
-            target = _uniform(rng) * a0
-            acc = 0.0
-            jf = -1
-            for j in range(M):
-                if a[j] > 0.0:
-                    acc += a[j]
-                    jf = j
-                    if target < acc:
-                        break
-            for q in range(cptr[jf], cptr[jf + 1]):
-                i = csp[q]
-                x[i] += cdel[q]
-                if x[i] < 0.0:
-                    info[0] = 5.0
-                    info[1] = jf
-                    info[2] = i
-                    info[3] = t
-                    return 5
-                if x[i] > max_count:
-                    info[0] = 2.0
-                    info[1] = jf
-                    info[2] = i
-                    info[3] = t
-                    return 2
-            counters[1] += 1.0
-            counters[6] += 1.0
-            if has_events:
+            t, jf, status = _exact_step(cptr, csp, cdel, x, t, stop, a, a0, rng, info,
+                                        max_count, counters)
+            if status != 0:
+                return status
+            if jf >= 0 and has_events:
                 if _fire_events(m, x, p, t, prev, pend, vals, stack, info, jf, True) < 0:
                     return int(info[0])
             continue
-        # ---- channel sets
-        a0c = 0.0
-        for j in range(M):
-            use[j] = 0.0
-            crit[j] = 0
-            if a[j] <= 0.0:
-                continue
-            if method == CLE:
-                use[j] = 1.0
-            elif method == TAU_LEAP:
-                for q in range(cptr[j], cptr[j + 1]):
-                    d = cdel[q]
-                    i = csp[q]
-                    if d < 0.0 and math.floor(x[i] / -d) < n_c:
-                        crit[j] = 1
-                    elif hor[i] > 0 and eps * x[i] < _g(hor[i], hor_mult[i], x[i]):
-                        crit[j] = 1  # a reactant too scarce for the relative bound
-                if crit[j] == 1:
-                    a0c += a[j]
-                else:
-                    use[j] = 1.0
-            else:
-                ok = True
-                for q in range(cptr[j], cptr[j + 1]):
-                    if x[csp[q]] < n_fast:
-                        ok = False
-                        break
-                if ok:
-                    use[j] = 1.0
-        # ---- leap size over `use` (eq. 33 of Cao et al. 2006 + relaxation bound)
-        for i in range(S):
-            mu[i] = 0.0
-            sig[i] = 0.0
-        rmax = 0.0
-        for j in range(M):
-            if use[j] == 0.0:
-                continue
-            for q in range(cptr[j], cptr[j + 1]):
-                i = csp[q]
-                d = cdel[q]
-                mu[i] += d * a[j]
-                sig[i] += d * d * a[j]
-                if d < 0.0 and x[i] > 0.0:
-                    for qr in range(re_ptr[j], re_ptr[j + 1]):
-                        if re_species[qr] == i:
-                            r = a[j] * re_nu[qr] * (-d) / x[i]
-                            if r > rmax:
-                                rmax = r
-        tau = math.inf
-        if rmax > 0.0:
-            tau = 2.0 * eps / rmax
-        for i in range(S):
-            if hor[i] == 0 or (mu[i] == 0.0 and sig[i] == 0.0):
-                continue
-            bound = eps * x[i] / _g(hor[i], hor_mult[i], x[i])
-            if bound < 1.0:
-                bound = 1.0
-            if mu[i] != 0.0:
-                tau = min(tau, bound / abs(mu[i]))
-            if sig[i] > 0.0:
-                tau = min(tau, bound * bound / sig[i])
+        a0c = _channel_sets(cptr, csp, cdel, hor, hor_mult, method, x, a, use, crit, eps, n_c,
+                            n_fast)
+        tau = _leap_size(cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult, x, a, use,
+                         mu, sig, eps)
         if method == TAU_LEAP:
             if tau < ssa_factor / a0:
                 exact_left = n_ssa
                 continue
-            fired = 0.0
-            capped = False
-            while True:
-                tau2 = _exponential(rng) / a0c if a0c > 0.0 else math.inf
-                fire_crit = tau2 <= tau
-                step = tau2 if fire_crit else tau
-                capped = t + step >= stop
-                if capped:
-                    step = stop - t
-                    fire_crit = False
-                for i in range(S):
-                    xnew[i] = x[i]
-                fired = 0.0
-                for j in range(M):
-                    if use[j] == 1.0:
-                        k = _poisson(rng, a[j] * step)
-                        if k > 0.0:
-                            fired += k
-                            for q in range(cptr[j], cptr[j + 1]):
-                                xnew[csp[q]] += k * cdel[q]
-                if fire_crit:
-                    target = _uniform(rng) * a0c
-                    acc = 0.0
-                    jc = -1
-                    for j in range(M):
-                        if crit[j] == 1:
-                            acc += a[j]
-                            jc = j
-                            if target < acc:
-                                break
-                    fired += 1.0
-                    for q in range(cptr[jc], cptr[jc + 1]):
-                        xnew[csp[q]] += cdel[q]
-                negative = False
-                for i in range(S):
-                    if xnew[i] < 0.0:
-                        negative = True
-                if not negative:
-                    break
-                counters[2] += 1.0
-                tau *= 0.5
-            for i in range(S):
-                x[i] = xnew[i]
-            t = stop if capped else t + step
-            counters[0] += 1.0
-            counters[6] += fired
+            t, status = _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng,
+                                  xnew, counters, info)
+            if status != 0:
+                return status
         else:
-            # ---- CLE / hybrid
-            n_fast_ch = 0
-            a0s = 0.0
+            n_fast_ch, a0s = a.shape[0], 0.0
             if method == HYBRID:
-                for i in range(S):
-                    mu[i] = 0.0  # 1 where a fast channel changes species i
-                for j in range(M):
-                    if use[j] == 1.0 and a[j] * tau < lam_fast:
-                        use[j] = 0.0
-                    if use[j] == 1.0:
-                        n_fast_ch += 1
-                        for q in range(cptr[j], cptr[j + 1]):
-                            mu[csp[q]] = 1.0
-                rounded = False
-                for i in range(S):  # unbiased stochastic rounding of slow-only species
-                    if mu[i] == 0.0:
-                        f = math.floor(x[i])
-                        if x[i] != f:
-                            x[i] = f + (1.0 if _uniform(rng) < x[i] - f else 0.0)
-                            rounded = True
-                for j in range(M):
-                    if rounded:
-                        if ma_flag[j] != 0:
-                            v = _mass_action(ma_flag, ma_coef, ma_ptr, ma_species, ma_order,
-                                             j, x)
-                        else:
-                            v = _eval(code, consts, prog_ptr, j, x, p, t, stack)
-                        if v < 0.0:
-                            for q in range(re_ptr[j], re_ptr[j + 1]):
-                                if x[re_species[q]] < re_nu[q]:
-                                    v = 0.0
-                                    break
-                        if not (v >= 0.0 and v < math.inf):
-                            info[0] = 1.0
-                            info[1] = j
-                            info[3] = t
-                            info[4] = v
-                            return 1
-                        a[j] = v
-                    if use[j] == 0.0:
-                        a0s += a[j]
+                n_fast_ch, rounded = _hybrid_partition(cptr, csp, x, a, use, mu, tau,
+                                                       lam_fast, rng)
+                a0s = _propensities(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code,
+                                    consts, prog_ptr, re_ptr, re_species, re_nu, x, p, t, a,
+                                    use, stack, info, True, rounded, True)
+                if a0s < 0.0:
+                    return 1
                 if n_fast_ch == 0:
                     tau = math.inf
-            else:
-                n_fast_ch = M
-            capped = t + tau >= stop
-            if capped:
-                tau = stop - t
-            fire_slow = a0s > 0.0 and g_int + a0s * tau >= xi
-            if fire_slow:
-                tau = (xi - g_int) / a0s
-                capped = False
-            expected = 0.0
-            for i in range(S):
-                xnew[i] = x[i]
-            if n_fast_ch > 0:
-                for h in range(_MAX_HALVINGS + 1):
-                    for i in range(S):
-                        xnew[i] = x[i]
-                    expected = 0.0
-                    for j in range(M):
-                        if use[j] == 0.0 or a[j] <= 0.0:
-                            continue
-                        lam = a[j] * tau
-                        expected += lam
-                        inc = lam
-                        if mode == 0 or method == CLE:
-                            inc += math.sqrt(lam) * _normal(rng)
-                        for q in range(cptr[j], cptr[j + 1]):
-                            xnew[csp[q]] += inc * cdel[q]
-                    negative = False
-                    for i in range(S):
-                        if xnew[i] < 0.0:
-                            negative = True
-                    if not negative or fire_slow or h == _MAX_HALVINGS:
-                        break
-                    counters[2] += 1.0
-                    tau *= 0.5
-                    capped = False
-                if method == HYBRID:
-                    for j in range(M):
-                        if use[j] == 1.0:
-                            fast_time[j] += tau
-                counters[0] += 1.0
-            g_int += a0s * tau
-            t = stop if capped else t + tau
-            if fire_slow:
-                target = _uniform(rng) * a0s
-                acc = 0.0
-                js = -1
-                for j in range(M):
-                    if use[j] == 0.0 and a[j] > 0.0:
-                        acc += a[j]
-                        js = j
-                        if target < acc:
-                            break
-                for q in range(cptr[js], cptr[js + 1]):
-                    xnew[csp[q]] += cdel[q]
-                g_int = 0.0
-                xi = _exponential(rng)
-                expected += 1.0
-                counters[1] += 1.0
-            clamped = False
-            for i in range(S):
-                v = xnew[i]
-                if v < 0.0:
-                    if not clamped and counters[5] < 0.0:
-                        counters[4] = t
-                        counters[5] = i
-                    clamped = True
-                    v = 0.0
-                x[i] = v
-            if clamped:
-                counters[3] += 1.0
-            counters[6] += expected
-        for i in range(S):
+            t, g_int, xi = _continuous_step(cptr, csp, cdel, method == HYBRID, n_fast_ch,
+                                            a0s, x, t, stop, a, tau, g_int, xi, rng, use,
+                                            xnew, fast_time, counters, noise)
+        for i in range(x.shape[0]):
             if x[i] > max_count:
-                info[0] = 2.0
-                info[1] = -1
-                info[2] = i
-                info[3] = t
-                return 2
+                return _fail(info, 2, -1, i, t, 0.0)
         if has_events:
             if _fire_events(m, x, p, t, prev, pend, vals, stack, info, -1, integer) < 0:
                 return int(info[0])

@@ -29,7 +29,7 @@ from numba import njit
 from ._program import _eval
 from ._rng import _exponential, _uniform
 from .direct import _direct_select
-from .sorting import RESUM_EVERY, _sorting_promote, _sorting_select
+from .sorting import RESUM_EVERY, _sorting_promote, _sorting_resum, _sorting_select
 
 _MAX_EVENT_ROUNDS = 1000
 
@@ -151,6 +151,52 @@ def _fire_events(m, x, p, t, prev, pend, vals, stack, info, j, integer):
     return -1
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _fail(info, status, reaction, species, t, value):
+    """Record a failure in ``info`` as ``[status, reaction, species, time, value]`` (see
+    the module table; fields a status does not use are passed as 0) and return
+    ``status``. ``info`` is zero until the one failure of a run writes it."""
+    info[0] = status
+    info[1] = reaction
+    info[2] = species
+    info[3] = t
+    info[4] = value
+    return status
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _record_until(buf, times, ti, x, t_until):
+    """Recording: ``buf[i] = x`` for the output times ``times[ti:]`` before ``t_until``
+    (the state is piecewise constant until then); returns the next output index."""
+    T = times.shape[0]
+    S = x.shape[0]
+    while ti < T and times[ti] < t_until:
+        for s in range(S):
+            buf[ti, s] = x[s]
+        ti += 1
+    return ti
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _breakpoint_events(m, x, p, t, a, a0, prev, pend, vals, stack, info):
+    """Fire the events due at a time breakpoint ``t``: at ``t`` and just after it (for
+    strict relations such as ``time > 5``), refreshing all propensities after any event.
+    Returns ``(status, fired, a0)``; ``fired`` tells whether ``a`` and ``a0`` were
+    recomputed."""
+    fired = False
+    for sub in range(2):
+        tt = t if sub == 0 else np.nextafter(t, math.inf)
+        nf = _fire_events(m, x, p, tt, prev, pend, vals, stack, info, -1, True)
+        if nf < 0:
+            return int(info[0]), fired, a0
+        if nf > 0:
+            a0 = _all_propensities(m, x, p, t, a, stack, info)
+            if a0 < 0.0:
+                return 1, fired, a0
+            fired = True
+    return 0, fired, a0
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate(x, dt, acc_lin, acc_quad, hist, over):
     S = x.shape[0]
@@ -181,7 +227,11 @@ def _advance(m, method, x, p, a, order, a0, t, t_stop, rng, stack, prev, pend, v
     more than a whole SSA step. The select-fire-refresh loop below is repeated in
     :func:`_run_record` on purpose: moving it into ``inline="always"`` helpers gave
     bit-identical results but made the sorting direct method 3x slower and the direct
-    method 20% slower (``benchmarks/ssa.py``, 2026-11-27).
+    method 20% slower (``benchmarks/ssa.py``, 2026-11-27). The bookkeeping around it
+    (failure reports :func:`_fail`, resums) is in ``inline="always"`` helpers, which
+    measured no slower. Events after a reaction stay inline too: an inlined helper that
+    takes the model ``m`` pays reference counts on its 30 arrays at every step (event
+    models ran 40% slower that way; docs/performance/ssa-split.md).
     """
     M = m.n_reactions
     ma_flag = m.ma_flag
@@ -208,22 +258,13 @@ def _advance(m, method, x, p, a, order, a0, t, t_stop, rng, stack, prev, pend, v
                 else:
                     v = _eval(code, consts, prog_ptr, j, x, p, t, stack)
                 if not (v >= 0.0 and v < math.inf):
-                    info[0] = 1.0
-                    info[1] = j
-                    info[3] = t
-                    info[4] = v
-                    return t, a0, steps, 1
+                    return t, a0, steps, _fail(info, 1, j, 0, t, v)
                 a[j] = v
                 a0 += v
         elif since_resum >= RESUM_EVERY:
-            a0 = 0.0
-            for j in range(M):
-                a0 += a[j]
+            a0 = _sorting_resum(a)
             since_resum = 0
-        if a0 > 0.0:
-            tau = _exponential(rng) / a0
-        else:
-            tau = math.inf
+        tau = _exponential(rng) / a0 if a0 > 0.0 else math.inf
         if t + tau >= t_stop:
             if acc:
                 _accumulate(x, t_stop - t, acc_lin, acc_quad, hist, over)
@@ -248,22 +289,12 @@ def _advance(m, method, x, p, a, order, a0, t, t_stop, rng, stack, prev, pend, v
             i = change_species[q]
             x[i] += change_delta[q]
             if x[i] < 0.0:
-                info[0] = 5.0
-                info[1] = j
-                info[2] = i
-                info[3] = t
-                return t, a0, steps, 5
+                return t, a0, steps, _fail(info, 5, j, i, t, 0.0)
             if x[i] > max_count:
-                info[0] = 2.0
-                info[1] = j
-                info[2] = i
-                info[3] = t
-                return t, a0, steps, 2
+                return t, a0, steps, _fail(info, 2, j, i, t, 0.0)
         steps += 1
         if steps >= max_steps:
-            info[0] = 3.0
-            info[3] = t
-            return t, a0, steps, 3
+            return t, a0, steps, _fail(info, 3, 0, 0, t, 0.0)
         if has_events:
             nf = _fire_events(m, x, p, t, prev, pend, vals, stack, info, j, True)
             if nf < 0:
@@ -282,11 +313,7 @@ def _advance(m, method, x, p, a, order, a0, t, t_stop, rng, stack, prev, pend, v
                 else:
                     v = _eval(code, consts, prog_ptr, jj, x, p, t, stack)
                 if not (v >= 0.0 and v < math.inf):
-                    info[0] = 1.0
-                    info[1] = jj
-                    info[3] = t
-                    info[4] = v
-                    return t, a0, steps, 1
+                    return t, a0, steps, _fail(info, 1, jj, 0, t, v)
                 a0 += v - a[jj]
                 a[jj] = v
             since_resum += 1
@@ -306,15 +333,10 @@ def _goto(m, method, x, p, a, order, a0, t, target, bi, rng, stack, prev, pend, 
                                             acc, acc_lin, acc_quad, hist, over, info)
             if status != 0:
                 return t, a0, steps, bi, status
-        for sub in range(2):  # at the breakpoint and just after it (strict relations)
-            tt = t if sub == 0 else np.nextafter(t, math.inf)
-            nf = _fire_events(m, x, p, tt, prev, pend, vals, stack, info, -1, True)
-            if nf < 0:
-                return t, a0, steps, bi, int(info[0])
-            if nf > 0:
-                a0 = _all_propensities(m, x, p, t, a, stack, info)
-                if a0 < 0.0:
-                    return t, a0, steps, bi, 1
+        status, fired, a0 = _breakpoint_events(m, x, p, t, a, a0, prev, pend, vals, stack,
+                                               info)
+        if status != 0:
+            return t, a0, steps, bi, status
         bi += 1
     t, a0, steps, status = _advance(m, method, x, p, a, order, a0, t, target, rng, stack,
                                     prev, pend, vals, max_count, steps, max_steps,
@@ -350,9 +372,9 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
     the time breakpoints of event triggers stop the clock (the pending reaction time is
     then discarded and redrawn, exact by memorylessness).
 
-    Returns ``(steps, status)``. Longer than the package's 120-line limit on purpose: its
-    select-fire-refresh loop repeats :func:`_advance`'s inline, because helpers cost speed
-    (see there).
+    Returns ``(steps, status)``. Its select-fire-refresh loop repeats :func:`_advance`'s
+    inline, because helpers cost speed there (see there); recording (:func:`_record_until`),
+    breakpoints (:func:`_breakpoint_events`) and failures (:func:`_fail`) are helpers.
     """
     M = m.n_reactions
     T = times.shape[0]
@@ -371,13 +393,10 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
     dep_list = m.dep_list
     bps = m.breakpoints
     nb = bps.shape[0]
-    S = x.shape[0]
     has_events = m.n_events > 0
     t = 0.0
     steps = 0
-    bi = 0
-    while bi < nb and bps[bi] <= 0.0:  # handled by the event check at t = 0
-        bi += 1
+    bi = np.searchsorted(bps, 0.0, side="right")  # <= 0: handled by the check at t = 0
     ti = 0
     t_last = times[T - 1]
     since_resum = 0
@@ -390,45 +409,25 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
                 else:
                     v = _eval(code, consts, prog_ptr, j, x, p, t, stack)
                 if not (v >= 0.0 and v < math.inf):
-                    info[0] = 1.0
-                    info[1] = j
-                    info[3] = t
-                    info[4] = v
-                    return steps, 1
+                    return steps, _fail(info, 1, j, 0, t, v)
                 a[j] = v
                 a0 += v
         elif since_resum >= RESUM_EVERY:
-            a0 = 0.0
-            for j in range(M):
-                a0 += a[j]
+            a0 = _sorting_resum(a)
             since_resum = 0
-        if a0 > 0.0:
-            t_next = t + _exponential(rng) / a0
-        else:
-            t_next = math.inf
+        t_next = t + _exponential(rng) / a0 if a0 > 0.0 else math.inf
         if bi < nb and bps[bi] < t_next and bps[bi] <= t_last:
-            bp = bps[bi]
-            while ti < T and times[ti] < bp:
-                for s in range(S):
-                    buf[ti, s] = x[s]
-                ti += 1
-            t = bp
-            for sub in range(2):  # at the breakpoint and just after it (strict relations)
-                tt = t if sub == 0 else np.nextafter(t, math.inf)
-                nf = _fire_events(m, x, p, tt, prev, pend, vals, stack, info, -1, True)
-                if nf < 0:
-                    return steps, int(info[0])
-                if nf > 0:
-                    a0 = _all_propensities(m, x, p, t, a, stack, info)
-                    if a0 < 0.0:
-                        return steps, 1
-                    since_resum = 0
+            ti = _record_until(buf, times, ti, x, bps[bi])
+            t = bps[bi]
+            status, fired, a0 = _breakpoint_events(m, x, p, t, a, a0, prev, pend, vals, stack,
+                                                   info)
+            if status != 0:
+                return steps, status
+            if fired:
+                since_resum = 0
             bi += 1
             continue
-        while ti < T and times[ti] < t_next:
-            for s in range(S):
-                buf[ti, s] = x[s]
-            ti += 1
+        ti = _record_until(buf, times, ti, x, t_next)
         if ti >= T:
             break
         t = t_next
@@ -449,22 +448,12 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
             i = change_species[q]
             x[i] += change_delta[q]
             if x[i] < 0.0:
-                info[0] = 5.0
-                info[1] = j
-                info[2] = i
-                info[3] = t
-                return steps, 5
+                return steps, _fail(info, 5, j, i, t, 0.0)
             if x[i] > max_count:
-                info[0] = 2.0
-                info[1] = j
-                info[2] = i
-                info[3] = t
-                return steps, 2
+                return steps, _fail(info, 2, j, i, t, 0.0)
         steps += 1
         if steps >= max_steps:
-            info[0] = 3.0
-            info[3] = t
-            return steps, 3
+            return steps, _fail(info, 3, 0, 0, t, 0.0)
         if has_events:
             nf = _fire_events(m, x, p, t, prev, pend, vals, stack, info, j, True)
             if nf < 0:
@@ -483,11 +472,7 @@ def _run_record(m, method, x, p, a, order, a0, rng, stack, prev, pend, vals, tim
                 else:
                     v = _eval(code, consts, prog_ptr, jj, x, p, t, stack)
                 if not (v >= 0.0 and v < math.inf):
-                    info[0] = 1.0
-                    info[1] = jj
-                    info[3] = t
-                    info[4] = v
-                    return steps, 1
+                    return steps, _fail(info, 1, jj, 0, t, v)
                 a0 += v - a[jj]
                 a[jj] = v
             since_resum += 1

@@ -10,7 +10,7 @@ approximated, the step control and the known bias:
   changes a reactant species too scarce for the relative bound (``eps x_i < g_i``, where
   the paper falls back to a change of one molecule per leap) is treated as critical, i.e.
   fires exactly, at most once per leap -- without it a gene or an mRNA of 5 copies drifts
-  by several percent; and the leap obeys a relaxation bound (see ``_approx_run``).
+  by several percent; and the leap obeys a relaxation bound (see ``_approx_kernels._leap_size``).
 * ``"cle"`` -- the chemical Langevin equation (Gillespie, J. Chem. Phys. 113 (2000) 297,
   doi:10.1063/1.481811), Euler-Maruyama with the same leap-size control. Amounts are
   continuous; a step that would make one negative is halved (up to 30 times), after

@@ -559,6 +559,54 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
         raise TypeError("ssa() needs times= (output times)")
     runs = _check_runs(runs)
     times = _validate_times(times)
+    problem, variant, reason, opts = _plan(net, times, runs, method, seed, keep_trajectories,
+                                           covariance, max_count, max_steps, distributions,
+                                           approx_options)
+    approx = problem.approx_model is not None
+    chunks = [(s, min(s + CHUNK_RUNS, runs)) for s in range(0, runs, CHUNK_RUNS)]
+    started = _time.perf_counter()
+    results, used_workers, executor = _executor(problem, chunks, workers, client)
+    acc, kept_parts, events, sample_parts, counters, fast_time = _collect(
+        net, results, executor, progress)
+    settings = _settings(net, problem, variant, reason, opts, seed, runs, used_workers,
+                         events, _time.perf_counter() - started, counters, fast_time)
+    samples = (np.concatenate(sample_parts, axis=0) if sample_parts else None)
+    result = _result(net, times, acc, kept_parts, covariance, settings, variant.name,
+                     samples, problem.sample_idx)
+    if validate and approx:
+        from .validate import validate_approximation
+
+        return validate_approximation(result, net, variant, approx_options, times, runs,
+                                      seed, max_count, run=ssa)
+    return result
+
+
+def _settings(net, problem: _Problem, variant, reason: str, opts: dict, seed, runs: int,
+              workers, events: float, seconds: float, counters, fast_time) -> dict:
+    """``EnsembleResult.settings`` of a finished :func:`ssa` call (JSON-able)."""
+    times = problem.times
+    settings = {"method": variant.name, "method_reason": reason, "runs": runs,
+                "seed": _seed_repr(seed),
+                "seed_entropy": getattr(problem.entropy, "entropy", problem.entropy),
+                "workers": workers, "chunk_runs": CHUNK_RUNS,
+                "system_size": float(net.system_size),
+                "system_size_source": net.system_size_source, "t_end": float(times[-1]),
+                "n_times": len(times), "events": int(round(events)), "seconds": seconds,
+                "max_count": problem.max_count, "max_steps": problem.max_steps}
+    if problem.td is not None:
+        settings.update(timedep_settings(problem.td))
+    if problem.approx_model is not None:
+        settings.update(approx_settings(variant, opts, counters, fast_time, net, runs,
+                                        float(times[-1])))
+    return settings
+
+
+def _plan(net, times: np.ndarray, runs: int, method, seed, keep_trajectories, covariance,
+          max_count, max_steps, distributions, approx_options: dict):
+    """Everything :func:`ssa` decides before simulating: the variant (and why), the
+    approximate-method options, the kernels' model and the chunk problem. Returns
+    ``(problem, variant, reason, opts)``; raises on bad arguments or an initial count
+    above ``max_count``."""
     keep = int(keep_trajectories)
     if keep < 0:
         raise ValueError("keep_trajectories must be >= 0")
@@ -587,33 +635,7 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
     problem = _Problem(model, variant.code, x0, p0, times, entropy, keep, bool(covariance),
                        max_count, max_steps, sample_idx,
                        build_approx_model(net) if approx else None, params, td)
-    chunks = [(s, min(s + CHUNK_RUNS, runs)) for s in range(0, runs, CHUNK_RUNS)]
-    started = _time.perf_counter()
-    results, used_workers, executor = _executor(problem, chunks, workers, client)
-    acc, kept_parts, events, sample_parts, counters, fast_time = _collect(
-        net, results, executor, progress)
-    settings = {"method": variant.name, "method_reason": reason, "runs": runs,
-                "seed": _seed_repr(seed), "seed_entropy": getattr(entropy, "entropy", entropy),
-                "workers": used_workers, "chunk_runs": CHUNK_RUNS,
-                "system_size": float(net.system_size),
-                "system_size_source": net.system_size_source, "t_end": float(times[-1]),
-                "n_times": len(times), "events": int(round(events)),
-                "seconds": _time.perf_counter() - started,
-                "max_count": max_count, "max_steps": max_steps}
-    if td is not None:
-        settings.update(timedep_settings(td))
-    if approx:
-        settings.update(approx_settings(variant, opts, counters, fast_time, net, runs,
-                                        float(times[-1])))
-    samples = (np.concatenate(sample_parts, axis=0) if sample_parts else None)
-    result = _result(net, times, acc, kept_parts, covariance, settings, variant.name,
-                     samples, sample_idx)
-    if validate and approx:
-        from .validate import validate_approximation
-
-        return validate_approximation(result, net, variant, approx_options, times, runs,
-                                      seed, max_count, run=ssa)
-    return result
+    return problem, variant, reason, opts
 
 
 def _result(net, times, acc, kept_parts, covariance, settings, method, samples, sample_idx):

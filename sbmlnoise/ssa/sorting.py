@@ -59,3 +59,14 @@ def _sorting_promote(order, k):
         tmp = order[k - 1]
         order[k - 1] = order[k]
         order[k] = tmp
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sorting_resum(a):
+    """The total propensity summed afresh from ``a``: the sorting method updates its
+    running total incrementally and resums every :data:`RESUM_EVERY` steps so rounding
+    drift cannot accumulate."""
+    a0 = 0.0
+    for j in range(a.shape[0]):
+        a0 += a[j]
+    return a0

@@ -176,14 +176,55 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
     if n_batches < 2:
         raise ValueError("n_batches must be >= 2")
     span = t_end - burn_in
+    n_grid, dt = _grid(span, dt, n_batches, net.n_species)
+    started = _time.perf_counter()
+    variant, entropy, events, grid, blin, bquad, hist, over = _simulate(
+        net, method, seed, burn_in, dt, n_grid, n_batches, max_count, max_steps)
+    elapsed = _time.perf_counter() - started
+    species = list(net.species_ids)
+    mean, cov, stderr = _moments(blin, bquad, span, n_batches, species)
+    distributions = _distributions(grid, hist, over, span, species)
+    spectra = _Spectra(grid, mean, dt, n_batches, max_lag, species)
+    settings = {"method": variant.name, "t_end": t_end, "burn_in": burn_in,
+                "seed": _seed_repr(seed),
+                "seed_entropy": getattr(entropy, "entropy", entropy), "dt": dt,
+                "n_grid": n_grid, "n_batches": n_batches,
+                "system_size": float(net.system_size), "events": int(events),
+                "seconds": elapsed, "psd_omega_max": float(0.5 * np.pi / dt),
+                "psd_estimator": ("Parzen lag window on the cubic-spline autocovariance, "
+                                  "Filon quadrature; stderr = batch means (+) estimated "
+                                  "lag-window and quadrature bias")}
+    extra = {"events": int(events), "max_lag": spectra.lag_windows,
+             "autocovariance_stderr": spectra.autocovariance_stderr,
+             "psd_stderr": spectra.psd_stderr, "psd_bias": spectra.psd_bias,
+             "ssa_method": variant.name}
+    return NoiseStatistics(mean=pd.Series(mean, index=species, name="mean"),
+                           covariance=pd.DataFrame(cov, index=species, columns=species),
+                           method="ssa", settings=settings, stderr=stderr,
+                           distributions=distributions, time=None, extra=extra,
+                           autocovariance_function=spectra.autocovariance,
+                           psd_function=spectra.psd)
+
+
+def _grid(span: float, dt, n_batches: int, n_species: int) -> tuple[int, float]:
+    """Number of grid samples (a multiple of ``n_batches``) and the grid step over the
+    recorded ``span``: ``dt`` if given, else :data:`DEFAULT_GRID` samples capped by
+    :data:`MAX_GRID_VALUES`."""
     if dt is None:
-        n_grid = min(DEFAULT_GRID, max(MAX_GRID_VALUES // max(net.n_species, 1), 1024))
+        n_grid = min(DEFAULT_GRID, max(MAX_GRID_VALUES // max(n_species, 1), 1024))
     else:
         if not dt > 0:
             raise ValueError("dt must be positive")
         n_grid = max(int(round(span / float(dt))), n_batches)
     n_grid = max(n_batches, (n_grid // n_batches) * n_batches)
-    dt = span / n_grid
+    return n_grid, span / n_grid
+
+
+def _simulate(net, method, seed, burn_in: float, dt: float, n_grid: int, n_batches: int,
+              max_count, max_steps) -> tuple:
+    """The one long run (:func:`._kernels._stationary_run`): ``(variant, entropy, events,
+    grid (n_grid, S), batch_lin (B, S), batch_quad (B, S, S), hist (S, HIST_SIZE),
+    over (S,))``; a kernel failure raises :class:`~sbmlnoise.errors.SimulationError`."""
     variant, model, x0, p0, entropy = prepare(net, method, seed)
     rng = run_states(entropy, 0, 1)[0]
     S = net.n_species
@@ -194,31 +235,39 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
     over = np.zeros(S)
     info = np.zeros(8)
     err_state = np.zeros(S)
-    started = _time.perf_counter()
     events = _stationary_run(model, variant.code, x0, p0, rng, burn_in, dt, n_grid, n_batches,
                              grid, blin, bquad, hist, over, float(max_count), int(max_steps),
                              info, err_state)
     if events < 0:
         raise_failure(net, info, err_state)
-    elapsed = _time.perf_counter() - started
-    species = list(net.species_ids)
+    return variant, entropy, events, grid, blin, bquad, hist, over
+
+
+def _moments(blin, bquad, span: float, n_batches: int, species: list) -> tuple:
+    """Time-averaged mean (S,) and covariance (S, S) and the batch-means standard errors
+    of mean, variance, Fano factor and CV (deviations taken from the global mean)."""
     blen = span / n_batches
     mean = blin.sum(axis=0) / span
     second = bquad.sum(axis=0) / span
     cov = second - np.outer(mean, mean)
     cov = 0.5 * (cov + cov.T)
-    # batch estimates (deviations from the global mean)
     bmean = blin / blen
     bsecond = bquad / blen
     bvar = (np.einsum("bii->bi", bsecond) - 2 * bmean * mean + mean**2)
     with np.errstate(divide="ignore", invalid="ignore"):
         bfano = np.where(bmean != 0, bvar / bmean, np.nan)
         bcv = np.where(bmean != 0, np.sqrt(np.maximum(bvar, 0)) / bmean, np.nan)
+
     def se(values):
         return pd.Series(np.std(values, axis=0, ddof=1) / np.sqrt(n_batches), index=species)
 
     stderr = {"mean": se(bmean), "variance": se(bvar), "fano": se(bfano), "cv": se(bcv)}
-    # distributions: exact occupation times unless counts left [0, HIST_SIZE)
+    return mean, cov, stderr
+
+
+def _distributions(grid, hist, over, span: float, species: list) -> dict:
+    """Stationary law of each species: exact occupation times, or the grid samples'
+    frequencies when the counts left ``[0, HIST_SIZE)``."""
     distributions = {}
     for i, sid in enumerate(species):
         if over[i] > 1e-12 * span:
@@ -229,89 +278,94 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
             top = int(np.max(np.nonzero(hist[i])[0])) + 1 if hist[i].any() else 1
             distributions[sid] = pd.Series(hist[i, :top] / span,
                                            index=pd.Index(np.arange(top), name="count"), name=sid)
-    # autocovariance on the grid
-    per_batch = n_grid // n_batches
-    max_k = max(1, min(n_grid // 4, per_batch // 2))
-    centred = grid - mean[None, :]
-    acov = np.array([_acov_fft(centred[:, i], max_k) for i in range(S)])  # (S, max_k+1)
-    batch_acov = np.array([[_acov_fft(centred[b * per_batch:(b + 1) * per_batch, i], max_k)
-                            for b in range(n_batches)] for i in range(S)])  # (S, B, K)
-    lags_grid = np.arange(max_k + 1) * dt
-    lag_windows = {}
-    for i, sid in enumerate(species):
+    return distributions
+
+
+class _Spectra:
+    """Autocovariance and PSD estimates of the sampled path (see the module docstring):
+    grid autocovariance per species and per batch, the lag window ``L`` of each species
+    (``lag_windows``), and the callables ``NoiseStatistics`` stores."""
+
+    def __init__(self, grid, mean, dt: float, n_batches: int, max_lag, species: list):
+        n_grid, S = grid.shape
+        per_batch = n_grid // n_batches
+        self.species = species
+        self.dt = dt
+        self.n_batches = n_batches
+        self.max_k = max_k = max(1, min(n_grid // 4, per_batch // 2))
+        centred = grid - mean[None, :]
+        self.acov = np.array([_acov_fft(centred[:, i], max_k) for i in range(S)])  # (S, K+1)
+        self.batch_acov = np.array([[_acov_fft(centred[b * per_batch:(b + 1) * per_batch, i],
+                                               max_k)
+                                     for b in range(n_batches)] for i in range(S)])  # (S, B, K)
+        self.lags_grid = np.arange(max_k + 1) * dt
+        self.lag_windows: dict = {}
+        for i, sid in enumerate(species):  # a loop, not a comprehension: warning stacklevel
+            self.lag_windows[sid] = self._lag_window(i, max_lag)
+        self._splines: dict = {}
+
+    def _lag_window(self, i: int, max_lag) -> float:
+        """Truncation lag ``L``: ``max_lag``, else ten times the first lag where the
+        autocovariance falls below ``C(0) e^-3``; at most half a batch."""
+        dt, max_k = self.dt, self.max_k
         if max_lag is not None:
             L = float(max_lag)
         else:
-            c = acov[i]
+            c = self.acov[i]
             below = np.nonzero(c <= c[0] * np.exp(-3.0))[0] if c[0] > 0 else np.array([1])
             first = below[0] if below.size else max_k
             L = 10.0 * max(first, 1) * dt
         if max_lag is not None and L > max_k * dt:
             warnings.warn(f"ssa_stationary: max_lag {L:g} exceeds half a batch "
                           f"({max_k * dt:g} time units); using {max_k * dt:g} -- raise t_end "
-                          "or lower n_batches for longer lags", RuntimeWarning, stacklevel=2)
-        L = min(L, max_k * dt)
-        lag_windows[sid] = L
+                          "or lower n_batches for longer lags", RuntimeWarning, stacklevel=4)
+        return min(L, max_k * dt)
 
-    splines = {}
-
-    def _interp(key, values, lags):
+    def _interp(self, key, values, lags):
         lags = np.abs(np.asarray(lags, dtype=float))
-        if key not in splines:
-            splines[key] = _spline(lags_grid, values)
-        out = np.asarray(splines[key](np.minimum(lags, lags_grid[-1])), dtype=float)
-        out[lags > lags_grid[-1]] = np.nan
+        if key not in self._splines:
+            self._splines[key] = _spline(self.lags_grid, values)
+        out = np.asarray(self._splines[key](np.minimum(lags, self.lags_grid[-1])), dtype=float)
+        out[lags > self.lags_grid[-1]] = np.nan
         return out
 
-    def autocovariance(sid, lags):
-        return _interp(("c", sid), acov[species.index(sid)], lags)
+    def autocovariance(self, sid, lags):
+        """Autocovariance of ``sid`` at ``lags`` (cubic spline; NaN past the largest)."""
+        return self._interp(("c", sid), self.acov[self.species.index(sid)], lags)
 
-    def autocovariance_stderr(sid, lags):
-        b = batch_acov[species.index(sid)]
-        return _interp(("se", sid), np.std(b, axis=0, ddof=1) / np.sqrt(n_batches), lags)
+    def autocovariance_stderr(self, sid, lags):
+        """Batch-means standard error of :meth:`autocovariance`."""
+        b = self.batch_acov[self.species.index(sid)]
+        return self._interp(("se", sid), np.std(b, axis=0, ddof=1) / np.sqrt(self.n_batches),
+                            lags)
 
-    def _k_cut(sid):
-        return min(max_k, int(np.ceil(lag_windows[sid] / dt)))
+    def _k_cut(self, sid):
+        return min(self.max_k, int(np.ceil(self.lag_windows[sid] / self.dt)))
 
-    def psd(sid, omegas):
-        i = species.index(sid)
-        kc = _k_cut(sid)
-        return _lag_window_psd(acov[i, : kc + 1], dt, lag_windows[sid], omegas)
+    def psd(self, sid, omegas):
+        """Two-sided lag-window PSD of ``sid`` at angular frequencies ``omegas``."""
+        i = self.species.index(sid)
+        kc = self._k_cut(sid)
+        return _lag_window_psd(self.acov[i, : kc + 1], self.dt, self.lag_windows[sid], omegas)
 
-    def psd_bias(sid, omegas):
-        """Estimated |bias| of :func:`psd`: lag window (Richardson in L) plus quadrature
+    def psd_bias(self, sid, omegas):
+        """Estimated |bias| of :meth:`psd`: lag window (Richardson in L) plus quadrature
         (Richardson in dt), added in quadrature."""
-        i = species.index(sid)
-        kc = _k_cut(sid)
-        L = lag_windows[sid]
-        c = acov[i, : kc + 1]
+        i = self.species.index(sid)
+        kc = self._k_cut(sid)
+        L = self.lag_windows[sid]
+        dt = self.dt
+        c = self.acov[i, : kc + 1]
         full = _lag_window_psd(c, dt, L, omegas)
         half = _lag_window_psd(c[: int(np.ceil(kc / 2)) + 1], dt, L / 2, omegas)
         coarse = _lag_window_psd(c, dt, L, omegas, step=2)
         return np.hypot((full - half) / 3.0, (full - coarse) / 15.0)
 
-    def psd_stderr(sid, omegas):
-        i = species.index(sid)
-        kc = _k_cut(sid)
-        vals = _lag_window_psd(batch_acov[i, :, : kc + 1].T, dt, lag_windows[sid], omegas)
-        stat = np.std(vals, axis=1, ddof=1) / np.sqrt(n_batches)
-        return np.hypot(stat, psd_bias(sid, omegas))
-
-    settings = {"method": variant.name, "t_end": t_end, "burn_in": burn_in,
-                "seed": _seed_repr(seed),
-                "seed_entropy": getattr(entropy, "entropy", entropy), "dt": dt,
-                "n_grid": n_grid, "n_batches": n_batches,
-                "system_size": float(net.system_size), "events": int(events),
-                "seconds": elapsed, "psd_omega_max": float(0.5 * np.pi / dt),
-                "psd_estimator": ("Parzen lag window on the cubic-spline autocovariance, "
-                                  "Filon quadrature; stderr = batch means (+) estimated "
-                                  "lag-window and quadrature bias")}
-    extra = {"events": int(events), "max_lag": lag_windows,
-             "autocovariance_stderr": autocovariance_stderr, "psd_stderr": psd_stderr,
-             "psd_bias": psd_bias,
-             "ssa_method": variant.name}
-    return NoiseStatistics(mean=pd.Series(mean, index=species, name="mean"),
-                           covariance=pd.DataFrame(cov, index=species, columns=species),
-                           method="ssa", settings=settings, stderr=stderr,
-                           distributions=distributions, time=None, extra=extra,
-                           autocovariance_function=autocovariance, psd_function=psd)
+    def psd_stderr(self, sid, omegas):
+        """Batch-means standard error of :meth:`psd` (+) :meth:`psd_bias`."""
+        i = self.species.index(sid)
+        kc = self._k_cut(sid)
+        vals = _lag_window_psd(self.batch_acov[i, :, : kc + 1].T, self.dt,
+                               self.lag_windows[sid], omegas)
+        stat = np.std(vals, axis=1, ddof=1) / np.sqrt(self.n_batches)
+        return np.hypot(stat, self.psd_bias(sid, omegas))
