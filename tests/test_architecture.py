@@ -102,8 +102,6 @@ def test_version_module_is_a_leaf():
     assert not list(_graph().successors("sbmlnoise._version"))
 
 
-@pytest.mark.xfail(reason="12 functions (curate, fsp, thermo, ssa drivers) still to split; "
-                   "issue 11 stays open for them", strict=True)
 def test_no_function_longer_than_limit():
     long = []
     for path in PACKAGE.rglob("*.py"):
