@@ -470,7 +470,8 @@ def reversible_channels(rate: ex.Expr, reactants: Mapping[str, float],
                         values: Mapping[str, float], reversible: bool):
     """The channels one SBML reaction becomes (the importer's rule).
 
-    Returns ``[("net", law, mass_action)]`` or, for a reversible law that splits,
+    Returns ``[("net", law, mass_action)]`` or, for a reversible law that splits (or an
+    irreversible one written as an explicit difference: positive and negative parts),
     ``[("forward", law_f, ma_f), ("reverse", law_r, ma_r)]`` with ``rate = law_f - law_r``
     (``law_r`` a non-negative rate of the reverse channel). In order: the whole law as
     mass action (:func:`mass_action_law`); a two-term expansion whose terms are mass
@@ -494,6 +495,16 @@ def reversible_channels(rate: ex.Expr, reactants: Mapping[str, float],
             fwd_law, rev_law = split
             return [("forward", fwd_law, mass_action_law(fwd_law, reactants, state, values)),
                     ("reverse", rev_law, mass_action_law(rev_law, products, state, values))]
+    elif top_level_split(rate, frozenset(values)) is not None:
+        # marked irreversible, but the law is an explicit difference and may go negative
+        # (``k1*A - k2*B``; a capacity law ``kon*(1 - G)``): the rate equations run the
+        # reaction backwards then. The stochastic channels are the positive and negative
+        # parts, max(v, 0) forward and max(-v, 0) reverse: the same rate equations
+        # (max(v,0) - max(-v,0) = v) and, where v >= 0 on every reachable state (the
+        # capacity law), the same master equation as the single channel.
+        zero = ex.Num(0.0)
+        return [("forward", ex.Apply("max", (rate, zero)), None),
+                ("reverse", ex.Apply("max", (ex.neg(rate), zero)), None)]
     return [("net", rate, None)]
 
 

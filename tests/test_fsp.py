@@ -471,10 +471,13 @@ def test_promoter_law_negative_only_in_unreachable_states():
     assert st_.mean["M"] == pytest.approx(10 / 3, rel=1e-6)
     assert st_.fano["M"] == pytest.approx(1 + 10 * 2 / (3 * 4), rel=1e-6)
     assert set(res.marginal("G").index) == {0, 1}
-    # a law negative in a *reachable* state is still refused
-    bad = sn.load("on: => G; kon*(1-G); off: G => ; koff*G; kon = 1; koff = 2; G = 3")
-    with pytest.raises(sn.SimulationError, match="propensity of reaction 'on'"):
-        sn.fsp(bad)
+    # started at G = 3 the law is negative: the rate equations run 'on' backwards, and so
+    # does its negative-part channel max(-v, 0) (G -> 0 at kon*(G-1)); the chain falls to
+    # {0, 1} and has the same stationary law, P(G=1) = kon/(kon+koff)
+    low = sn.load("on: => G; kon*(1-G); off: G => ; koff*G; kon = 1; koff = 2; G = 3")
+    assert [r.direction for r in low.reactions][:2] == ["forward", "reverse"]
+    st_low = sn.fsp(low, tol=1e-9).stats
+    assert st_low.mean["G"] == pytest.approx(1 / 3, rel=1e-7)
 
 
 # ------------------------------------------ issue 16 items 5, 17: size message and estimate
