@@ -44,7 +44,7 @@ import pandas as pd  # noqa: F401
 
 from ..analysis import analyze as _analyze
 from ..annotate import annotate as _annotate
-from ..errors import ModelError, NoSteadyState, UnsupportedFeature
+from ..errors import ModelError, SimulationError, UnsupportedFeature
 from ..importer import antimony_to_sbml as _antimony_to_sbml
 from ..importer import load as _load
 
@@ -319,9 +319,14 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
     t = time.perf_counter()
     options = dict(settings.get("analyze_options") or {})
     label = ""
+    first = dict(options)
+    if job.get("timeout") and _mole_model(net, settings) is not None:
+        # leave time for the cell-scale answer should the model's own size give none
+        first["wall_time"] = min(float(first.get("wall_time") or math.inf),
+                                 0.4 * float(job["timeout"]))
     try:
-        rep = _analyze(net, method=settings.get("method", "auto"), **options)
-    except (UnsupportedFeature, NoSteadyState) as err:
+        rep = _analyze(net, method=settings.get("method", "auto"), **first)
+    except (UnsupportedFeature, SimulationError) as err:  # incl. NoSteadyState, wall time
         cell = _cell_network(source, net, settings)
         if cell is None:
             raise
