@@ -57,7 +57,9 @@ TS_LOW = ("model ts; => M; km; M => ; gm*M; M => M + P; kp*M; P => ; gp*P; M = 5
 MULTI = ("model ms; G0 => G1; kon*G0; G1 => G0; koff*G1; G1 => G1 + M; ktx*G1; "
          "M => ; gm*M; M => M + P; kp*M; P => ; gp*P; G0 = 1; G1 = 0; M = 100; "
          "P = 10000; kon = 0.5; koff = 0.5; ktx = 200; gm = 1; kp = 10; gp = 0.1; end")
-LOW_CLIP = ("model lc; => X; k; X => ; g*(X - 0.5); X = 3; k = 2; g = 1; "
+# the negative-propensity laws are wrapped in piecewise(..., true, 0) (same values): an
+# irreversible law written as a bare difference now becomes positive and negative parts
+LOW_CLIP = ("model lc; => X; k; X => ; piecewise(g*(X - 0.5), true, 0); X = 3; k = 2; g = 1; "
             "Y => ; 0.5*Y; => Y; 40; Y = 50; end")
 SMALL_BD = "model sb; => X; 10; X => ; X; X = 0; end"
 DIMER_BIG = ("model dim; 2 P => P2; k1*P*(P-1)/2; P2 => 2 P; k2*P2; P = 1000; P2 = 0; "
@@ -164,7 +166,7 @@ FAILURES = {
                                 max_count=1e5)),
     "fail_cle_max_count": ("model r; X => 2 X; 1.0*X; X = 1000; end", "ssa",
                            dict(times=[0.0, 10.0], runs=3, method="cle", max_count=1e5)),
-    "fail_hybrid_negative_propensity": ("model n; => X; 300; X => ; X - 1e6*(X < 299); "
+    "fail_hybrid_negative_propensity": ("model n; => X; 300; X => ; piecewise(X - 1e6*(X < 299), true, 0); "
                                         "X = 300; end", "ssa",
                                         dict(times=[0.0, 10.0], runs=3, method="hybrid",
                                              n_fast=1000)),

@@ -194,6 +194,8 @@ def build_context(net: ReactionNetwork, *, time: float | None = None) -> ModelCo
         unstable = bool(err.unstable)
         if not unstable:
             no_fixed_point = first_line(err)
+    except ModelError:  # math undefined at the initial state: one line naming the reaction
+        raise
     except (SbmlnoiseError, ValueError, np.linalg.LinAlgError) as err:
         notes.append(f"no deterministic steady state: {first_line(err)}")
     reference = ss.to_numpy(dtype=float) if ss is not None else \

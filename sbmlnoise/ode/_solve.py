@@ -19,7 +19,7 @@ import pandas as pd
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
-from ..errors import NoSteadyState, SimulationError, UnsupportedFeature
+from ..errors import ModelError, NoSteadyState, SimulationError, UnsupportedFeature
 from ..network import ReactionNetwork
 from ._events import check_finite_rates
 from ..importer._tellurium import accepts_model
@@ -195,6 +195,7 @@ def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7,
     to its evaluation budget) runs once per network and settings, and every caller -- the
     analysis context, the FSP, the LNA, the thermodynamics -- gets the same answer (a copy,
     or the same NoSteadyState)."""
+    _check_initial_rates(net)
     cache = net.__dict__.setdefault("_steady_state_cache", {})
     key = (float(tol), float(t_max), int(max_evaluations))
     if key not in cache:
@@ -209,6 +210,23 @@ def steady_state(net: ReactionNetwork, *, tol: float = 1e-9, t_max: float = 1e7,
     out = hit.copy()
     out.attrs = dict(hit.attrs)
     return out
+
+
+def _check_initial_rates(net: ReactionNetwork) -> None:
+    """Refuse (ModelError naming the reaction) a model whose rates are not finite at its
+    initial state: math follows C99 (sqrt(-1) is NaN, 1/0 is inf), so such a model would
+    otherwise be reported as having no steady state ("may oscillate")."""
+    if net.events or net.rate_rules or not net.n_reactions:
+        return  # values there come from the integration (events, rate-rule variables)
+    with np.errstate(all="ignore"):
+        v = np.asarray(net.rates(net.initial_amounts.astype(float), 0.0), dtype=float)
+    bad = ~np.isfinite(v)
+    if bad.any():
+        j = int(np.argmax(bad))
+        raise ModelError(f"steady state: the kinetic law of reaction '{net.reactions[j].id}' "
+                         f"is not finite ({v[j]}) at the model's initial state (a division by "
+                         "zero, or sqrt/log of a negative value); fix the model's values or "
+                         "guard the law (piecewise)")
 
 
 def _steady_state(net: ReactionNetwork, *, tol: float, t_max: float,
