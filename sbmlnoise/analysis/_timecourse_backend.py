@@ -168,7 +168,9 @@ def _lna_course(ctx: ModelContext, times: np.ndarray, why: str,
     """The time-dependent LNA over the window (valid at these copy numbers: relative
     fluctuations of order 1/sqrt(counts)); its last time point is the answer."""
     from ..lna import lna
-    course = lna(ctx.net, t=times, emre=False, max_seconds=LNA_SECONDS)
+    from .._deadline import clip
+
+    course = lna(ctx.net, t=times, emre=False, max_seconds=clip(LNA_SECONDS))
     state.artifacts["lna_time_course"] = course
     st = course.at(-1)
     settings = dict(st.settings)

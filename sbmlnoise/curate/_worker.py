@@ -321,9 +321,9 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
     label = ""
     first = dict(options)
     if job.get("timeout") and _mole_model(net, settings) is not None:
-        # leave time for the cell-scale answer should the model's own size give none
+        # leave time (70%) for the cell-scale answer should the model's own size give none
         first["wall_time"] = min(float(first.get("wall_time") or math.inf),
-                                 0.4 * float(job["timeout"]))
+                                 0.3 * float(job["timeout"]))
     try:
         rep = _analyze(net, method=settings.get("method", "auto"), **first)
     except (UnsupportedFeature, SimulationError) as err:  # incl. NoSteadyState, wall time
