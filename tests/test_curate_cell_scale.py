@@ -73,3 +73,19 @@ def test_mole_unit_models_get_a_cell_scale_answer(tmp_path):
     assert mean == pytest.approx(cell_mean, rel=1e-6)
     assert fano == pytest.approx(1.0, rel=1e-6)
     assert cv == pytest.approx(cell_mean ** -0.5, rel=1e-6)
+
+
+def test_cell_scale_can_be_turned_off_or_moved(tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "plain.ant").write_text(PLAIN, encoding="utf-8")
+    off = sn.curate(folder, db=tmp_path / "off.sqlite", timeout=120, workers=1,
+                    progress=False, cell_volume=None)
+    plain = off.models[0]
+    assert plain["status"] == "ok" and plain["method"] == "lna"
+    assert not any("@" in k for (_, k) in _rows(tmp_path / "off.sqlite", plain["id"]))
+    big = sn.curate(folder, db=tmp_path / "big.sqlite", timeout=120, workers=1,
+                    progress=False, cell_volume=5e-14)
+    rows = _rows(tmp_path / "big.sqlite", big.models[0]["id"])
+    mean, fano, _ = rows[("X", "lna @ 5e-14 L (rescaled)")]
+    assert mean == pytest.approx(1e-6 * AVOGADRO * 5e-14 / 1.5, rel=1e-6)

@@ -56,6 +56,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--volume", type=float, metavar="LITRES",
                         help="read every model as a cell of this volume in litres at the same "
                              "concentrations (as for 'sbmlnoise analyze')")
+    parser.add_argument("--cell-volume", type=float, default=1e-15, metavar="LITRES",
+                        help="cell-scale volume at which mole-unit models are also reported "
+                             "(default 1e-15 = 1 fL; 0 turns it off; see docs/curate.md)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the SSA runs (default 0)")
     parser.add_argument("--annotate", action="store_true",
                         help="also write annotated SBML to OUT/models/<name>-<hash>/"
@@ -79,7 +82,7 @@ def run(args) -> int:
                     workers=args.workers, scheduler=args.scheduler, timeout=args.timeout,
                     max_memory=args.max_memory or None, annotate=args.annotate,
                     progress=args.progress, system_size=args.system_size,
-                    volume=args.volume,
+                    volume=args.volume, cell_volume=args.cell_volume or None,
                     analyze_options={"seed": args.seed}, worker=args.worker)
     print(result.summary())
     sys.stdout.flush()

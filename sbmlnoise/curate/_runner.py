@@ -552,7 +552,7 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
            timeout: float = DEFAULT_TIMEOUT, max_memory: float | None = DEFAULT_MAX_MEMORY,
            annotate: bool = False, progress: bool | None = None,
            system_size: float | None = None, analyze_options: dict | None = None,
-           volume: float | None = None,
+           volume: float | None = None, cell_volume: float | None = 1e-15,
            worker: str | None = None, launcher: str | None = None) -> CurateResult:
     """Analyse every model under a folder, each in its own time- and memory-limited process.
 
@@ -594,6 +594,10 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
     volume : float, optional
         Cell volume in litres passed to :func:`sbmlnoise.load` for every model (the
         models read at the same concentrations in a cell of that size).
+    cell_volume : float or None
+        Cell-scale volume in litres (default 1e-15, 1 fL) at which mole-unit models are
+        also reported: exact LNA rescaling when the model's own size is answered, else an
+        analysis at that volume (``docs/curate.md``); None or 0 turns it off.
     worker : str, optional
         ``"module:function(job, result, workdir)"`` run in the child instead of the
         default analysis (for tests and custom pipelines; part of the settings hash).
@@ -619,7 +623,7 @@ def curate(paths_or_dir, *, db="results.sqlite", out=None, method: str = "auto",
     db = Path(db)
     settings, job = _settings(method, timeout, max_memory, system_size, volume,
                               analyze_options, worker, report=out is not None,
-                              annotate=annotate, version=__version__)
+                              annotate=annotate, version=__version__, cell_volume=cell_volume)
     s_hash = settings_hash(settings)
 
     files = discover(paths_or_dir, exclude=[out])
@@ -680,7 +684,8 @@ def _check_arguments(method: str, timeout: float | None, max_memory: float | Non
 def _settings(method: str, timeout: float | None, max_memory: float | None,
               system_size: float | None, volume: float | None, analyze_options: dict | None,
               worker: str | None, *, report: bool, annotate: bool,
-              version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+              version: str, cell_volume: float | None = None
+              ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The settings that change a model's result (hashed into the database key) and the
     part of every job that is the same for all models (``job_settings``, ``timeout``,
     ``max_memory``, ``worker``)."""
@@ -695,10 +700,12 @@ def _settings(method: str, timeout: float | None, max_memory: float | None,
                                 "version": version}
     if volume is not None:  # only then, so earlier databases keep their settings hash
         settings["volume"] = volume
+    cell = float(cell_volume) if cell_volume else None
+    settings["cell_volume"] = cell  # results differ with it: part of the hash
     if worker and worker != DEFAULT_WORKER:
         settings["worker"] = worker
     job_settings = {"method": method, "system_size": system_size, "volume": volume,
-                    "analyze_options": options, "report": report, "annotate": bool(annotate)}
+                    "cell_volume": cell, "analyze_options": options, "report": report, "annotate": bool(annotate)}
     job = {"job_settings": job_settings, "timeout": timeout, "max_memory": max_memory,
            "worker": worker or DEFAULT_WORKER}
     return settings, job

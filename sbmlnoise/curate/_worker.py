@@ -384,10 +384,16 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
     result["status"], result["reason"] = "ok", _ok_reason(result)
 
 
-#: cell-scale volume (litres) at which curate also reports the noise of models written in
-#: mole units: 1 fL, the volume of an E. coli cell (Milo & Phillips, Cell Biology by the
+#: default cell-scale volume (litres; ``curate(cell_volume=...)``, ``--cell-volume``) at
+#: which curate also reports the noise of models written in mole units: 1 fL, the volume of an E. coli cell (Milo & Phillips, Cell Biology by the
 #: Numbers, 2015). Noise at another volume V: CV^2 scales as 1e-15 / V (LNA).
 CELL_VOLUME = 1e-15
+
+
+def _target(settings: dict) -> float | None:
+    """The cell-scale volume of this run (litres; None when turned off)."""
+    value = settings.get("cell_volume", CELL_VOLUME)
+    return float(value) if value else None
 
 
 def _scale_note(net) -> str:
@@ -399,7 +405,8 @@ def _mole_model(net, settings: dict) -> dict | None:
     well above :data:`CELL_VOLUME` and the user fixed no size; else None."""
     from ..importer._volume import cell_volume
 
-    if settings.get("volume") is not None or settings.get("system_size") is not None:
+    if settings.get("volume") is not None or settings.get("system_size") is not None or \
+            not _target(settings):
         return None
     try:
         info = cell_volume(net)
@@ -419,8 +426,8 @@ def _cell_network(source: Path, net, settings: dict):
     info = _mole_model(net, settings)
     if info is None:
         return None
-    own = float(info["volume_litres"])
-    volume, label = ((CELL_VOLUME, f"{CELL_VOLUME:g} L") if own > 10 * CELL_VOLUME else
+    own, target = float(info["volume_litres"]), _target(settings) or CELL_VOLUME
+    volume, label = ((target, f"{target:g} L") if own > 10 * target else
                      (own, f"{own:g} L (own volume, whole molecules)"))
     try:
         return _load(source, volume=volume), label
@@ -436,10 +443,11 @@ def _cell_rows(net, lna, settings: dict) -> list[dict]:
     if lna is None or getattr(lna, "time", None) is not None:
         return []
     info = _mole_model(net, settings)
-    if info is None or float(info["volume_litres"]) <= 10 * CELL_VOLUME:
+    target = _target(settings) or CELL_VOLUME
+    if info is None or float(info["volume_litres"]) <= 10 * target:
         return []
-    f = CELL_VOLUME / float(info["volume_litres"])
-    key = f"lna @ {CELL_VOLUME:g} L (rescaled)"
+    f = target / float(info["volume_litres"])
+    key = f"lna @ {target:g} L (rescaled)"
     rows = []
     for sid in lna.mean.index:
         mean, var = _finite(lna.mean[sid]), _finite(lna.variance[sid])
