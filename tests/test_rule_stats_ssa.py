@@ -150,3 +150,22 @@ def test_rule_time_course_matches_the_poisson_law_and_the_species_time_course(tm
     assert {r["variable"] for r in data["assignment_time_course"]} == {"T", "frac"}
     page = open(rep.to_html(tmp_path / "r.html"), encoding="utf-8").read()
     assert "Over time (SSA ensemble of the time course)" in page
+
+
+def test_stationary_rows_use_the_ssa_run_itself(monkeypatch):
+    """The stationary SSA exposes its sampled path: the rule rows come from the same run as
+    the species numbers (no second simulation), so T's mean is A's plus B's grid mean."""
+    import sbmlnoise.analysis._rule_stats as rs
+
+    def no_rerun(*args, **kwargs):
+        raise AssertionError("the rule rows re-simulated instead of using the run's samples")
+
+    monkeypatch.setattr(rs, "ssa_samples_for", no_rerun)
+    rep = sn.analyze(MODEL, method="ssa", seed=11, trajectories=0, thermo=None,
+                     ssa_events=3e5)
+    st = rep.statistics["ssa"]
+    grid = st.extra["samples"]["states"]
+    tab = rep.assignment_statistics.set_index(["variable", "method"])
+    row = tab.loc[("T", "ssa")]
+    assert row["mean"] == pytest.approx(float(grid.sum(axis=1).mean()), rel=1e-12)
+    _check(row, 7.0, 7.0)

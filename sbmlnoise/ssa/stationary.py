@@ -197,7 +197,10 @@ def ssa_stationary(net, *, t_end, burn_in, seed=None, method="auto", dt=None,
     extra = {"events": int(events), "max_lag": spectra.lag_windows,
              "autocovariance_stderr": spectra.autocovariance_stderr,
              "psd_stderr": spectra.psd_stderr, "psd_bias": spectra.psd_bias,
-             "ssa_method": variant.name}
+             "ssa_method": variant.name,
+             # the sampled stationary path (counts on the grid): statistics of functions of
+             # the state (assignment-rule variables) with batch-means errors from this run
+             "samples": {"kind": "grid", "states": grid, "n_batches": n_batches}}
     return NoiseStatistics(mean=pd.Series(mean, index=species, name="mean"),
                            covariance=pd.DataFrame(cov, index=species, columns=species),
                            method="ssa", settings=settings, stderr=stderr,
