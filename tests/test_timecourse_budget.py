@@ -37,3 +37,33 @@ def test_window_is_cut_to_the_event_budget_and_the_answer_is_exact():
     se = float(st.stderr["mean"]["Gon"])
     assert abs(float(st.mean["Gon"]) - p) < 5 * se
     assert float(st.variance["Gon"]) == pytest.approx(p * (1 - p), abs=0.05)
+
+
+def test_approximate_ensembles_are_sized_by_a_timed_pilot():
+    from sbmlnoise.analysis._timecourse_backend import MIN_RUNS, RUNS, runs_for_seconds
+    assert runs_for_seconds(0.001, 20.0) == RUNS            # cheap: the full ensemble
+    assert runs_for_seconds(0.1, 20.0) == 200               # 20 s at 0.1 s per run
+    assert runs_for_seconds(10.0, 20.0) == MIN_RUNS         # never below the jackknife floor
+    assert runs_for_seconds(float("nan"), 20.0) == RUNS
+
+
+def test_cle_time_course_records_its_runs():
+    # birth-death at 1e5 molecules with a late event: the CLE answers the time course
+    model = """model big
+      => X; k
+      X => ; g*X
+      E1: at time > 1e9: k = 2*k
+      k = 1e5; g = 1; X = 1e5
+    end"""
+    rep = sn.analyze(model, seed=5, trajectories=0, thermo=None)
+    st = rep.statistics["timecourse"]
+    assert st.settings["ssa_method"] in ("cle", "tau_leap", "hybrid")
+    assert _runs_in_range(st.settings["runs"])
+    # stationary from the start: Poisson(k/g) at every time, so mean 1e5 and Fano 1
+    assert abs(float(st.mean["X"]) - 1e5) < 5 * float(st.stderr["mean"]["X"])
+    assert float(st.fano["X"]) == pytest.approx(1.0, abs=5 * float(st.stderr["fano"]["X"]))
+
+
+def _runs_in_range(runs):
+    from sbmlnoise.analysis._timecourse_backend import MIN_RUNS, RUNS
+    return MIN_RUNS <= runs <= RUNS

@@ -85,6 +85,10 @@ class TimeCourseBackend(Backend):
                         f"({fast:.3g}); the copy numbers are too large for an exact simulation")
                 t_end, why = t_fit, f"{why}, cut to t={t_fit:.4g} by the event budget ({note})"
                 times = np.linspace(0.0, t_end, N_TIMES)
+        elif method in ("tau_leap", "cle", "hybrid"):
+            runs, note = _runs_by_pilot(ctx, times, method, request.child_seed(3), budget)
+            if note:
+                why = f"{why}; {note}"
         seed = request.child_seed(2)
         # per-run event cap: ten times the run's share of the hard cap (10 x the budget),
         # so a run whose propensities explode (a late event) stops in about a second
@@ -112,6 +116,45 @@ class TimeCourseBackend(Backend):
 #: fewest runs of a time-course ensemble cut to fit the event budget (delete-a-group
 #: jackknife errors stay meaningful: about 14% on a variance)
 MIN_RUNS = 100
+#: runs of the pilot ensemble that times an approximate method
+PILOT_RUNS = 20
+#: CPU seconds an approximate time-course ensemble may take (within the analysis deadline)
+APPROX_SECONDS = 20.0
+
+
+def runs_for_seconds(per_run: float, seconds: float) -> int:
+    """Runs that fit ``seconds`` at ``per_run`` seconds each, between :data:`MIN_RUNS`
+    and :data:`RUNS`."""
+    if not math.isfinite(per_run) or per_run <= 0:
+        return RUNS
+    return int(max(MIN_RUNS, min(RUNS, seconds / per_run)))
+
+
+def _runs_by_pilot(ctx: ModelContext, times: np.ndarray, method: str, seed,
+                   budget: float) -> tuple[int, str]:
+    """Time a pilot of :data:`PILOT_RUNS` runs of an approximate method (its cost is not
+    an event count: steps depend on the dynamics) and size the ensemble to
+    :data:`APPROX_SECONDS`, or half the time the analysis has left; the note says when
+    the ensemble was cut. A failing pilot leaves the failure to the real run."""
+    import time as _time
+
+    from .._deadline import remaining
+    from ..dynamics._timecourse import time_course_noise
+
+    started = _time.process_time()
+    try:
+        time_course_noise(ctx.net, times, runs=PILOT_RUNS, seed=seed, workers=1,
+                          max_events=10.0 * budget, method=method, lna=False,
+                          max_steps=int(max(1e4, 100.0 * budget / RUNS)))
+    except Exception:  # noqa: BLE001 - the real run reports its own failure
+        return RUNS, ""
+    per_run = (_time.process_time() - started) / PILOT_RUNS
+    seconds = min(APPROX_SECONDS, 0.5 * remaining())
+    runs = runs_for_seconds(per_run, seconds)
+    if runs >= RUNS:
+        return RUNS, ""
+    return runs, (f"{runs} runs (a {PILOT_RUNS}-run pilot took {per_run:.3g} s per run; "
+                  f"{seconds:.3g} s allowed)")
 
 
 _STEPS = re.compile(r"more than max_steps reaction events by t=([-+0-9.eE]+)")
