@@ -66,15 +66,7 @@ def _read_document(source) -> tuple[libsbml.SBMLDocument, str | None]:
     text, path = _read_source(source if isinstance(source, (str, os.PathLike)) else str(source))
     if not text.lstrip("\ufeff \t\r\n").startswith("<"):
         text = antimony_to_sbml(text)
-    doc = libsbml.readSBMLFromString(text)
-    fatal = [doc.getError(i) for i in range(doc.getNumErrors())
-             if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
-    if fatal:
-        raise ModelError(f"cannot read SBML{f' {path!r}' if path else ''}: "
-                         f"{' '.join(fatal[0].getMessage().split())}")
-    if doc.getModel() is None:
-        raise ModelError("SBML document has no <model> element")
-    return doc, path
+    return _document_of(text, path), path
 
 
 def _distrib_uri(doc) -> str:

@@ -31,7 +31,6 @@ from ._rule_stats import assignment_statistics
 from ._result import AnalysisReport
 from ._units import check_units, report_in_units
 from .._deadline import within_wall_time
-from .._domain import domain_error, is_domain_error
 
 __all__ = ["analyze", "METHODS", "versions"]
 
@@ -312,12 +311,7 @@ def _run_backend(backend: Backend, ctx: ModelContext, request: Request, state: R
                                      f"the budget of {request.budget:g} s")
             return
     with _guard(backend, request, skipped, state.warnings, timings):
-        try:
-            state.statistics[backend.name] = backend.run(ctx, request, state)
-        except ValueError as err:  # math.* outside its domain: name the model element
-            if is_domain_error(err):
-                raise domain_error(ctx.net, backend.name) from err
-            raise
+        state.statistics[backend.name] = backend.run(ctx, request, state)
 
 
 @contextlib.contextmanager

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ._kernels import _fail, _fire_events, _mass_action, _start, _welford
+from ._kernels import _fail, _fire_events, _mass_action, _start, _collect_run
 from ._program import _eval
 from ._rng import _exponential, _normal, _poisson, _uniform
 
@@ -612,9 +612,5 @@ def _approx_chunk(m, am, method, x0, p0, times, states, keep, want_cov, mean, m2
         if status != 0:
             err_state[:] = x
             return -1 - r
-        if r < keep:
-            kept[r] = buf
-        for k in range(sample_idx.shape[0]):
-            samples[r, k, :] = buf[sample_idx[k]]
-        _welford(buf, r + 1.0, mean, m2, cov, want_cov, d1)
+        _collect_run(buf, r, keep, kept, sample_idx, samples, mean, m2, cov, want_cov, d1)
     return states.shape[0]

@@ -54,7 +54,7 @@ from numba import njit
 
 from .. import expr as ex
 from ..errors import UnsupportedFeature
-from ._kernels import _MAX_EVENT_ROUNDS, _all_propensities, _mass_action, _welford
+from ._kernels import _MAX_EVENT_ROUNDS, _all_propensities, _collect_run, _mass_action
 from ._program import _eval
 from ._rng import _exponential, _uniform
 
@@ -744,9 +744,5 @@ def _ensemble_chunk_td(m, td, x0, p0, times, states, keep, want_cov, mean, m2, c
             err_state[:] = x
             return -1 - r
         total += steps
-        if r < keep:
-            kept[r] = buf
-        for k in range(sample_idx.shape[0]):
-            samples[r, k, :] = buf[sample_idx[k]]
-        _welford(buf, r + 1.0, mean, m2, cov, want_cov, d1)
+        _collect_run(buf, r, keep, kept, sample_idx, samples, mean, m2, cov, want_cov, d1)
     return total
