@@ -29,7 +29,14 @@ class UnsupportedFeature(SbmlnoiseError, NotImplementedError):
 
 
 class SimulationError(SbmlnoiseError, RuntimeError):
-    """A numerical backend failed (negative propensity, runaway growth, no convergence)."""
+    """A numerical backend failed (negative propensity, runaway growth, no convergence).
+
+    ``steps_exhausted_at``: the model time at which a stochastic run used up its event cap
+    (``max_steps``), None for other failures -- callers may retry on a shorter window."""
+
+    def __init__(self, message: str = "", *, steps_exhausted_at: float | None = None):
+        super().__init__(message)
+        self.steps_exhausted_at = steps_exhausted_at
 
 
 class StateSpaceTooLarge(SimulationError):

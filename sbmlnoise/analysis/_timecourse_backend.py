@@ -17,7 +17,6 @@ the chemical Langevin equation or the hybrid); ``settings["ssa_method"]`` and
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 
@@ -97,7 +96,7 @@ class TimeCourseBackend(Backend):
             tc = time_course_noise(ctx.net, times, runs=runs, seed=seed, workers=1,
                                    max_events=10.0 * budget, method=method, max_steps=steps)
         except SimulationError as err:
-            reached = _steps_exhausted_at(err)
+            reached = err.steps_exhausted_at
             if reached is None or reached <= 0:
                 raise
             # the propensities grew beyond the initial-state estimate: the window the
@@ -155,19 +154,6 @@ def _runs_by_pilot(ctx: ModelContext, times: np.ndarray, method: str, seed,
         return RUNS, ""
     return runs, (f"{runs} runs (a {PILOT_RUNS}-run pilot took {per_run:.3g} s per run; "
                   f"{seconds:.3g} s allowed)")
-
-
-_STEPS = re.compile(r"more than max_steps reaction events by t=([-+0-9.eE]+)")
-
-
-def _steps_exhausted_at(err: Exception) -> float | None:
-    """The time at which an SSA run hit its per-run event cap (``max_steps``), from the
-    message :func:`sbmlnoise.ssa.ssa` raises; None for any other failure."""
-    m = _STEPS.search(str(err))
-    try:
-        return float(m.group(1)) if m else None
-    except ValueError:
-        return None
 
 
 def fit_to_budget(ctx: ModelContext, t_end: float, max_events: float

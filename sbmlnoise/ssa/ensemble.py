@@ -262,7 +262,8 @@ def raise_failure(net, info, err_state, run=None) -> None:
                               f"{state}; raise max_count= if this is intended")
     if status == 3:
         raise SimulationError(f"ssa: more than max_steps reaction events by t={t:g}{where} "
-                              f"(state {state}); raise max_steps= or shorten the time span")
+                              f"(state {state}); raise max_steps= or shorten the time span",
+                              steps_exhausted_at=float(t))
     if status == 4:
         raise SimulationError(f"ssa: events keep re-triggering each other at t={t:g}{where} "
                               f"(state {state})")
