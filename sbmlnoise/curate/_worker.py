@@ -320,14 +320,15 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
     options = dict(settings.get("analyze_options") or {})
     label = ""
     first = dict(options)
-    if job.get("timeout") and _mole_model(net, settings) is not None:
+    mole = _mole_model(net, settings)  # reads the units once (re-parses the SBML)
+    if job.get("timeout") and mole is not None:
         # leave time (70%) for the cell-scale answer should the model's own size give none
         first["wall_time"] = min(float(first.get("wall_time") or math.inf),
                                  0.3 * float(job["timeout"]))
     try:
         rep = _analyze(net, method=settings.get("method", "auto"), **first)
     except (UnsupportedFeature, SimulationError) as err:  # incl. NoSteadyState, wall time
-        cell = _cell_network(source, net, settings)
+        cell = _cell_network(source, mole, settings)
         if cell is None:
             raise
         cell_net, label = cell
@@ -359,7 +360,7 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
                          "mean": _finite(st.mean[sid]), "variance": _finite(var[sid]),
                          "fano": _finite(fano[sid]), "cv": _finite(cv[sid])})
     if not label:
-        rows += _cell_rows(net, statistics.get("lna"), settings)
+        rows += _cell_rows(mole, statistics.get("lna"), settings)
         if any(r["method"].startswith("lna @") for r in rows):
             result["methods"].append(rows[-1]["method"])
     result["species"] = rows
@@ -417,13 +418,12 @@ def _mole_model(net, settings: dict) -> dict | None:
     return info
 
 
-def _cell_network(source: Path, net, settings: dict):
+def _cell_network(source: Path, info: dict | None, settings: dict):
     """``(network, label)`` for a mole-unit model: at :data:`CELL_VOLUME` when the model's
     own volume is more than 10 times larger; at its own volume with the initial counts
     rounded to whole molecules (``volume=`` rounds them) when it is already cell-sized
     (mole amounts times Avogadro's number are rarely whole: 1000.02 molecules, which no
-    stochastic simulation can start from); else None."""
-    info = _mole_model(net, settings)
+    stochastic simulation can start from); else None. ``info``: :func:`_mole_model`."""
     if info is None:
         return None
     own, target = float(info["volume_litres"]), _target(settings) or CELL_VOLUME
@@ -435,14 +435,13 @@ def _cell_network(source: Path, net, settings: dict):
         return None
 
 
-def _cell_rows(net, lna, settings: dict) -> list[dict]:
+def _cell_rows(info: dict | None, lna, settings: dict) -> list[dict]:
     """Species rows at :data:`CELL_VOLUME` from the stationary LNA at the model's own size:
     at fixed concentrations means and variances of counts both scale with the system size
     (van Kampen), so ``mean' = mean * f``, ``var' = var * f`` with ``f = V_cell / V``,
     the Fano factor is unchanged and ``CV'^2 = CV^2 / f`` (exact within the LNA)."""
     if lna is None or getattr(lna, "time", None) is not None:
         return []
-    info = _mole_model(net, settings)
     target = _target(settings) or CELL_VOLUME
     if info is None or float(info["volume_litres"]) <= 10 * target:
         return []
