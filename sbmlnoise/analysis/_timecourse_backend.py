@@ -163,9 +163,9 @@ def fit_to_budget(ctx: ModelContext, t_end: float, max_events: float
     shorter window (half the budget, as the propensities may grow). A model whose slowest
     relaxation is far beyond its event rate (stiff, or a 1e7 time-unit transient) then
     still gets the noise over the time the budget can simulate, said in the window note."""
-    with np.errstate(all="ignore"):
-        rate = float(np.sum(np.abs(ctx.net.propensities(
-            np.asarray(ctx.net.initial_state, float)))))
+    from ..dynamics._timecourse import initial_event_rate
+
+    rate = initial_event_rate(ctx.net)
     if not math.isfinite(rate) or rate <= 0 or RUNS * rate * t_end <= max_events:
         return RUNS, t_end, ""
     runs = int(max(MIN_RUNS, min(RUNS, max_events / (rate * t_end))))

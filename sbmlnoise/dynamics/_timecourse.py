@@ -262,8 +262,7 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
         raise ValueError(f"time_course_noise: {runs} runs x {len(times)} times x {S} species "
                          f"exceed {MAX_VALUES:.0e} stored values; use fewer runs or times, or "
                          "sn.ssa for streamed moments without jackknife errors")
-    with np.errstate(all="ignore"):
-        rate = float(np.sum(np.abs(net.propensities(np.asarray(net.initial_state, float)))))
+    rate = initial_event_rate(net)
     planned = runs * float(times[-1]) * rate
     exact = method in ("auto", "direct", "sorting")
     if exact and planned > max_events:
@@ -303,6 +302,13 @@ def time_course_noise(net: ReactionNetwork, times=None, runs: int = 1000, *, see
                            lna_sd=lna_sd, lna_valid=lna_valid, lna_valid_until=valid_until,
                            trajectories=x[:max(0, int(keep_trajectories))].copy(),
                            settings=settings)
+
+
+def initial_event_rate(net: ReactionNetwork) -> float:
+    """Total propensity at the initial state (reaction events per model time unit): the
+    quick cost estimate of an exact SSA run before any simulation."""
+    with np.errstate(all="ignore"):
+        return float(np.sum(np.abs(net.propensities(np.asarray(net.initial_state, float)))))
 
 
 #: wall-clock seconds allowed to the time-dependent LNA shown beside the SSA time course
