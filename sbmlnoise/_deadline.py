@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator, TypeVar, cast
 
 from .errors import SimulationError
 
-__all__ = ["GRACE_FRACTION", "GRACE_MIN", "limit", "remaining", "clip", "check",
+__all__ = ["GRACE_FRACTION", "GRACE_MIN", "limit", "remaining", "clip", "check", "past_limit",
            "gmres_callback", "within_wall_time"]
 
 #: share of the wall time granted past it before the hard deadline
@@ -39,6 +39,8 @@ GRACE_MIN = 1.0
 
 _DEADLINE: ContextVar[tuple[float, float]] = ContextVar("sbmlnoise_deadline",
                                                         default=(math.inf, math.inf))
+#: the soft deadline ``start + wall_time`` (the limit itself, before the grace)
+_SOFT: ContextVar[float] = ContextVar("sbmlnoise_soft_deadline", default=math.inf)
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -53,10 +55,18 @@ def limit(wall_time: float | None) -> Iterator[None]:
     hard = time.monotonic() + wall + max(GRACE_FRACTION * wall, GRACE_MIN)
     outer = _DEADLINE.get()
     token = _DEADLINE.set((min(hard, outer[0]), wall if hard < outer[0] else outer[1]))
+    soft = _SOFT.set(min(time.monotonic() + wall, _SOFT.get()))
     try:
         yield
     finally:
+        _SOFT.reset(soft)
         _DEADLINE.reset(token)
+
+
+def past_limit() -> bool:
+    """True once the analysis' wall time itself (not yet its grace) has passed: a loop
+    that can stop with a usable partial result (an ensemble with enough runs) stops here."""
+    return time.monotonic() > _SOFT.get()
 
 
 def remaining() -> float:

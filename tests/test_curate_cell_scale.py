@@ -33,6 +33,12 @@ end
 # and curate adds its exact rescaling to 1 fL (Poisson: Fano 1, CV^2 = 1 / mean).
 PLAIN = EVENT.replace("  E1: at time > 5: k = 2*k\n", "")
 
+# a delayed event whose assignment reads the state at trigger time: the time-dependent LNA
+# cannot carry that covariance, so at its own size (1e17 molecules) nothing answers, and
+# at 1 fL the exact SSA (delayed events) does
+DELAYED = EVENT.replace("  E1: at time > 5: k = 2*k\n",
+                        "  E1: at 0.5 after time > 5: X = 2 * X\n")
+
 
 def _rows(db, model_id):
     conn = sqlite3.connect(str(db))
@@ -49,20 +55,31 @@ def test_mole_unit_models_get_a_cell_scale_answer(tmp_path):
     folder.mkdir()
     (folder / "event.ant").write_text(EVENT, encoding="utf-8")
     (folder / "plain.ant").write_text(PLAIN, encoding="utf-8")
+    (folder / "delayed.ant").write_text(DELAYED, encoding="utf-8")
     db = tmp_path / "c.sqlite"
     res = sn.curate(folder, db=db, timeout=120, workers=1, progress=False)
     by = {m["name"]: m for m in res.models}
-
-    ev = by["event.ant"]
-    assert ev["status"] == "ok", ev
     label = f"{CELL_VOLUME:g} L"
-    assert ev["method"].endswith(f"@ {label}"), ev["method"]
-    assert any("own size" in w for w in ev["warnings"])
     omega = AVOGADRO * CELL_VOLUME
-    exact = 2 * 1e-6 * omega / 1.5
-    mean, fano, _ = _rows(db, ev["id"])[("X", ev["method"])]
-    assert mean == pytest.approx(exact, rel=0.05)
-    assert fano == pytest.approx(1.0, abs=0.2)
+
+    delayed = by["delayed.ant"]
+    assert delayed["status"] == "ok", delayed
+    assert delayed["method"].endswith(f"@ {label}"), delayed["method"]
+    assert any("own size" in w for w in delayed["warnings"])
+
+    # the event model: the time-dependent LNA answers at the model's own size (the event
+    # maps the covariance) and is rescaled to 1 fL; linear network, so the LNA is exact:
+    # after the event X is Poisson with mean 2 k Omega / (g + h) once it has relaxed
+    ev = by["event.ant"]
+    assert ev["status"] == "ok" and ev["method"] == "timecourse", ev
+    rows = _rows(db, ev["id"])
+    mean, fano, cv = rows[("X", f"timecourse @ {label} (rescaled)")]
+    own_mean, own_fano, _ = rows[("X", "timecourse")]
+    assert mean == pytest.approx(own_mean * CELL_VOLUME / 1.0, rel=1e-9)
+    assert fano == pytest.approx(own_fano, rel=1e-9)
+    assert fano == pytest.approx(1.0, rel=1e-3)
+    assert cv == pytest.approx(mean ** -0.5, rel=1e-3)
+    assert mean == pytest.approx(2 * 1e-6 * omega / 1.5, rel=0.05)
 
     plain = by["plain.ant"]
     assert plain["status"] == "ok" and plain["method"] == "lna", plain

@@ -48,7 +48,9 @@ class TimeCourseBackend(Backend):
         if not _lna_scale(ctx):
             refusal = _ssa_refusal(ctx)
             if refusal:
-                return Refusal(refusal)
+                lna_refusal = _course_refusal(ctx)
+                if lna_refusal:
+                    return Refusal(f"{refusal}; time-dependent LNA: {lna_refusal}")
         if request.time is None and state.statistics and not request.strict:
             return Refusal("not needed: a stationary method answered", quiet=True)
         return None
@@ -65,6 +67,10 @@ class TimeCourseBackend(Backend):
         times = np.linspace(0.0, t_end, N_TIMES)
         if _lna_scale(ctx):
             return _lna_course(ctx, times, why, state)
+        refusal = _ssa_refusal(ctx)
+        if refusal:
+            return _lna_course(ctx, times, why, state,
+                               because=f"the exact SSA cannot simulate this model ({refusal})")
         budget = event_budget(request)
         if _time_dependent(ctx):  # only the exact direct method simulates these
             method, reason = "direct", ("time-dependent rates, rate rules or delays: the "
@@ -78,14 +84,18 @@ class TimeCourseBackend(Backend):
             if t_fit < t_end:
                 fast = float(ctx.scales.get("fast") or 0.0)
                 if t_fit < 0.1 * fast:
-                    raise SimulationError(
-                        f"time course: the event budget allows the exact SSA only to t="
-                        f"{t_fit:.3g} ({note}), below a tenth of the fastest relaxation time "
-                        f"({fast:.3g}); the copy numbers are too large for an exact simulation")
+                    return _lna_course(
+                        ctx, times, why, state,
+                        because=(f"the event budget allows the exact SSA only to t="
+                                 f"{t_fit:.3g} ({note}), below a tenth of the fastest "
+                                 f"relaxation time ({fast:.3g}): the copy numbers are too "
+                                 "large for an exact simulation"))
                 t_end, why = t_fit, f"{why}, cut to t={t_fit:.4g} by the event budget ({note})"
                 times = np.linspace(0.0, t_end, N_TIMES)
         elif method in ("tau_leap", "cle", "hybrid"):
             runs, note = _runs_by_pilot(ctx, times, method, request.child_seed(3), budget)
+            if runs == 0:
+                return _lna_course(ctx, times, why, state, because=note)
             if note:
                 why = f"{why}; {note}"
         seed = request.child_seed(2)
@@ -107,14 +117,16 @@ class TimeCourseBackend(Backend):
             times = np.linspace(0.0, t_end, N_TIMES)
             tc = time_course_noise(ctx.net, times, runs=runs, seed=seed, workers=1,
                                    max_events=10.0 * budget, method=method, max_steps=steps)
+        if tc.settings.get("stopped_early"):
+            why = f"{why}; {tc.settings['stopped_early']}"
         tc.settings.update(window=why, method_reason=reason)
         state.artifacts["time_course"] = tc
         return statistics_at_end(tc)
 
 
-#: fewest runs of a time-course ensemble cut to fit the event budget (delete-a-group
-#: jackknife errors stay meaningful: about 14% on a variance)
-MIN_RUNS = 100
+#: fewest runs of a time-course ensemble cut to fit the event budget or stopped by the wall
+#: time (delete-a-group jackknife errors stay meaningful: about 14% on a variance)
+MIN_RUNS = 100  # = dynamics._timecourse.MIN_RUNS (the runs an ensemble stopped early keeps)
 #: runs of the pilot ensemble that times an approximate method
 PILOT_RUNS = 20
 #: CPU seconds an approximate time-course ensemble may take (within the analysis deadline)
@@ -149,6 +161,10 @@ def _runs_by_pilot(ctx: ModelContext, times: np.ndarray, method: str, seed,
         return RUNS, ""
     per_run = (_time.process_time() - started) / PILOT_RUNS
     seconds = min(APPROX_SECONDS, 0.5 * remaining())
+    if per_run * MIN_RUNS > seconds:
+        return 0, (f"{MIN_RUNS} runs of the {method} would take about "
+                   f"{per_run * MIN_RUNS:.3g} s (a {PILOT_RUNS}-run pilot), beyond the "
+                   f"{seconds:.3g} s allowed")
     runs = runs_for_seconds(per_run, seconds)
     if runs >= RUNS:
         return RUNS, ""
@@ -189,26 +205,96 @@ def _lna_scale(ctx: ModelContext) -> bool:
     counts = np.abs(ctx.net.initial_state)
     moving = counts[counts > 0]
     return bool(moving.size and float(np.min(moving)) > LNA_COUNTS
-                and not ctx.net.events)
+                and (not ctx.net.events or _course_refusal(ctx) is None))
 
 
-def _lna_course(ctx: ModelContext, times: np.ndarray, why: str,
-                state: RunState) -> NoiseStatistics:
-    """The time-dependent LNA over the window (valid at these copy numbers: relative
-    fluctuations of order 1/sqrt(counts)); its last time point is the answer."""
+def _course_refusal(ctx: ModelContext) -> str | None:
+    """Why the time-dependent LNA cannot run the model (None when it can)."""
+    from ..lna._course import course_refusal
+    return course_refusal(ctx.net)
+
+
+#: fewest molecules (median over the species that change) for the LNA fallback: below it
+#: the fluctuations are not small against the mean and the Gaussian approximation fails
+LNA_MIN_COUNTS = 10.0
+
+
+def _lna_course(ctx: ModelContext, times: np.ndarray, why: str, state: RunState,
+                because: str | None = None) -> NoiseStatistics:
+    """The time-dependent LNA over the window; its last time point is the answer.
+
+    Without ``because``, every species has more than :data:`LNA_COUNTS` molecules (relative
+    fluctuations of order 1/sqrt(counts), the LNA's error negligible). With it, the LNA
+    answers because the stochastic simulation cannot (``because`` says why): then the
+    course must keep its species at :data:`LNA_MIN_COUNTS` molecules or more and its
+    means non-negative, else the model gets no noise answer (an error says which
+    species)."""
     from ..lna import lna
     from .._deadline import clip
 
-    course = lna(ctx.net, t=times, emre=False, max_seconds=clip(LNA_SECONDS))
+    if because is None:
+        course = lna(ctx.net, t=times, emre=False, max_seconds=clip(LNA_SECONDS))
+    else:
+        from ..lna._course import CV_VALID
+        from ..lna._lna import lna_course
+        course = lna_course(ctx.net, times, max_seconds=clip(LNA_SECONDS), stop_invalid=True)
+        _check_lna_course(ctx, course)
+        stopped = course.settings.get("stopped_at")
+        fast = float(ctx.scales.get("fast") or 0.0)
+        if course.settings.get("cut"):
+            if float(course.times[-1]) < fast:
+                raise SimulationError(f"the time-dependent LNA: {course.settings['cut']}, "
+                                      f"before the fastest relaxation time ({fast:.3g})")
+            why = f"{why}; {course.settings['cut']}"
+        if stopped is not None and float(course.times[-1]) < fast:
+            from ..errors import UnsupportedFeature
+            raise UnsupportedFeature(
+                f"the time-dependent LNA stops being valid at t={stopped:.4g} (a species' CV "
+                f"exceeds {CV_VALID:g}), before the fastest relaxation time ({fast:.3g}): no "
+                "noise answer at this system size", feature="LNA validity")
+        if stopped is not None:
+            why = (f"{why}; the LNA stops being valid at t={stopped:.4g} (a species' CV "
+                   f"exceeds {CV_VALID:g}), so the statistics are at t="
+                   f"{float(course.times[-1]):.4g}")
     state.artifacts["lna_time_course"] = course
     st = course.at(-1)
     settings = dict(st.settings)
-    settings.update(window=why, source="time course",
-                    approximation=("time-dependent linear noise approximation from the initial "
-                                   f"state: every species has more than {LNA_COUNTS:.0e} "
-                                   "molecules, where the LNA's relative error is negligible"))
+    base = settings.get("approximation") or (
+        "time-dependent linear noise approximation from the initial state")
+    if because is None:
+        reason = (f"every species has more than {LNA_COUNTS:.0e} molecules, where the LNA's "
+                  "relative error is negligible")
+    else:
+        reason = f"{because}; valid while counts are large and fluctuations small"
+    settings.update(window=why, source="time course", approximation=f"{base}: {reason}")
     return NoiseStatistics(mean=st.mean, covariance=st.covariance, method="timecourse:lna",
                            settings=settings, stderr=None, time=st.time, extra=st.extra)
+
+
+def _check_lna_course(ctx: ModelContext, course) -> None:
+    """Refuse an LNA course that no honest reading supports: a mean that goes negative
+    (the model's laws leave their domain) or species that change with too few molecules."""
+    from ..errors import UnsupportedFeature
+
+    mean = np.asarray(course.mean, dtype=float)
+    ids = list(course.mean.columns)
+    scale = float(np.max(np.abs(mean))) if mean.size else 0.0
+    low = float(np.min(mean)) if mean.size else 0.0
+    if low < -max(1.0, 1e-6 * scale):
+        k, i = np.unravel_index(int(np.argmin(mean)), mean.shape)
+        raise SimulationError(
+            f"the rate equations drive species '{ids[i]}' negative ({low:.3g} molecules at "
+            f"t={float(course.times[k]):.4g}): its kinetic laws are not valid at low amounts, "
+            "so no noise answer")
+    moved = np.ptp(mean, axis=0) > 0
+    if np.any(moved):
+        typical = float(np.median(np.max(np.abs(mean[:, moved]), axis=0)))
+        if typical < LNA_MIN_COUNTS:
+            raise UnsupportedFeature(
+                f"the time-dependent LNA needs many molecules, but the species that change "
+                f"have a median of {typical:.3g} at system size {ctx.net.system_size:g} "
+                "(amounts are not molecule counts?): pass a volume (sn.load(..., "
+                "volume=)) or system_size", feature="system size")
 
 
 def _time_dependent(ctx: ModelContext) -> bool:
@@ -218,13 +304,24 @@ def _time_dependent(ctx: ModelContext) -> bool:
 
 def _ssa_refusal(ctx: ModelContext) -> str | None:
     """Why the exact SSA cannot simulate this model (None when it can: also with
-    time-dependent rates, rate rules on parameters, delayed events and delays)."""
-    if not _time_dependent(ctx):
-        return ctx.stochastic_reason
+    time-dependent rates, rate rules on parameters, delayed events and delays). Initial
+    amounts that are not whole molecules at the network's system size are a reason too."""
     from .._summary import first_line
-    from ..ssa import ssa_refusal
-    err = ssa_refusal(ctx.net)
-    return None if err is None else first_line(err)
+    from ..errors import ModelError
+    from ..ssa._model import initial_counts
+
+    if not _time_dependent(ctx):
+        reason = ctx.stochastic_reason
+    else:
+        from ..ssa import ssa_refusal
+        err = ssa_refusal(ctx.net)
+        reason = None if err is None else first_line(err)
+    if reason is None:
+        try:
+            initial_counts(ctx.net)
+        except ModelError as err:
+            return first_line(err)
+    return reason
 
 
 def window(ctx: ModelContext, request: Request) -> tuple[float, str]:
@@ -234,11 +331,36 @@ def window(ctx: ModelContext, request: Request) -> tuple[float, str]:
     if request.time is not None and request.time > 0:
         return float(request.time), "the requested time"
     period = ctx.scales.get("period")
-    if ctx.unstable and period:
-        return 10.0 * float(period), "10 periods of the rate equations' leading rotation"
     slow = float(ctx.scales["slow"])
-    where = "the stable steady state" if ctx.steady_state is not None else "the initial state"
-    return 5.0 * slow, f"5 slowest relaxation times at {where}"
+    if ctx.unstable and period:
+        t_end, why = 10.0 * float(period), "10 periods of the rate equations' leading rotation"
+    else:
+        where = ("the stable steady state" if ctx.steady_state is not None else
+                 "the initial state")
+        t_end, why = 5.0 * slow, f"5 slowest relaxation times at {where}"
+    last = _last_time_trigger(ctx.net)
+    if last is not None and last + 5.0 * slow > t_end:
+        t_end = last + 5.0 * slow
+        why = (f"{why}, extended to 5 slowest relaxation times after the last time-triggered "
+               f"event (t={last:g})")
+    return t_end, why
+
+
+def _last_time_trigger(net) -> float | None:
+    """The latest time at which a trigger of the form ``time >= value`` switches (a
+    stimulus), or None."""
+    from ..errors import SbmlnoiseError
+    from ..ssa._model import _time_breakpoints
+
+    values = {p.id: float(p.value) for p in net.parameters}
+    found: list[float] = []
+    for e in net.events:
+        try:
+            found += _time_breakpoints(e.trigger, values, e.id)
+        except SbmlnoiseError:
+            continue
+    found = [t for t in found if math.isfinite(t) and t > 0]
+    return max(found) if found else None
 
 
 def statistics_at_end(tc) -> NoiseStatistics:

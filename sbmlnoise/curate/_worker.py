@@ -328,7 +328,8 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
     try:
         rep = _analyze(net, method=settings.get("method", "auto"), **first)
     except (UnsupportedFeature, SimulationError) as err:  # incl. NoSteadyState, wall time
-        cell = _cell_network(source, mole, settings)
+        cell = _cell_network(source, mole, settings) or _whole_network(source, net, mole,
+                                                                       settings)
         if cell is None:
             raise
         cell_net, label = cell
@@ -338,8 +339,7 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
         rep = _analyze(cell_net, method=settings.get("method", "auto"), **options)
         result["warnings"].append(one_line(
             f"no noise answer at the model's own size ({_scale_note(net)}): "
-            f"{one_line(err, 200)}; answered at the cell-scale volume {label} instead "
-            "(docs/curate.md)", 400))
+            f"{one_line(err, 200)}; answered at {label} instead (docs/curate.md)", 400))
         net = cell_net
     timings["analyze"] = time.perf_counter() - t
 
@@ -360,9 +360,10 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
                          "mean": _finite(st.mean[sid]), "variance": _finite(var[sid]),
                          "fano": _finite(fano[sid]), "cv": _finite(cv[sid])})
     if not label:
-        rows += _cell_rows(mole, statistics.get("lna"), settings)
-        if any(r["method"].startswith("lna @") for r in rows):
-            result["methods"].append(rows[-1]["method"])
+        cell_rows = _cell_rows(mole, *_lna_statistics(statistics), settings)
+        if cell_rows:
+            rows += cell_rows
+            result["methods"].append(cell_rows[-1]["method"])
     result["species"] = rows
 
     t = time.perf_counter()
@@ -435,18 +436,74 @@ def _cell_network(source: Path, info: dict | None, settings: dict):
         return None
 
 
-def _cell_rows(info: dict | None, lna, settings: dict) -> list[dict]:
-    """Species rows at :data:`CELL_VOLUME` from the stationary LNA at the model's own size:
-    at fixed concentrations means and variances of counts both scale with the system size
-    (van Kampen), so ``mean' = mean * f``, ``var' = var * f`` with ``f = V_cell / V``,
-    the Fano factor is unchanged and ``CV'^2 = CV^2 / f`` (exact within the LNA)."""
-    if lna is None or getattr(lna, "time", None) is not None:
+#: largest relative change of a species' initial amount that rounding to whole molecules
+#: at the model's own size may make (else the amounts are read at the cell scale)
+ROUNDING = 0.01
+#: molecules per amount unit of a model without substance units whose amounts are not
+#: molecule counts: one micromolar in a cell of :data:`CELL_VOLUME` (602), scaled to the
+#: run's ``cell_volume``
+AVOGADRO = 6.02214076e23
+
+
+def _whole_network(source: Path, net, mole: dict | None, settings: dict):
+    """``(network, label)`` for a model that is not in mole units (item units or none)
+    whose initial amounts are not whole molecules, the user having fixed no size: at its
+    own size with the counts rounded when that moves no changing species by more than
+    :data:`ROUNDING`; else with the amounts read as micromolar in a cell of the run's
+    ``cell_volume`` (``N_A x 1e-6 x V`` molecules per unit, 602 at 1 fL), counts rounded.
+    None when the counts are whole already, or a size was given."""
+    from ..errors import ModelError as _ModelError
+    from ..ssa._model import initial_counts
+    from ..ssa.approx import scaled_network
+
+    if mole is not None or settings.get("volume") is not None or \
+            settings.get("system_size") is not None or not _target(settings):
+        return None
+    try:
+        initial_counts(net)
+        return None
+    except _ModelError:
+        pass
+    x0 = np.asarray(net.initial_state, dtype=float)
+    changed = np.any(np.asarray(net.stoichiometry) != 0, axis=1) & (x0 != 0)
+    change = np.abs(np.rint(x0) - x0)[changed] / np.abs(x0[changed])
+    try:
+        if not change.size or float(np.max(change)) <= ROUNDING:
+            return (scaled_network(net, 1.0),
+                    "own size, initial counts rounded to whole molecules")
+        omega = AVOGADRO * 1e-6 * float(_target(settings) or CELL_VOLUME)
+        big = _load(source, system_size=omega)
+        return (scaled_network(big, 1.0),
+                f"amounts read as uM in {float(_target(settings) or CELL_VOLUME):g} L "
+                f"({omega:.4g} molecules per unit, whole molecules)")
+    except (ModelError, UnsupportedFeature):
+        return None
+
+
+def _lna_statistics(statistics: dict) -> tuple[str, object]:
+    """``(name, statistics)`` of the LNA answer to rescale: the stationary LNA, else a
+    time-dependent LNA course (``timecourse:lna``); ``("", None)`` when there is none."""
+    if "lna" in statistics and getattr(statistics["lna"], "time", None) is None:
+        return "lna", statistics["lna"]
+    for name, st in statistics.items():
+        if str(getattr(st, "method", "")) == "timecourse:lna":
+            return str(name), st
+    return "", None
+
+
+def _cell_rows(info: dict | None, name: str, lna, settings: dict) -> list[dict]:
+    """Species rows at :data:`CELL_VOLUME` from the LNA at the model's own size (stationary,
+    or a time course at its last time): at fixed concentrations means and variances of
+    counts both scale with the system size (van Kampen), so ``mean' = mean * f``,
+    ``var' = var * f`` with ``f = V_cell / V``, the Fano factor is unchanged and
+    ``CV'^2 = CV^2 / f`` (exact within the LNA)."""
+    if lna is None:
         return []
     target = _target(settings) or CELL_VOLUME
     if info is None or float(info["volume_litres"]) <= 10 * target:
         return []
     f = target / float(info["volume_litres"])
-    key = f"lna @ {target:g} L (rescaled)"
+    key = f"{name} @ {target:g} L (rescaled)"
     rows = []
     for sid in lna.mean.index:
         mean, var = _finite(lna.mean[sid]), _finite(lna.variance[sid])

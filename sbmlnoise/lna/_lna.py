@@ -114,7 +114,10 @@ def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
         ``t=None`` and the rate equations have no stable steady state (e.g. an
         oscillator); the message lists the eigenvalues. Use ``sn.lna(net, t=times)``.
     UnsupportedFeature
-        The model has events.
+        The stationary LNA (``t=None``) of a model with events or rate rules; the
+        time-dependent LNA of a model with algebraic rules, fast reactions, delays or
+        changing stoichiometry (:mod:`sbmlnoise.lna._course` lists what it carries: rate
+        rules as states, events mapping the covariance, time in the laws).
 
     Notes
     -----
@@ -131,6 +134,15 @@ def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
     >>> round(float(st.psd("X", [0.0]).iloc[0]), 12)  # 2k/g^2
     5.0
     """
+    if t is not None and (net.events or net.continuous_features()):
+        # rate rules, events: the extended time-dependent LNA (rule variables in the state,
+        # covariance mapped through event assignments), which says what it cannot run
+        times = np.atleast_1d(np.asarray(t, dtype=float)).ravel()
+        single = np.ndim(t) == 0
+        if single:
+            times = np.array([0.0, float(times[0])]) if times[0] > 0 else np.array([0.0])
+        course = lna_course(net, times, max_seconds=max_seconds)
+        return course.at(-1) if single else course
     if net.continuous_features():  # rate/algebraic rules, fast reactions, delays
         net.require_stochastic("lna")
     if net.events:
@@ -149,6 +161,18 @@ def lna(net: ReactionNetwork, *, t=None, emre: bool = True, rtol: float = 1e-8,
                             method=method, max_seconds=max_seconds).at(-1)
     return _time_course(net, times.ravel(), emre=emre, rtol=rtol, atol=atol, method=method,
                         max_seconds=max_seconds)
+
+
+def lna_course(net: ReactionNetwork, times, *, rtol: float = 1e-6, atol: float | None = None,
+               max_seconds: float | None = None, stop_invalid: bool = False) -> "LNATimeCourse":
+    """The time-dependent LNA with rate rules as states, events mapping the covariance and
+    time in the laws (:mod:`sbmlnoise.lna._course`, which documents the method, its
+    parameters and what it refuses), as an :class:`LNATimeCourse`."""
+    from ._course import course_arrays
+
+    t, mean, cov, settings, warnings = course_arrays(
+        net, times, rtol=rtol, atol=atol, max_seconds=max_seconds, stop_invalid=stop_invalid)
+    return LNATimeCourse(net, t, mean, cov, None, settings, warnings)
 
 
 # =========================================================================== helpers

@@ -327,10 +327,20 @@ def _check_integer(net) -> None:
 
 
 def initial_counts(net) -> np.ndarray:
-    """``net.initial_state`` as whole molecule counts (float64)."""
+    """``net.initial_state`` as whole molecule counts (float64). A species that nothing
+    changes (no reaction, event or rule: a boundary stimulus, a fixed enzyme level) is a
+    parameter of the propensities, not a molecule count, and keeps its value as given."""
     x0 = np.asarray(net.initial_state, dtype=float)
     rounded = np.rint(x0)
     bad = np.abs(x0 - rounded) > 1e-6 * np.maximum(1.0, np.abs(x0))
+    if bad.any():
+        changed = np.any(np.asarray(net.stoichiometry) != 0, axis=1)
+        targets = {v for e in net.events for v, _ in e.assignments}
+        targets |= {v for v, _ in net.rate_rules}
+        fixed = np.array([not changed[i] and sid not in targets
+                          for i, sid in enumerate(net.species_ids)], dtype=bool)
+        rounded = np.where(fixed, x0, rounded)
+        bad &= ~fixed
     if bad.any():
         i = int(np.argmax(bad))
         raise ModelError(f"ssa: initial count of species '{net.species_ids[i]}' is "

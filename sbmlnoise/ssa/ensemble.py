@@ -21,7 +21,7 @@ from .approx import APPROX_METHODS, approx_settings, build_approx_model, resolve
     run_approx_chunk
 from ._select import METHODS, select_method  # noqa: F401  (SSA variants by name; re-exported)
 from ..importer._tellurium import accepts_model
-from .._deadline import check as check_deadline
+from .._deadline import check as check_deadline, past_limit
 
 #: runs per chunk; fixed so results do not depend on the number of workers
 CHUNK_RUNS = 64
@@ -436,17 +436,17 @@ def _executor(problem, chunks, workers, client):
     return _ordered(chunks, submit, window=4 * n_workers), n_workers, executor
 
 
-def _collect(net, results, executor, progress):
+def _collect(net, results, executor, progress, min_runs: int | None = None):
     """Merge chunk results in order; returns (acc, kept parts, events, samples, counters,
-    fast_time)."""
+    fast_time, runs done when stopped early by the deadline or None)."""
     acc = None
     kept_parts, sample_parts = [], []
     events = 0.0
     done = 0
     counters = fast_time = None
+    stopped = None
     try:
         for res in results:
-            check_deadline(f"ssa: the ensemble after {done} runs")
             if res[0] == "error":
                 _, run, info, err_state = res
                 raise_failure(net, info, err_state, run)
@@ -470,17 +470,23 @@ def _collect(net, results, executor, progress):
             done += n
             if progress:
                 progress(done)
+            # before the next chunk runs (a lazy generator with one worker): with enough
+            # runs, stop at the wall time itself and keep them; else at the hard deadline
+            if min_runs is not None and done >= min_runs and past_limit():
+                stopped = done
+                break
+            check_deadline(f"ssa: the ensemble after {done} runs")
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-    return acc, kept_parts, events, sample_parts, counters, fast_time
+    return acc, kept_parts, events, sample_parts, counters, fast_time, stopped
 
 
 @accepts_model
 def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=None,
         client=None, covariance=False, keep_trajectories=0, max_count=DEFAULT_MAX_COUNT,
         max_steps=DEFAULT_MAX_STEPS, progress=None, distributions=None, validate=False,
-        **approx_options) -> EnsembleResult:
+        min_runs=None, **approx_options) -> EnsembleResult:
     """Ensemble of stochastic simulations of ``net``: exact (Gillespie 1977) or, for large
     copy numbers, tau-leaping, the chemical Langevin equation or a hybrid method.
 
@@ -536,6 +542,11 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
         Approximate methods only: rerun the exact SSA and the approximation at a system
         size small enough for the exact SSA (at most about 2e6 events) and report the
         comparison in ``settings["validation"]`` (table in ``extra["validation"]``).
+    min_runs : int, optional
+        Inside an analysis with a wall-time limit (:mod:`sbmlnoise._deadline`): when the
+        limit passes after at least this many runs, return the runs finished (their count
+        in ``settings["runs"]``, the reason in ``settings["stopped_early"]``) instead of
+        raising. Default: raise.
     **approx_options
         ``epsilon`` (0.03), ``n_critical`` (10), ``ssa_factor`` (10), ``n_ssa_steps``
         (100), ``lambda_fast`` (10), ``n_fast`` (100), ``fast`` ("cle" or "ode") -- see
@@ -564,13 +575,21 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
                                            covariance, max_count, max_steps, distributions,
                                            approx_options)
     approx = problem.approx_model is not None
-    chunks = [(s, min(s + CHUNK_RUNS, runs)) for s in range(0, runs, CHUNK_RUNS)]
+    # the deadline is checked between chunks: an ensemble that may stop early (inside an
+    # analysis) uses smaller ones (chunking changes the moments' rounding, not the runs)
+    size = CHUNK_RUNS if min_runs is None else max(4, min(CHUNK_RUNS, runs // 25))
+    chunks = [(s, min(s + size, runs)) for s in range(0, runs, size)]
     started = _time.perf_counter()
     results, used_workers, executor = _executor(problem, chunks, workers, client)
-    acc, kept_parts, events, sample_parts, counters, fast_time = _collect(
-        net, results, executor, progress)
-    settings = _settings(net, problem, variant, reason, opts, seed, runs, used_workers,
-                         events, _time.perf_counter() - started, counters, fast_time)
+    acc, kept_parts, events, sample_parts, counters, fast_time, stopped = _collect(
+        net, results, executor, progress, min_runs)
+    settings = _settings(net, problem, variant, reason, opts, seed, stopped or runs,
+                         used_workers, events, _time.perf_counter() - started, counters,
+                         fast_time)
+    settings["chunk_runs"] = size
+    if stopped is not None:
+        settings["stopped_early"] = (f"{stopped} of {runs} runs: the analysis reached its "
+                                     "wall-time limit (min_runs reached)")
     samples = (np.concatenate(sample_parts, axis=0) if sample_parts else None)
     result = _result(net, times, acc, kept_parts, covariance, settings, variant.name,
                      samples, problem.sample_idx)

@@ -1,0 +1,559 @@
+"""Time-dependent LNA of models that move: rate rules, events and time in the laws.
+
+The plain time-dependent LNA (:func:`sbmlnoise.lna` with ``t=``) integrates the mean and
+covariance of the species alone. Curated models also carry
+
+* **rate rules** on parameters, compartment sizes or (boundary) species -- a membrane
+  potential, a gating variable, a species written as an ODE. They are deterministic
+  variables, but they respond to the molecule-number fluctuations of the species they read,
+  and the species respond to them. The LNA of this piecewise-deterministic process takes
+  them into the state: with ``z = (species amounts, rate-rule variables)``,
+
+      dz/dt = F(z, t) = (N v(z, t), f(z, t)),
+      dC/dt = A C + C A^T + D,   A = dF/dz,   D = (1/Omega) N diag(|v|) N^T  (0 elsewhere),
+
+  ``C`` the covariance of ``z`` in model units (species amounts; counts^2 = Omega^2 C).
+  The species have the usual van Kampen noise; a rate-rule variable has none of its own
+  (zero rows of ``D``) and inherits the species' fluctuations through ``A``. Exact
+  symbolic derivatives (:func:`sbmlnoise.expr.diff`) of every channel rate and rule.
+* **events**, which reset the mean and map the covariance through the Jacobian ``G`` of
+  their assignments: ``z+ = g(z-)``, ``C+ = G C- G^T`` (a species set to a constant loses
+  its variance; ``X = X + 5`` keeps it). The events fire when the *mean* meets the trigger
+  (the rate equations' own event handling, :mod:`sbmlnoise.ode._events`, decides when and
+  which). Events triggered by time alone (``time >= 300``, the common stimulus) fire at
+  the same instant in every cell, so this is exact within the LNA; for a trigger on a
+  species the spread of firing times across cells is not represented (stated in the
+  result's ``approximation``).
+* **time** in kinetic laws and rules, **non-integer stoichiometry** and **non-whole
+  amounts**: the LNA is a diffusion approximation in continuous amounts and needs none of
+  the exact SSA's whole molecules.
+
+Validity: the LNA is the first order of the system-size expansion (van Kampen 1992;
+Elf & Ehrenberg 2003, doi:10.1101/gr.1196503); it needs every fluctuating species to have
+many molecules and the fluctuations to stay small against the mean. For an oscillator the
+phase diffuses and the LNA variance grows without bound: it is valid while the standard
+deviation is small against the oscillation's amplitude. :func:`~sbmlnoise.lna._lna.lna_course` reports the
+first time a species' coefficient of variation exceeds :data:`CV_VALID`
+(``settings["valid_until"]``).
+
+Not handled (refused with the element named): algebraic rules, fast reactions,
+``delay()``, stoichiometries that change, delayed events whose assignments read the state
+at trigger time, and events that set a constant parameter from the state.
+"""
+
+from __future__ import annotations
+
+import math
+import time as _wall
+
+import numpy as np
+
+from .. import expr as ex
+from .._blas import single_threaded_blas
+from ..errors import SimulationError, UnsupportedFeature
+from ..network import ReactionNetwork
+
+#: coefficient of variation beyond which the LNA is reported as no longer valid ...
+CV_VALID = 0.5
+#: ... for species with at least this many molecules (a Poisson CV of 0.1; a species of a
+#: few molecules has a large CV without the expansion failing: the LNA's moments of a
+#: first-order network are exact at any count)
+VALID_MIN_COUNT = 100.0
+#: extended states beyond which the covariance is stepped apart from the mean (:func:`_integrate_split`)
+SPARSE_FROM = 8
+
+
+def course_refusal(net: ReactionNetwork) -> str | None:
+    """Why :func:`course_arrays` cannot run ``net`` (None when it can)."""
+    for v in net.algebraic_variables:
+        return f"'{v}' is determined by an algebraic rule (a constraint, not an LNA state)"
+    for f in net.fast_reactions:
+        return f"reaction '{f.id}' is fast (kept at equilibrium)"
+    if net.has_delays:
+        return "delay() in the model: a delay equation has no LNA here"
+    for v, _, _ in net.variable_stoichiometry:
+        return f"the stoichiometry '{v}' changes with time"
+    moving = set(net.species_ids) | set(net.ode_extra_ids)
+    kinds = {p.id: p.kind for p in net.parameters}
+    extra = set(net.ode_extra_ids)
+    for e in net.events:
+        for var, tree in e.assignments:
+            reads_state = bool(ex.symbols(tree) & moving)
+            if kinds.get(var) == "stoichiometry":
+                return f"event '{e.id}' changes the stoichiometry '{var}'"
+            if e.delay is not None and e.use_values_from_trigger_time and reads_state:
+                return (f"event '{e.id}' is delayed and assigns '{var}' a value of the state "
+                        "at trigger time (its covariance with the later state is not carried)")
+            if var not in net.species_index and var not in extra and reads_state:
+                return (f"event '{e.id}' sets the parameter '{var}' from the fluctuating state "
+                        "(it would become a random variable the LNA does not carry)")
+    return None
+
+
+class _Extended:
+    """Compiled rates, rules and exact derivatives over the extended state
+    ``z = (species amounts, rate-rule/extra variables)`` of the rate equations."""
+
+    def __init__(self, net: ReactionNetwork, model) -> None:
+        from ._model import problem
+
+        self.net = net
+        self.model = model
+        slots = model.slots
+        n_x = model.n_x
+        self.n_x = n_x
+        prob = problem(net)
+        channels = prob.channels
+        self.n_c = len(channels)
+        stoich = np.zeros((n_x, self.n_c))
+        stoich[:net.n_species] = prob.stoichiometry
+        self.stoich = stoich
+        self.split = prob.split
+        self.unsplit = prob.unsplit_reversible
+        variables = {name for name, (arr, _) in slots.items() if arr == "x"}
+        rules = [(slots[v][1], tree) for v, tree in net.rate_rules]
+        self.rr_index = np.array([i for i, _ in rules], dtype=np.intp)
+        rates = [c.rate for c in channels]
+        self._rates = ex.compile_vector(rates, slots, net.id + ".lna_course_rates")
+        self._rules = ex.compile_vector([t for _, t in rules], slots, net.id + ".lna_course_rules")
+        self._dv, self._dv_idx = self._derivatives(rates, variables, slots, "dv")
+        self._df, self._df_idx = self._derivatives([t for _, t in rules], variables, slots,
+                                                   "df")
+        self.n_rules = len(rules)
+
+    def _derivatives(self, trees, variables, slots, what):
+        rows, cols, exprs = [], [], []
+        for r, tree in enumerate(trees):
+            for name in sorted(ex.symbols(tree) & variables):
+                d = ex.diff(tree, name)
+                if d != ex.ZERO:
+                    rows.append(r)
+                    cols.append(slots[name][1])
+                    exprs.append(d)
+        func = ex.compile_vector(exprs, slots, f"{self.net.id}.lna_course_{what}")
+        return func, (np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp))
+
+    def evaluate(self, z: np.ndarray, p: np.ndarray, t: float):
+        """``(F, A, v)``: drift, its Jacobian and the channel rates at ``(z, p, t)``."""
+        v = np.zeros(self.n_c)
+        dv = np.zeros(len(self._dv_idx[0]))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self._rates(z, p, t, v)
+            self._dv(z, p, t, dv)
+            a = np.zeros((self.n_x, self.n_x))
+            jv = np.zeros((self.n_c, self.n_x))
+            jv[self._dv_idx] = dv
+            drift = self.stoich @ v
+            a += self.stoich @ jv
+            if self.n_rules:
+                f = np.zeros(self.n_rules)
+                df = np.zeros(len(self._df_idx[0]))
+                self._rules(z, p, t, f)
+                self._df(z, p, t, df)
+                jf = np.zeros((self.n_rules, self.n_x))
+                jf[self._df_idx] = df
+                drift[self.rr_index] += f
+                a[self.rr_index] += jf
+        return drift, a, v
+
+
+def _event_jacobian(net: ReactionNetwork, model, k: int, z: np.ndarray, p: np.ndarray,
+                    t: float) -> np.ndarray:
+    """``G = d z+ / d z-`` of event ``k``'s assignments at the state before it."""
+    slots = model.slots
+    g = np.eye(model.n_x)
+    variables = {name for name, (arr, _) in slots.items() if arr == "x"}
+    values = dict(zip(model.slots_names, z))
+    values.update((pid, float(p[i])) for i, pid in enumerate(net.parameter_ids)
+                  if pid not in values)
+    values[ex.TIME] = t
+    for var, tree in model.events[k].assignments:
+        arr, index = slots[var]
+        if arr != "x":
+            continue
+        row = np.zeros(model.n_x)
+        for name in ex.symbols(tree) & variables:
+            row[slots[name][1]] = ex.evaluate(ex.diff(tree, name), values)
+        g[index] = row
+    return g
+
+
+def _segments(net: ReactionNetwork, times: np.ndarray, rtol: float, atol: float,
+              wall_time: float | None):
+    """Run the rate equations with events once and return ``(model, firings)``: per event
+    execution ``(t, k, z_before, p_before, z_after, p_after)`` in execution order."""
+    from ..ode._events import _EventModel, _Run
+
+    model = _EventModel(net)
+    run = _Run(model, times, rtol, atol, "LSODA", wall_time, 0)
+    firings: list = []
+    plain_apply = model.apply
+
+    def apply(k, values, x, p):
+        before = (x.copy(), p.copy())
+        plain_apply(k, values, x, p)
+        firings.append((run.t, int(k), before[0], before[1], x.copy(), p.copy()))
+
+    model.apply = apply  # type: ignore[method-assign]
+    if net.events:
+        run.run()
+    return model, firings
+
+
+def _invalid(z: np.ndarray, c: np.ndarray, net: ReactionNetwork, omega: float) -> bool:
+    """A species with at least :data:`VALID_MIN_COUNT` molecules has a CV above
+    :data:`CV_VALID` (its fluctuations are no longer small against its mean)."""
+    n_s = net.n_species
+    mean = omega * z[:n_s]
+    sd = omega * np.sqrt(np.clip(np.diagonal(c)[:n_s], 0.0, None))
+    counted = mean >= VALID_MIN_COUNT
+    return bool(np.any(sd[counted] > CV_VALID * mean[counted]))
+
+
+def course_arrays(net: ReactionNetwork, times, *, rtol: float = 1e-6,
+                  atol: float | None = None, max_seconds: float | None = None,
+                  stop_invalid: bool = False):
+    """Time-dependent LNA with rate rules, events and time-dependent laws.
+
+    Parameters
+    ----------
+    net : ReactionNetwork
+    times : array_like
+        Sorted, non-negative output times (model time units); integration starts at 0 from
+        the initial state with zero covariance.
+    rtol, atol : float
+        Integrator tolerances (``atol`` in model units; default scaled to the model).
+    max_seconds : float, optional
+        Wall-time limit; :class:`~sbmlnoise.errors.SimulationError` beyond it.
+    stop_invalid : bool
+        Stop at the first output time where a species' CV exceeds :data:`CV_VALID` (the
+        course then ends at the output time before; ``settings["stopped_at"]`` says where).
+        Saves integrating an oscillator's diverging phase variance. Also keep the outputs
+        reached when ``max_seconds`` runs out (``settings["cut"]`` says so) instead of
+        raising.
+
+    Returns
+    -------
+    (times, mean, covariance, settings, warnings)
+        What :class:`~sbmlnoise.lna.LNATimeCourse` holds (:func:`sbmlnoise.lna._lna.lna_course`
+        wraps it): mean and covariance of the species in counts; ``settings["rule_variables"]`` lists
+        the rate-rule variables carried in the state, ``settings["rule_mean"]`` and
+        ``settings["rule_sd"]`` their mean and standard deviation at the last time,
+        ``settings["valid_until"]`` the first time a species' CV exceeds
+        :data:`CV_VALID` (None if never), ``settings["events_fired"]`` the executions.
+
+    Raises
+    ------
+    UnsupportedFeature
+        A construct listed in the module docstring.
+    """
+    from ..ode._solve import _validate_times, default_atol
+
+    reason = course_refusal(net)
+    if reason:
+        raise UnsupportedFeature(f"lna: {reason}", feature="LNA time course")
+    times = _validate_times(times)
+    omega = float(net.system_size)
+    if atol is None:
+        atol = default_atol(net, rtol)
+    deadline = None if max_seconds is None else _wall.perf_counter() + float(max_seconds)
+    model, firings = _segments(net, times, rtol, atol, max_seconds)
+    ext = _Extended(net, model)
+    n_x = ext.n_x
+    z = model.x0.copy()
+    p = model.p0.copy()
+    cov = np.zeros((n_x, n_x))
+    out_z = np.empty((len(times), n_x))
+    out_c = np.empty((len(times), n_x, n_x))
+    instants = sorted({f[0] for f in firings})
+    fired, done, t0 = 0, 0, 0.0
+    stopped = None
+    # breakpoints: event instants and output times; an output at an event instant holds
+    # the values after it (as sn.simulate_ode)
+    cut = None
+    for t_stop in sorted({*instants, *(float(v) for v in times)}):
+        # an event found a few ulps after an output time: nothing to integrate between
+        if t_stop - t0 > 1e-12 * max(1.0, abs(t_stop)):
+            try:
+                z, cov, _ = _integrate(ext, z, cov, p, t0, t_stop, [], rtol, atol, deadline,
+                                       omega)
+            except SimulationError as err:
+                if not (stop_invalid and done > 1 and "did not finish in time" in str(err)):
+                    raise
+                cut = f"the time limit stopped the course at t={t0:.4g}"
+                stopped = float(times[done - 1])
+                break
+            t0 = t_stop
+        while fired < len(firings) and firings[fired][0] == t_stop:
+            _, k, zb, pb, za, pa = firings[fired]
+            g = _event_jacobian(net, model, k, zb, pb, t_stop)
+            cov = g @ cov @ g.T
+            z, p = za.copy(), pa.copy()
+            fired += 1
+        while done < len(times) and times[done] <= t_stop:
+            out_z[done], out_c[done] = z, cov
+            done += 1
+        if stop_invalid and done and _invalid(out_z[done - 1], out_c[done - 1], net, omega):
+            stopped = float(times[done - 1])
+            done -= 1
+            break
+    if stopped is not None:
+        times, out_z, out_c = times[:done], out_z[:done], out_c[:done]
+        stopped = None if cut else stopped
+        if not len(times):
+            raise SimulationError(f"lna: the LNA of model '{net.id}' is not valid from the "
+                                  "first output time on")
+    n_s = net.n_species
+    mean = omega * out_z[:, :n_s]
+    covariance = omega * omega * out_c[:, :n_s, :n_s]
+    covariance = 0.5 * (covariance + np.swapaxes(covariance, 1, 2))
+    settings = _course_settings(net, ext, model, times, mean, covariance, out_z, out_c,
+                                firings, rtol, atol)
+    settings["stopped_at"] = stopped
+    settings["cut"] = cut
+    return times, mean, covariance, settings, _course_warnings(ext)
+
+
+def _integrate(ext: _Extended, z, cov, p, t0: float, t1: float, t_eval, rtol, atol,
+               deadline, omega):
+    """Mean and covariance from ``t0`` to ``t1`` (no event inside); values at ``t_eval``.
+    Up to :data:`SPARSE_FROM` variables: mean and covariance together by LSODA with the
+    exact Jacobian (error control on both); beyond: :func:`_integrate_split`."""
+    if ext.n_x > SPARSE_FROM:
+        return _integrate_split(ext, z, cov, p, t0, t1, t_eval, rtol, atol, deadline, omega)
+    return _integrate_coupled(ext, z, cov, p, t0, t1, t_eval, rtol, atol, deadline, omega)
+
+
+#: initial covariance steps per segment of the split scheme (refined by step doubling)
+COV_STEPS = 4
+
+
+def _lyapunov_step(a: np.ndarray, d: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(F, Q)`` with ``F = exp(A h)`` and ``Q = int_0^h exp(A s) D exp(A^T s) ds``, so
+    that ``C(h) = F C(0) F^T + Q`` exactly for constant ``A``, ``D``.
+
+    Van Loan's block exponential (Van Loan 1978, doi:10.1109/TAC.1978.1101743) at a step
+    small enough that ``||A h0|| <= 1/2`` (the ``exp(-A h)`` block cannot overflow for a
+    stiff ``A``), then doubling ``Q(2h) = Q(h) + F(h) Q(h) F(h)^T``, ``F(2h) = F(h)^2``
+    -- scaling and squaring for the covariance, stable for any stiffness."""
+    from scipy.linalg import expm
+
+    n = a.shape[0]
+    norm = float(np.linalg.norm(a, 1)) * h
+    k = int(math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
+    k = min(k, 200)
+    h0 = h / 2.0 ** k
+    # Q is linear in D: exponentiate with D normalised (its block must not be lost in
+    # round-off against A's), then scale back
+    size = float(np.max(np.abs(d))) or 1.0
+    m = np.zeros((2 * n, 2 * n))
+    m[:n, :n] = -a * h0
+    m[:n, n:] = (d / size) * h0
+    m[n:, n:] = a.T * h0
+    e = expm(m)
+    f = e[n:, n:].T
+    q = f @ e[:n, n:]
+    for _ in range(k):
+        q = q + f @ q @ f.T
+        f = f @ f
+    return f, (0.5 * size) * (q + q.T)
+
+
+def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, t_eval, rtol, atol,
+                     deadline, omega):
+    """Large systems: the mean by LSODA with its exact ``n x n`` Jacobian (dense output),
+    the covariance by exact exponential steps (:func:`_lyapunov_step`) on the mean
+    solver's own step grid, ``A`` and ``D`` frozen at each step's midpoint (second order
+    in the step; unconditionally stable, so stiff fast modes cost nothing -- an implicit
+    solver on the ``n^2`` covariance unknowns would factorise a Kronecker-sum matrix
+    whose LU fills in)."""
+    from scipy.integrate import solve_ivp
+
+    values: list = []
+    if t1 <= t0:
+        return z, cov, [(z, cov) for _ in t_eval]
+
+    def rhs(tt, y):
+        if deadline is not None and _wall.perf_counter() > deadline:
+            raise SimulationError(f"lna: the time-dependent LNA of model '{ext.net.id}' did "
+                                  f"not finish in time (stopped at t={tt:.4g})")
+        return ext.evaluate(y, p, tt)[0]
+
+    with single_threaded_blas():
+        sol = solve_ivp(rhs, (t0, t1), z, method="LSODA",
+                        jac=lambda tt, y: ext.evaluate(y, p, tt)[1], rtol=rtol, atol=atol,
+                        dense_output=True)
+        if not sol.success:
+            raise SimulationError(f"lna: the rate equations of model '{ext.net.id}' failed: "
+                                  f"{sol.message}")
+        wanted = np.asarray(t_eval, float)
+        grid = np.linspace(t0, t1, COV_STEPS + 1)
+        grid = np.union1d(grid, wanted[(wanted >= t0) & (wanted <= t1)])
+        grid = np.union1d(grid, [t0, t1])
+        c = cov
+        k = 0
+
+        n_s = ext.net.n_species
+
+        def step(a_, b_, c_):
+            if deadline is not None and _wall.perf_counter() > deadline:
+                raise SimulationError(f"lna: the time-dependent LNA of model "
+                                      f"'{ext.net.id}' did not finish in time (covariance "
+                                      f"stopped at t={a_:.4g})")
+            mid = 0.5 * (a_ + b_)
+            zm = sol.sol(mid)
+            _, a, v = ext.evaluate(zm, p, mid)
+            d = (ext.stoich * (np.abs(v) / omega)) @ ext.stoich.T
+            # variables in their own scale (species at least one molecule): the step's
+            # matrices then have entries of comparable size, which the block exponential
+            # needs (species amounts of 1e-20 mol beside a potential of -60 mV)
+            sc = np.abs(np.asarray(zm, float))
+            sc[:n_s] = np.maximum(sc[:n_s], 1.0 / omega)
+            sc[n_s:] = np.maximum(sc[n_s:], 1e-12)
+            outer = np.outer(sc, sc)
+            f, q = _lyapunov_step(a * sc[None, :] / sc[:, None], d / outer, b_ - a_)
+            out = (f @ (c_ / outer) @ f.T + q) * outer
+            return 0.5 * (out + out.T)
+
+        # variances below a thousandth of a Poisson variance (species) or of (1e-8 x the
+        # value)^2 (rule variables) are not resolved by the error control
+        floor = np.max(np.abs(np.asarray(sol.y, float)), axis=1)
+        floor[:n_s] = 1e-3 * np.maximum(floor[:n_s], 1.0 / omega) / omega
+        floor[n_s:] = (1e-8 * np.maximum(floor[n_s:], 1e-12)) ** 2
+        for i, tt in enumerate(grid):
+            if i:
+                c = _adaptive_step(step, grid[i - 1], tt, c, rtol, floor)
+            while k < len(wanted) and wanted[k] <= tt:
+                values.append((np.asarray(sol.sol(wanted[k]), float) if wanted[k] > t0
+                               else z.copy(), c.copy()))
+                k += 1
+    return np.asarray(sol.y[:, -1], float).copy(), c, values
+
+
+#: local relative error per covariance step of the split scheme (the LNA's own error is
+#: of order 1/counts; this keeps the numerical error well below the noise it describes)
+COV_RTOL = 1e-3
+#: deepest halving of one covariance step by :func:`_adaptive_step`
+MAX_HALVINGS = 12
+
+
+def _adaptive_step(step, a_: float, b_: float, c: np.ndarray, rtol: float,
+                   floor: np.ndarray, depth: int = 0) -> np.ndarray:
+    """Covariance from ``a_`` to ``b_`` with step-doubling error control: one step and two
+    half steps agree to ``max(rtol, COV_RTOL)`` in every entry relative to
+    ``sd_i sd_j`` (each variable in its own units, ``sd_i^2`` at least ``floor_i``), else each
+    half is refined in turn; the two half steps' (more accurate) value is kept."""
+    from .._deadline import check
+
+    check("lna: the covariance of the time-dependent LNA")
+    whole = step(a_, b_, c)
+    mid = 0.5 * (a_ + b_)
+    halves = step(mid, b_, step(a_, mid, c))
+    sd = np.sqrt(np.maximum(np.abs(np.diagonal(halves)), floor))
+    err = float(np.max(np.abs(whole - halves) / np.outer(sd, sd)))
+    if depth >= MAX_HALVINGS or err <= max(rtol, COV_RTOL):
+        return halves
+    c = _adaptive_step(step, a_, mid, c, rtol, floor, depth + 1)
+    return _adaptive_step(step, mid, b_, c, rtol, floor, depth + 1)
+
+
+def _integrate_coupled(ext: _Extended, z, cov, p, t0: float, t1: float, t_eval, rtol, atol,
+                       deadline, omega):
+    from scipy.integrate import solve_ivp
+    import scipy.sparse as sps
+
+    n_x = ext.n_x
+    values: list = []
+    if t1 <= t0:
+        return z, cov, [(z, cov) for _ in t_eval]
+
+    def rhs(tt, y):
+        if deadline is not None and _wall.perf_counter() > deadline:
+            raise SimulationError(f"lna: the time-dependent LNA of model '{ext.net.id}' did "
+                                  f"not finish in time (stopped at t={tt:.4g})")
+        zz = y[:n_x]
+        c = y[n_x:].reshape(n_x, n_x)
+        drift, a, v = ext.evaluate(zz, p, tt)
+        d = (ext.stoich * (np.abs(v) / omega)) @ ext.stoich.T
+        ac = a @ c
+        return np.concatenate([drift, (ac + ac.T + d).ravel()])
+
+    big = n_x > SPARSE_FROM
+
+    def jac(tt, y):
+        _, a, _ = ext.evaluate(y[:n_x], p, tt)
+        if big:
+            a_s = sps.csr_matrix(a)
+            eye = sps.identity(n_x, format="csr")
+            return sps.block_diag([a_s, sps.kron(a_s, eye) + sps.kron(eye, a_s)], format="csr")
+        eye = np.eye(n_x)
+        from scipy.linalg import block_diag
+        return block_diag(a, np.kron(a, eye) + np.kron(eye, a))
+
+    y0 = np.concatenate([z, cov.ravel()])
+    # covariances are of the order of amount^2 / Omega: scale their tolerance accordingly
+    tol = np.concatenate([np.full(n_x, atol), np.full(n_x * n_x, max(atol * atol, 1e-300))])
+    with single_threaded_blas():
+        sol = solve_ivp(rhs, (t0, t1), y0, method="BDF" if big else "LSODA", jac=jac,
+                        t_eval=np.asarray(t_eval, float) if len(t_eval) else None,
+                        rtol=rtol, atol=tol)
+    if not sol.success:
+        raise SimulationError(f"lna: the time-dependent LNA of model '{ext.net.id}' failed: "
+                              f"{sol.message}")
+    for k in range(len(t_eval)):
+        c = sol.y[n_x:, k].reshape(n_x, n_x)
+        values.append((sol.y[:n_x, k], 0.5 * (c + c.T)))
+    y1 = sol.y[:, -1] if not len(t_eval) or sol.t[-1] == t1 else None
+    if y1 is None:  # t_eval ended before t1: integrate the rest without outputs
+        sol = solve_ivp(rhs, (float(sol.t[-1]), t1), sol.y[:, -1], method="BDF" if big
+                        else "LSODA", jac=jac, rtol=rtol, atol=tol)
+        if not sol.success:
+            raise SimulationError(f"lna: the time-dependent LNA of model '{ext.net.id}' "
+                                  f"failed: {sol.message}")
+        y1 = sol.y[:, -1]
+    c1 = y1[n_x:].reshape(n_x, n_x)
+    return y1[:n_x].copy(), 0.5 * (c1 + c1.T), values
+
+
+def _course_settings(net, ext, model, times, mean, cov, out_z, out_c, firings, rtol,
+                     atol) -> dict:
+    n_s = net.n_species
+    sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
+    counted = mean >= VALID_MIN_COUNT
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = np.where(counted, sd / np.where(counted, mean, 1.0), 0.0)
+    bad = np.flatnonzero(np.any(cv > CV_VALID, axis=1))
+    invalid = (net.species_ids[int(np.argmax(cv[bad[0]]))] if bad.size else None)
+    extra_ids = list(model.slots_names[n_s:])
+    rule_sd = np.sqrt(np.clip(np.diagonal(out_c[-1])[n_s:], 0.0, None))
+    triggered = sorted({net.events[f[1]].id for f in firings})
+    fixed = set(net.parameter_ids) - set(extra_ids)
+    state_triggers = [e.id for e in net.events if ex.symbols(e.trigger) - {ex.TIME} - fixed]
+    approx = ("time-dependent linear noise approximation (van Kampen system-size expansion, "
+              "first order) from the initial state with zero covariance; rate-rule "
+              "variables carried as deterministic states driven by the species' noise")
+    if net.events:
+        approx += ("; events fire when the mean meets the trigger and map the covariance "
+                   "through the Jacobian of their assignments")
+        if state_triggers:
+            approx += (" (the spread of firing times across cells is not represented for "
+                       f"events triggered by the state: {', '.join(state_triggers)})")
+    return {"system_size": float(net.system_size),
+            "system_size_source": net.system_size_source,
+            "times": [float(v) for v in times], "rtol": rtol, "atol": float(atol),
+            "integrator": "LSODA" if ext.n_x <= SPARSE_FROM else "BDF",
+            "emre": False, "initial_covariance": "zero",
+            "split_reactions": list(ext.split),
+            "rule_variables": extra_ids,
+            "rule_mean": {v: float(out_z[-1, n_s + i]) for i, v in enumerate(extra_ids)},
+            "rule_sd": {v: float(rule_sd[i]) for i, v in enumerate(extra_ids)},
+            "events_fired": len(firings), "events_triggered": triggered,
+            "valid_until": float(times[bad[0]]) if bad.size else None,
+            "valid_until_species": invalid, "cv_valid": CV_VALID,
+            "approximation": approx}
+
+
+def _course_warnings(ext: _Extended) -> list[str]:
+    return [f"reversible reaction '{name}' has a net rate law that could not be split into "
+            "forward and reverse parts; its diffusion uses |v|, which underestimates noise "
+            "near equilibrium" for name in ext.unsplit]

@@ -1,0 +1,154 @@
+"""The time-dependent LNA with rate rules, events and non-integer stoichiometry
+(sbmlnoise.lna._course) against closed forms.
+
+Every model here has first-order (linear) propensities, where the LNA's first two moments
+are exact for the jump process (the moment equations close), so the comparison is with
+the exact process, not with another approximation. Tolerances: the integrator's rtol
+(1e-6) plus the split scheme's step control (1e-3 local)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+import sbmlnoise as sn
+from sbmlnoise.errors import UnsupportedFeature
+from sbmlnoise.lna import _course
+from sbmlnoise.lna._course import _lyapunov_step, course_refusal
+from sbmlnoise.lna._lna import lna_course
+
+K, G = 10.0, 2.0
+
+
+def _poisson(t):
+    return K / G * (1.0 - np.exp(-G * np.asarray(t, float)))
+
+
+@pytest.fixture(params=["coupled", "split"])
+def scheme(request, monkeypatch):
+    """Both integration schemes: mean and covariance together (LSODA) and the split
+    exponential scheme the large models use."""
+    if request.param == "split":
+        monkeypatch.setattr(_course, "SPARSE_FROM", 0)
+    return request.param
+
+
+def test_time_dependent_birth_by_rate_rule_is_poisson(scheme):
+    # k' = 1, k(0) = 0: birth rate t, death g X. X(t) is Poisson with mean
+    # int_0^t s exp(-g (t - s)) ds = t/g - (1 - exp(-g t))/g^2.
+    net = sn.load("model m; => X; k; X => ; g*X; k' = 1; k = 0; g = 2; X = 0; end")
+    t = np.array([0.0, 0.5, 1.0, 2.0, 4.0])
+    course = lna_course(net, t)
+    exact = t / G - (1.0 - np.exp(-G * t)) / G ** 2
+    np.testing.assert_allclose(course.mean["X"], exact, rtol=1e-4, atol=1e-8)
+    np.testing.assert_allclose(course.variance["X"], exact, rtol=1e-3, atol=1e-6)
+    assert course.settings["rule_variables"] == ["k"]
+    assert course.settings["rule_mean"]["k"] == pytest.approx(4.0, rel=1e-6)
+    # the rule variable reads no species: it carries no noise
+    assert course.settings["rule_sd"]["k"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_event_reset_restarts_the_poisson_law(scheme):
+    net = sn.load("model m; => X; k; X => ; g*X; k = 10; g = 2; X = 0; "
+                  "E1: at (time >= 1): X = 0; end")
+    t = np.array([0.0, 0.5, 1.0, 1.5, 3.0])
+    course = lna_course(net, t)
+    exact = np.where(t < 1.0, _poisson(t), _poisson(np.maximum(t - 1.0, 0.0)))
+    np.testing.assert_allclose(course.mean["X"], exact, rtol=1e-4, atol=1e-8)
+    np.testing.assert_allclose(course.variance["X"], exact, rtol=1e-3, atol=1e-6)
+    assert course.settings["events_fired"] == 1
+
+
+def test_event_shift_keeps_the_variance_and_adds_binomial_decay(scheme):
+    # X(1+) = P + 5 with P ~ Poisson(m1). After s = t - 1: survivors of P are
+    # Poisson(m1 e^{-gs}), of the 5 Binomial(5, e^{-gs}), new births Poisson(k/g (1-e^{-gs})).
+    net = sn.load("model m; => X; k; X => ; g*X; k = 10; g = 2; X = 0; "
+                  "E1: at (time >= 1): X = X + 5; end")
+    t = np.array([0.0, 0.5, 1.0, 1.25, 2.0, 3.0])
+    course = lna_course(net, t)
+    m1 = float(_poisson(1.0))
+    s = np.maximum(t - 1.0, 0.0)
+    q = np.exp(-G * s)
+    after = t >= 1.0
+    mean = np.where(after, m1 * q + 5.0 * q + K / G * (1 - q), _poisson(t))
+    var = np.where(after, m1 * q + 5.0 * q * (1 - q) + K / G * (1 - q), _poisson(t))
+    np.testing.assert_allclose(course.mean["X"], mean, rtol=1e-4, atol=1e-8)
+    np.testing.assert_allclose(course.variance["X"], var, rtol=1e-3, atol=1e-6)
+
+
+def test_non_integer_stoichiometry_moments(scheme):
+    # => 0.5 Y at rate k, Y => at rate g Y: jumps of +0.5 and -1. Exact moment equations
+    # dm/dt = k/2 - g m,  dv/dt = k/4 + g m - 2 g v  (amounts = counts, system size 1).
+    net = sn.load("model m; => 0.5 Y; k; Y => ; g*Y; k = 10; g = 2; Y = 0; "
+                  "E1: at (time >= 100): k = 10; end")
+    t = np.array([0.0, 0.3, 1.0, 3.0])
+    course = lna_course(net, t)
+
+    def m(s):
+        return K / (2 * G) * (1 - math.exp(-G * s))
+
+    def v(tt):
+        return quad(lambda s: math.exp(-2 * G * (tt - s)) * (K / 4 + G * m(s)), 0.0, tt)[0]
+
+    np.testing.assert_allclose(course.mean["Y"], [m(x) for x in t], rtol=1e-4, atol=1e-8)
+    np.testing.assert_allclose(course.variance["Y"], [v(x) for x in t], rtol=1e-3, atol=1e-6)
+    assert v(20.0) == pytest.approx(0.375 * K / G, rel=1e-6)  # the closed form: 3k/(8g)
+
+
+def test_rate_rule_variable_inherits_species_noise(scheme):
+    # p' = X - a p is driven by the fluctuating X (birth k, death g X): linear, so the
+    # LNA covariance is exact. Stationary: var(X) = k/g; cov(X, p) and var(p) solve
+    # A C + C A^T + D = 0 with A = [[-g, 0], [1, -a]], D = diag(k + g m, 0).
+    net = sn.load("model m; => X; k; X => ; g*X; p' = X - a*p; p = 0; a = 1; k = 10; "
+                  "g = 2; X = 5; end")
+    from scipy.linalg import solve_continuous_lyapunov
+    a = np.array([[-G, 0.0], [1.0, -1.0]])
+    d = np.diag([2 * K, 0.0])
+    c = solve_continuous_lyapunov(a, -d)
+    course = lna_course(net, [0.0, 20.0])
+    assert course.variance["X"].iloc[-1] == pytest.approx(c[0, 0], rel=1e-3)
+    assert course.settings["rule_sd"]["p"] == pytest.approx(math.sqrt(c[1, 1]), rel=1e-3)
+
+
+def test_lyapunov_step_is_exact_and_stable_for_stiff_modes():
+    for g, h in [(2.0, 0.1), (1e6, 1.0), (1e-3, 5.0)]:
+        f, q = _lyapunov_step(np.array([[-g]]), np.array([[3.0]]), h)
+        assert f[0, 0] == pytest.approx(math.exp(-g * h), rel=1e-10, abs=1e-300)
+        assert q[0, 0] == pytest.approx(3.0 * (1 - math.exp(-2 * g * h)) / (2 * g),
+                                        rel=1e-9)
+
+
+def test_refusals_name_the_element():
+    delayed = sn.load("model m; => X; k; X => ; g*X; k = 10; g = 2; X = 0; "
+                      "E1: at 2 after (time >= 1): X = X / 2; end")
+    reason = course_refusal(delayed)
+    assert reason and "E1" in reason and "trigger time" in reason
+    with pytest.raises(UnsupportedFeature, match="E1"):
+        lna_course(delayed, [0.0, 3.0])
+    plain_delay = sn.load("model m; => X; k; X => ; g*X; k = 10; g = 2; X = 0; "
+                          "E1: at 2 after (time >= 1): X = 0; end")
+    assert course_refusal(plain_delay) is None  # a constant assignment carries no state
+
+
+def test_stop_invalid_cuts_a_diverging_course():
+    # X grows without bound by autocatalysis (birth 0.5 X, death 0.1 X): the relative
+    # fluctuations grow; the course stops where a species' CV passes CV_VALID
+    net = sn.load("model m; X => 2 X; b*X; X => ; d*X; b = 0.5; d = 0.49; X = 200; end")
+    t = np.linspace(0.0, 400.0, 81)
+    course = lna_course(net, t, stop_invalid=True)
+    stopped = course.settings["stopped_at"]
+    assert stopped is not None and course.times[-1] < stopped <= 400.0
+    cv = np.sqrt(course.variance["X"]) / course.mean["X"]
+    assert float(cv.iloc[-1]) <= _course.CV_VALID
+
+
+def test_lna_front_door_dispatches_rate_rules_and_events():
+    net = sn.load("model m; => X; k; X => ; g*X; k = 10; g = 2; X = 0; "
+                  "E1: at (time >= 1): X = 0; end")
+    st = sn.lna(net, t=1.5)
+    assert float(st.mean["X"]) == pytest.approx(float(_poisson(0.5)), rel=1e-4)
+    with pytest.raises(UnsupportedFeature):
+        sn.lna(net)  # the stationary LNA of a model with events
