@@ -12,6 +12,7 @@ import numpy as np
 from .._summary import first_line
 from ..errors import SbmlnoiseError, StateSpaceTooLarge
 from ..network import ReactionNetwork
+from .._deadline import clip
 from ..stats import NoiseStatistics
 from ._backends import Backend, Cost, Refusal, Request, RunState, register_backend
 from ._context import ModelContext
@@ -19,6 +20,11 @@ from ._context import ModelContext
 #: ``auto``/``all`` skip the FSP without trying when a rough state-count estimate exceeds
 #: this multiple of ``max_states``
 PRECHECK_FACTOR = 20.0
+#: seconds the rate equations may take to estimate the FSP box of a model without a
+#: steady state (beyond, the initial counts stand in)
+LEVEL_SECONDS = 5.0
+#: independent species beyond which the FSP is not tried without a state-count estimate
+BLIND_SPECIES = 8
 #: seconds per projected state of one sparse LU (order of magnitude, one core)
 _SECONDS_PER_STATE = 2e-6
 
@@ -42,6 +48,13 @@ class FSPBackend(Backend):
             return Refusal(f"state space larger than max_states={request.max_states:g} "
                            f"(a projection covering mean + 6 sd of every independent species "
                            f"needs about {guess:.2g} states)", StateSpaceTooLarge)
+        n_ind = len(ctx.net.independent_species)
+        if guess <= 0 and n_ind > BLIND_SPECIES:
+            # no estimate (the rate equations could not be integrated in time): with this
+            # many dimensions the lattice is beyond max_states at any copy number above ~2
+            return Refusal(f"no state-count estimate and {n_ind} independent species (a "
+                           f"lattice of at least 2^{n_ind} states is tried only below "
+                           f"{BLIND_SPECIES + 1})", StateSpaceTooLarge)
         return None
 
     def cost(self, ctx: ModelContext, request: Request, state: RunState) -> Cost:
@@ -98,9 +111,10 @@ def _levels(ctx: ModelContext) -> np.ndarray | None:
         try:
             from ..ode import simulate_ode
             horizon = 50.0 * ctx.relaxation_time
-            traj = simulate_ode(net, np.linspace(0.0, horizon, 101),
-                                rules=False)[list(net.species_ids)]
+            traj = simulate_ode(net, np.linspace(0.0, horizon, 101), rules=False,
+                                wall_time=clip(LEVEL_SECONDS))[list(net.species_ids)]
             level = traj.max(axis=0).to_numpy(dtype=float) * omega
         except (SbmlnoiseError, ValueError, np.linalg.LinAlgError):
-            return None
+            # a stiff or long transient: the initial counts are a lower bound of the box
+            level = np.abs(np.asarray(net.initial_state, dtype=float))
     return np.clip(np.nan_to_num(level, nan=0.0, posinf=1e300), 0.0, 1e300)

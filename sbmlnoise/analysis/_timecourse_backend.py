@@ -232,13 +232,15 @@ def _lna_course(ctx: ModelContext, times: np.ndarray, why: str, state: RunState,
     from ..lna import lna
     from .._deadline import clip
 
-    if because is None:
+    plain = not (ctx.net.events or ctx.net.continuous_features())
+    if because is None and plain:
         course = lna(ctx.net, t=times, emre=False, max_seconds=clip(LNA_SECONDS))
     else:
         from ..lna._course import CV_VALID
         from ..lna._lna import lna_course
         course = lna_course(ctx.net, times, max_seconds=clip(LNA_SECONDS), stop_invalid=True)
-        _check_lna_course(ctx, course)
+        if because is not None:
+            _check_lna_course(ctx, course)
         stopped = course.settings.get("stopped_at")
         fast = float(ctx.scales.get("fast") or 0.0)
         if course.settings.get("cut"):
