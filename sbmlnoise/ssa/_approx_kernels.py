@@ -17,7 +17,7 @@ code, plus an :data:`ApproxModel` with reactant stoichiometries. Status codes ar
 == ======================================================================================
 
 ``params`` (float64): [eps, n_critical, ssa_factor, n_ssa_steps, lambda_fast, n_fast,
-fast_mode (0 CLE, 1 rate equations)].
+fast_mode (0 CLE, 1 rate equations), tau-leap scheme (0 explicit, 1 trapezoidal)].
 """
 
 from __future__ import annotations
@@ -350,6 +350,75 @@ def _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng, xnew, co
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _tau_leap_trapezoidal(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts,
+                          prog_ptr, re_ptr, re_species, re_nu, cptr, csp, cdel, x, p, t,
+                          stop, a, use, crit, a0c, tau, rng, xnew, a_mid, stack, counters,
+                          info):
+    """One theta-trapezoidal tau-leap, theta = 1/2 (Anderson & Mattingly 2011; Hu, Li &
+    Min 2011, weak second order): the non-critical channels fire Poisson(a_j(x) tau/2)
+    times to ``y``, then Poisson(max(2 a_j(y) - a_j(x), 0) tau/2) times; critical
+    channels as in :func:`_tau_leap` (at most one firing, at the end of the leap). A leap
+    after which (or after whose first stage) a count is negative is halved and redrawn.
+    ``a_mid`` (M,) holds a_j(y). Returns ``(t, status)``."""
+    S = x.shape[0]
+    fired = 0.0
+    capped = False
+    while True:
+        tau2 = _exponential(rng) / a0c if a0c > 0.0 else math.inf
+        fire_crit = tau2 <= tau
+        step = tau2 if fire_crit else tau
+        capped = t + step >= stop
+        if capped:
+            step = stop - t
+            fire_crit = False
+        half = 0.5 * step
+        for i in range(S):
+            xnew[i] = x[i]
+        fired = 0.0
+        for j in range(a.shape[0]):
+            if use[j] == 1.0:
+                k = _poisson(rng, a[j] * half)
+                if k > 0.0:
+                    fired += k
+                    _apply(cptr, csp, cdel, j, k, xnew)
+        ok = not _any_negative(xnew, S)
+        if ok:
+            for j in range(a.shape[0]):
+                if use[j] == 1.0:
+                    v = _law(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts,
+                             prog_ptr, re_ptr, re_species, re_nu, j, xnew, p, t + half,
+                             stack, False)
+                    if not (v >= 0.0 and v < math.inf):
+                        return t + half, _fail(info, 1, j, 0, t + half, v)
+                    a_mid[j] = v
+            for j in range(a.shape[0]):
+                if use[j] == 1.0:
+                    lam = (2.0 * a_mid[j] - a[j]) * half
+                    if lam > 0.0:
+                        k = _poisson(rng, lam)
+                        if k > 0.0:
+                            fired += k
+                            _apply(cptr, csp, cdel, j, k, xnew)
+            if fire_crit:
+                jc = _pick(a, crit, 1, a0c, rng)
+                fired += 1.0
+                for q in range(cptr[jc], cptr[jc + 1]):
+                    if x[csp[q]] + cdel[q] < 0.0:
+                        return t + step, _fail(info, 5, jc, csp[q], t + step, 0.0)
+                _apply(cptr, csp, cdel, jc, 1.0, xnew)
+            ok = not _any_negative(xnew, S)
+        if ok:
+            break
+        counters[2] += 1.0
+        tau *= 0.5
+    for i in range(S):
+        x[i] = xnew[i]
+    counters[0] += 1.0
+    counters[6] += fired
+    return (stop if capped else t + step), 0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _hybrid_partition(cptr, csp, x, a, use, mu, tau, lam_fast, rng):
     """Hybrid partition: a fast candidate stays fast if ``a_j tau >= lam_fast``; species
     no fast channel changes are returned to whole counts by unbiased stochastic rounding.
@@ -463,7 +532,8 @@ def _continuous_step(cptr, csp, cdel, hybrid, n_fast_ch, a0s, x, t, stop, a, tau
 
 @njit(cache=True, nogil=True, error_model="numpy", **_NO_REFCOUNT)
 def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals, params,
-                max_count, max_steps, info, counters, crit, use, xnew, mu, sig, fast_time):
+                max_count, max_steps, info, counters, crit, use, xnew, mu, sig, fast_time,
+                a_mid):
     """One run of ``method`` (TAU_LEAP, CLE or HYBRID) from t = 0, recording ``buf[i] = x``
     at ``times[i]``. Returns the status code.
 
@@ -498,6 +568,7 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
     eps, n_c, ssa_factor, n_ssa = params[0], params[1], params[2], int(params[3])
     lam_fast, n_fast = params[4], params[5]
     noise = int(params[6]) == 0 or method == CLE
+    trapezoidal = int(params[7]) == 1
     continuous = method != TAU_LEAP
     integer = method == TAU_LEAP
     t = 0.0
@@ -547,8 +618,14 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
             if tau < ssa_factor / a0:
                 exact_left = n_ssa
                 continue
-            t, status = _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng,
-                                  xnew, counters, info)
+            if trapezoidal:
+                t, status = _tau_leap_trapezoidal(
+                    ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts, prog_ptr,
+                    re_ptr, re_species, re_nu, cptr, csp, cdel, x, p, t, stop, a, use, crit,
+                    a0c, tau, rng, xnew, a_mid, stack, counters, info)
+            else:
+                t, status = _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau,
+                                      rng, xnew, counters, info)
             if status != 0:
                 return status
         else:
@@ -601,6 +678,7 @@ def _approx_chunk(m, am, method, x0, p0, times, states, keep, want_cov, mean, m2
     xnew = np.zeros(max(M, S))
     mu = np.zeros(S)
     sig = np.zeros(S)
+    a_mid = np.zeros(M)
     integer = method == TAU_LEAP
     for r in range(states.shape[0]):
         rng = states[r]
@@ -608,7 +686,7 @@ def _approx_chunk(m, am, method, x0, p0, times, states, keep, want_cov, mean, m2
         if status == 0:
             status = _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend,
                                  vals, params, max_count, max_steps, info, counters, work_m,
-                                 use, xnew, mu, sig, fast_time)
+                                 use, xnew, mu, sig, fast_time, a_mid)
         if status != 0:
             err_state[:] = x
             return -1 - r
