@@ -33,6 +33,10 @@ from ._kernels import _fail, _fire_events, _mass_action, _start, _collect_run
 from ._program import _eval
 from ._rng import _exponential, _normal, _poisson, _uniform
 
+# The leaps draw several Poisson variates per step: the same sampler, inlined into the
+# kernel (measured: see docs/performance/approx.md, "Cost per leap").
+_poisson_inl = njit(nogil=True, inline="always")(_poisson.py_func)
+
 ApproxModel = namedtuple("ApproxModel", [
     "re_ptr", "re_species", "re_nu",      # reactant stoichiometry per channel (CSR)
     "inv_ptr", "inv_species",             # species a channel reads or changes (CSR)
@@ -327,7 +331,7 @@ def _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng, xnew, co
         fired = 0.0
         for j in range(a.shape[0]):
             if use[j] == 1.0:
-                k = _poisson(rng, a[j] * step)
+                k = _poisson_inl(rng, a[j] * step)
                 if k > 0.0:
                     fired += k
                     _apply(cptr, csp, cdel, j, k, xnew)
@@ -377,7 +381,7 @@ def _tau_leap_trapezoidal(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, 
         fired = 0.0
         for j in range(a.shape[0]):
             if use[j] == 1.0:
-                k = _poisson(rng, a[j] * half)
+                k = _poisson_inl(rng, a[j] * half)
                 if k > 0.0:
                     fired += k
                     _apply(cptr, csp, cdel, j, k, xnew)
@@ -395,7 +399,7 @@ def _tau_leap_trapezoidal(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, 
                 if use[j] == 1.0:
                     lam = (2.0 * a_mid[j] - a[j]) * half
                     if lam > 0.0:
-                        k = _poisson(rng, lam)
+                        k = _poisson_inl(rng, lam)
                         if k > 0.0:
                             fired += k
                             _apply(cptr, csp, cdel, j, k, xnew)
