@@ -143,7 +143,8 @@ def copasi_moments(dm, times, runs, seed, species):
         seed_param.setUIntValue(int(seed) * 100003 + i + 1)
         t0 = time.process_time()
         if not task.initializeRaw(COPASI.CCopasiTask.OUTPUT_UI) or not task.processRaw(True):
-            raise RuntimeError("COPASI tau-leap failed: " + COPASI.CCopasiMessage.getAllMessageText())
+            raise RuntimeError("COPASI tau-leap failed: "
+                               + COPASI.CCopasiMessage.getAllMessageText())
         cpu += time.process_time() - t0
         ts = task.getTimeSeries()
         if i == 0:
@@ -372,7 +373,8 @@ def sweep_markdown(rows, quick: bool) -> str:
              f"{np.sqrt(2.0 / (REFERENCE_RUNS - 1)):.3f}; mean: sqrt(var / {REFERENCE_RUNS})"
              " / mean from the exact moments). A setting is accurate when both are <= 1; "
              "a solver's largest accurate ε is the largest grid value below its first "
-             "inaccurate one (bold).", ""]
+             "inaccurate one (the settings up to it in bold). A solver's sweep stops after "
+             "two inaccurate settings in a row.", ""]
     lines += sweep_summary(rows)
     lines += ["", "| model | solver | ε | ms CPU / run | max mean err / tol | "
               "max variance err / tol | accurate |", "|---|---|---|---|---|---|---|"]

@@ -27,11 +27,11 @@ approximated, the step control and the known bias:
   doi:10.1063/1.1835951): a channel is *fast* when every species it changes has at
   least ``n_fast`` molecules and it is expected to fire at least ``lambda_fast`` times in
   the step (species it only reads may be scarce -- a gene copy driving transcription --
-  since only slow channels change them); fast channels follow the CLE (or the rate equations, ``fast="ode"``,
-  Haseltine & Rawlings, J. Chem. Phys. 117 (2002) 6959, doi:10.1063/1.1505860), slow ones
-  fire exactly through their integrated propensity. With no fast channel it is the exact
-  SSA. ``settings["partition"]`` gives the fraction of simulated time each channel was
-  fast.
+  since only slow channels change them); fast channels follow the CLE (or the rate
+  equations, ``fast="ode"``, Haseltine & Rawlings, J. Chem. Phys. 117 (2002) 6959,
+  doi:10.1063/1.1505860), slow ones fire exactly through their integrated propensity.
+  With no fast channel it is the exact SSA. ``settings["partition"]`` gives the fraction
+  of simulated time each channel was fast.
 
 Step control: ``epsilon`` bounds the expected relative change of every reactant's
 propensity per step (Cao et al. 2006 eq. 33); the weak error of all three methods is
