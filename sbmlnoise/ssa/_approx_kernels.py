@@ -41,6 +41,8 @@ ApproxModel = namedtuple("ApproxModel", [
     "re_ptr", "re_species", "re_nu",      # reactant stoichiometry per channel (CSR)
     "inv_ptr", "inv_species",             # species a channel reads or changes (CSR)
     "hor", "hor_mult",                    # highest order of reaction, multiplicity (S,)
+    "fb_channel", "fb_species", "fb_nu",  # feedback: a non-mass-action law producing a
+                                          # species it reads (channel, species, nu > 0)
 ])
 
 N_COUNTERS = 8
@@ -247,22 +249,28 @@ def _channel_sets(cptr, csp, cdel, hor, hor_mult, method, x, a, use, crit, eps, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _leap_size(cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult, x, a, use, mu,
-               sig, eps):
-    """Leap size over the channels in ``use`` (``mu``, ``sig``: (S,) work arrays): Cao,
-    Gillespie & Petzold (2006) eq. 33, ``min_i min(max(eps x_i / g_i, 1) / |mu_i|,
+def _leap_size(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts, prog_ptr,
+               cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult, fb_channel,
+               fb_species, fb_nu, x, p, t, a, use, mu, sig, rr, stack, eps, continuous):
+    """Leap size over the channels in ``use`` (``mu``, ``sig``, ``rr``: (S,) work arrays):
+    Cao, Gillespie & Petzold (2006) eq. 33, ``min_i min(max(eps x_i / g_i, 1) / |mu_i|,
     max(eps x_i / g_i, 1)^2 / sigma_i^2)`` with ``mu_i = sum_j nu_ij a_j``,
     ``sigma_i^2 = sum_j nu_ij^2 a_j`` over reactant species, and a relaxation bound
-    ``tau <= 2 eps / max_i r_i``, ``r_i = sum_j a_j m_ij |nu_ij| / x_i`` over channels
-    consuming ``i`` -- the per-capita consumption rate, ``gamma`` for first-order decay:
-    eq. 33 alone lets the explicit step inflate a first-order species' stationary
-    variance by ``1 / (1 - gamma tau / 2)``, tens of percent at high counts; with the
-    bound the inflation is at most about ``eps``. ``inf`` when nothing bounds the step."""
+    ``tau <= 2 eps / max_i r_i``. ``r_i`` estimates the relaxation rate of species ``i``
+    (minus the drift Jacobian's diagonal): the per-capita consumption rate
+    ``sum_j a_j m_ij |nu_ij| / x_i`` over channels consuming ``i`` (``gamma`` for
+    first-order decay), plus, for a non-mass-action law that produces a species it reads
+    and falls with it (negative feedback), ``nu_ij (a_j(x) - a_j(x + e_i))`` (a unit finite
+    difference, one extra law evaluation per such pair and leap). The explicit step
+    inflates a species' stationary variance by ``1 / (1 - r tau / 2)`` (Cao, Petzold,
+    Rathinam & Gillespie 2004, doi:10.1063/1.1823412; tens of percent at high counts
+    with eq. 33 alone); with the bound the inflation is at most about ``eps``. ``inf``
+    when nothing bounds the step."""
     S = x.shape[0]
     for i in range(S):
         mu[i] = 0.0
         sig[i] = 0.0
-    rmax = 0.0
+        rr[i] = 0.0
     for j in range(a.shape[0]):
         if use[j] == 0.0:
             continue
@@ -274,9 +282,23 @@ def _leap_size(cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult, x, a, 
             if d < 0.0 and x[i] > 0.0:
                 for qr in range(re_ptr[j], re_ptr[j + 1]):
                     if re_species[qr] == i:
-                        r = a[j] * re_nu[qr] * (-d) / x[i]
-                        if r > rmax:
-                            rmax = r
+                        rr[i] += a[j] * re_nu[qr] * (-d) / x[i]
+    for f in range(fb_channel.shape[0]):
+        j = fb_channel[f]
+        if use[j] == 0.0:
+            continue
+        i = fb_species[f]
+        xi = x[i]
+        x[i] = xi + 1.0
+        v = _law(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts, prog_ptr,
+                 re_ptr, re_species, re_nu, j, x, p, t, stack, continuous)
+        x[i] = xi
+        if v < a[j] and v > -math.inf:
+            rr[i] += fb_nu[f] * (a[j] - v)
+    rmax = 0.0
+    for i in range(S):
+        if rr[i] > rmax:
+            rmax = rr[i]
     tau = math.inf
     if rmax > 0.0:
         tau = 2.0 * eps / rmax
@@ -537,7 +559,7 @@ def _continuous_step(cptr, csp, cdel, hybrid, n_fast_ch, a0s, x, t, stop, a, tau
 @njit(cache=True, nogil=True, error_model="numpy", **_NO_REFCOUNT)
 def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals, params,
                 max_count, max_steps, info, counters, crit, use, xnew, mu, sig, fast_time,
-                a_mid):
+                a_mid, rr):
     """One run of ``method`` (TAU_LEAP, CLE or HYBRID) from t = 0, recording ``buf[i] = x``
     at ``times[i]``. Returns the status code.
 
@@ -565,6 +587,7 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
     cptr, csp, cdel = m.change_ptr, m.change_species, m.change_delta
     re_ptr, re_species, re_nu, hor, hor_mult = am.re_ptr, am.re_species, am.re_nu, am.hor, \
         am.hor_mult
+    fb_channel, fb_species, fb_nu = am.fb_channel, am.fb_species, am.fb_nu
     T = times.shape[0]
     bps = m.breakpoints
     nb = bps.shape[0]
@@ -616,8 +639,10 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
             continue
         a0c = _channel_sets(cptr, csp, cdel, hor, hor_mult, method, x, a, use, crit, eps, n_c,
                             n_fast)
-        tau = _leap_size(cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult, x, a, use,
-                         mu, sig, eps)
+        tau = _leap_size(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts,
+                         prog_ptr, cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult,
+                         fb_channel, fb_species, fb_nu, x, p, t, a, use, mu, sig, rr, stack,
+                         eps, continuous)
         if method == TAU_LEAP:
             if tau < ssa_factor / a0:
                 exact_left = n_ssa
@@ -683,6 +708,7 @@ def _approx_chunk(m, am, method, x0, p0, times, states, keep, want_cov, mean, m2
     mu = np.zeros(S)
     sig = np.zeros(S)
     a_mid = np.zeros(M)
+    rr = np.zeros(S)
     integer = method == TAU_LEAP
     for r in range(states.shape[0]):
         rng = states[r]
@@ -690,7 +716,7 @@ def _approx_chunk(m, am, method, x0, p0, times, states, keep, want_cov, mean, m2
         if status == 0:
             status = _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend,
                                  vals, params, max_count, max_steps, info, counters, work_m,
-                                 use, xnew, mu, sig, fast_time, a_mid)
+                                 use, xnew, mu, sig, fast_time, a_mid, rr)
         if status != 0:
             err_state[:] = x
             return -1 - r

@@ -105,10 +105,12 @@ DEFAULTS = {"epsilon": 0.03, "n_critical": 10, "ssa_factor": 10.0, "n_ssa_steps"
 
 def build_approx_model(net) -> ApproxModel:
     """Reactant stoichiometries, species read/changed per channel, highest order of
-    reaction per species (for ``g_i`` of Cao et al. 2006)."""
+    reaction per species (for ``g_i`` of Cao et al. 2006), and the feedback pairs of the
+    relaxation bound: a channel with a non-mass-action law that produces a species it
+    reads (see ``_approx_kernels._leap_size``)."""
     S = net.n_species
     index = net.species_index
-    re_rows, inv_rows = [], []
+    re_rows, inv_rows, read_rows = [], [], []
     hor = np.zeros(S, dtype=np.int64)
     mult = np.zeros(S, dtype=np.int64)
     nu = np.asarray(net.stoichiometry)
@@ -128,10 +130,17 @@ def build_approx_model(net) -> ApproxModel:
         read = {slots[s][1] for s in ex.symbols(r.rate) if s in slots and slots[s][0] == "x"}
         changed = {i for i in range(S) if nu[i, j] != 0}
         inv_rows.append(sorted(read | changed | set(reactants)))
+        read_rows.append(read)
+    fb = [(j, i, float(nu[i, j])) for j, r in enumerate(net.reactions)
+          if r.mass_action is None for i in inv_rows[j]
+          if nu[i, j] > 0 and i in read_rows[j]]
     re_ptr, re_species = _csr([[i for i, _ in row] for row in re_rows])
     _, re_nu = _csr([[n for _, n in row] for row in re_rows], dtype=np.float64)
     inv_ptr, inv_species = _csr(inv_rows)
-    return ApproxModel(re_ptr, re_species, re_nu, inv_ptr, inv_species, hor, mult)
+    return ApproxModel(re_ptr, re_species, re_nu, inv_ptr, inv_species, hor, mult,
+                       np.array([f[0] for f in fb], dtype=np.int64),
+                       np.array([f[1] for f in fb], dtype=np.int64),
+                       np.array([f[2] for f in fb], dtype=np.float64))
 
 
 def resolve_options(options: dict, method: str | None = None) -> tuple[dict, np.ndarray]:
