@@ -39,7 +39,9 @@ first order in the step, i.e. O(epsilon) (tau-leaping with ``scheme="trapezoidal
 second order). For linear (first-order) networks the stationary variance of explicit
 tau-leaping is inflated by about ``gamma tau / 2`` (relative), with ``gamma`` the
 relaxation rate -- below ``epsilon`` at the chosen steps (the relaxation bound
-``tau <= 2 epsilon / gamma``); the trapezoidal scheme's inflation is O((gamma tau)^2)
+``tau <= 2 epsilon / gamma``, with ``gamma`` the summed per-capita consumption rate plus
+the negative feedback of non-mass-action laws, see ``_approx_kernels._leap_size``); the
+trapezoidal scheme's inflation is O((gamma tau)^2)
 (measured: birth-death at 10^3 molecules, epsilon = 0.2, gamma tau = 0.4: explicit +15 to
 +21 %, trapezoidal within 2 SE (2 %) of 0).
 """
