@@ -561,25 +561,24 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
                 max_count, max_steps, info, counters, crit, use, xnew, mu, sig, fast_time,
                 a_mid, rr):
     """One run of ``method`` (TAU_LEAP, CLE or HYBRID) from t = 0, recording ``buf[i] = x``
-    at ``times[i]``. Returns the status code.
+    at ``times[i]``. Returns the status code. Compiled without reference counting (see
+    the note above :func:`_breakpoints_due`).
 
-    Per step: time breakpoints of event triggers (:func:`_breakpoints_due`) and outputs
-    due (:func:`_record_through`); all propensities (:func:`_propensities`; with
-    continuous methods a negative law of a channel lacking reactant molecules reads 0);
-    the channel sets (:func:`_channel_sets`); the leap size over the leaping/candidate
-    channels (:func:`_leap_size`, Cao, Gillespie & Petzold 2006 eq. 33 plus a relaxation
-    bound); then
+    Per step: time breakpoints of event triggers (:func:`_breakpoints_due`), outputs due
+    (:func:`_record_through`); all propensities (:func:`_propensities`; with continuous
+    methods a negative law of a channel lacking reactant molecules reads 0); the channel
+    sets (:func:`_channel_sets`); the leap size over the leaping/candidate channels
+    (:func:`_leap_size`, Cao, Gillespie & Petzold 2006 eq. 33, relaxation bound); then
 
     * tau-leaping: below ``ssa_factor / a0`` the next ``n_ssa_steps`` steps are exact SSA
-      steps (:func:`_exact_step`); else a leap (:func:`_tau_leap`);
+      steps (:func:`_exact_step`); else a leap (:func:`_tau_leap`, or
+      :func:`_tau_leap_trapezoidal` with ``params[7] == 1``);
     * CLE: Euler-Maruyama step over all channels, halved up to 30 times while an amount
       would go negative, then clamped at 0 (counted) (:func:`_continuous_step`);
     * hybrid: candidates with ``a_j tau >= lambda_fast`` are fast (CLE or rate equations),
       the others fire exactly when ``int a_slow dt`` reaches an Exp(1) threshold; species
       no fast channel changes are returned to whole counts by unbiased stochastic
       rounding (:func:`_hybrid_partition`).
-
-    Compiled without reference counting (see the note above :func:`_breakpoints_due`).
     """
     ma_flag, ma_coef, ma_ptr, ma_species, ma_order = (m.ma_flag, m.ma_coef, m.ma_ptr,
                                                       m.ma_species, m.ma_order)
@@ -598,9 +597,7 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
     trapezoidal = int(params[7]) == 1
     continuous = method != TAU_LEAP
     integer = method == TAU_LEAP
-    t = 0.0
-    ti = 0
-    bi = 0
+    t, ti, bi = 0.0, 0, 0
     start_steps = counters[0] + counters[1]
     exact_left = 0
     g_int = 0.0

@@ -17,8 +17,9 @@ approximated, the step control and the known bias:
   Min, J. Chem. Phys. 135 (2011) 024113, doi:10.1063/1.3609119): the non-critical
   channels fire Poisson(a_j(x) tau/2) times to ``y``, then
   Poisson(max(2 a_j(y) - a_j(x), 0) tau/2) times -- weak second order in the step, so at
-  equal accuracy it takes larger steps (about 1.8x the cost per leap; measured in
-  docs/performance/approx.md: at epsilon = 0.2 as accurate as the explicit leap at 0.03-0.05).
+  equal accuracy it takes larger steps at about 1.9x the cost per leap (measured in
+  docs/performance/approx.md: largest accurate epsilon 0.17 vs 0.05 explicit on a
+  two-stage model, 0.3 vs 0.1 on a gene-switching model).
 * ``"cle"`` -- the chemical Langevin equation (Gillespie, J. Chem. Phys. 113 (2000) 297,
   doi:10.1063/1.481811), Euler-Maruyama with the same leap-size control. Amounts are
   continuous; a step that would make one negative is halved (up to 30 times), after
