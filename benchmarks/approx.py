@@ -125,31 +125,42 @@ def to_copasi(text, net, times):
     return dm
 
 
-def run_copasi(dm, times, runs, seed, species):
-    """CPU time per run and final mean/variance of COPASI tau-leap, ``runs`` seeded runs.
+def copasi_moments(dm, times, runs, seed, species):
+    """CPU time per run and the mean and variance of ``species`` at every output time
+    over ``runs`` seeded COPASI tau-leap runs (arrays over ``times``).
 
     The loop drives COPASI's task directly (initialise, process from the initial values,
-    read the last time point of the time series), so basico's per-call Python overhead
-    (building a DataFrame) is not charged to COPASI.
+    read the time series), so basico's per-call Python overhead (building a DataFrame) is
+    not charged to COPASI.
     """
     import COPASI
 
     task = dm.getTask("Time-Course")
     seed_param = task.getMethod().getParameter("Random Seed")
-    final = np.empty(runs)
-    t0 = time.process_time()
+    values = np.empty((runs, len(times)))
+    cpu = 0.0
     for i in range(runs):
         seed_param.setUIntValue(int(seed) * 100003 + i + 1)
+        t0 = time.process_time()
         if not task.initializeRaw(COPASI.CCopasiTask.OUTPUT_UI) or not task.processRaw(True):
-            raise RuntimeError("COPASI tau-leap failed: " + COPASI.CCopasiMessage.getAllMessageText())
+            raise RuntimeError("COPASI tau-leap failed: "
+                               + COPASI.CCopasiMessage.getAllMessageText())
+        cpu += time.process_time() - t0
         ts = task.getTimeSeries()
         if i == 0:
             col = [ts.getTitle(j) for j in range(ts.getNumVariables())].index(species)
             assert ts.getRecordedSteps() == len(times), ts.getRecordedSteps()
             assert abs(ts.getData(ts.getRecordedSteps() - 1, 0) - times[-1]) < 1e-9
-        final[i] = ts.getData(ts.getRecordedSteps() - 1, col)
-    cpu = time.process_time() - t0
-    return cpu / runs, float(final.mean()), float(final.var(ddof=1))
+        for k in range(len(times)):
+            values[i, k] = ts.getData(k, col)
+    return cpu / runs, values.mean(axis=0), values.var(axis=0, ddof=1)
+
+
+def run_copasi(dm, times, runs, seed, species):
+    """CPU time per run and final mean/variance of COPASI tau-leap, ``runs`` seeded runs
+    (:func:`copasi_moments` at the last output time)."""
+    cpu, mean, var = copasi_moments(dm, times, runs, seed, species)
+    return cpu, float(mean[-1]), float(var[-1])
 
 
 def run_sbmlnoise(net, times, runs, method, seed, species):
@@ -238,6 +249,165 @@ def bench(quick: bool, repeats: int) -> list[dict]:
     return rows
 
 
+SWEEP_EPS = (0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.07, 0.085, 0.1, 0.12, 0.15, 0.17, 0.2,
+             0.25, 0.3)
+SWEEP_SOLVERS = (("ours", "sbmlnoise tau_leap"), ("trap", "sbmlnoise tau_leap trapezoidal"),
+                 ("copasi", "COPASI tau-leap"))
+#: ensemble size whose standard errors define "accurate" in the sweep
+REFERENCE_RUNS = 2000
+#: runs per sweep setting: the measured errors then have a sampling SE of
+#: sqrt(2000 / 40000) = 0.22 tolerance; ``--quick`` (10,000 runs, 0.45) is a smoke test
+#: whose boundaries are noise, so it reports no speed-up
+FULL_SWEEP_RUNS = 40_000
+
+
+def sweep_tolerances(net, times, species):
+    """Exact mean and variance of ``species`` at ``times[1:]`` and the tolerances of the
+    sweep: the relative standard errors of a ``REFERENCE_RUNS``-run ensemble (mean:
+    sqrt(var / R) / mean; variance: sqrt(2 / (R - 1)), normal theory)."""
+    from _linear_moments import linear_moments
+
+    mean, var = linear_moments(net, times[1:])
+    i = net.index(species)
+    m, v = mean[:, i], var[:, i]
+    return m, v, np.sqrt(v / REFERENCE_RUNS) / m, np.sqrt(2.0 / (REFERENCE_RUNS - 1))
+
+
+def sweep_point(kind, eps, text, net, times, runs, seed, species):
+    """CPU time per run and mean/variance of ``species`` at ``times[1:]`` of sbmlnoise's
+    ``tau_leap`` (``kind`` "ours": explicit, "trap": ``scheme="trapezoidal"``) or COPASI's
+    tau-leap (``kind`` "copasi") at ``eps``."""
+    if kind in ("ours", "trap"):
+        import sbmlnoise as sn
+
+        scheme = "trapezoidal" if kind == "trap" else "explicit"
+        t0 = time.process_time()
+        ens = sn.ssa(net, times=times, runs=runs, seed=seed, method="tau_leap", workers=1,
+                     epsilon=eps, scheme=scheme)
+        cpu = (time.process_time() - t0) / runs
+        return cpu, ens.mean[species].to_numpy()[1:], ens.variance[species].to_numpy()[1:]
+    import basico
+
+    dm = to_copasi(text, net, times)
+    basico.set_task_settings("Time-Course", {"method": {"Epsilon": float(eps)}}, model=dm)
+    try:
+        cpu, mean, var = copasi_moments(dm, times, runs, seed, species)
+    finally:
+        basico.remove_datamodel(dm)
+    return cpu, mean[1:], var[1:]
+
+
+def sweep(quick: bool, models=None) -> list[dict]:
+    """Equal-accuracy comparison of sbmlnoise ``tau_leap`` (explicit and trapezoidal
+    schemes) and COPASI's tau-leap (``SWEEP_SOLVERS``).
+
+    For every ε in ``SWEEP_EPS`` each solver runs ``runs`` (40,000; 10,000 with
+    ``quick``) seeded runs; its error at an output time is the relative error of the mean
+    and of the variance of the model's species against the exact moments. A setting is
+    *accurate* when at every output time after 0 both errors are within the standard
+    error of a 2,000-run ensemble (``sweep_tolerances``), i.e. its bias could not be seen
+    in the ensembles the main table uses; the measured error has a sampling SE of
+    sqrt(2000 / runs) of that tolerance (0.22 at 40,000 runs). A solver's *largest
+    accurate* ε is the largest grid value below its first inaccurate one. A solver's
+    sweep stops after two inaccurate settings in a row.
+    """
+    import sbmlnoise as sn
+
+    sn.warm_up()
+    runs = 10_000 if quick else FULL_SWEEP_RUNS
+    rows = []
+    for label in models or list(MODELS)[1:]:
+        text, t_end, species = MODELS[label]
+        net = sn.load(text)
+        times = np.linspace(0, t_end, 11)
+        m_ex, v_ex, tol_m, tol_v = sweep_tolerances(net, times, species)
+        for kind, name in SWEEP_SOLVERS:
+            failed, misses = False, 0
+            for eps in SWEEP_EPS:
+                if misses >= 2:  # two inaccurate settings in a row: larger ones are too
+                    break
+                cpu, m, v = sweep_point(kind, eps, text, net, times, runs, 7, species)
+                em = float(np.max(np.abs(m / m_ex - 1) / tol_m))
+                ev = float(np.max(np.abs(v / v_ex - 1) / tol_v))
+                ok = em <= 1.0 and ev <= 1.0
+                rows.append({"model": label, "solver": name, "eps": eps, "runs": runs,
+                             "cpu_per_run": cpu, "mean_err": em, "var_err": ev,
+                             "accurate": ok, "counted": ok and not failed})
+                failed = failed or not ok
+                misses = 0 if ok else misses + 1
+                print(f"{label:42s} {name:20s} eps {eps:<5} {cpu * 1e3:8.4f} ms/run "
+                      f"max|mean err|/tol {em:5.2f} max|var err|/tol {ev:5.2f} "
+                      f"{'accurate' if ok else 'NOT accurate'}", flush=True)
+    return rows
+
+
+def sweep_summary(rows) -> list[str]:
+    """Markdown: per model, each solver's largest accurate ε, its CPU time per run and
+    the speed ratio there."""
+    lines = ["| model | solver | largest accurate ε | ms CPU / run there | speed-up over "
+             "COPASI at equal accuracy |", "|---|---|---|---|---|"]
+    for label in dict.fromkeys(r["model"] for r in rows):
+        best = {}
+        for _, solver in SWEEP_SOLVERS:
+            ok = [r for r in rows if r["model"] == label and r["solver"] == solver
+                  and r["counted"]]
+            best[solver] = max(ok, key=lambda r: r["eps"]) if ok else None
+        cop = best["COPASI tau-leap"]
+        for _, solver in SWEEP_SOLVERS:
+            r = best[solver]
+            if r is None:
+                lines.append(f"| {label} | {solver} | none | - | - |")
+                continue
+            ratio = f"{cop['cpu_per_run'] / r['cpu_per_run']:.1f}x" if cop else "-"
+            if r["runs"] < FULL_SWEEP_RUNS:
+                ratio = "n/a (--quick: too few runs to decide)"
+            lines.append(f"| {label} | {solver} | {r['eps']:g} | "
+                         f"{r['cpu_per_run'] * 1e3:.4f} | {ratio} |")
+    return lines
+
+
+def sweep_markdown(rows, quick: bool) -> str:
+    """The sweep section (``## Equal accuracy``) of docs/performance/approx.md."""
+    load = os.getloadavg()[0]
+    lines = ["## Equal accuracy: each solver at its largest accurate ε", "",
+             f"Generated by `python benchmarks/approx.py --sweep{' --quick' if quick else ''}` "
+             f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (load average "
+             f"{load:.1f}), {rows[0]['runs']:,} seeded runs per setting, one core, CPU "
+             "time. Errors are the largest over the 10 output times after 0 of the "
+             "model's species (P), in units of the tolerance: the relative standard error "
+             f"of a {REFERENCE_RUNS:,}-run ensemble at that time (variance: "
+             f"{np.sqrt(2.0 / (REFERENCE_RUNS - 1)):.3f}; mean: sqrt(var / {REFERENCE_RUNS})"
+             " / mean from the exact moments). A setting is accurate when both are <= 1; "
+             "a solver's largest accurate ε is the largest grid value below its first "
+             "inaccurate one (the settings up to it in bold). A solver's sweep stops after "
+             "two inaccurate settings in a row.", ""]
+    lines += sweep_summary(rows)
+    lines += ["", "| model | solver | ε | ms CPU / run | max mean err / tol | "
+              "max variance err / tol | accurate |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        eps = f"**{r['eps']:g}**" if r["counted"] else f"{r['eps']:g}"
+        lines.append(f"| {r['model']} | {r['solver']} | {eps} | "
+                     f"{r['cpu_per_run'] * 1e3:.4f} | {r['mean_err']:.2f} | "
+                     f"{r['var_err']:.2f} | {'yes' if r['accurate'] else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_sweep(rows, path: Path, quick: bool) -> None:
+    """Replace (or append) the ``## Equal accuracy`` section of ``path``."""
+    from sbmlnoise._io import atomic_write
+
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    head = "\n## Equal accuracy"
+    start = old.find(head)
+    if start < 0:
+        new = old.rstrip("\n") + "\n\n" + sweep_markdown(rows, quick)
+    else:
+        nxt = old.find("\n## ", start + len(head))
+        tail = old[nxt:] if nxt >= 0 else ""
+        new = old[:start] + "\n" + sweep_markdown(rows, quick) + tail
+    atomic_write(path, new)
+
+
 def _fmt(x: float) -> str:
     """Three significant figures, without exponent notation."""
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
@@ -271,7 +441,9 @@ def write_markdown(rows, path: Path, quick: bool, repeats: int) -> None:
                      f"{_fmt(r['cpu_per_run'] * 1e3)} | {_fmt(r['events_per_s'] / 1e6)} | "
                      f"{r['mean_rel']:+.4f} ({r['mean_se_rel']:.4f}) | "
                      f"{r['var_rel']:+.3f} ({r['var_se_rel']:.3f}) |")
-    path.write_text("\n".join(lines) + "\n" + tail, encoding="utf-8")
+    from sbmlnoise._io import atomic_write
+
+    atomic_write(path, "\n".join(lines) + "\n" + tail)
 
 
 def main() -> None:
@@ -280,7 +452,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--sweep", action="store_true",
+                        help="equal-accuracy comparison with COPASI over a grid of epsilon")
     args = parser.parse_args()
+    if args.sweep:
+        rows = sweep(args.quick)
+        for line in sweep_summary(rows):
+            print(line)
+        if args.out:
+            write_sweep(rows, Path(args.out), args.quick)
+        return
     repeats = args.repeats or (1 if args.quick else 3)
     rows = bench(args.quick, repeats)
     if args.out:

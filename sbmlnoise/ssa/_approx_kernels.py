@@ -17,7 +17,7 @@ code, plus an :data:`ApproxModel` with reactant stoichiometries. Status codes ar
 == ======================================================================================
 
 ``params`` (float64): [eps, n_critical, ssa_factor, n_ssa_steps, lambda_fast, n_fast,
-fast_mode (0 CLE, 1 rate equations)].
+fast_mode (0 CLE, 1 rate equations), tau-leap scheme (0 explicit, 1 trapezoidal)].
 """
 
 from __future__ import annotations
@@ -33,10 +33,16 @@ from ._kernels import _fail, _fire_events, _mass_action, _start, _collect_run
 from ._program import _eval
 from ._rng import _exponential, _normal, _poisson, _uniform
 
+# The leaps draw several Poisson variates per step: the same sampler, inlined into the
+# kernel (measured: see docs/performance/approx.md, "Cost per leap").
+_poisson_inl = njit(nogil=True, inline="always")(_poisson.py_func)
+
 ApproxModel = namedtuple("ApproxModel", [
     "re_ptr", "re_species", "re_nu",      # reactant stoichiometry per channel (CSR)
     "inv_ptr", "inv_species",             # species a channel reads or changes (CSR)
     "hor", "hor_mult",                    # highest order of reaction, multiplicity (S,)
+    "fb_channel", "fb_species", "fb_nu",  # feedback: a non-mass-action law producing a
+                                          # species it reads (channel, species, nu > 0)
 ])
 
 N_COUNTERS = 8
@@ -243,22 +249,28 @@ def _channel_sets(cptr, csp, cdel, hor, hor_mult, method, x, a, use, crit, eps, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _leap_size(cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult, x, a, use, mu,
-               sig, eps):
-    """Leap size over the channels in ``use`` (``mu``, ``sig``: (S,) work arrays): Cao,
-    Gillespie & Petzold (2006) eq. 33, ``min_i min(max(eps x_i / g_i, 1) / |mu_i|,
+def _leap_size(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts, prog_ptr,
+               cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult, fb_channel,
+               fb_species, fb_nu, x, p, t, a, use, mu, sig, rr, stack, eps, continuous):
+    """Leap size over the channels in ``use`` (``mu``, ``sig``, ``rr``: (S,) work arrays):
+    Cao, Gillespie & Petzold (2006) eq. 33, ``min_i min(max(eps x_i / g_i, 1) / |mu_i|,
     max(eps x_i / g_i, 1)^2 / sigma_i^2)`` with ``mu_i = sum_j nu_ij a_j``,
     ``sigma_i^2 = sum_j nu_ij^2 a_j`` over reactant species, and a relaxation bound
-    ``tau <= 2 eps / max_i r_i``, ``r_i = sum_j a_j m_ij |nu_ij| / x_i`` over channels
-    consuming ``i`` -- the per-capita consumption rate, ``gamma`` for first-order decay:
-    eq. 33 alone lets the explicit step inflate a first-order species' stationary
-    variance by ``1 / (1 - gamma tau / 2)``, tens of percent at high counts; with the
-    bound the inflation is at most about ``eps``. ``inf`` when nothing bounds the step."""
+    ``tau <= 2 eps / max_i r_i``. ``r_i`` estimates the relaxation rate of species ``i``
+    (minus the drift Jacobian's diagonal): the per-capita consumption rate
+    ``sum_j a_j m_ij |nu_ij| / x_i`` over channels consuming ``i`` (``gamma`` for
+    first-order decay), plus, for a non-mass-action law that produces a species it reads
+    and falls with it (negative feedback), ``nu_ij (a_j(x) - a_j(x + e_i))`` (a unit finite
+    difference, one extra law evaluation per such pair and leap). The explicit step
+    inflates a species' stationary variance by ``1 / (1 - r tau / 2)`` (Cao, Petzold,
+    Rathinam & Gillespie 2004, doi:10.1063/1.1823412; tens of percent at high counts
+    with eq. 33 alone); with the bound the inflation is at most about ``eps``. ``inf``
+    when nothing bounds the step."""
     S = x.shape[0]
     for i in range(S):
         mu[i] = 0.0
         sig[i] = 0.0
-    rmax = 0.0
+        rr[i] = 0.0
     for j in range(a.shape[0]):
         if use[j] == 0.0:
             continue
@@ -270,9 +282,23 @@ def _leap_size(cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult, x, a, 
             if d < 0.0 and x[i] > 0.0:
                 for qr in range(re_ptr[j], re_ptr[j + 1]):
                     if re_species[qr] == i:
-                        r = a[j] * re_nu[qr] * (-d) / x[i]
-                        if r > rmax:
-                            rmax = r
+                        rr[i] += a[j] * re_nu[qr] * (-d) / x[i]
+    for f in range(fb_channel.shape[0]):
+        j = fb_channel[f]
+        if use[j] == 0.0:
+            continue
+        i = fb_species[f]
+        xi = x[i]
+        x[i] = xi + 1.0
+        v = _law(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts, prog_ptr,
+                 re_ptr, re_species, re_nu, j, x, p, t, stack, continuous)
+        x[i] = xi
+        if v < a[j] and v > -math.inf:
+            rr[i] += fb_nu[f] * (a[j] - v)
+    rmax = 0.0
+    for i in range(S):
+        if rr[i] > rmax:
+            rmax = rr[i]
     tau = math.inf
     if rmax > 0.0:
         tau = 2.0 * eps / rmax
@@ -327,7 +353,7 @@ def _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng, xnew, co
         fired = 0.0
         for j in range(a.shape[0]):
             if use[j] == 1.0:
-                k = _poisson(rng, a[j] * step)
+                k = _poisson_inl(rng, a[j] * step)
                 if k > 0.0:
                     fired += k
                     _apply(cptr, csp, cdel, j, k, xnew)
@@ -339,6 +365,75 @@ def _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng, xnew, co
                     return t + step, _fail(info, 5, jc, csp[q], t + step, 0.0)
             _apply(cptr, csp, cdel, jc, 1.0, xnew)
         if not _any_negative(xnew, S):
+            break
+        counters[2] += 1.0
+        tau *= 0.5
+    for i in range(S):
+        x[i] = xnew[i]
+    counters[0] += 1.0
+    counters[6] += fired
+    return (stop if capped else t + step), 0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _tau_leap_trapezoidal(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts,
+                          prog_ptr, re_ptr, re_species, re_nu, cptr, csp, cdel, x, p, t,
+                          stop, a, use, crit, a0c, tau, rng, xnew, a_mid, stack, counters,
+                          info):
+    """One theta-trapezoidal tau-leap, theta = 1/2 (Anderson & Mattingly 2011; Hu, Li &
+    Min 2011, weak second order): the non-critical channels fire Poisson(a_j(x) tau/2)
+    times to ``y``, then Poisson(max(2 a_j(y) - a_j(x), 0) tau/2) times; critical
+    channels as in :func:`_tau_leap` (at most one firing, at the end of the leap). A leap
+    after which (or after whose first stage) a count is negative is halved and redrawn.
+    ``a_mid`` (M,) holds a_j(y). Returns ``(t, status)``."""
+    S = x.shape[0]
+    fired = 0.0
+    capped = False
+    while True:
+        tau2 = _exponential(rng) / a0c if a0c > 0.0 else math.inf
+        fire_crit = tau2 <= tau
+        step = tau2 if fire_crit else tau
+        capped = t + step >= stop
+        if capped:
+            step = stop - t
+            fire_crit = False
+        half = 0.5 * step
+        for i in range(S):
+            xnew[i] = x[i]
+        fired = 0.0
+        for j in range(a.shape[0]):
+            if use[j] == 1.0:
+                k = _poisson_inl(rng, a[j] * half)
+                if k > 0.0:
+                    fired += k
+                    _apply(cptr, csp, cdel, j, k, xnew)
+        ok = not _any_negative(xnew, S)
+        if ok:
+            for j in range(a.shape[0]):
+                if use[j] == 1.0:
+                    v = _law(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts,
+                             prog_ptr, re_ptr, re_species, re_nu, j, xnew, p, t + half,
+                             stack, False)
+                    if not (v >= 0.0 and v < math.inf):
+                        return t + half, _fail(info, 1, j, 0, t + half, v)
+                    a_mid[j] = v
+            for j in range(a.shape[0]):
+                if use[j] == 1.0:
+                    lam = (2.0 * a_mid[j] - a[j]) * half
+                    if lam > 0.0:
+                        k = _poisson_inl(rng, lam)
+                        if k > 0.0:
+                            fired += k
+                            _apply(cptr, csp, cdel, j, k, xnew)
+            if fire_crit:
+                jc = _pick(a, crit, 1, a0c, rng)
+                fired += 1.0
+                for q in range(cptr[jc], cptr[jc + 1]):
+                    if x[csp[q]] + cdel[q] < 0.0:
+                        return t + step, _fail(info, 5, jc, csp[q], t + step, 0.0)
+                _apply(cptr, csp, cdel, jc, 1.0, xnew)
+            ok = not _any_negative(xnew, S)
+        if ok:
             break
         counters[2] += 1.0
         tau *= 0.5
@@ -463,27 +558,27 @@ def _continuous_step(cptr, csp, cdel, hybrid, n_fast_ch, a0s, x, t, stop, a, tau
 
 @njit(cache=True, nogil=True, error_model="numpy", **_NO_REFCOUNT)
 def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals, params,
-                max_count, max_steps, info, counters, crit, use, xnew, mu, sig, fast_time):
+                max_count, max_steps, info, counters, crit, use, xnew, mu, sig, fast_time,
+                a_mid, rr):
     """One run of ``method`` (TAU_LEAP, CLE or HYBRID) from t = 0, recording ``buf[i] = x``
-    at ``times[i]``. Returns the status code.
+    at ``times[i]``. Returns the status code. Compiled without reference counting (see
+    the note above :func:`_breakpoints_due`).
 
-    Per step: time breakpoints of event triggers (:func:`_breakpoints_due`) and outputs
-    due (:func:`_record_through`); all propensities (:func:`_propensities`; with
-    continuous methods a negative law of a channel lacking reactant molecules reads 0);
-    the channel sets (:func:`_channel_sets`); the leap size over the leaping/candidate
-    channels (:func:`_leap_size`, Cao, Gillespie & Petzold 2006 eq. 33 plus a relaxation
-    bound); then
+    Per step: time breakpoints of event triggers (:func:`_breakpoints_due`), outputs due
+    (:func:`_record_through`); all propensities (:func:`_propensities`; with continuous
+    methods a negative law of a channel lacking reactant molecules reads 0); the channel
+    sets (:func:`_channel_sets`); the leap size over the leaping/candidate channels
+    (:func:`_leap_size`, Cao, Gillespie & Petzold 2006 eq. 33, relaxation bound); then
 
     * tau-leaping: below ``ssa_factor / a0`` the next ``n_ssa_steps`` steps are exact SSA
-      steps (:func:`_exact_step`); else a leap (:func:`_tau_leap`);
+      steps (:func:`_exact_step`); else a leap (:func:`_tau_leap`, or
+      :func:`_tau_leap_trapezoidal` with ``params[7] == 1``);
     * CLE: Euler-Maruyama step over all channels, halved up to 30 times while an amount
       would go negative, then clamped at 0 (counted) (:func:`_continuous_step`);
     * hybrid: candidates with ``a_j tau >= lambda_fast`` are fast (CLE or rate equations),
       the others fire exactly when ``int a_slow dt`` reaches an Exp(1) threshold; species
       no fast channel changes are returned to whole counts by unbiased stochastic
       rounding (:func:`_hybrid_partition`).
-
-    Compiled without reference counting (see the note above :func:`_breakpoints_due`).
     """
     ma_flag, ma_coef, ma_ptr, ma_species, ma_order = (m.ma_flag, m.ma_coef, m.ma_ptr,
                                                       m.ma_species, m.ma_order)
@@ -491,6 +586,7 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
     cptr, csp, cdel = m.change_ptr, m.change_species, m.change_delta
     re_ptr, re_species, re_nu, hor, hor_mult = am.re_ptr, am.re_species, am.re_nu, am.hor, \
         am.hor_mult
+    fb_channel, fb_species, fb_nu = am.fb_channel, am.fb_species, am.fb_nu
     T = times.shape[0]
     bps = m.breakpoints
     nb = bps.shape[0]
@@ -498,11 +594,10 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
     eps, n_c, ssa_factor, n_ssa = params[0], params[1], params[2], int(params[3])
     lam_fast, n_fast = params[4], params[5]
     noise = int(params[6]) == 0 or method == CLE
+    trapezoidal = int(params[7]) == 1
     continuous = method != TAU_LEAP
     integer = method == TAU_LEAP
-    t = 0.0
-    ti = 0
-    bi = 0
+    t, ti, bi = 0.0, 0, 0
     start_steps = counters[0] + counters[1]
     exact_left = 0
     g_int = 0.0
@@ -541,14 +636,22 @@ def _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend, vals
             continue
         a0c = _channel_sets(cptr, csp, cdel, hor, hor_mult, method, x, a, use, crit, eps, n_c,
                             n_fast)
-        tau = _leap_size(cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult, x, a, use,
-                         mu, sig, eps)
+        tau = _leap_size(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts,
+                         prog_ptr, cptr, csp, cdel, re_ptr, re_species, re_nu, hor, hor_mult,
+                         fb_channel, fb_species, fb_nu, x, p, t, a, use, mu, sig, rr, stack,
+                         eps, continuous)
         if method == TAU_LEAP:
             if tau < ssa_factor / a0:
                 exact_left = n_ssa
                 continue
-            t, status = _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng,
-                                  xnew, counters, info)
+            if trapezoidal:
+                t, status = _tau_leap_trapezoidal(
+                    ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, consts, prog_ptr,
+                    re_ptr, re_species, re_nu, cptr, csp, cdel, x, p, t, stop, a, use, crit,
+                    a0c, tau, rng, xnew, a_mid, stack, counters, info)
+            else:
+                t, status = _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau,
+                                      rng, xnew, counters, info)
             if status != 0:
                 return status
         else:
@@ -601,6 +704,8 @@ def _approx_chunk(m, am, method, x0, p0, times, states, keep, want_cov, mean, m2
     xnew = np.zeros(max(M, S))
     mu = np.zeros(S)
     sig = np.zeros(S)
+    a_mid = np.zeros(M)
+    rr = np.zeros(S)
     integer = method == TAU_LEAP
     for r in range(states.shape[0]):
         rng = states[r]
@@ -608,7 +713,7 @@ def _approx_chunk(m, am, method, x0, p0, times, states, keep, want_cov, mean, m2
         if status == 0:
             status = _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend,
                                  vals, params, max_count, max_steps, info, counters, work_m,
-                                 use, xnew, mu, sig, fast_time)
+                                 use, xnew, mu, sig, fast_time, a_mid, rr)
         if status != 0:
             err_state[:] = x
             return -1 - r

@@ -11,6 +11,15 @@ approximated, the step control and the known bias:
   the paper falls back to a change of one molecule per leap) is treated as critical, i.e.
   fires exactly, at most once per leap -- without it a gene or an mRNA of 5 copies drifts
   by several percent; and the leap obeys a relaxation bound (see ``_approx_kernels._leap_size``).
+  ``scheme="explicit"`` (default) is the paper's explicit leap, first order in the step;
+  ``scheme="trapezoidal"`` is the theta-trapezoidal leap with theta = 1/2 (Anderson &
+  Mattingly, Commun. Math. Sci. 9 (2011) 301, doi:10.4310/CMS.2011.v9.n1.a15; Hu, Li &
+  Min, J. Chem. Phys. 135 (2011) 024113, doi:10.1063/1.3609119): the non-critical
+  channels fire Poisson(a_j(x) tau/2) times to ``y``, then
+  Poisson(max(2 a_j(y) - a_j(x), 0) tau/2) times -- weak second order in the step, so at
+  equal accuracy it takes larger steps at about 1.9x the cost per leap (measured in
+  docs/performance/approx.md: largest accurate epsilon 0.17 vs 0.05 explicit on a
+  two-stage model, 0.3 vs 0.1 on a gene-switching model).
 * ``"cle"`` -- the chemical Langevin equation (Gillespie, J. Chem. Phys. 113 (2000) 297,
   doi:10.1063/1.481811), Euler-Maruyama with the same leap-size control. Amounts are
   continuous; a step that would make one negative is halved (up to 30 times), after
@@ -19,17 +28,23 @@ approximated, the step control and the known bias:
   doi:10.1063/1.1835951): a channel is *fast* when every species it changes has at
   least ``n_fast`` molecules and it is expected to fire at least ``lambda_fast`` times in
   the step (species it only reads may be scarce -- a gene copy driving transcription --
-  since only slow channels change them); fast channels follow the CLE (or the rate equations, ``fast="ode"``,
-  Haseltine & Rawlings, J. Chem. Phys. 117 (2002) 6959, doi:10.1063/1.1505860), slow ones
-  fire exactly through their integrated propensity. With no fast channel it is the exact
-  SSA. ``settings["partition"]`` gives the fraction of simulated time each channel was
-  fast.
+  since only slow channels change them); fast channels follow the CLE (or the rate
+  equations, ``fast="ode"``, Haseltine & Rawlings, J. Chem. Phys. 117 (2002) 6959,
+  doi:10.1063/1.1505860), slow ones fire exactly through their integrated propensity.
+  With no fast channel it is the exact SSA. ``settings["partition"]`` gives the fraction
+  of simulated time each channel was fast.
 
 Step control: ``epsilon`` bounds the expected relative change of every reactant's
 propensity per step (Cao et al. 2006 eq. 33); the weak error of all three methods is
-first order in the step, i.e. O(epsilon). For linear (first-order) networks the
-stationary variance of tau-leaping is inflated by about ``gamma tau / 2`` (relative), with
-``gamma`` the relaxation rate -- below ``epsilon / 2`` at the chosen steps.
+first order in the step, i.e. O(epsilon) (tau-leaping with ``scheme="trapezoidal"``:
+second order). For linear (first-order) networks the stationary variance of explicit
+tau-leaping is inflated by about ``gamma tau / 2`` (relative), with ``gamma`` the
+relaxation rate -- below ``epsilon`` at the chosen steps (the relaxation bound
+``tau <= 2 epsilon / gamma``, with ``gamma`` the summed per-capita consumption rate plus
+the negative feedback of non-mass-action laws, see ``_approx_kernels._leap_size``); the
+trapezoidal scheme's inflation is O((gamma tau)^2)
+(measured: birth-death at 10^3 molecules, epsilon = 0.2, gamma tau = 0.4: explicit +15 to
++21 %, trapezoidal within 2 SE (2 %) of 0).
 """
 
 from __future__ import annotations
@@ -51,9 +66,10 @@ class TauLeap:
     code = TAU_LEAP
     exact = False
     reference = "doi:10.1063/1.2159468"
-    bias = ("first-order weak error O(epsilon): means and variances biased by a few "
-            "percent of epsilon-scaled relative size; for first-order networks the "
-            "stationary variance is inflated by about gamma*tau/2 < epsilon/2")
+    bias = ("first-order weak error O(epsilon) (scheme='explicit'): means and variances "
+            "biased by a few percent of epsilon-scaled relative size; for first-order "
+            "networks the stationary variance is inflated by about gamma*tau/2 <= epsilon; "
+            "scheme='trapezoidal': weak second order, bias O(epsilon^2)")
 
 
 class ChemicalLangevin:
@@ -82,17 +98,22 @@ class Hybrid:
 
 APPROX_METHODS = {"tau_leap": TauLeap, "cle": ChemicalLangevin, "hybrid": Hybrid}
 
+#: tau-leaping update schemes (kernel code = index)
+SCHEMES = ("explicit", "trapezoidal")
+
 #: default step control and partition thresholds
 DEFAULTS = {"epsilon": 0.03, "n_critical": 10, "ssa_factor": 10.0, "n_ssa_steps": 100,
-            "lambda_fast": 10.0, "n_fast": 100.0, "fast": "cle"}
+            "lambda_fast": 10.0, "n_fast": 100.0, "fast": "cle", "scheme": "explicit"}
 
 
 def build_approx_model(net) -> ApproxModel:
     """Reactant stoichiometries, species read/changed per channel, highest order of
-    reaction per species (for ``g_i`` of Cao et al. 2006)."""
+    reaction per species (for ``g_i`` of Cao et al. 2006), and the feedback pairs of the
+    relaxation bound: a channel with a non-mass-action law that produces a species it
+    reads (see ``_approx_kernels._leap_size``)."""
     S = net.n_species
     index = net.species_index
-    re_rows, inv_rows = [], []
+    re_rows, inv_rows, read_rows = [], [], []
     hor = np.zeros(S, dtype=np.int64)
     mult = np.zeros(S, dtype=np.int64)
     nu = np.asarray(net.stoichiometry)
@@ -112,14 +133,23 @@ def build_approx_model(net) -> ApproxModel:
         read = {slots[s][1] for s in ex.symbols(r.rate) if s in slots and slots[s][0] == "x"}
         changed = {i for i in range(S) if nu[i, j] != 0}
         inv_rows.append(sorted(read | changed | set(reactants)))
+        read_rows.append(read)
+    fb = [(j, i, float(nu[i, j])) for j, r in enumerate(net.reactions)
+          if r.mass_action is None for i in inv_rows[j]
+          if nu[i, j] > 0 and i in read_rows[j]]
     re_ptr, re_species = _csr([[i for i, _ in row] for row in re_rows])
     _, re_nu = _csr([[n for _, n in row] for row in re_rows], dtype=np.float64)
     inv_ptr, inv_species = _csr(inv_rows)
-    return ApproxModel(re_ptr, re_species, re_nu, inv_ptr, inv_species, hor, mult)
+    return ApproxModel(re_ptr, re_species, re_nu, inv_ptr, inv_species, hor, mult,
+                       np.array([f[0] for f in fb], dtype=np.int64),
+                       np.array([f[1] for f in fb], dtype=np.int64),
+                       np.array([f[2] for f in fb], dtype=np.float64))
 
 
-def resolve_options(options: dict) -> tuple[dict, np.ndarray]:
-    """Merge user options into :data:`DEFAULTS`; return (settings, kernel params)."""
+def resolve_options(options: dict, method: str | None = None) -> tuple[dict, np.ndarray]:
+    """Merge user options into :data:`DEFAULTS`; return (settings, kernel params).
+    With ``method`` given, ``scheme`` other than "explicit" is refused for methods
+    other than ``"tau_leap"`` (the CLE and the hybrid have one scheme)."""
     unknown = set(options) - set(DEFAULTS)
     if unknown:
         raise TypeError(f"unknown approximate-method option(s): {', '.join(sorted(unknown))}; "
@@ -130,12 +160,19 @@ def resolve_options(options: dict) -> tuple[dict, np.ndarray]:
         raise ValueError(f"epsilon must be in (0, 1), got {eps!r}")
     if opts["fast"] not in ("cle", "ode"):
         raise ValueError("fast must be 'cle' or 'ode'")
+    if opts["scheme"] not in SCHEMES:
+        raise ValueError(f"scheme must be one of {', '.join(map(repr, SCHEMES))}, "
+                         f"got {opts['scheme']!r}")
+    if method is not None and method != "tau_leap" and opts["scheme"] != "explicit":
+        raise ValueError(f"scheme={opts['scheme']!r} applies to method='tau_leap' only, "
+                         f"not {method!r}")
     for key in ("n_critical", "ssa_factor", "n_ssa_steps", "lambda_fast", "n_fast"):
         if not float(opts[key]) >= 0:
             raise ValueError(f"{key} must be >= 0")
     params = np.array([eps, float(opts["n_critical"]), float(opts["ssa_factor"]),
                        float(int(opts["n_ssa_steps"])), float(opts["lambda_fast"]),
-                       float(opts["n_fast"]), 0.0 if opts["fast"] == "cle" else 1.0])
+                       float(opts["n_fast"]), 0.0 if opts["fast"] == "cle" else 1.0,
+                       float(SCHEMES.index(opts["scheme"]))])
     return opts, params
 
 
@@ -145,6 +182,7 @@ def approx_settings(variant, opts: dict, counters: np.ndarray, fast_time: np.nda
     out: dict = {"approximation": {
         "method": variant.name, "reference": variant.reference, "bias": variant.bias,
         "step_control": f"epsilon={opts['epsilon']:g} (Cao, Gillespie & Petzold 2006 eq. 33)",
+        "scheme": (opts["scheme"] if variant.name == "tau_leap" else "n/a"),
         "options": {k: opts[k] for k in DEFAULTS}},
         "leaps": int(counters[0]), "exact_steps": int(counters[1]),
         "rejected_steps": int(counters[2]), "clamps": int(counters[3])}
