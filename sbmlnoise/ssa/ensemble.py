@@ -549,8 +549,9 @@ def ssa(net, *args, times=None, runs=None, seed=None, method="auto", workers=Non
         raising. Default: raise.
     **approx_options
         ``epsilon`` (0.03), ``n_critical`` (10), ``ssa_factor`` (10), ``n_ssa_steps``
-        (100), ``lambda_fast`` (10), ``n_fast`` (100), ``fast`` ("cle" or "ode") -- see
-        :mod:`sbmlnoise.ssa.approx`.
+        (100), ``lambda_fast`` (10), ``n_fast`` (100), ``fast`` ("cle" or "ode"),
+        ``scheme`` ("explicit" or "trapezoidal", ``tau_leap`` only: the second-order
+        theta-trapezoidal leap) -- see :mod:`sbmlnoise.ssa.approx`.
 
     Returns
     -------
@@ -637,7 +638,7 @@ def _plan(net, times: np.ndarray, runs: int, method, seed, keep_trajectories, co
     if approx_options and not approx:
         raise TypeError(f"options {', '.join(sorted(approx_options))} apply only to the "
                         "approximate methods 'tau_leap', 'cle', 'hybrid'")
-    opts, params = resolve_options(approx_options)
+    opts, params = resolve_options(approx_options, method=variant.name if approx else None)
     exact_variant = select_method("auto", net.n_reactions) if approx else variant
     _, model, x0, p0, entropy = prepare(net, exact_variant, seed, timedep and not approx)
     td = None
