@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 FSP_TEMPORAL_MAX_STATES = 3000
 #: PNG resolution of every figure
 DPI = 90
+#: zlib level of the PNGs (1 fastest .. 9 smallest; 3 is within 5% of 6's size)
+PNG_COMPRESS = 3
 #: most species drawn in the overview chart
 OVERVIEW_MAX = 30
 
@@ -50,9 +52,23 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def png(fig: Figure) -> str:
-    """Base64 PNG of a figure (no bounding-box pass)."""
+    """Base64 PNG of a figure at :data:`DPI`: one Agg draw, no bounding-box pass, encoded
+    by Pillow as RGB (the figures are opaque) at zlib level :data:`PNG_COMPRESS` --
+    lossless, and about 7 ms less per figure than ``savefig`` (RGBA, level 6, a second
+    draw's worth of set-up) for a few percent more bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+    if fig.dpi != DPI:
+        fig.set_dpi(DPI)
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = canvas.buffer_rgba()
+    height, width = rgba.shape[:2]
+    img = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
+    if fig.get_facecolor()[3] >= 1.0:
+        img = img.convert("RGB")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    img.save(buf, format="png", compress_level=PNG_COMPRESS)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -371,6 +387,11 @@ class CardCanvas:
     def __init__(self) -> None:
         self.fig = _figure(8.0, 4.6)
         self.axes = [self.fig.add_axes(box) for box in self.BOXES]
+        for ax in self.axes:
+            # fixed axis-label positions: an automatic one measures every tick label of
+            # the axis and its siblings on each draw (about a tenth of a card's time)
+            ax.xaxis.set_label_coords(0.5, -0.15)
+            ax.yaxis.set_label_coords(-0.13, 0.5)
         self.axes[2].set_xscale("log")
         self.axes[2].set_yscale("log")
 
