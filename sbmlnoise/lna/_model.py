@@ -12,7 +12,8 @@ linear noise approximation needs, once per network (cached):
 * exact **first and second derivatives** of the channel rates with respect to the species
   amounts, differentiated symbolically (:func:`sbmlnoise.expr.diff`) only for the species
   that occur in a law, and compiled with :func:`sbmlnoise.expr.compile_vector` into flat
-  sparse lists (no finite differences, no per-call sympy).
+  sparse lists (no finite differences, no per-call sympy); subtrees the derivatives share
+  are computed once (:func:`sbmlnoise.lna._cse.compile_shared`).
 
 Units: rates ``v`` are extents per time in model substance units at amounts ``x``; the
 propensities in counts are ``a(n) = Omega v(n / Omega)``, so ``da/dn = dv/dx`` and
@@ -29,6 +30,7 @@ import numpy as np
 from .. import expr as ex
 from ..kinetics import split_sign
 from ..network import ReactionNetwork
+from ._cse import compile_shared
 
 _CACHE: "weakref.WeakKeyDictionary[ReactionNetwork, LNAProblem]" = weakref.WeakKeyDictionary()
 
@@ -110,9 +112,14 @@ class LNAProblem:
                         hes_l.append(net.index(s2))
                         hes_exprs.append(d2)
         slots = net.slots
-        self._rate_f = ex.compile_vector([c.rate for c in channels], slots, net.id + ".lna_rates")
-        self._jac_f = ex.compile_vector(jac_exprs, slots, net.id + ".lna_jacobian")
-        self._hes_f = ex.compile_vector(hes_exprs, slots, net.id + ".lna_hessian")
+        n_p = len(net.parameter_values)
+        # shared subtrees once: nested rate laws make derivatives that are small graphs
+        # but huge trees (BIOMD0000000071: 1.8e6 Hessian nodes written out, ~1 min and
+        # 2 GB to compile as one function; 0.4 s shared)
+        self._rate_f = compile_shared([c.rate for c in channels], slots,
+                                      net.id + ".lna_rates", n_p)
+        self._jac_f = compile_shared(jac_exprs, slots, net.id + ".lna_jacobian", n_p)
+        self._hes_f = compile_shared(hes_exprs, slots, net.id + ".lna_hessian", n_p)
         self._jac_idx = (np.array(jac_rows, dtype=np.intp), np.array(jac_cols, dtype=np.intp))
         self._hes_idx = (np.array(hes_rows, dtype=np.intp), np.array(hes_k, dtype=np.intp),
                          np.array(hes_l, dtype=np.intp))

@@ -49,6 +49,7 @@ from .. import expr as ex
 from ..errors import SimulationError
 from ..network import ReactionNetwork
 from ..importer._tellurium import accepts_model
+from ..lna._cse import compile_shared
 
 __all__ = ["sensitivities", "noise_control", "lna_derivatives", "fsp_derivatives"]
 
@@ -262,7 +263,9 @@ class _Entries:
     def __init__(self, entries: list[tuple[tuple, ex.Expr]], net, ndim: int, name: str):
         self.index = tuple(np.array([e[0][d] for e in entries], dtype=np.intp)
                            for d in range(ndim))
-        self._f = ex.compile_vector([e[1] for e in entries], net.slots, net.id + name)
+        # shared subtrees once (nested rate laws: see sbmlnoise.lna._cse)
+        self._f = compile_shared([e[1] for e in entries], net.slots, net.id + name,
+                                 len(net.parameter_values))
         self._n = len(entries)
         self._p = net.parameter_values
 
