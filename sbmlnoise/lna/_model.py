@@ -126,6 +126,11 @@ class LNAProblem:
         # off-diagonal Hessian entries stand for both (k, l) and (l, k)
         self._hes_mult = np.where(self._hes_idx[1] == self._hes_idx[2], 1.0, 2.0)
         self.n_jacobian_entries = len(jac_exprs)
+        # a Jacobian that reads no species and not the time (zero- and first-order laws)
+        # is a constant of the network: evaluated once, copied on each call
+        state = species | {ex.TIME}
+        self._jac_constant = not any(ex.symbols(e) & state for e in jac_exprs)
+        self._jac_cached: np.ndarray | None = None
         #: species ids as a pandas Index, shared by every result (building an Index from a
         #: list of strings costs about 40 microseconds per Series)
         import pandas as pd
@@ -143,11 +148,15 @@ class LNAProblem:
 
     def rate_jacobian(self, amounts: np.ndarray, t: float = 0.0) -> np.ndarray:
         """Exact ``d v_c / d x_i`` (per time), shape (n_channels, n_species)."""
+        if self._jac_cached is not None:
+            return self._jac_cached.copy()
         vals = np.zeros(self.n_jacobian_entries)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             self._jac_f(np.asarray(amounts, float), self.net.parameter_values, float(t), vals)
         out = np.zeros((self.n_channels, self.net.n_species))
         out[self._jac_idx] = vals
+        if self._jac_constant:
+            self._jac_cached = out.copy()
         return out
 
     def hessian_contraction(self, amounts: np.ndarray, cov_amounts: np.ndarray,
