@@ -37,13 +37,23 @@ def _nested(depth: int, derivatives: bool = True):
 SLOTS = {"x": ("x", 0), "y": ("x", 1), "k": ("p", 0)}
 
 
-@pytest.mark.parametrize("state", [(0.7, 1.3), (2.0, 0.5), (0.0, 0.0), (-1.0, 2.0),
-                                   (1e200, 1e-200), (math.nan, 1.0)])
-def test_shared_compilation_is_bit_identical(monkeypatch, state):
+@pytest.fixture(scope="module")
+def compiled():
     trees = _nested(2)
     plain = ex.compile_vector(trees, SLOTS, "plain")
-    monkeypatch.setattr(_cse, "SHARE_MIN_NODES", 1)
-    shared = _cse.compile_shared(trees, SLOTS, "shared", n_params=1)
+    saved = _cse.SHARE_MIN_NODES
+    _cse.SHARE_MIN_NODES = 1  # force the shared path on this small set
+    try:
+        shared = _cse.compile_shared(trees, SLOTS, "shared", n_params=1)
+    finally:
+        _cse.SHARE_MIN_NODES = saved
+    return trees, plain, shared
+
+
+@pytest.mark.parametrize("state", [(0.7, 1.3), (2.0, 0.5), (0.0, 0.0), (-1.0, 2.0),
+                                   (1e200, 1e-200), (math.nan, 1.0)])
+def test_shared_compilation_is_bit_identical(compiled, state):
+    trees, plain, shared = compiled
     assert shared.n_temporaries > 0  # the shared path ran
     x, p = np.array(state, dtype=float), np.array([1.7])
     with np.errstate(all="ignore"):
@@ -97,3 +107,16 @@ def test_biomd71_lna_problem_builds_quickly():
     h = prob.hessian_contraction(x, cov)
     assert h.shape == (prob.n_channels,)
     assert np.all(np.isfinite(prob.rates(x)))
+
+
+def test_diff_shared_builds_the_same_trees():
+    rates = _nested(2, derivatives=False)
+    memo: dict = {}
+    for v in rates:
+        for s in ("x", "y", "k"):
+            d1, d2 = ex.diff(v, s), _cse.diff_shared(v, s, memo)
+            assert d1 == d2  # structurally equal: the same table rules
+            for s2 in ("x", "y"):
+                assert ex.diff(d1, s2) == _cse.diff_shared(d2, s2, memo)
+    with pytest.raises(sn.UnsupportedFeature):
+        _cse.diff_shared(ex.Apply("factorial", (ex.Sym("x"),)), "x")

@@ -173,3 +173,50 @@ def _share(trees: list):
             ends.append(k + 1)
     out_roots = [names.get(id(r)) or rewritten.get(id(r), r) for r in roots]
     return out_roots, temps, ends
+
+
+def diff_shared(expr: ex.Expr, name: str, memo: dict | None = None) -> ex.Expr:
+    """:func:`sbmlnoise.expr.diff` with each shared subtree differentiated once.
+
+    The same table rules build the same trees as ``expr.diff`` (so the same numbers), but
+    ``expr.diff`` re-derives a subtree at every place it is referenced and looks up its
+    symbols at every node: on nested rate laws (BIOMD0000000071) that made the sensitivity
+    tensors take about 10 s. Pass one ``memo`` dict to several calls with the same
+    ``name`` to share the work between them.
+    """
+    memo = {} if memo is None else memo
+    has: dict = memo.setdefault(("has", name), {})
+    done: dict = memo.setdefault(("d", name), {})
+    return _diff(expr, name, has, done)
+
+
+def _contains(node: ex.Expr, name: str, has: dict) -> bool:
+    if isinstance(node, ex.Sym):
+        return node.name == name
+    if not isinstance(node, ex.Apply):
+        return False
+    hit = has.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    found = any(_contains(a, name, has) for a in node.args)
+    has[id(node)] = (node, found)
+    return found
+
+
+def _diff(node: ex.Expr, name: str, has: dict, done: dict) -> ex.Expr:
+    if isinstance(node, ex.Num):
+        return ex.ZERO
+    if isinstance(node, ex.Sym):
+        return ex.ONE if node.name == name else ex.ZERO
+    if not _contains(node, name, has):
+        return ex.ZERO
+    hit = done.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    rule = ex.OPERATOR_TABLE[node.op].derivative
+    if rule is None:
+        return ex.diff(node, name)  # raises UnsupportedFeature with the usual message
+    args = node.args
+    out = rule(node, lambda i: _diff(args[i], name, has, done), name)
+    done[id(node)] = (node, out)
+    return out

@@ -30,7 +30,7 @@ import numpy as np
 from .. import expr as ex
 from ..kinetics import split_sign
 from ..network import ReactionNetwork
-from ._cse import compile_shared
+from ._cse import compile_shared, diff_shared
 
 _CACHE: "weakref.WeakKeyDictionary[ReactionNetwork, LNAProblem]" = weakref.WeakKeyDictionary()
 
@@ -91,11 +91,12 @@ class LNAProblem:
 
         jac_rows, jac_cols, jac_exprs = [], [], []
         hes_rows, hes_k, hes_l, hes_exprs = [], [], [], []
+        memo: dict = {}  # shared subtrees differentiated once (nested laws)
         for c, ch in enumerate(channels):
             syms = sorted((s for s in ex.symbols(ch.rate) if s in species), key=net.index)
             first = {}
             for s in syms:
-                d = ex.diff(ch.rate, s)
+                d = diff_shared(ch.rate, s, memo)
                 if d != ex.ZERO:
                     first[s] = d
                     jac_rows.append(c)
@@ -105,7 +106,7 @@ class LNAProblem:
                 if s not in first:
                     continue
                 for s2 in syms[a_i:]:
-                    d2 = ex.diff(first[s], s2)
+                    d2 = diff_shared(first[s], s2, memo)
                     if d2 != ex.ZERO:
                         hes_rows.append(c)
                         hes_k.append(net.index(s))
