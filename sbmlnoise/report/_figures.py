@@ -77,13 +77,27 @@ def readable_axes(ax, x: bool = True, y: bool = True) -> None:
     magnitudes need it (counts near 1e17 do not overlap)."""
     from matplotlib.ticker import MaxNLocator, ScalarFormatter
     for on, axis in ((x, ax.xaxis), (y, ax.yaxis)):
-        if not on or axis.get_scale() != "linear":
+        if not on or axis.get_scale() != "linear" or _configured(axis, "readable"):
             continue
         axis.set_major_locator(MaxNLocator(nbins=4))
         f = ScalarFormatter(useMathText=False)
         f.set_powerlimits((-3, 4))
         axis.set_major_formatter(f)
-    ax.tick_params(labelsize=8)
+        axis.set_tick_params(labelsize=8)
+        _mark(axis, "readable")
+
+
+def _configured(axis, kind: str) -> bool:
+    """Whether ``axis`` still has the locator and formatter set by :func:`readable_axes` or
+    :func:`log_axes` (a reused card canvas keeps them; re-applying them re-styles every
+    tick artist, a few percent of a card's time)."""
+    mark = getattr(axis, "_sbmlnoise_ticks", None)
+    return mark is not None and mark[0] == kind and mark[1] is axis.get_major_locator() \
+        and mark[2] is axis.get_major_formatter()
+
+
+def _mark(axis, kind: str) -> None:
+    axis._sbmlnoise_ticks = (kind, axis.get_major_locator(), axis.get_major_formatter())
 
 
 def log_axes(*axes) -> None:
@@ -92,11 +106,13 @@ def log_axes(*axes) -> None:
     decades made half the drawing time)."""
     from matplotlib.ticker import LogFormatter, LogLocator, NullLocator
     for axis in axes:
+        if _configured(axis, "log"):
+            continue
         axis.set_major_locator(LogLocator(numticks=6))
         axis.set_major_formatter(LogFormatter(labelOnlyBase=True))
         axis.set_minor_locator(NullLocator())
-    for axis in axes:
-        axis.axes.tick_params(labelsize=8)
+        axis.set_tick_params(labelsize=8)
+        _mark(axis, "log")
 
 
 def _empty(ax, text: str) -> None:
@@ -350,13 +366,14 @@ def _panel_psd(ax: Axes, rep, sid: str, source: str | None) -> None:
             spec = np.array([])
         ok = np.isfinite(spec) & (spec > 0) if spec.size else np.array([], bool)
         if ok.sum() >= 2:
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            if ax.get_xscale() != "log":  # setting it again resets the ticks
+                ax.set_xscale("log")
+            if ax.get_yscale() != "log":
+                ax.set_yscale("log")
             ax.plot(om[ok], spec[ok], color=_COLORS[source], lw=1.5)
             log_axes(ax.xaxis, ax.yaxis)
             title(ax, "spectrum S(ω)")
             ax.set_xlabel("ω (rad per time unit)", fontsize=8)
-            ax.tick_params(labelsize=8)
             return
     _empty(ax, "no spectrum")
 
