@@ -192,7 +192,7 @@ def lag_window(rep: AnalysisReport, source: str | None) -> tuple[float, str]:
                              f"{rt.fmt(period, 2)} time units; a longer run, --t-end, shows more)")
     relax = tau
     if st is not None and source is not None and temporal_cheap(rep, source):
-        raw = [v.get("autocorrelation_time") for v in rep.temporal(source).values()]
+        raw = rt.autocorrelation_times(rep, source)
         times = [float(t) for t in raw if t is not None and rt._finite(t) and t > 0]
         if times:
             relax = max(relax, min(max(times), 1e3 * tau))
@@ -217,12 +217,17 @@ def _ssa_lag_horizon(rep: AnalysisReport, st) -> float:
     return float(probe[ok[-1]]) if ok.size else math.inf
 
 
-def omega_grid(rep: AnalysisReport, st) -> np.ndarray:
-    """The angular frequencies of :func:`sbmlnoise._summary.temporal_summary` (so that
-    memoised spectra are reused), limited to where a sampled spectrum is meaningful."""
+def omega_grid(rep: AnalysisReport, st, method: str | None = None) -> np.ndarray:
+    """Angular frequencies of the spectrum panel, limited to where a sampled spectrum is
+    meaningful: the 121 of :func:`sbmlnoise._summary.temporal_summary` (1e-3 to 1e3 over
+    the time scale) when that summary of ``method`` is cached (its spectra are memoised
+    and reused), else every other one of them (61, ten per decade: a smooth curve on a
+    log axis at half the cost -- an SSA spectrum costs a quadrature per frequency)."""
     from .._summary import omega_limit
     tau = float(rep.settings.get("time_scale") or 1.0)
     omegas = np.logspace(-3, 3, 121) / tau
+    if method is not None and ("temporal", method) not in rep._cache:
+        omegas = omegas[::2]
     return omegas[omegas < omega_limit(st)]
 
 
@@ -358,7 +363,7 @@ def _panel_acf(ax: Axes, rep, sid: str, source: str | None, lags: np.ndarray) ->
 def _panel_psd(ax: Axes, rep, sid: str, source: str | None) -> None:
     st = rep.statistics.get(source) if source else None
     if st is not None and source and st.psd_function is not None:
-        om = omega_grid(rep, st)
+        om = omega_grid(rep, st, source)
         try:
             with np.errstate(all="ignore"):
                 spec = st.psd(sid, om).to_numpy() if om.size > 1 else np.array([])
