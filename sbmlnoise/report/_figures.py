@@ -65,7 +65,8 @@ def png(fig: Figure) -> str:
     rgba = canvas.buffer_rgba()
     height, width = rgba.shape[:2]
     img = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
-    if fig.get_facecolor()[3] >= 1.0:
+    from matplotlib.colors import to_rgba
+    if to_rgba(fig.get_facecolor())[3] >= 1.0:  # opaque: the alpha channel is all 255
         img = img.convert("RGB")
     buf = io.BytesIO()
     img.save(buf, format="png", compress_level=PNG_COMPRESS)
