@@ -120,3 +120,15 @@ def test_diff_shared_builds_the_same_trees():
                 assert ex.diff(d1, s2) == _cse.diff_shared(d2, s2, memo)
     with pytest.raises(sn.UnsupportedFeature):
         _cse.diff_shared(ex.Apply("factorial", (ex.Sym("x"),)), "x")
+
+
+def test_signed_zero_constants_stay_apart(monkeypatch):
+    # hash-consing must not merge Num(-0.0) into Num(0.0): 1/-0.0 = -inf
+    x = ex.Sym("x")
+    trees = [ex.Apply("/", (ex.ONE, ex.Apply("*", (ex.Num(-0.0), x)))),
+             ex.Apply("/", (ex.ONE, ex.Apply("*", (ex.Num(0.0), x))))] * 3
+    monkeypatch.setattr(_cse, "SHARE_MIN_NODES", 1)
+    f = _cse.compile_shared(trees, SLOTS, "zeros", n_params=1)
+    with np.errstate(all="ignore"):
+        out = f(np.array([1.0, 1.0]), np.array([1.0]), 0.0, np.zeros(6))
+    np.testing.assert_array_equal(out, [-np.inf, np.inf] * 3)

@@ -16,6 +16,7 @@ plainly, with no per-call overhead.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -114,7 +115,9 @@ def _share(trees: list):
             if id(cur) in of:
                 continue
             if not isinstance(cur, ex.Apply):
-                key = ("n", cur.value) if isinstance(cur, ex.Num) else ("s", cur.name)
+                # the sign of a zero is part of a number (1/-0.0 = -inf): -0.0 != 0.0 here
+                key = (("n", cur.value, math.copysign(1.0, cur.value))
+                       if isinstance(cur, ex.Num) else ("s", cur.name))
                 of[id(cur)] = canon.setdefault(key, cur)
                 keep.append(cur)
                 continue
