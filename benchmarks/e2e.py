@@ -34,9 +34,10 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-import sbmlnoise as sn  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's package, not an installed one
+
+import sbmlnoise as sn  # noqa: E402
 TWO_STAGE = ("model two_stage_issue15; => M; k_m; M => ; g_m*M; M => M + P; k_p*M; "
              "P => ; g_p*P; k_m = 2; g_m = 0.5; k_p = 10; g_p = 0.02; M = 0; P = 0; end")
 
@@ -112,7 +113,7 @@ def main(argv=None) -> int:
              f"Python {platform.python_version()}, sbmlnoise {sn.__version__})", "",
              "CPU seconds of one process (median of repeats after one warm-up call; one "
              "repeat for curated models): `analyze(method='auto', seed=1, budget=60)` and "
-             "`to_html` alone.", "",
+             f"`to_html` alone. Package: `{Path(sn.__file__).parent}`.", "",
              "| model | status | primary | analyze (s) | report (s) | note |",
              "|---|---|---|---|---|---|"]
     for r in rows:

@@ -50,6 +50,7 @@ from scipy import linalg
 
 from .._blas import single_threaded_blas
 from ..errors import NoSteadyState, SimulationError, UnsupportedFeature
+from ._extras import LazyExtras
 from ._model import problem
 from ..network import ReactionNetwork
 from ..stats import NoiseStatistics
@@ -445,25 +446,16 @@ def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatist
     cov = link @ s_red @ link.T if s_red.size else np.zeros((net.n_species, net.n_species))
     n, cov = _clean_roundoff(n, cov)
 
-    extra: dict = {}
     emre_mean = None
     if emre and s_red.size:
         h = prob.hessian_contraction(x, cov / omega ** 2)  # sum d2v/dx2 C_x, amounts/time
         source = basis.T @ (prob.stoichiometry[ind] @ (0.5 * omega * h))  # counts/time
         delta = link @ np.linalg.solve(j_red, -source)
         emre_mean = n + delta
-        extra["emre_mean"] = pd.Series(emre_mean, index=ids, name="emre_mean")
     elif emre:
         emre_mean = n.copy()
-        extra["emre_mean"] = pd.Series(emre_mean, index=ids, name="emre_mean")
-    extra.update(_concentration_extras(net, n, cov, ids, emre_mean))
-    extra.update(jacobian=pd.DataFrame(jac, index=ids, columns=ids),
-                 diffusion=pd.DataFrame(diff, index=ids, columns=ids),
-                 eigenvalues=eig, warnings=warnings + warnings_sub)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        extra["noise_coefficients"] = pd.Series(
-            np.where(n != 0, np.diag(cov) / n ** 2, np.nan) * omega, index=ids,
-            name="eta2_omega")
+    extra = _stationary_extras(net, n, cov, ids, emre_mean, jac, diff, eig,
+                               warnings + warnings_sub)
     settings = _settings(net, prob, steady_state_residual=residual,
                          spectral_abscissa=float(np.max(eig.real)) if eig.size else None,
                          emre=bool(emre),
@@ -474,6 +466,40 @@ def _stationary(net: ReactionNetwork, *, emre: bool, known=None) -> NoiseStatist
                            method="lna", settings=settings, stderr=None, distributions=None,
                            time=None, extra=extra, autocovariance_function=autocov,
                            psd_function=psd)
+
+
+def _stationary_extras(net: ReactionNetwork, n: np.ndarray, cov: np.ndarray, ids,
+                       emre_mean: np.ndarray | None, jac: np.ndarray, diff: np.ndarray,
+                       eig: np.ndarray, warnings: list) -> LazyExtras:
+    """The extras of the stationary result, the pandas ones built on first access (they
+    cost as much as the LNA itself on a small network, and most callers read none).
+    Same keys, order and values as :func:`_concentration_extras` and the time course."""
+    omega = float(net.system_size)
+    n, cov = n.copy(), cov.copy()  # the builders see the values of this call only
+
+    def scale() -> np.ndarray:
+        return omega * _compartment_sizes(net)
+
+    def noise() -> pd.Series:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return pd.Series(np.where(n != 0, np.diag(cov) / n ** 2, np.nan) * omega,
+                             index=ids, name="eta2_omega")
+    extra = LazyExtras()
+    if emre_mean is not None:
+        extra.lazy("emre_mean", lambda: pd.Series(emre_mean, index=ids, name="emre_mean"))
+    extra.lazy("concentration_mean",
+               lambda: pd.Series(n / scale(), index=ids, name="concentration"))
+    extra.lazy("concentration_covariance", lambda: pd.DataFrame(
+        cov / np.outer(scale(), scale()), index=ids, columns=ids))
+    extra.lazy("compartment_sizes", lambda: pd.Series(_compartment_sizes(net), index=ids))
+    if emre_mean is not None:
+        extra.lazy("emre_concentration_mean", lambda: pd.Series(
+            emre_mean / scale(), index=ids, name="emre_concentration"))
+    extra.lazy("jacobian", lambda: pd.DataFrame(jac, index=ids, columns=ids))
+    extra.lazy("diffusion", lambda: pd.DataFrame(diff, index=ids, columns=ids))
+    extra.update(eigenvalues=eig, warnings=warnings)
+    extra.lazy("noise_coefficients", noise)
+    return extra
 
 
 def _temporal_functions(net: ReactionNetwork, j_red: np.ndarray, s_red: np.ndarray,

@@ -12,7 +12,8 @@ linear noise approximation needs, once per network (cached):
 * exact **first and second derivatives** of the channel rates with respect to the species
   amounts, differentiated symbolically (:func:`sbmlnoise.expr.diff`) only for the species
   that occur in a law, and compiled with :func:`sbmlnoise.expr.compile_vector` into flat
-  sparse lists (no finite differences, no per-call sympy).
+  sparse lists (no finite differences, no per-call sympy); subtrees the derivatives share
+  are computed once (:func:`sbmlnoise.lna._cse.compile_shared`).
 
 Units: rates ``v`` are extents per time in model substance units at amounts ``x``; the
 propensities in counts are ``a(n) = Omega v(n / Omega)``, so ``da/dn = dv/dx`` and
@@ -29,6 +30,7 @@ import numpy as np
 from .. import expr as ex
 from ..kinetics import split_sign
 from ..network import ReactionNetwork
+from ._cse import compile_shared, diff_shared
 
 _CACHE: "weakref.WeakKeyDictionary[ReactionNetwork, LNAProblem]" = weakref.WeakKeyDictionary()
 
@@ -89,11 +91,12 @@ class LNAProblem:
 
         jac_rows, jac_cols, jac_exprs = [], [], []
         hes_rows, hes_k, hes_l, hes_exprs = [], [], [], []
+        memo: dict = {}  # shared subtrees differentiated once (nested laws)
         for c, ch in enumerate(channels):
             syms = sorted((s for s in ex.symbols(ch.rate) if s in species), key=net.index)
             first = {}
             for s in syms:
-                d = ex.diff(ch.rate, s)
+                d = diff_shared(ch.rate, s, memo)
                 if d != ex.ZERO:
                     first[s] = d
                     jac_rows.append(c)
@@ -103,22 +106,32 @@ class LNAProblem:
                 if s not in first:
                     continue
                 for s2 in syms[a_i:]:
-                    d2 = ex.diff(first[s], s2)
+                    d2 = diff_shared(first[s], s2, memo)
                     if d2 != ex.ZERO:
                         hes_rows.append(c)
                         hes_k.append(net.index(s))
                         hes_l.append(net.index(s2))
                         hes_exprs.append(d2)
         slots = net.slots
-        self._rate_f = ex.compile_vector([c.rate for c in channels], slots, net.id + ".lna_rates")
-        self._jac_f = ex.compile_vector(jac_exprs, slots, net.id + ".lna_jacobian")
-        self._hes_f = ex.compile_vector(hes_exprs, slots, net.id + ".lna_hessian")
+        n_p = len(net.parameter_values)
+        # shared subtrees once: nested rate laws make derivatives that are small graphs
+        # but huge trees (BIOMD0000000071: 1.8e6 Hessian nodes written out, ~1 min and
+        # 2 GB to compile as one function; 0.4 s shared)
+        self._rate_f = compile_shared([c.rate for c in channels], slots,
+                                      net.id + ".lna_rates", n_p)
+        self._jac_f = compile_shared(jac_exprs, slots, net.id + ".lna_jacobian", n_p)
+        self._hes_f = compile_shared(hes_exprs, slots, net.id + ".lna_hessian", n_p)
         self._jac_idx = (np.array(jac_rows, dtype=np.intp), np.array(jac_cols, dtype=np.intp))
         self._hes_idx = (np.array(hes_rows, dtype=np.intp), np.array(hes_k, dtype=np.intp),
                          np.array(hes_l, dtype=np.intp))
         # off-diagonal Hessian entries stand for both (k, l) and (l, k)
         self._hes_mult = np.where(self._hes_idx[1] == self._hes_idx[2], 1.0, 2.0)
         self.n_jacobian_entries = len(jac_exprs)
+        # a Jacobian that reads no species and not the time (zero- and first-order laws)
+        # is a constant of the network: evaluated once, copied on each call
+        state = species | {ex.TIME}
+        self._jac_constant = not any(ex.symbols(e) & state for e in jac_exprs)
+        self._jac_cached: np.ndarray | None = None
         #: species ids as a pandas Index, shared by every result (building an Index from a
         #: list of strings costs about 40 microseconds per Series)
         import pandas as pd
@@ -136,11 +149,15 @@ class LNAProblem:
 
     def rate_jacobian(self, amounts: np.ndarray, t: float = 0.0) -> np.ndarray:
         """Exact ``d v_c / d x_i`` (per time), shape (n_channels, n_species)."""
+        if self._jac_cached is not None:
+            return self._jac_cached.copy()
         vals = np.zeros(self.n_jacobian_entries)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             self._jac_f(np.asarray(amounts, float), self.net.parameter_values, float(t), vals)
         out = np.zeros((self.n_channels, self.net.n_species))
         out[self._jac_idx] = vals
+        if self._jac_constant:
+            self._jac_cached = out.copy()
         return out
 
     def hessian_contraction(self, amounts: np.ndarray, cov_amounts: np.ndarray,

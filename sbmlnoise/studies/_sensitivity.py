@@ -49,6 +49,7 @@ from .. import expr as ex
 from ..errors import SimulationError
 from ..network import ReactionNetwork
 from ..importer._tellurium import accepts_model
+from ..lna._cse import compile_shared, diff_shared
 
 __all__ = ["sensitivities", "noise_control", "lna_derivatives", "fsp_derivatives"]
 
@@ -262,7 +263,9 @@ class _Entries:
     def __init__(self, entries: list[tuple[tuple, ex.Expr]], net, ndim: int, name: str):
         self.index = tuple(np.array([e[0][d] for e in entries], dtype=np.intp)
                            for d in range(ndim))
-        self._f = ex.compile_vector([e[1] for e in entries], net.slots, net.id + name)
+        # shared subtrees once (nested rate laws: see sbmlnoise.lna._cse)
+        self._f = compile_shared([e[1] for e in entries], net.slots, net.id + name,
+                                 len(net.parameter_values))
         self._n = len(entries)
         self._p = net.parameter_values
 
@@ -303,26 +306,27 @@ def lna_derivatives(net: ReactionNetwork, parameters: Sequence[str]):
     species = set(net.species_ids)
 
     first_p, cross, second = [], [], []
+    memo: dict = {}  # shared subtrees differentiated once (nested laws)
     for c, ch in enumerate(prob.channels):
         used = ex.symbols(ch.rate)
         for a, pid in enumerate(parameters):
             if pid in used:
-                d = ex.diff(ch.rate, pid)
+                d = diff_shared(ch.rate, pid, memo)
                 if d != ex.ZERO:
                     first_p.append(((c, a), d))
         for s in sorted(used & species, key=net.index):
-            dx = ex.diff(ch.rate, s)
+            dx = diff_shared(ch.rate, s, memo)
             if dx == ex.ZERO:
                 continue
             dx_used = ex.symbols(dx)
             i = net.index(s)
             for a, pid in enumerate(parameters):
                 if pid in dx_used:
-                    d2 = ex.diff(dx, pid)
+                    d2 = diff_shared(dx, pid, memo)
                     if d2 != ex.ZERO:
                         cross.append(((c, i, a), d2))
             for s2 in sorted(dx_used & species, key=net.index):
-                d2 = ex.diff(dx, s2)
+                d2 = diff_shared(dx, s2, memo)
                 if d2 != ex.ZERO:
                     second.append(((c, i, net.index(s2)), d2))
     # sparse tensors: dv/dk (c, a), d2v/dx dk (c, i, a), d2v/dx dx (c, i, l)
