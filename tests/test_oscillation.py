@@ -290,7 +290,10 @@ def test_noise_dynamics_picks_answers_by_kind():
       at time > 1: X = 0
     end"""), seed=1, runs=50)
     assert ev.kind == "non-autonomous" and ev.time_course is not None
-    assert ev.time_course.lna_sd is None and "events" in ev.time_course.settings["lna"]
+    # the time-dependent LNA maps the covariance through the reset (exact here: after it
+    # X is Poisson again, mean = variance = 10 (1 - exp(-(t - 1))))
+    sd = ev.time_course.lna_sd["X"]
+    assert float(sd.iloc[-1]) ** 2 == pytest.approx(10 * (1 - math.exp(-4.0)), rel=1e-3)
     bd = sn.load("model bd; => X; 10; X => ; X; X = 0; end")
     mono = sn.noise_dynamics(bd, seed=1)
     assert mono.kind == "monostable" and mono.time_course is None

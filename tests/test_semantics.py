@@ -137,10 +137,15 @@ def test_rate_of_is_the_time_derivative():
 
 def test_stochastic_backends_and_lna_refuse_rate_rules_naming_the_element():
     net = sn.load("model m; species X; R: => X; k; k = 1; k' = 0.1; X = 0; end")
-    for backend in (lambda: sn.fsp(net, t=[1.0]), lambda: sn.lna(net, t=[1.0])):
+    for backend in (lambda: sn.fsp(net, t=[1.0]), lambda: sn.lna(net)):
         with pytest.raises(UnsupportedFeature) as info:
             backend()
         assert "'k'" in str(info.value) and "RateRule" in str(info.value)
+    # the time-dependent LNA carries k as a state: X(1) is Poisson with mean 1.05, and
+    # the LNA of this first-order network is exact
+    course = sn.lna(net, t=[0.0, 1.0])
+    assert float(course.mean["X"].iloc[-1]) == pytest.approx(1.05, rel=1e-5)
+    assert float(course.variance["X"].iloc[-1]) == pytest.approx(1.05, rel=1e-4)
     assert sn.simulate_ode(net, [0.0, 1.0])["X"].iloc[-1] == pytest.approx(1.05)
     # the exact SSA integrates the hazard along the rate rule: X(1) is Poisson with mean
     # int_0^1 (1 + 0.1 s) ds = 1.05 (4000 runs, seed 1, 4.5 standard errors)

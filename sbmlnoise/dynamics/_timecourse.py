@@ -334,7 +334,11 @@ def _lna_columns(net: ReactionNetwork, times: np.ndarray, ids: list[str]
         return None, None, None, f"not available: {err}"
     sd = np.sqrt(course.variance.clip(lower=0))
     sd.index.name = "time"
-    if problem(net).n_hessian_entries == 0:  # zero- and first-order propensities
+    from .. import expr as ex
+    fixed = {ex.TIME, *net.parameter_ids} - set(net.ode_extra_ids)
+    state_triggers = any(ex.symbols(e.trigger) - fixed for e in net.events)
+    # zero- and first-order propensities, no rate rule, no event whose firing time is random
+    if problem(net).n_hessian_entries == 0 and not net.rate_rules and not state_triggers:
         valid = pd.Series(True, index=sd.index, name="lna_valid")
         return sd, valid, float(times[-1]), ("time-dependent LNA (zero initial covariance); "
                                              "exact: linear propensities")

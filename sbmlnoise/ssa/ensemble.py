@@ -446,6 +446,7 @@ def _collect(net, results, executor, progress, min_runs: int | None = None):
     counters = fast_time = None
     stopped = None
     try:
+        check_deadline("ssa: the ensemble after 0 runs")
         for res in results:
             if res[0] == "error":
                 _, run, info, err_state = res
