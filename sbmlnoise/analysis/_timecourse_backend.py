@@ -11,7 +11,16 @@ whole course is kept on the report (``report.time_course``).
 The runs are the exact SSA when the ensemble fits the event budget, else the approximate
 method that :func:`sbmlnoise.ssa.choose_method` picks from the copy numbers (tau-leaping,
 the chemical Langevin equation or the hybrid); ``settings["ssa_method"]`` and
-``settings["approximation"]`` say which.
+``settings["approximation"]`` say which. An ensemble that the analysis' wall time stops
+after at least :data:`MIN_RUNS` runs keeps them (said in the window note).
+
+When no simulation can run -- every species beyond 1e9 molecules, non-integer
+stoichiometry, non-whole initial counts, a species driven by a rate rule, an event budget
+or a pilot that leaves no time, runs that reach their event cap twice -- the answer is the
+time-dependent LNA with rate rules and events (:mod:`sbmlnoise.lna._course`, method
+``timecourse:lna``), checked for validity: refused when a mean goes negative or the
+species that change have fewer than :data:`LNA_MIN_COUNTS` molecules, cut where a
+species' CV passes 0.5 (docs/oscillations.md).
 """
 
 from __future__ import annotations
@@ -37,8 +46,9 @@ class TimeCourseBackend(Backend):
     label = "time course"
     rank = 30
     description = ("ensemble of stochastic runs from the initial state over a window from the "
-                   "model's time scales (exact SSA, or tau-leaping/CLE/hybrid for large counts); "
-                   "statistics at the end of the window, the whole course on the report")
+                   "model's time scales (exact SSA, or tau-leaping/CLE/hybrid for large counts; "
+                   "the time-dependent LNA when no simulation can run); statistics at the end "
+                   "of the window, the whole course on the report")
     reference = "Gillespie 1977 doi:10.1021/j100540a008; Cao et al. 2006 doi:10.1063/1.2159468"
     capabilities = {"time_point": True, "events": True, "oscillators": True,
                     "large_counts": True, "time_dependent_rates": True, "rate_rules": True,
@@ -112,11 +122,21 @@ class TimeCourseBackend(Backend):
             # the propensities grew beyond the initial-state estimate: the window the
             # per-run event cap allows is the answer (said so), once
             t_end = 0.5 * reached
+            cut = np.linspace(0.0, t_end, N_TIMES)
+            try:
+                tc = time_course_noise(ctx.net, cut, runs=runs, seed=seed, workers=1,
+                                       max_events=10.0 * budget, method=method,
+                                       max_steps=steps)
+            except SimulationError as again:
+                if again.steps_exhausted_at is None:
+                    raise
+                # twice past the event cap: the counts are beyond an exact simulation
+                return _lna_course(ctx, times, why, state,
+                                   because=(f"the exact SSA runs reached their event cap "
+                                            f"twice (t={reached:.4g}, then "
+                                            f"t={again.steps_exhausted_at:.4g})"))
             why = (f"{why}, cut to t={t_end:.4g}: the runs reached their event cap at "
                    f"t={reached:.4g}")
-            times = np.linspace(0.0, t_end, N_TIMES)
-            tc = time_course_noise(ctx.net, times, runs=runs, seed=seed, workers=1,
-                                   max_events=10.0 * budget, method=method, max_steps=steps)
         if tc.settings.get("stopped_early"):
             why = f"{why}; {tc.settings['stopped_early']}"
         tc.settings.update(window=why, method_reason=reason)
