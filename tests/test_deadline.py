@@ -71,3 +71,18 @@ def test_a_long_fsp_solve_stops_near_the_limit():
     assert rep.primary == "lna"
     assert "wall-time limit" in rep.skipped["fsp"]
     assert elapsed < 35.0, elapsed
+
+
+def test_an_ensemble_with_enough_runs_stops_at_the_limit_and_keeps_them():
+    # past the soft limit (the wall time itself, before the grace) an ensemble that has
+    # min_runs finished returns them, says so, and its moments are those of those runs
+    net = sn.load(BD)
+    with _deadline.limit(0.0):  # grace 1 s: the hard deadline is still ahead
+        ens = sn.ssa(net, times=[0.0, 5.0], runs=400, seed=1, min_runs=16)
+    assert ens.runs == 16 and "16 of 400 runs" in ens.settings["stopped_early"]
+    same = sn.ssa(net, times=[0.0, 5.0], runs=16, seed=1)
+    assert float(ens.mean["X"].iloc[-1]) == pytest.approx(float(same.mean["X"].iloc[-1]))
+    # without min_runs nothing changes before the hard deadline
+    with _deadline.limit(0.0):
+        full = sn.ssa(net, times=[0.0, 5.0], runs=400, seed=1)
+    assert full.runs == 400 and "stopped_early" not in full.settings
