@@ -1,6 +1,7 @@
 """analyze answers with the time-dependent LNA when no simulation can run, and refuses
 where no honest reading supports that answer; curate reads item-unit models whose amounts
-are not molecule counts at a stated size (docs/curate.md, docs/oscillations.md)."""
+are not molecule counts at a stated size (docs/curate.md, docs/oscillations.md); the HTML
+report of a time-course answer says which method answered (it raised a KeyError before)."""
 
 from __future__ import annotations
 
@@ -90,3 +91,16 @@ def test_curate_reads_non_whole_item_amounts_as_micromolar(tmp_path):
     m1 = 0.5 * omega + (x0 - 0.5 * omega) * math.exp(-1.0)
     exact = omega + (m1 - omega) * math.exp(-5.0)
     assert mean == pytest.approx(exact, rel=0.03)
+
+
+@pytest.mark.parametrize("model, words", [
+    (HALF.format(k=100), "time-dependent linear noise approximation"),
+    ("model tb; => X; k; X => ; g*X; k' = 1; k = 0; g = 2; X = 0; end",
+     "ensemble of stochastic runs"),
+])
+def test_the_report_of_a_time_course_answer_says_which_method(tmp_path, model, words):
+    rep = sn.analyze(sn.load(model), seed=1)
+    assert rep.primary == "timecourse"
+    rep.to_html(tmp_path / "r.html")
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert words in text and "noise over time" in text

@@ -40,7 +40,8 @@ PNG_COMPRESS = 3
 #: most species drawn in the overview chart
 OVERVIEW_MAX = 30
 
-_COLORS = {"fsp": "tab:blue", "ssa": "tab:orange", "lna": "tab:green"}
+_COLORS = {"fsp": "tab:blue", "ssa": "tab:orange", "lna": "tab:green",
+           "timecourse": "tab:purple"}
 
 
 def _figure(width: float, height: float) -> Figure:

@@ -33,8 +33,11 @@ METHOD_NAMES = {
            "equations)",
     "ssa": "stochastic simulation (SSA: time averages of one long exact simulation, with "
            "sampling error)",
+    "timecourse": "noise over time (an ensemble of stochastic runs from the initial state, "
+                  "or the time-dependent LNA where no simulation can run), at the end of "
+                  "the window",
 }
-SHORT_NAMES = {"fsp": "FSP", "lna": "LNA", "ssa": "SSA"}
+SHORT_NAMES = {"fsp": "FSP", "lna": "LNA", "ssa": "SSA", "timecourse": "time course"}
 
 
 def units(rep) -> str:

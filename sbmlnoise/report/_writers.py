@@ -556,6 +556,18 @@ def _card_id(sid) -> str:
     return "sp-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in str(sid))
 
 
+def _time_course_how(st) -> str:
+    """The summary's sentence on a time-course answer: which method, at which time."""
+    from . import _text as rt
+    when = f"at t = {rt.fmt(st.time, 4)}" if st.time is not None else "at the window's end"
+    if str(st.method) == "timecourse:lna":
+        return (f"An approximation {when}: the time-dependent linear noise approximation "
+                f"({_esc(str(st.settings.get('approximation', '')))}).")
+    return (f"Estimated {when} from an ensemble of stochastic runs "
+            f"({_esc(str(st.settings.get('ssa_method', 'ssa')))}); \u00b1 is the 95% "
+            "confidence interval (delete-a-group jackknife).")
+
+
 def summary_paragraph(rep: AnalysisReport) -> str:
     """The plain-language summary at the top of the report (HTML)."""
     from . import _text as rt
@@ -585,7 +597,8 @@ def summary_paragraph(rep: AnalysisReport) -> str:
                        else "An approximation here (nonlinear propensities): reliable for "
                             "large molecule numbers; compare with the SSA (--method all)."),
                "ssa": "Estimated by simulation; \u00b1 is the 95% confidence interval "
-                      "(batch means)."}[rep.primary]
+                      "(batch means).",
+               "timecourse": _time_course_how(st)}[rep.primary]
         caveat = rt.interval_caveat(rep)
         if caveat:
             how += f" <span class=\"warn\">Caution: {_esc(caveat)}.</span>"
@@ -652,8 +665,10 @@ def _primary_table(rep: AnalysisReport) -> str:
                     f"<td>{pm('std')}</td><td>{pm('fano')}</td>"
                     f"<td>{pm('cv')}</td><td>{_esc(bsize)}</td><td>{_esc(bfreq)}</td>"
                     f"<td class=\"text\">{_esc(note)}</td></tr>")
-    ci = ("\u00b1: 95% confidence interval of the SSA estimate (1.96 batch-means standard "
-          "errors). " if st.stderr else "")
+    ci = (("\u00b1: 95% confidence interval of the time-course estimate (1.96 jackknife "
+           "standard errors). " if primary == "timecourse" else
+           "\u00b1: 95% confidence interval of the SSA estimate (1.96 batch-means standard "
+           "errors). ") if st.stderr else "")
     return (f"<div class=\"scroll\"><table><thead><tr>{head}</tr></thead><tbody>"
             f"{''.join(rows)}</tbody></table></div><p class=\"note\">Method: "
             f"{_esc(rt.SHORT_NAMES[primary])}. {ci}Fano factor = variance/mean; CV = "
