@@ -32,7 +32,7 @@ def scheme(request, monkeypatch):
     """Both integration schemes: mean and covariance together (LSODA) and the split
     exponential scheme the large models use."""
     if request.param == "split":
-        monkeypatch.setattr(_course, "SPARSE_FROM", 0)
+        monkeypatch.setattr(_course, "SPLIT_FROM", 0)
     return request.param
 
 

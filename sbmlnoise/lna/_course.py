@@ -60,7 +60,7 @@ CV_VALID = 0.5
 #: first-order network are exact at any count)
 VALID_MIN_COUNT = 100.0
 #: extended states beyond which the covariance is stepped apart from the mean (:func:`_integrate_split`)
-SPARSE_FROM = 8
+SPLIT_FROM = 8
 
 
 def course_refusal(net: ReactionNetwork) -> str | None:
@@ -275,8 +275,7 @@ def course_arrays(net: ReactionNetwork, times, *, rtol: float = 1e-6,
         # an event found a few ulps after an output time: nothing to integrate between
         if t_stop - t0 > 1e-12 * max(1.0, abs(t_stop)):
             try:
-                z, cov, _ = _integrate(ext, z, cov, p, t0, t_stop, [], rtol, atol, deadline,
-                                       omega)
+                z, cov = _integrate(ext, z, cov, p, t0, t_stop, rtol, atol, deadline, omega)
             except SimulationError as err:
                 if not (stop_invalid and done > 1 and "did not finish in time" in str(err)):
                     raise
@@ -314,14 +313,14 @@ def course_arrays(net: ReactionNetwork, times, *, rtol: float = 1e-6,
     return times, mean, covariance, settings, _course_warnings(ext)
 
 
-def _integrate(ext: _Extended, z, cov, p, t0: float, t1: float, t_eval, rtol, atol,
-               deadline, omega):
-    """Mean and covariance from ``t0`` to ``t1`` (no event inside); values at ``t_eval``.
-    Up to :data:`SPARSE_FROM` variables: mean and covariance together by LSODA with the
+def _integrate(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol, deadline,
+               omega):
+    """Mean and covariance from ``t0`` to ``t1`` (no event or output inside).
+    Up to :data:`SPLIT_FROM` variables: mean and covariance together by LSODA with the
     exact Jacobian (error control on both); beyond: :func:`_integrate_split`."""
-    if ext.n_x > SPARSE_FROM:
-        return _integrate_split(ext, z, cov, p, t0, t1, t_eval, rtol, atol, deadline, omega)
-    return _integrate_coupled(ext, z, cov, p, t0, t1, t_eval, rtol, atol, deadline, omega)
+    if ext.n_x > SPLIT_FROM:
+        return _integrate_split(ext, z, cov, p, t0, t1, rtol, atol, deadline, omega)
+    return _integrate_coupled(ext, z, cov, p, t0, t1, rtol, atol, deadline, omega)
 
 
 #: initial covariance steps per segment of the split scheme (refined by step doubling)
@@ -359,8 +358,8 @@ def _lyapunov_step(a: np.ndarray, d: np.ndarray, h: float) -> tuple[np.ndarray, 
     return f, (0.5 * size) * (q + q.T)
 
 
-def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, t_eval, rtol, atol,
-                     deadline, omega):
+def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol, deadline,
+                     omega):
     """Large systems: the mean by LSODA with its exact ``n x n`` Jacobian (dense output),
     the covariance by exact exponential steps (:func:`_lyapunov_step`) on the mean
     solver's own step grid, ``A`` and ``D`` frozen at each step's midpoint (second order
@@ -369,9 +368,8 @@ def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, t_eval, rt
     whose LU fills in)."""
     from scipy.integrate import solve_ivp
 
-    values: list = []
     if t1 <= t0:
-        return z, cov, [(z, cov) for _ in t_eval]
+        return z, cov
 
     def rhs(tt, y):
         if deadline is not None and _wall.perf_counter() > deadline:
@@ -386,12 +384,8 @@ def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, t_eval, rt
         if not sol.success:
             raise SimulationError(f"lna: the rate equations of model '{ext.net.id}' failed: "
                                   f"{sol.message}")
-        wanted = np.asarray(t_eval, float)
         grid = np.linspace(t0, t1, COV_STEPS + 1)
-        grid = np.union1d(grid, wanted[(wanted >= t0) & (wanted <= t1)])
-        grid = np.union1d(grid, [t0, t1])
         c = cov
-        k = 0
 
         n_s = ext.net.n_species
 
@@ -420,14 +414,9 @@ def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, t_eval, rt
         floor = np.max(np.abs(np.asarray(sol.y, float)), axis=1)
         floor[:n_s] = 1e-3 * np.maximum(floor[:n_s], 1.0 / omega) / omega
         floor[n_s:] = (1e-8 * np.maximum(floor[n_s:], 1e-12)) ** 2
-        for i, tt in enumerate(grid):
-            if i:
-                c = _adaptive_step(step, grid[i - 1], tt, c, rtol, floor)
-            while k < len(wanted) and wanted[k] <= tt:
-                values.append((np.asarray(sol.sol(wanted[k]), float) if wanted[k] > t0
-                               else z.copy(), c.copy()))
-                k += 1
-    return np.asarray(sol.y[:, -1], float).copy(), c, values
+        for i in range(1, len(grid)):
+            c = _adaptive_step(step, grid[i - 1], grid[i], c, rtol, floor)
+    return np.asarray(sol.y[:, -1], float).copy(), c
 
 
 #: local relative error per covariance step of the split scheme (the LNA's own error is
@@ -457,62 +446,44 @@ def _adaptive_step(step, a_: float, b_: float, c: np.ndarray, rtol: float,
     return _adaptive_step(step, mid, b_, c, rtol, floor, depth + 1)
 
 
-def _integrate_coupled(ext: _Extended, z, cov, p, t0: float, t1: float, t_eval, rtol, atol,
+def _integrate_coupled(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol,
                        deadline, omega):
+    """Small systems: mean and covariance as one ODE system (LSODA, exact dense Jacobian
+    ``block_diag(A, A (x) I + I (x) A)``; the covariance's dependence on the mean is left
+    out of it, which only slows Newton's convergence)."""
     from scipy.integrate import solve_ivp
-    import scipy.sparse as sps
+    from scipy.linalg import block_diag
 
     n_x = ext.n_x
-    values: list = []
     if t1 <= t0:
-        return z, cov, [(z, cov) for _ in t_eval]
+        return z, cov
 
     def rhs(tt, y):
         if deadline is not None and _wall.perf_counter() > deadline:
             raise SimulationError(f"lna: the time-dependent LNA of model '{ext.net.id}' did "
                                   f"not finish in time (stopped at t={tt:.4g})")
-        zz = y[:n_x]
         c = y[n_x:].reshape(n_x, n_x)
-        drift, a, v = ext.evaluate(zz, p, tt)
+        drift, a, v = ext.evaluate(y[:n_x], p, tt)
         d = (ext.stoich * (np.abs(v) / omega)) @ ext.stoich.T
         ac = a @ c
         return np.concatenate([drift, (ac + ac.T + d).ravel()])
 
-    big = n_x > SPARSE_FROM
+    eye = np.eye(n_x)
 
     def jac(tt, y):
         _, a, _ = ext.evaluate(y[:n_x], p, tt)
-        if big:
-            a_s = sps.csr_matrix(a)
-            eye = sps.identity(n_x, format="csr")
-            return sps.block_diag([a_s, sps.kron(a_s, eye) + sps.kron(eye, a_s)], format="csr")
-        eye = np.eye(n_x)
-        from scipy.linalg import block_diag
         return block_diag(a, np.kron(a, eye) + np.kron(eye, a))
 
     y0 = np.concatenate([z, cov.ravel()])
     # covariances are of the order of amount^2 / Omega: scale their tolerance accordingly
     tol = np.concatenate([np.full(n_x, atol), np.full(n_x * n_x, max(atol * atol, 1e-300))])
     with single_threaded_blas():
-        sol = solve_ivp(rhs, (t0, t1), y0, method="BDF" if big else "LSODA", jac=jac,
-                        t_eval=np.asarray(t_eval, float) if len(t_eval) else None,
-                        rtol=rtol, atol=tol)
+        sol = solve_ivp(rhs, (t0, t1), y0, method="LSODA", jac=jac, rtol=rtol, atol=tol)
     if not sol.success:
         raise SimulationError(f"lna: the time-dependent LNA of model '{ext.net.id}' failed: "
                               f"{sol.message}")
-    for k in range(len(t_eval)):
-        c = sol.y[n_x:, k].reshape(n_x, n_x)
-        values.append((sol.y[:n_x, k], 0.5 * (c + c.T)))
-    y1 = sol.y[:, -1] if not len(t_eval) or sol.t[-1] == t1 else None
-    if y1 is None:  # t_eval ended before t1: integrate the rest without outputs
-        sol = solve_ivp(rhs, (float(sol.t[-1]), t1), sol.y[:, -1], method="BDF" if big
-                        else "LSODA", jac=jac, rtol=rtol, atol=tol)
-        if not sol.success:
-            raise SimulationError(f"lna: the time-dependent LNA of model '{ext.net.id}' "
-                                  f"failed: {sol.message}")
-        y1 = sol.y[:, -1]
-    c1 = y1[n_x:].reshape(n_x, n_x)
-    return y1[:n_x].copy(), 0.5 * (c1 + c1.T), values
+    c1 = sol.y[n_x:, -1].reshape(n_x, n_x)
+    return sol.y[:n_x, -1].copy(), 0.5 * (c1 + c1.T)
 
 
 def _course_settings(net, ext, model, times, mean, cov, out_z, out_c, firings, rtol,
@@ -541,7 +512,8 @@ def _course_settings(net, ext, model, times, mean, cov, out_z, out_c, firings, r
     return {"system_size": float(net.system_size),
             "system_size_source": net.system_size_source,
             "times": [float(v) for v in times], "rtol": rtol, "atol": float(atol),
-            "integrator": "LSODA" if ext.n_x <= SPARSE_FROM else "BDF",
+            "integrator": ("LSODA, mean and covariance together" if ext.n_x <= SPLIT_FROM
+                           else "LSODA mean, exponential covariance steps"),
             "emre": False, "initial_covariance": "zero",
             "split_reactions": list(ext.split),
             "rule_variables": extra_ids,
