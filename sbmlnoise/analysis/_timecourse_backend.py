@@ -284,8 +284,8 @@ def _lna_course(ctx: ModelContext, times: np.ndarray, why: str, state: RunState,
     base = settings.get("approximation") or (
         "time-dependent linear noise approximation from the initial state")
     if because is None:
-        reason = (f"every species has more than {LNA_COUNTS:.0e} molecules, where the LNA's "
-                  "relative error is negligible")
+        reason = (f"every species present at the start has more than {LNA_COUNTS:.0e} "
+                  "molecules, where the LNA's relative error is negligible")
     else:
         reason = f"{because}; valid while counts are large and fluctuations small"
     settings.update(window=why, source="time course", approximation=f"{base}: {reason}")
