@@ -192,6 +192,16 @@ def diagonal_positions(indptr, indices, cols):
 
 
 @njit(cache=True, nogil=True)
+def pin_count(indices, indptr, ref):
+    """How many entries :func:`pin` overwrites (column ``ref`` and row ``ref``)."""
+    m = indptr[ref + 1] - indptr[ref]
+    for k in range(indices.size):
+        if indices[k] == ref:
+            m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
 def pin(data, indices, indptr, ref, saved_pos, saved_val):
     """Turn the generator's CSC values, in place, into those of ``A`` with row and
     column ``ref`` replaced by ``-e_ref`` (the negated pinned system of
@@ -313,47 +323,24 @@ def box_states(klo, radix, strides, link, offset, lower, upper):
 
 @njit(cache=True, nogil=True)
 def table_generator(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, table,
-                    delta, identity, indptr, indices, data):
+                    delta, identity, s0, pos, o, indptr, indices, data, osrc, orxn, orate,
+                    faulty):
     """:func:`table_edges` and :func:`generator_csc` fused: the reflecting generator's
-    CSC arrays straight from the propensities, without the internal edge list.
+    CSC columns ``s0 .. s0 + len(props) - 1`` straight from the propensities of those
+    states (``props`` is a chunk; ``states``, ``codes`` the whole box), without the
+    internal edge list.
 
-    Fills ``indptr``, ``indices``, ``data`` (room for ``m * (n_channels + 1)``
-    entries; only the written part is touched) exactly as :func:`generator_csc` would
-    from :func:`table_edges`' source-major edges (same merge and summation order).
-    Returns ``(nnz, osrc, orxn, orate, faulty)``.
+    Appends to ``indices``/``data`` from ``pos`` and to the outgoing-edge arrays
+    ``osrc``/``orxn``/``orate`` from ``o`` (buffers with room for every possible entry;
+    only the written part is touched), sets ``indptr[s0 + 1 ..]`` and ``faulty``, and
+    returns the new ``(pos, o)``. The columns equal :func:`generator_csc` of
+    :func:`table_edges`' source-major edges (same merge and summation order).
     """
     m, nch = props.shape
-    n_out = 0
-    faulty = np.zeros(m, dtype=np.bool_)
-    for s in range(m):
-        for j in range(nch):
-            a = props[s, j]
-            if not (a > 0.0 and a < np.inf):
-                if not (a >= 0.0 and a < np.inf):
-                    faulty[s] = True
-                continue
-            for q in range(nu_ptr[j], nu_ptr[j + 1]):
-                i = nu_idx[q]
-                c = states[s, i] + nu_val[q]
-                if c < 0:
-                    faulty[s] = True
-                    break
-                if c < lower[i] or c > upper[i]:
-                    n_out += 1
-                    # a later species may still make this jump negative
-                    for q2 in range(q + 1, nu_ptr[j + 1]):
-                        if states[s, nu_idx[q2]] + nu_val[q2] < 0:
-                            faulty[s] = True
-                            n_out -= 1
-                            break
-                    break
-    osrc = np.empty(n_out, dtype=np.int64)
-    orxn = np.empty(n_out, dtype=np.int64)
-    orate = np.empty(n_out)
-    o = 0
-    pos = 0
-    indptr[0] = 0
-    for s in range(m):
+    if s0 == 0:
+        indptr[0] = 0
+    for r in range(m):
+        s = s0 + r
         start = pos
         indices[pos] = s
         data[pos] = 0.0
@@ -362,8 +349,10 @@ def table_generator(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, 
         self_rate = 0.0
         has_self = False
         for j in range(nch):
-            a = props[s, j]
+            a = props[r, j]
             if not (a > 0.0 and a < np.inf):
+                if not (a >= 0.0 and a < np.inf):  # negative, NaN or infinite
+                    faulty[s] = True
                 continue
             k = 1
             for q in range(nu_ptr[j], nu_ptr[j + 1]):
@@ -374,13 +363,14 @@ def table_generator(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, 
                     break
                 if c < lower[i] or c > upper[i]:
                     k = 2
+            if k == 3:
+                faulty[s] = True
+                continue
             if k == 2:
                 osrc[o] = s
                 orxn[o] = j
                 orate[o] = a
                 o += 1
-                continue
-            if k != 1:
                 continue
             t = s + delta[j] if identity else table[codes[s] + delta[j]]
             if t < 0:
@@ -402,9 +392,9 @@ def table_generator(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, 
                 kk -= 1
             if found:
                 continue
-            for r in range(pos, kk + 1, -1):
-                indices[r] = indices[r - 1]
-                data[r] = data[r - 1]
+            for q in range(pos, kk + 1, -1):
+                indices[q] = indices[q - 1]
+                data[q] = data[q - 1]
             indices[kk + 1] = t
             data[kk + 1] = a
             pos += 1
@@ -414,4 +404,26 @@ def table_generator(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, 
                 data[kk] = (self_rate + d) if has_self else d
                 break
         indptr[s + 1] = pos
-    return pos, osrc, orxn, orate, faulty
+    return pos, o
+
+
+@njit(cache=True, nogil=True)
+def marginals(states, p):
+    """Every species' marginal law in one sweep: ``out[offs[i] + c]`` = total weight of
+    the states with count ``c`` of species ``i`` (``c = 0 .. max``), summed in state
+    order (the values of ``np.bincount(states[:, i], weights=p)``)."""
+    n, d = states.shape
+    hi = np.zeros(d, dtype=np.int64)
+    for s in range(n):
+        for i in range(d):
+            if states[s, i] > hi[i]:
+                hi[i] = states[s, i]
+    offs = np.zeros(d + 1, dtype=np.int64)
+    for i in range(d):
+        offs[i + 1] = offs[i] + hi[i] + 1
+    out = np.zeros(offs[d])
+    for s in range(n):
+        w = p[s]
+        for i in range(d):
+            out[offs[i] + states[s, i]] += w
+    return out, offs

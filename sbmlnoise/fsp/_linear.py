@@ -154,7 +154,7 @@ def _direct_pinned_in_place(generator: sps.csc_matrix, ref: int, info: dict):
     rhs = np.zeros(n)
     np.add.at(rhs, rows, -data[start:stop])
     rhs[ref] = -1.0
-    room = (stop - start) + int(np.count_nonzero(indices == ref))
+    room = int(_kernels.pin_count(indices, indptr, ref))
     saved_pos = np.empty(room, dtype=np.int64)
     saved_val = np.empty(room)
     m = _kernels.pin(data, indices, indptr, ref, saved_pos, saved_val)

@@ -914,11 +914,13 @@ def _too_large(model, proj, p, upper, lower, capped, eps, tol, max_states, estim
 
 
 def _statistics(states, p, species, method, settings, t, extra, acov, psd):
-    mean, cov = _kernels.moments(np.ascontiguousarray(states), np.ascontiguousarray(p))
+    states = np.ascontiguousarray(states)
+    p = np.ascontiguousarray(p)
+    mean, cov = _kernels.moments(states, p)
     dists = {}
+    flat, offs = _kernels.marginals(states, p)
     for i, sid in enumerate(species):
-        counts = states[:, i]
-        values = np.bincount(counts, weights=p, minlength=int(counts.max()) + 1)
+        values = flat[offs[i]:offs[i + 1]]
         dists[sid] = pd.Series(values, index=pd.Index(np.arange(values.size), name="count"),
                                name=sid)
     return NoiseStatistics(mean=pd.Series(mean, index=list(species), name="mean"),

@@ -412,25 +412,44 @@ def _edges_table(model, states, lower, upper, codes, table, strides):
     return src, dst, rxn, rate, osrc, orxn, orate, out_target, 0, faulty
 
 
+#: states per chunk of the fused generator kernel (propensities of one chunk at a time)
+_CHUNK = 1 << 16
+
+
 def _table_generator(model, states, lower, upper, codes, table, strides):
     """The reflecting generator (CSC) of a tabulated box straight from the propensities
-    (:func:`._kernels.table_generator`), the edges leaving the box and the faulty
-    states; the internal edge list is not built. Returns ``(csc, osrc, orxn, orate,
-    out_target, faulty)``."""
-    args = _table_args(model, states, lower, upper, codes, table, strides)
-    m, nch = args[0].shape
+    (:func:`._kernels.table_generator`, ``_CHUNK`` states at a time so the propensity
+    array stays small), the edges leaving the box and the faulty states; the internal
+    edge list is not built. Returns ``(csc, osrc, orxn, orate, out_target, faulty)``."""
+    nu_idx, nu_val, nu_ptr, delta = _channel_arrays(model, strides)
+    states = np.ascontiguousarray(states)
+    m = states.shape[0]
+    nch = model.nu.shape[1]
     room = m * (nch + 1)
     itype = np.int32 if room < 2 ** 31 else np.int64
     # capacity for every possible entry; only the written pages are ever touched
     indptr = np.empty(m + 1, dtype=itype)
     indices = np.empty(room, dtype=itype)
     data = np.empty(room)
-    nnz, osrc, orxn, orate, faulty = _kernels.table_generator(*args, indptr, indices,
-                                                              data)
-    csc = sps.csc_matrix((data[:nnz], indices[:nnz], indptr), shape=(m, m), copy=False)
+    osrc = np.empty(m * nch, dtype=np.int64)
+    orxn = np.empty(m * nch, dtype=np.int64)
+    orate = np.empty(m * nch)
+    faulty = np.zeros(m, dtype=bool)
+    fixed = (nu_idx, nu_val, nu_ptr, np.asarray(lower, dtype=np.int64),
+             np.asarray(upper, dtype=np.int64),
+             np.zeros(0, np.int64) if codes is None else codes,
+             np.zeros(0, np.int64) if table is None else table, delta, table is None)
+    pos, o = 0, 0
+    for s0 in range(0, max(m, 1), _CHUNK):
+        chunk = states[s0:s0 + _CHUNK]
+        props = np.ascontiguousarray(model.propensities.raw(chunk), dtype=float)
+        pos, o = _kernels.table_generator(props, states, *fixed, s0, pos, o, indptr,
+                                          indices, data, osrc, orxn, orate, faulty)
+    csc = sps.csc_matrix((data[:pos], indices[:pos], indptr), shape=(m, m), copy=False)
     csc.has_sorted_indices = True
     csc.has_canonical_format = True
-    out_target = states[osrc] + model.nu[:, orxn].T if osrc.size else \
+    osrc, orxn, orate = osrc[:o].copy(), orxn[:o].copy(), orate[:o].copy()
+    out_target = states[osrc] + model.nu[:, orxn].T if o else \
         np.zeros((0, model.n_species), np.int64)
     return csc, osrc, orxn, orate, out_target, faulty
 
