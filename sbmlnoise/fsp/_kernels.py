@@ -298,7 +298,8 @@ def spread(states):
 @njit(cache=True, nogil=True)
 def box_states(klo, radix, strides, link, offset, lower, upper):
     """The integer-link box of :func:`._space._box_states` in one sweep: box code ``c``
-    has key counts ``(c // strides) % radix + klo`` and state ``link @ key + offset``
+    has key counts ``(c // strides) % radix + klo`` (``strides`` of the last key 1,
+    counted with an odometer) and state ``link @ key + offset``
     (``link`` int64, shape (n_species, n_key)). Returns ``(states, ok)``; ``ok[c]`` is
     False where a dependent count falls outside ``[lower, upper]``."""
     size = 1
@@ -307,10 +308,16 @@ def box_states(klo, radix, strides, link, offset, lower, upper):
     ns, nk = link.shape
     states = np.empty((size, ns), dtype=np.int64)
     ok = np.ones(size, dtype=np.bool_)
-    xk = np.empty(nk, dtype=np.int64)
+    # odometer over the key counts (the last key varies fastest: code order)
+    xk = klo.copy()
     for c in range(size):
-        for k in range(nk):
-            xk[k] = (c // strides[k]) % radix[k] + klo[k]
+        if c > 0:
+            k = nk - 1
+            xk[k] += 1
+            while k > 0 and xk[k] > klo[k] + radix[k] - 1:
+                xk[k] = klo[k]
+                k -= 1
+                xk[k] += 1
         for i in range(ns):
             v = offset[i]
             for k in range(nk):
