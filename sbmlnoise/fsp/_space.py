@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sps
@@ -555,7 +556,8 @@ def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
                 e = _edges_table(*box_args)
                 return {"src": e[0], "dst": e[1], "rxn": e[2], "rate": e[3]}
 
-            lazy = _Deferred(edges)
+            # one deferred value for the four edge fields (see _lazy_fields)
+            lazy: Any = _Deferred(edges)
             full = Projection(states, lazy, lazy, lazy, lazy, osrc, orxn, orate, otgt,
                               lower, upper, 0, int(start), graph)
             full.__dict__["_csc"] = csc
