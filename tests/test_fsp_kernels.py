@@ -158,3 +158,24 @@ def test_deferred_edges_and_generator_of_a_result():
     assert fr.generator is fr.generator  # built once
     # the stationary law solves the reflecting chain (Peccoud-Ycart checked in test_fsp)
     assert np.abs(a @ fr.probabilities).sum() < 1e-12
+
+
+@pytest.mark.parametrize("text, caps", [(TELEGRAPH, {"M": 60}), (DUPLICATE, {"X": 40}),
+                                        (CONSERVED, {"A": 6, "B": 3})])
+def test_small_chunks_grow_the_buffers_and_resume(monkeypatch, text, caps):
+    """Chunks of 7 states: the entry buffers start at one chunk's worst case, are
+    re-sized from the entries per state so far and grown when a chunk needs more; the
+    generator is the same as the COO assembly and the edges leaving the box the same as
+    with the default chunk."""
+    _, whole = _projection(text, caps)
+    monkeypatch.setattr(_space, "_CHUNK", 7)
+    _, proj = _projection(text, caps)
+    fused = proj.generator_csc(reflecting=True)
+    expected = _coo_generator(proj).tocsc()
+    expected.sort_indices()
+    np.testing.assert_array_equal(fused.indptr, expected.indptr)
+    np.testing.assert_array_equal(fused.indices, expected.indices)
+    np.testing.assert_array_equal(fused.data, expected.data)
+    np.testing.assert_array_equal(fused.data, whole.generator_csc(True).data)
+    for name in ("out_src", "out_rxn", "out_rate", "out_target"):
+        np.testing.assert_array_equal(getattr(proj, name), getattr(whole, name))

@@ -330,23 +330,26 @@ def box_states(klo, radix, strides, link, offset, lower, upper):
 
 @njit(cache=True, nogil=True)
 def table_generator(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, table,
-                    delta, identity, s0, pos, o, indptr, indices, data, osrc, orxn, orate,
-                    faulty):
+                    delta, identity, s0, r0, pos, o, indptr, indices, data, osrc, orxn,
+                    orate, faulty):
     """:func:`table_edges` and :func:`generator_csc` fused: the reflecting generator's
     CSC columns ``s0 .. s0 + len(props) - 1`` straight from the propensities of those
     states (``props`` is a chunk; ``states``, ``codes`` the whole box), without the
     internal edge list.
 
     Appends to ``indices``/``data`` from ``pos`` and to the outgoing-edge arrays
-    ``osrc``/``orxn``/``orate`` from ``o`` (buffers with room for every possible entry;
-    only the written part is touched), sets ``indptr[s0 + 1 ..]`` and ``faulty``, and
-    returns the new ``(pos, o)``. The columns equal :func:`generator_csc` of
-    :func:`table_edges`' source-major edges (same merge and summation order).
+    ``osrc``/``orxn``/``orate`` from ``o``, sets ``indptr[s0 + 1 ..]`` and ``faulty``,
+    starting at row ``r0`` of the chunk, and returns ``(pos, o, r)``: ``r < len(props)``
+    when a buffer could not hold row ``r``'s entries (the caller grows it and resumes
+    at ``r``). The columns equal :func:`generator_csc` of :func:`table_edges`'
+    source-major edges (same merge and summation order).
     """
     m, nch = props.shape
-    if s0 == 0:
+    if s0 == 0 and r0 == 0:
         indptr[0] = 0
-    for r in range(m):
+    for r in range(r0, m):
+        if pos + nch + 1 > indices.size or o + nch > osrc.size:
+            return pos, o, r
         s = s0 + r
         start = pos
         indices[pos] = s
@@ -411,7 +414,7 @@ def table_generator(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, 
                 data[kk] = (self_rate + d) if has_self else d
                 break
         indptr[s + 1] = pos
-    return pos, o
+    return pos, o, m
 
 
 @njit(cache=True, nogil=True)

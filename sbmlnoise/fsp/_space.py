@@ -417,24 +417,38 @@ def _edges_table(model, states, lower, upper, codes, table, strides):
 _CHUNK = 1 << 16
 
 
+def _grown(buf, used, need):
+    """``buf`` with room for at least ``need`` entries (1.5x growth), its first ``used``
+    entries kept."""
+    if need <= buf.size:
+        return buf
+    out = np.empty(max(need, int(1.5 * buf.size)), dtype=buf.dtype)
+    out[:used] = buf[:used]
+    return out
+
+
 def _table_generator(model, states, lower, upper, codes, table, strides):
     """The reflecting generator (CSC) of a tabulated box straight from the propensities
     (:func:`._kernels.table_generator`, ``_CHUNK`` states at a time so the propensity
     array stays small), the edges leaving the box and the faulty states; the internal
-    edge list is not built. Returns ``(csc, osrc, orxn, orate, out_target, faulty)``."""
+    edge list is not built. Returns ``(csc, osrc, orxn, orate, out_target, faulty)``.
+
+    Buffers start at the first chunk's worst case and are then sized from the entries
+    per state seen so far (+10%), growing by 1.5x when a chunk needs more: no
+    reservation of the worst case for every state (that would count against an address
+    space limit, as ``curate`` sets)."""
     nu_idx, nu_val, nu_ptr, delta = _channel_arrays(model, strides)
     states = np.ascontiguousarray(states)
     m = states.shape[0]
     nch = model.nu.shape[1]
-    room = m * (nch + 1)
-    itype = np.int32 if room < 2 ** 31 else np.int64
-    # capacity for every possible entry; only the written pages are ever touched
+    itype = np.int32 if m * (nch + 1) < 2 ** 31 else np.int64
+    first = min(max(m, 1), _CHUNK)
     indptr = np.empty(m + 1, dtype=itype)
-    indices = np.empty(room, dtype=itype)
-    data = np.empty(room)
-    osrc = np.empty(m * nch, dtype=np.int64)
-    orxn = np.empty(m * nch, dtype=np.int64)
-    orate = np.empty(m * nch)
+    indices = np.empty(first * (nch + 1), dtype=itype)
+    data = np.empty(indices.size)
+    osrc = np.empty(first * nch, dtype=np.int64)
+    orxn = np.empty(osrc.size, dtype=np.int64)
+    orate = np.empty(osrc.size)
     faulty = np.zeros(m, dtype=bool)
     fixed = (nu_idx, nu_val, nu_ptr, np.asarray(lower, dtype=np.int64),
              np.asarray(upper, dtype=np.int64),
@@ -444,8 +458,21 @@ def _table_generator(model, states, lower, upper, codes, table, strides):
     for s0 in range(0, max(m, 1), _CHUNK):
         chunk = states[s0:s0 + _CHUNK]
         props = np.ascontiguousarray(model.propensities.raw(chunk), dtype=float)
-        pos, o = _kernels.table_generator(props, states, *fixed, s0, pos, o, indptr,
-                                          indices, data, osrc, orxn, orate, faulty)
+        if s0 > 0:  # size for the rest from what the states so far needed
+            per = pos / s0
+            indices = _grown(indices, pos, int(per * m * 1.1) + nch + 1)
+            data = _grown(data, pos, indices.size)
+        r = 0
+        while r < props.shape[0]:
+            pos, o, r = _kernels.table_generator(props, states, *fixed, s0, r, pos, o,
+                                                 indptr, indices, data, osrc, orxn, orate,
+                                                 faulty)
+            if r < props.shape[0]:
+                indices = _grown(indices, pos, pos + (props.shape[0] - r) * (nch + 1))
+                data = _grown(data, pos, indices.size)
+                osrc = _grown(osrc, o, o + (props.shape[0] - r) * nch)
+                orxn = _grown(orxn, o, osrc.size)
+                orate = _grown(orate, o, osrc.size)
     csc = sps.csc_matrix((data[:pos], indices[:pos], indptr), shape=(m, m), copy=False)
     csc.has_sorted_indices = True
     csc.has_canonical_format = True
