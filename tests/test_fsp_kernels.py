@@ -169,6 +169,17 @@ def test_small_chunks_grow_the_buffers_and_resume(monkeypatch, text, caps):
     with the default chunk."""
     _, whole = _projection(text, caps)
     monkeypatch.setattr(_space, "_CHUNK", 7)
+    calls = {"resumed": 0}
+    kernel = _kernels.table_generator
+
+    def counting(*args):
+        out = kernel(*args)
+        calls["resumed"] += out[2] < args[0].shape[0]
+        return out
+
+    monkeypatch.setattr(_kernels, "table_generator", counting)
+    # no slack: the buffers fall short and the kernel stops and resumes
+    monkeypatch.setattr(_space, "_SLACK", 0.0)
     _, proj = _projection(text, caps)
     fused = proj.generator_csc(reflecting=True)
     expected = _coo_generator(proj).tocsc()
@@ -179,3 +190,5 @@ def test_small_chunks_grow_the_buffers_and_resume(monkeypatch, text, caps):
     np.testing.assert_array_equal(fused.data, whole.generator_csc(True).data)
     for name in ("out_src", "out_rxn", "out_rate", "out_target"):
         np.testing.assert_array_equal(getattr(proj, name), getattr(whole, name))
+    # more than two chunks: the second chunk must have outgrown its buffer
+    assert calls["resumed"] > 0 or whole.n_states <= 14

@@ -415,6 +415,8 @@ def _edges_table(model, states, lower, upper, codes, table, strides):
 
 #: states per chunk of the fused generator kernel (propensities of one chunk at a time)
 _CHUNK = 1 << 16
+#: entry buffers are sized to this multiple of the entries per state seen so far
+_SLACK = 1.1
 
 
 def _grown(buf, used, need):
@@ -460,7 +462,7 @@ def _table_generator(model, states, lower, upper, codes, table, strides):
         props = np.ascontiguousarray(model.propensities.raw(chunk), dtype=float)
         if s0 > 0:  # size for the rest from what the states so far needed
             per = pos / s0
-            indices = _grown(indices, pos, int(per * m * 1.1) + nch + 1)
+            indices = _grown(indices, pos, int(per * m * _SLACK) + nch + 1)
             data = _grown(data, pos, indices.size)
         r = 0
         while r < props.shape[0]:
