@@ -180,6 +180,7 @@ def test_small_chunks_grow_the_buffers_and_resume(monkeypatch, text, caps):
     monkeypatch.setattr(_kernels, "table_generator", counting)
     # no slack: the buffers fall short and the kernel stops and resumes
     monkeypatch.setattr(_space, "_SLACK", 0.0)
+    monkeypatch.setattr(_space, "_RESERVE_BYTES", 0)
     _, proj = _projection(text, caps)
     fused = proj.generator_csc(reflecting=True)
     expected = _coo_generator(proj).tocsc()

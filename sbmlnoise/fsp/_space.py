@@ -417,6 +417,9 @@ def _edges_table(model, states, lower, upper, codes, table, strides):
 _CHUNK = 1 << 16
 #: entry buffers are sized to this multiple of the entries per state seen so far
 _SLACK = 1.1
+#: below this many bytes the entry buffers reserve the worst case (n_channels + 1 entries
+#: per state) up front; pages never written are never touched
+_RESERVE_BYTES = 128 * 2 ** 20
 
 
 def _grown(buf, used, need):
@@ -435,16 +438,19 @@ def _table_generator(model, states, lower, upper, codes, table, strides):
     array stays small), the edges leaving the box and the faulty states; the internal
     edge list is not built. Returns ``(csc, osrc, orxn, orate, out_target, faulty)``.
 
-    Buffers start at the first chunk's worst case and are then sized from the entries
-    per state seen so far (+10%), growing by 1.5x when a chunk needs more: no
-    reservation of the worst case for every state (that would count against an address
-    space limit, as ``curate`` sets)."""
+    The entry buffers reserve the worst case (``n_channels + 1`` per state) when that is
+    at most ``_RESERVE_BYTES``; otherwise they start at the first chunk's worst case and
+    are then sized from the entries per state seen so far (``_SLACK``), growing by 1.5x
+    when a chunk needs more -- a large worst-case reservation would count against an
+    address-space limit (``curate`` sets one)."""
     nu_idx, nu_val, nu_ptr, delta = _channel_arrays(model, strides)
     states = np.ascontiguousarray(states)
     m = states.shape[0]
     nch = model.nu.shape[1]
     itype = np.int32 if m * (nch + 1) < 2 ** 31 else np.int64
     first = min(max(m, 1), _CHUNK)
+    if m * (nch + 1) * (np.dtype(itype).itemsize + 8) <= _RESERVE_BYTES:
+        first = max(m, 1)
     indptr = np.empty(m + 1, dtype=itype)
     indices = np.empty(first * (nch + 1), dtype=itype)
     data = np.empty(indices.size)
