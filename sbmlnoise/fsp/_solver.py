@@ -77,7 +77,7 @@ import scipy.sparse.linalg as spla
 from . import _kernels
 from . import _linear as _solve
 from ..errors import SimulationError, StateSpaceTooLarge
-from ._space import Projection, StochasticModel, prepare, project
+from ._space import Projection, StochasticModel, _Deferred, prepare, project
 from ..stats import NoiseStatistics
 from ..importer._tellurium import accepts_model
 from .._deadline import check as check_deadline
@@ -248,17 +248,6 @@ class FSPResult:
                 f"{self.error_bound:.3g}>")
 
 
-class _Deferred:
-    """A field value built on first access (``FSPResult.generator`` of a stationary
-    result: the absorbing generator is a copy of the whole matrix that the stationary
-    statistics never read)."""
-
-    __slots__ = ("build",)
-
-    def __init__(self, build) -> None:
-        self.build = build
-
-
 def _get_generator(self) -> sps.spmatrix:
     value = self.__dict__["_generator"]
     if isinstance(value, _Deferred):
@@ -272,7 +261,8 @@ def _set_generator(self, value) -> None:
 
 
 # the dataclass keeps ``generator`` as an ordinary init field; reads go through the
-# property so a deferred value is built once, on first access
+# property so a deferred value is built once, on first access (a stationary result's
+# absorbing generator: a copy of the whole matrix the stationary statistics never read)
 FSPResult.generator = property(  # type: ignore[assignment]
     _get_generator, _set_generator,
     doc="The projected generator (see the class docstring); built on first access.")
