@@ -15,6 +15,7 @@ from scipy.sparse import csgraph
 
 from .._deadline import check, gmres_callback
 from ..errors import SimulationError
+from . import _kernels
 
 #: above this many states the direct solver is tried with a memory guard, then GMRES
 DIRECT_LIMIT = 3_000_000
@@ -110,10 +111,15 @@ def _iterative(matrix, rhs, info, drop_tol=1e-3, fill_factor=5.0, maxiter=40):
 def _pinned(generator: sps.csr_matrix, ref: int):
     """``-A`` (CSC) with row and column ``ref`` replaced by the unit vector, and the right
     side ``A[:, ref]`` with 1 at ``ref``: the system of :func:`_reduced` at full size, so
-    its solution has ``x[ref] = 1``. Built in place on one CSC copy (no fancy indexing of
-    the matrix; the zeroed entries stay as explicit zeros in the pattern)."""
-    csc = generator.tocsc(copy=True)
-    np.negative(csc.data, out=csc.data)
+    its solution has ``x[ref] = 1``. Only the values are new: the index arrays are shared
+    with ``generator`` when it is CSC (no fancy indexing of the matrix; the zeroed
+    entries stay as explicit zeros in the pattern)."""
+    src = generator if sps.isspmatrix_csc(generator) else generator.tocsc()
+    src.sum_duplicates()  # a no-op on a canonical matrix (the projection's)
+    csc = sps.csc_matrix((np.negative(src.data), src.indices, src.indptr),
+                         shape=src.shape, copy=False)
+    csc.has_sorted_indices = True
+    csc.has_canonical_format = True
     n = csc.shape[0]
     start, stop = csc.indptr[ref], csc.indptr[ref + 1]
     rows = csc.indices[start:stop]
@@ -127,6 +133,44 @@ def _pinned(generator: sps.csr_matrix, ref: int):
     csc.data[diag[0]] = 1.0
     rhs[ref] = 1.0
     return csc, rhs
+
+
+def _direct_pinned_in_place(generator: sps.csc_matrix, ref: int, info: dict):
+    """The direct solve of :func:`_pinned`'s system without copying the matrix.
+
+    The generator's values are overwritten in place with those of ``-M`` (``M`` the
+    pinned matrix: ``A`` with row and column ``ref`` replaced by ``-e_ref``), factorised
+    (SuperLU reads the values and keeps its own factors) and restored at once; then
+    ``(-M) x = -rhs``. Negation commutes exactly with every floating-point step of the
+    elimination (diagonal pivots, :func:`factorize`), so ``x`` is the solution of the
+    copied system bit for bit (up to the sign of exact zeros). Returns ``None`` when
+    the factorisation fails (the caller falls back to :func:`_solve`)."""
+    n = generator.shape[0]
+    data, indices, indptr = generator.data, generator.indices, generator.indptr
+    start, stop = int(indptr[ref]), int(indptr[ref + 1])
+    rows = indices[start:stop]
+    if not np.any(rows == ref):
+        return None
+    rhs = np.zeros(n)
+    np.add.at(rhs, rows, -data[start:stop])
+    rhs[ref] = -1.0
+    room = int(_kernels.pin_count(indices, indptr, ref))
+    saved_pos = np.empty(room, dtype=np.int64)
+    saved_val = np.empty(room)
+    m = _kernels.pin(data, indices, indptr, ref, saved_pos, saved_val)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", sps.linalg.MatrixRankWarning)
+            lu = factorize(generator)
+    except (RuntimeError, MemoryError, sps.linalg.MatrixRankWarning):
+        return None
+    finally:
+        _kernels.unpin(data, saved_pos, saved_val, m)
+    x = lu.solve(rhs)
+    if not np.all(np.isfinite(x)):
+        return None
+    info["solver"] = "splu"
+    return x
 
 
 def _solve(matrix: sps.csc_matrix, rhs: np.ndarray, info: dict,
@@ -166,14 +210,20 @@ def stationary(generator: sps.csr_matrix, ref: int, info: dict,
     n = generator.shape[0]
     if n == 1:
         return np.ones(1)
-    mat, rhs = _pinned(generator, ref)
-    p = _solve(mat, rhs, info, prefer_iterative)
+    p = None
+    if (not prefer_iterative and n <= DIRECT_LIMIT and sps.isspmatrix_csc(generator)
+            and generator.has_canonical_format):
+        p = _direct_pinned_in_place(generator, ref, info)
+    if p is None:
+        mat, rhs = _pinned(generator, ref)
+        p = _solve(mat, rhs, info, prefer_iterative)
     p[ref] = 1.0
-    p = np.clip(p, 0.0, None)
+    np.clip(p, 0.0, None, out=p)
     total = p.sum()
     if not np.isfinite(total) or total <= 0:
         raise SimulationError("fsp: stationary solve produced no probability mass")
-    return p / total
+    p /= total
+    return p
 
 
 def solve_centered(generator: sps.csr_matrix, u: np.ndarray, omega: float, ref: int,

@@ -74,9 +74,10 @@ import pandas as pd
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
+from . import _kernels
 from . import _linear as _solve
 from ..errors import SimulationError, StateSpaceTooLarge
-from ._space import Projection, StochasticModel, prepare, project
+from ._space import Projection, StochasticModel, _Deferred, prepare, project
 from ..stats import NoiseStatistics
 from ..importer._tellurium import accepts_model
 from .._deadline import check as check_deadline
@@ -103,9 +104,11 @@ class FSPResult:
         Enumerated states (molecule counts), columns in ``species`` order.
     probabilities : numpy.ndarray
         Shape (n_states,) for a stationary result, (n_times, n_states) for ``t`` given.
-    generator : scipy.sparse.csr_matrix, shape (n_states, n_states)
-        The projected generator, column convention (``dp/dt = A p``; the diagonal
-        includes the outflow into the sink).
+    generator : scipy.sparse.csc_matrix (stationary) or csr_matrix (transient)
+        The projected generator, shape (n_states, n_states), column convention
+        (``dp/dt = A p``; the diagonal includes the outflow into the sink). A stationary
+        result keeps the CSC matrix its solve assembled (column ``j``: the jumps out of
+        state ``j``), saving a format conversion of the whole matrix.
     error_bound : float
         Probability mass outside the projection (module docstring).
     stats : NoiseStatistics
@@ -120,7 +123,7 @@ class FSPResult:
 
     states: np.ndarray
     probabilities: np.ndarray
-    generator: sps.csr_matrix
+    generator: sps.spmatrix
     error_bound: float
     stats: NoiseStatistics
     species: tuple
@@ -243,6 +246,26 @@ class FSPResult:
         when = "stationary" if self.times is None else f"{self.times.size} times"
         return (f"<FSPResult {when}: {self.n_states} states, error bound "
                 f"{self.error_bound:.3g}>")
+
+
+def _get_generator(self) -> sps.spmatrix:
+    value = self.__dict__["_generator"]
+    if isinstance(value, _Deferred):
+        value = value.build()
+        self.__dict__["_generator"] = value
+    return value
+
+
+def _set_generator(self, value) -> None:
+    self.__dict__["_generator"] = value
+
+
+# the dataclass keeps ``generator`` as an ordinary init field; reads go through the
+# property so a deferred value is built once, on first access (a stationary result's
+# absorbing generator: a copy of the whole matrix the stationary statistics never read)
+FSPResult.generator = property(  # type: ignore[assignment]
+    _get_generator, _set_generator,
+    doc="The projected generator (see the class docstring); built on first access.")
 
 
 # =========================================================================== front door
@@ -454,7 +477,7 @@ def _solve_projection(model: StochasticModel, proj: Projection, times: np.ndarra
     mass (module docstring)."""
     info: dict = {}
     if times is None:
-        a_r = proj.generator(reflecting=True)
+        a_r = proj.generator_csc(reflecting=True)
         p, closed, ref = _stationary(a_r, proj, box.hint, info)
         eps, blame, heuristic = _stationary_bound(model, proj, p, box.t_relax)
         return _Step(proj=proj, eps=eps, blame=blame, p_last=p, info=info, a_r=a_r,
@@ -524,21 +547,21 @@ def _stationary_result(model: StochasticModel, step: _Step, species: tuple, sett
     proj, p, a_r, closed = step.proj, step.p_last, step.a_r, step.closed
     assert a_r is not None and closed is not None  # a stationary step sets both
     # the absorbing generator differs from the reflecting one only on the diagonal
-    a_j = a_r.copy()
-    a_j.setdiag(a_r.diagonal() - proj.outflow())
-    residual = float(np.abs(a_r @ p).sum())
+    flow = a_r @ p
+    residual = float(np.abs(flow, out=flow).sum())
     extra.update(residual=residual, expansion_change=change,
                  bound_relaxation_share=step.heuristic, relaxation_time=t_relax,
-                 outflow=float(proj.outflow() @ p), closed_class_size=int(closed.size))
+                 outflow=float(p[proj.out_src] @ proj.out_rate),
+                 closed_class_size=int(closed.size))
     temporal = _Temporal(a_r, p, proj.states, closed, step.ref, species, t_relax,
                          direct=step.info.get("solver") == "splu")
     extra["seconds"] = _time.perf_counter() - started
     stats = _statistics(proj.states, p, species, "fsp", settings, None, extra,
                         temporal.autocovariance, temporal.psd)
+    a_j = _Deferred(lambda: proj.generator_csc(reflecting=False))
     result = FSPResult(states=proj.states, probabilities=p, generator=a_j,
                        error_bound=float(step.eps), stats=stats, species=species,
                        settings=settings, extra=extra, _projection=proj, _model=model)
-    result.__dict__["reflecting_generator"] = a_r
     return result
 
 
@@ -662,12 +685,15 @@ def _initial_caps(model, upper, capped, guess, k_sd=8.0):
 
 def _stationary(a_r, proj, hint, info):
     closed = _solve.closed_class(a_r, getattr(proj, "graph", None))
-    states = proj.states[closed]
-    ref_local = int(np.argmin(np.abs(states - hint[None, :]).sum(axis=1)))
-    sub = a_r if closed.size == proj.n_states else a_r[closed][:, closed].tocsr()
-    spread = np.ptp(states, axis=0) if states.size else np.zeros(0)
-    dims = int(np.sum(spread >= 2))
-    iterative = dims >= 3 and closed.size > ITERATIVE_ABOVE
+    everything = closed.size == proj.n_states
+    states = proj.states if everything else proj.states[closed]
+    ref_local = int(_kernels.nearest(states, np.asarray(hint, dtype=float)))
+    sub = a_r if everything else a_r[closed][:, closed].tocsc()
+    # the box's ranges bound the spread; the states are scanned only if they could span
+    # three or more dimensions
+    iterative = False
+    if closed.size > ITERATIVE_ABOVE and int(np.sum(proj.upper - proj.lower >= 2)) >= 3:
+        iterative = int(np.sum(_kernels.spread(states) >= 2)) >= 3
     p_c = _solve.stationary(sub, ref_local, info, prefer_iterative=iterative)
     p = np.zeros(proj.n_states)
     p[closed] = p_c
@@ -878,16 +904,13 @@ def _too_large(model, proj, p, upper, lower, capped, eps, tol, max_states, estim
 
 
 def _statistics(states, p, species, method, settings, t, extra, acov, psd):
-    total = float(p.sum())
-    w = p / total if total > 0 else p
-    x = states.astype(float)
-    mean = w @ x
-    centred = x - mean
-    cov = (centred * w[:, None]).T @ centred
+    states = np.ascontiguousarray(states)
+    p = np.ascontiguousarray(p)
+    mean, cov = _kernels.moments(states, p)
     dists = {}
+    flat, offs = _kernels.marginals(states, p)
     for i, sid in enumerate(species):
-        counts = states[:, i]
-        values = np.bincount(counts, weights=p, minlength=int(counts.max()) + 1)
+        values = flat[offs[i]:offs[i + 1]]
         dists[sid] = pd.Series(values, index=pd.Index(np.arange(values.size), name="count"),
                                name=sid)
     return NoiseStatistics(mean=pd.Series(mean, index=list(species), name="mean"),
@@ -904,15 +927,18 @@ class _Temporal:
     def __init__(self, a_r: sps.csr_matrix, p: np.ndarray, states: np.ndarray,
                  closed: np.ndarray, ref: int, species, t_relax: float = math.inf,
                  direct: bool = True) -> None:
-        self.a = a_r if closed.size == a_r.shape[0] else a_r[closed][:, closed].tocsr()
-        self.p = p[closed]
-        self.states = states[closed]
+        everything = closed.size == a_r.shape[0]
+        self.a = a_r if everything else a_r[closed][:, closed].tocsc()
+        self.p = p if everything else p[closed]
+        self.states = states if everything else states[closed]
         self.ref = ref
         self.species = tuple(species)
-        exit_rate = float(self.p @ -self.a.diagonal()) if self.p.size else 0.0
         # shift of the Krylov method: the slowest relaxation time, else the mean dwell time
-        self.gamma = t_relax if math.isfinite(t_relax) and t_relax > 0 else (
-            1.0 / exit_rate if exit_rate > 0 else 1.0)
+        if math.isfinite(t_relax) and t_relax > 0:
+            self.gamma = t_relax
+        else:
+            exit_rate = float(self.p @ -self.a.diagonal()) if self.p.size else 0.0
+            self.gamma = 1.0 / exit_rate if exit_rate > 0 else 1.0
         self._krylov: dict = {}
         self._lu = None
         # a sparse LU of I - gamma A costs about what the stationary LU cost; where that

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sps
@@ -21,6 +22,7 @@ from scipy.sparse import csgraph
 from ..expr import evaluate_array  # noqa: F401 - the numpy evaluator, re-exported
 from ..errors import SimulationError, UnsupportedFeature
 from ..kinetics import stochastic_form
+from . import _kernels
 
 #: largest box (product of per-species ranges of the independent species) enumerated densely
 DENSE_BOX_LIMIT = 12_000_000
@@ -72,28 +74,47 @@ class Propensities:
     def raw(self, states: np.ndarray) -> np.ndarray:
         """Propensities without the sign check (negative or NaN values are returned as
         they are, e.g. for states the projection will later find unreachable)."""
-        states = np.asarray(states, dtype=float)
+        states = np.asarray(states)
         m = states.shape[0]
         out = np.empty((m, len(self.reactions)))
         env = None
+        # float columns, converted once each and only when a channel reads them
+        cols: dict = {}
+
+        def column(i):
+            if i not in cols:
+                cols[i] = states[:, i].astype(float)
+            return cols[i]
+
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for j, r in enumerate(self.reactions):
                 if r.mass_action is not None:
-                    col = np.full(m, self.omega * r.mass_action.rate_constant)
+                    col = out[:, j]
+                    col[:] = self.omega * r.mass_action.rate_constant
                     for sid, order in r.mass_action.orders:
-                        col *= (states[:, self.net.index(sid)] / self.omega) ** order
-                    out[:, j] = col
+                        i = self.net.index(sid)
+                        if self.omega == 1.0 and order == 1:
+                            # x / 1.0 and x ** 1.0 are exact: multiply by the counts
+                            # (cast chunk by chunk, no float copy of the column)
+                            col *= states[:, i]
+                            continue
+                        x = column(i)
+                        if self.omega != 1.0:
+                            x = x / self.omega
+                        if order != 1:
+                            x = x ** order
+                        col *= x
                 elif self.falling[j] is not None:
                     kappa, orders = self.falling[j]
                     col = np.full(m, kappa)
                     for i, nu in orders:
                         for q in range(nu):
-                            col *= states[:, i] - q
+                            col *= column(i) - q
                     out[:, j] = col
                 else:
                     if env is None:
                         env = dict(self.params)
-                        env.update({s: states[:, i] for i, s in enumerate(self.net.species_ids)})
+                        env.update({s: column(i) for i, s in enumerate(self.net.species_ids)})
                     out[:, j] = np.broadcast_to(evaluate_array(self.exprs[j], env), (m,))
         return out
 
@@ -175,6 +196,43 @@ def prepare(net, backend: str = "fsp") -> StochasticModel:
 
 
 # =========================================================================== projection
+class _Deferred:
+    """A dataclass field value built on first access (see :func:`_lazy_fields`)."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build) -> None:
+        self.build = build
+
+
+def _lazy_fields(cls, names, group=False):
+    """Route reads of the init fields ``names`` of dataclass ``cls`` through properties
+    that resolve a :class:`_Deferred` value once. With ``group``, one deferred value
+    shared by all ``names`` builds a dict holding every one of them."""
+    def make(name):
+        def get(self):
+            value = self.__dict__["_" + name]
+            if isinstance(value, _Deferred):
+                built = value.build()
+                if group:
+                    for other in names:
+                        if self.__dict__.get("_" + other) is value:
+                            self.__dict__["_" + other] = built[other]
+                    return built[name]
+                self.__dict__["_" + name] = built
+                return built
+            return value
+
+        def put(self, value):
+            self.__dict__["_" + name] = value
+
+        return property(get, put)
+
+    for name in names:
+        setattr(cls, name, make(name))
+    return cls
+
+
 @dataclass
 class Projection:
     """A finite projection: reachable states inside ``[lower, upper]`` and its edges.
@@ -198,7 +256,8 @@ class Projection:
     upper: np.ndarray
     dropped: int
     initial_index: int
-    #: state graph src -> dst of the internal edges (CSR), reused by the stationary solve
+    #: state graph src -> dst of the internal edges (CSR pattern; the values are the
+    #: generator's and carry no meaning), reused by the stationary solve
     graph: object = None
 
     @property
@@ -212,19 +271,53 @@ class Projection:
     def generator(self, reflecting: bool = False) -> sps.csr_matrix:
         """Column-convention generator: ``A[i, j]`` = rate ``j -> i``; the diagonal holds
         minus the total outflow, including the outflow to the sink unless ``reflecting``."""
-        n = self.n_states
-        total = np.bincount(self.src, weights=self.rate, minlength=n)
-        if not reflecting:
-            total = total + self.outflow()
-        rows = np.concatenate([self.dst, np.arange(n)])
-        cols = np.concatenate([self.src, np.arange(n)])
-        data = np.concatenate([self.rate, -total])
-        return sps.csr_matrix((data, (rows, cols)), shape=(n, n))
+        return self.generator_csc(reflecting).tocsr()
+
+    def generator_csc(self, reflecting: bool = False) -> sps.csc_matrix:
+        """:meth:`generator` in CSC (rows sorted, duplicates merged, an explicit diagonal
+        in every column), assembled by one compiled pass over the edges. The reflecting
+        generator is built once and cached (callers must not modify it); the absorbing
+        one is a copy with the sink outflow subtracted on the diagonal."""
+        cached = self.__dict__.get("_csc")
+        if cached is None:
+            n = self.n_states
+            room = self.src.size + n
+            itype = np.int32 if room < 2 ** 31 else np.int64
+            indptr = np.empty(n + 1, dtype=itype)
+            indices = np.empty(room, dtype=itype)
+            data = np.empty(room)
+            nnz = _kernels.generator_csc(self.src, self.dst, self.rate, np.zeros(0),
+                                               n, indptr, indices, data)
+            if nnz < room:  # duplicate edges were merged
+                indices, data = indices[:nnz].copy(), data[:nnz].copy()
+            cached = sps.csc_matrix((data, indices, indptr), shape=(n, n))
+            cached.has_sorted_indices = True
+            cached.has_canonical_format = True
+            self.__dict__["_csc"] = cached
+        mat = cached
+        if reflecting:
+            return mat
+        out = mat.copy()
+        if self.out_src.size:
+            # per-state outflow summed in edge order (as :meth:`outflow`), only for the
+            # states on the boundary
+            uniq, inv = np.unique(self.out_src, return_inverse=True)
+            diag = _kernels.diagonal_positions(out.indptr, out.indices, uniq)
+            out.data[diag] -= np.bincount(inv, weights=self.out_rate,
+                                                minlength=uniq.size)
+        return out
+
+
+# the internal edge list of a tabulated projection is built on first access: the
+# stationary solve reads the generator's CSC arrays, assembled without it
+_lazy_fields(Projection, ("src", "dst", "rxn", "rate"), group=True)
 
 
 def _box_states(model: StochasticModel, lower, upper, limit):
     """All states in the box whose key species lie in their ranges, or None if the box is
-    larger than ``limit``. Returns (states, key array for lookup, strides, klo, table)."""
+    larger than ``limit``. Returns (states, strides, klo, khi, table, codes): ``table``
+    maps a box code to a state index (-1: not a state), ``codes`` a state to its code;
+    both are ``None`` when every box point is a state (code = index)."""
     key = model.key
     klo = lower[key].astype(np.int64)
     khi = upper[key].astype(np.int64)
@@ -239,31 +332,32 @@ def _box_states(model: StochasticModel, lower, upper, limit):
     strides = np.ones(key.size, dtype=np.int64)
     for i in range(key.size - 2, -1, -1):
         strides[i] = strides[i + 1] * radix[i + 1]
-    codes = np.arange(size, dtype=np.int64)
-    xk = np.empty((size, key.size), dtype=np.int64)
-    for i in range(key.size):
-        xk[:, i] = (codes // strides[i]) % radix[i] + klo[i]
     link_int = np.round(model.link)
     if np.all(np.abs(model.link - link_int) < 1e-12) and \
             np.all(np.abs(model.offset - np.round(model.offset)) < 1e-9):
-        states = np.repeat(np.round(model.offset).astype(np.int64)[None, :], size, axis=0)
-        for c, i in enumerate(key.tolist()):
-            column = link_int[:, c].astype(np.int64)
-            for s in np.flatnonzero(column).tolist():
-                states[:, s] += column[s] * xk[:, c]
-        ok = np.ones(size, dtype=bool)
+        states, ok = _kernels.box_states(
+            klo, radix.astype(np.int64), strides, link_int.astype(np.int64),
+            np.round(model.offset).astype(np.int64), np.asarray(lower, dtype=np.int64),
+            np.asarray(upper, dtype=np.int64))
     else:
+        codes = np.arange(size, dtype=np.int64)
+        xk = np.empty((size, key.size), dtype=np.int64)
+        for i in range(key.size):
+            xk[:, i] = (codes // strides[i]) % radix[i] + klo[i]
         full = xk @ model.link.T + model.offset
+        del xk
         states = np.round(full).astype(np.int64)
         ok = np.all(np.abs(full - states) < 1e-7, axis=1)
-    del xk
-    for s in range(states.shape[1]):
-        col = states[:, s]
-        ok &= (col >= lower[s]) & (col <= upper[s])
+        for s in range(states.shape[1]):
+            col = states[:, s]
+            ok &= (col >= lower[s]) & (col <= upper[s])
+    if ok.all():  # every box point is a state: its table code is its index (no table)
+        return states, strides, klo, khi, None, None
     table = np.full(size, -1, dtype=np.int64)
     keep = np.flatnonzero(ok)
     table[keep] = np.arange(keep.size)
-    return states[keep], strides, klo, khi, table
+    # the table code of a kept state is its position in the box
+    return states[keep], strides, klo, khi, table, keep
 
 
 def _negative_count_error(model, j, state, target):
@@ -279,60 +373,121 @@ def _negative_count_error(model, j, state, target):
         "when there are too few reactant molecules (e.g. k*A*(A-1)/2 for 2 A)")
 
 
+def _channel_arrays(model, strides):
+    """Per channel: the non-zero net stoichiometry (``nu_idx``, ``nu_val``, ``nu_ptr``,
+    CSC-like) and the table-code offset ``delta`` of a jump."""
+    nu = model.nu
+    key_pos = {int(s): c for c, s in enumerate(model.key)}
+    nch = nu.shape[1]
+    nu_idx, nu_val, nu_ptr = [], [], [0]
+    delta = np.zeros(nch, dtype=np.int64)
+    for j in range(nch):
+        for s in np.flatnonzero(nu[:, j]).tolist():
+            nu_idx.append(s)
+            nu_val.append(int(nu[s, j]))
+            if s in key_pos:
+                delta[j] += int(nu[s, j]) * int(strides[key_pos[s]])
+        nu_ptr.append(len(nu_idx))
+    return (np.asarray(nu_idx, dtype=np.int64), np.asarray(nu_val, dtype=np.int64),
+            np.asarray(nu_ptr, dtype=np.int64), delta)
+
+
+def _table_args(model, states, lower, upper, codes, table, strides):
+    props = np.ascontiguousarray(model.propensities.raw(states), dtype=float)
+    nu_idx, nu_val, nu_ptr, delta = _channel_arrays(model, strides)
+    return (props, np.ascontiguousarray(states), nu_idx, nu_val, nu_ptr,
+            np.asarray(lower, dtype=np.int64), np.asarray(upper, dtype=np.int64),
+            np.zeros(0, np.int64) if codes is None else codes,
+            np.zeros(0, np.int64) if table is None else table, delta, table is None)
+
+
 def _edges_table(model, states, lower, upper, codes, table, strides):
     """:func:`_edges` for a tabulated box: a target's table code is the source's code
     plus a per-channel constant, and only the species a channel changes are checked
-    against the bounds (no per-channel copies of the state array)."""
-    props = model.propensities.raw(states)
-    faulty = np.any(~np.isfinite(props) | (props < 0), axis=1)
-    osrc, orxn, orate, otgt = [], [], [], []
-    key_pos = {int(s): c for c, s in enumerate(model.key)}
-    lives = [np.flatnonzero((props[:, j] > 0) & np.isfinite(props[:, j]))
-             for j in range(model.nu.shape[1])]
-    total = sum(lv.size for lv in lives)
-    src = np.empty(total, dtype=np.int64)
-    dst = np.empty(total, dtype=np.int64)
-    rate = np.empty(total)
-    counts = np.zeros(len(lives), dtype=np.int64)
-    k = 0
-    for j, live in enumerate(lives):
-        a = props[:, j]
-        if live.size == 0:
-            continue
-        neg = np.zeros(live.size, dtype=bool)
-        outside = np.zeros(live.size, dtype=bool)
-        delta = 0
-        for s in np.flatnonzero(model.nu[:, j]):
-            col = states[live, s] + model.nu[s, j]
-            neg |= col < 0
-            outside |= (col < lower[s]) | (col > upper[s])
-            if int(s) in key_pos:
-                delta += int(model.nu[s, j]) * int(strides[key_pos[int(s)]])
-        if neg.any():
-            faulty[live[neg]] = True
-        outside &= ~neg
-        inside = ~neg & ~outside
-        idx = np.full(live.size, -1, dtype=np.int64)
-        if inside.any():
-            idx[inside] = table[codes[live[inside]] + delta]
-        internal = np.flatnonzero(inside & (idx >= 0))
-        m = internal.size
-        src[k:k + m] = live[internal]
-        dst[k:k + m] = idx[internal]
-        rate[k:k + m] = a[live[internal]]
-        counts[j] = m
-        k += m
-        if outside.any():
-            lo = live[outside]
-            osrc.append(lo); orxn.append(np.full(lo.size, j, dtype=np.int64))
-            orate.append(a[lo]); otgt.append(states[lo] + model.nu[:, j])
-    rxn = np.repeat(np.arange(len(lives), dtype=np.int64), counts)
-    cat = (lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts
-           else np.zeros(0, dt))
-    out_target = np.concatenate(otgt) if otgt else np.zeros((0, model.n_species), np.int64)
-    return (src[:k], dst[:k], rxn, rate[:k],
-            cat(osrc, np.int64), cat(orxn, np.int64), cat(orate, float), out_target, 0,
-            faulty)
+    against the bounds. One compiled sweep over states (:func:`._kernels.table_edges`);
+    internal edges come out source-major (channels in order within a source)."""
+    args = _table_args(model, states, lower, upper, codes, table, strides)
+    src, dst, rxn, rate, osrc, orxn, orate, faulty = _kernels.table_edges(*args)
+    out_target = states[osrc] + model.nu[:, orxn].T if osrc.size else \
+        np.zeros((0, model.n_species), np.int64)
+    return src, dst, rxn, rate, osrc, orxn, orate, out_target, 0, faulty
+
+
+#: states per chunk of the fused generator kernel (propensities of one chunk at a time)
+_CHUNK = 1 << 16
+#: entry buffers are sized to this multiple of the entries per state seen so far
+_SLACK = 1.1
+#: below this many bytes the entry buffers reserve the worst case (n_channels + 1 entries
+#: per state) up front; pages never written are never touched
+_RESERVE_BYTES = 128 * 2 ** 20
+
+
+def _grown(buf, used, need):
+    """``buf`` with room for at least ``need`` entries (1.5x growth), its first ``used``
+    entries kept."""
+    if need <= buf.size:
+        return buf
+    out = np.empty(max(need, int(1.5 * buf.size)), dtype=buf.dtype)
+    out[:used] = buf[:used]
+    return out
+
+
+def _table_generator(model, states, lower, upper, codes, table, strides):
+    """The reflecting generator (CSC) of a tabulated box straight from the propensities
+    (:func:`._kernels.table_generator`, ``_CHUNK`` states at a time so the propensity
+    array stays small), the edges leaving the box and the faulty states; the internal
+    edge list is not built. Returns ``(csc, osrc, orxn, orate, out_target, faulty)``.
+
+    The entry buffers reserve the worst case (``n_channels + 1`` per state) when that is
+    at most ``_RESERVE_BYTES``; otherwise they start at the first chunk's worst case and
+    are then sized from the entries per state seen so far (``_SLACK``), growing by 1.5x
+    when a chunk needs more -- a large worst-case reservation would count against an
+    address-space limit (``curate`` sets one)."""
+    nu_idx, nu_val, nu_ptr, delta = _channel_arrays(model, strides)
+    states = np.ascontiguousarray(states)
+    m = states.shape[0]
+    nch = model.nu.shape[1]
+    itype = np.int32 if m * (nch + 1) < 2 ** 31 else np.int64
+    first = min(max(m, 1), _CHUNK)
+    if m * (nch + 1) * (np.dtype(itype).itemsize + 8) <= _RESERVE_BYTES:
+        first = max(m, 1)
+    indptr = np.empty(m + 1, dtype=itype)
+    indices = np.empty(first * (nch + 1), dtype=itype)
+    data = np.empty(indices.size)
+    osrc = np.empty(first * nch, dtype=np.int64)
+    orxn = np.empty(osrc.size, dtype=np.int64)
+    orate = np.empty(osrc.size)
+    faulty = np.zeros(m, dtype=bool)
+    fixed = (nu_idx, nu_val, nu_ptr, np.asarray(lower, dtype=np.int64),
+             np.asarray(upper, dtype=np.int64),
+             np.zeros(0, np.int64) if codes is None else codes,
+             np.zeros(0, np.int64) if table is None else table, delta, table is None)
+    pos, o = 0, 0
+    for s0 in range(0, max(m, 1), _CHUNK):
+        chunk = states[s0:s0 + _CHUNK]
+        props = np.ascontiguousarray(model.propensities.raw(chunk), dtype=float)
+        if s0 > 0:  # size for the rest from what the states so far needed
+            per = pos / s0
+            indices = _grown(indices, pos, int(per * m * _SLACK) + nch + 1)
+            data = _grown(data, pos, indices.size)
+        r = 0
+        while r < props.shape[0]:
+            pos, o, r = _kernels.table_generator(props, states, *fixed, s0, r, pos, o,
+                                                 indptr, indices, data, osrc, orxn, orate,
+                                                 faulty)
+            if r < props.shape[0]:
+                indices = _grown(indices, pos, pos + (props.shape[0] - r) * (nch + 1))
+                data = _grown(data, pos, indices.size)
+                osrc = _grown(osrc, o, o + (props.shape[0] - r) * nch)
+                orxn = _grown(orxn, o, osrc.size)
+                orate = _grown(orate, o, osrc.size)
+    csc = sps.csc_matrix((data[:pos], indices[:pos], indptr), shape=(m, m), copy=False)
+    csc.has_sorted_indices = True
+    csc.has_canonical_format = True
+    osrc, orxn, orate = osrc[:o].copy(), orxn[:o].copy(), orate[:o].copy()
+    out_target = states[osrc] + model.nu[:, orxn].T if o else \
+        np.zeros((0, model.n_species), np.int64)
+    return csc, osrc, orxn, orate, out_target, faulty
 
 
 def _edges(model, states, lookup, lower, upper):
@@ -376,8 +531,9 @@ def _edges(model, states, lookup, lower, upper):
 
 
 def _check_reachable(model, states, faulty, reach) -> None:
-    """Raise the error of the first reachable state whose propensities are invalid."""
-    hit = reach[faulty[reach]]
+    """Raise the error of the first reachable state whose propensities are invalid
+    (``reach=None``: every state is reachable)."""
+    hit = np.flatnonzero(faulty) if reach is None else reach[faulty[reach]]
     if hit.size == 0:
         return
     state = states[int(hit.min())]
@@ -401,7 +557,7 @@ def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
     limit = min(limit, 4 * DENSE_BOX_LIMIT)
     box = _box_states(model, lower, upper, limit)
     if box is not None:
-        states, strides, klo, khi, table = box
+        states, strides, klo, khi, table, codes = box
 
         def lookup(targets):
             tk = targets[:, model.key]
@@ -409,43 +565,52 @@ def project(model: StochasticModel, lower: np.ndarray, upper: np.ndarray,
             res = np.full(targets.shape[0], -1, dtype=np.int64)
             # targets come from firing reactions, so they satisfy the conservation laws
             # and their key species determine them: no need to compare full states
-            res[okk] = table[(tk[okk] - klo) @ strides]
+            code = (tk[okk] - klo) @ strides
+            res[okk] = code if table is None else table[code]
             return res
 
         inside = np.all(start_state >= lower) and np.all(start_state <= upper)
         start = lookup(start_state[None, :])[0] if inside else -1
         if start < 0:
             raise SimulationError("fsp: the initial state lies outside the requested bounds")
-        codes = np.zeros(states.shape[0], dtype=np.int64)
-        for c, s in enumerate(model.key.tolist()):
-            codes += (states[:, s] - klo[c]) * strides[c]
-        e = _edges_table(model, states, lower, upper, codes, table, strides)
-        del codes
-        src, dst = e[0], e[1]
+        csc, osrc, orxn, orate, otgt, faulty = _table_generator(
+            model, states, lower, upper, codes, table, strides)
         n = states.shape[0]
-        graph = sps.csr_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
+        # the CSC arrays of A read as CSR are the state graph src -> dst (plus self-loops,
+        # which change neither reachability nor the communicating classes); the graph
+        # functions read the pattern only, so the generator's values serve as weights
+        graph = sps.csr_matrix((csc.data, csc.indices, csc.indptr), shape=(n, n),
+                               copy=False)
         order = csgraph.breadth_first_order(graph, int(start), directed=True,
                                             return_predecessors=False)
+        box_args = (model, states, lower, upper, codes, table, strides)
+        if order.size == n:
+            _check_reachable(model, states, faulty, None)
+
+            def edges():
+                e = _edges_table(*box_args)
+                return {"src": e[0], "dst": e[1], "rxn": e[2], "rate": e[3]}
+
+            # one deferred value for the four edge fields (see _lazy_fields)
+            lazy: Any = _Deferred(edges)
+            full = Projection(states, lazy, lazy, lazy, lazy, osrc, orxn, orate, otgt,
+                              lower, upper, 0, int(start), graph)
+            full.__dict__["_csc"] = csc
+            return full
+        del graph, csc
+        e = _edges_table(*box_args)
+        src, dst = e[0], e[1]
         reach = np.sort(order)
         _check_reachable(model, states, e[9], reach)
-        if reach.size == n:
-            graph.data[:] = 1.0
-        else:
-            graph = None
-        if reach.size < n:
-            remap = np.full(n, -1, dtype=np.int64)
-            remap[reach] = np.arange(reach.size)
-            states = states[reach]
-            keep = remap[src] >= 0
-            src, dst, rxn, rate = remap[src[keep]], remap[dst[keep]], e[2][keep], e[3][keep]
-            okeep = remap[e[4]] >= 0
-            osrc, orxn, orate, otgt = remap[e[4][okeep]], e[5][okeep], e[6][okeep], e[7][okeep]
-            start = int(remap[start])
-        else:
-            rxn, rate = e[2], e[3]
-            osrc, orxn, orate, otgt = e[4], e[5], e[6], e[7]
+        remap = np.full(n, -1, dtype=np.int64)
+        remap[reach] = np.arange(reach.size)
+        states = states[reach]
+        keep = remap[src] >= 0
+        src, dst, rxn, rate = remap[src[keep]], remap[dst[keep]], e[2][keep], e[3][keep]
+        okeep = remap[e[4]] >= 0
+        osrc, orxn, orate, otgt = remap[e[4][okeep]], e[5][okeep], e[6][okeep], e[7][okeep]
         return Projection(states, src, dst, rxn, rate, osrc, orxn, orate, otgt, lower, upper,
-                          e[8], int(start), graph)
+                          e[8], int(remap[start]))
     if not (np.all(start_state >= lower) and np.all(start_state <= upper)):
         raise SimulationError("fsp: the initial state lies outside the requested bounds")
     return _project_bfs(model, lower, upper, max_states, start_state)
