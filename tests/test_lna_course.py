@@ -134,15 +134,18 @@ def test_refusals_name_the_element():
 
 
 def test_stop_invalid_cuts_a_diverging_course():
-    # X grows without bound by autocatalysis (birth 0.5 X, death 0.1 X): the relative
+    # X grows without bound (birth 0.5 X, death 0.49 X): the relative
     # fluctuations grow; the course stops where a species' CV passes CV_VALID
     net = sn.load("model m; X => 2 X; b*X; X => ; d*X; b = 0.5; d = 0.49; X = 200; end")
     t = np.linspace(0.0, 400.0, 81)
     course = lna_course(net, t, stop_invalid=True)
-    stopped = course.settings["stopped_at"]
-    assert stopped is not None and course.times[-1] < stopped <= 400.0
-    cv = np.sqrt(course.variance["X"]) / course.mean["X"]
-    assert float(cv.iloc[-1]) <= _course.CV_VALID
+    # linear, so the LNA is exact: CV^2(t) = (b + d) / ((b - d) x0) (1 - exp(-(b - d) t));
+    # the course must stop at the first output time past the crossing CV = CV_VALID
+    b, d, x0 = 0.5, 0.49, 200.0
+    crossing = -math.log(1 - _course.CV_VALID ** 2 * (b - d) * x0 / (b + d)) / (b - d)
+    first_past = float(t[np.searchsorted(t, crossing)])
+    assert course.settings["stopped_at"] == pytest.approx(first_past)
+    assert float(course.times[-1]) == pytest.approx(first_past - 5.0)
 
 
 def test_lna_front_door_dispatches_rate_rules_and_events():

@@ -29,6 +29,7 @@ import math
 
 import numpy as np
 
+from ..dynamics._timecourse import MIN_RUNS as _MIN_RUNS
 from ..errors import SimulationError
 from ..stats import NoiseStatistics
 from ._backends import Backend, Cost, Refusal, Request, RunState, register_backend
@@ -146,7 +147,7 @@ class TimeCourseBackend(Backend):
 
 #: fewest runs of a time-course ensemble cut to fit the event budget or stopped by the wall
 #: time (delete-a-group jackknife errors stay meaningful: about 14% on a variance)
-MIN_RUNS = 100  # = dynamics._timecourse.MIN_RUNS (the runs an ensemble stopped early keeps)
+MIN_RUNS = _MIN_RUNS
 #: runs of the pilot ensemble that times an approximate method
 PILOT_RUNS = 20
 #: CPU seconds an approximate time-course ensemble may take (within the analysis deadline)

@@ -45,6 +45,7 @@ import pandas as pd  # noqa: F401
 from ..analysis import analyze as _analyze
 from ..annotate import annotate as _annotate
 from ..errors import ModelError, SimulationError, UnsupportedFeature
+from ..importer._sbml import AVOGADRO
 from ..importer import antimony_to_sbml as _antimony_to_sbml
 from ..importer import load as _load
 
@@ -439,10 +440,9 @@ def _cell_network(source: Path, info: dict | None, settings: dict):
 #: largest relative change of a species' initial amount that rounding to whole molecules
 #: at the model's own size may make (else the amounts are read at the cell scale)
 ROUNDING = 0.01
-#: molecules per amount unit of a model without substance units whose amounts are not
-#: molecule counts: one micromolar in a cell of :data:`CELL_VOLUME` (602), scaled to the
-#: run's ``cell_volume``
-AVOGADRO = 6.02214076e23
+#: the concentration one amount unit is read as, for a model without substance units whose
+#: amounts are not molecule counts: 1 uM, i.e. 602 molecules per unit in 1 fL
+MICROMOLAR = 1e-6
 
 
 def _whole_network(source: Path, net, mole: dict | None, settings: dict):
@@ -452,8 +452,7 @@ def _whole_network(source: Path, net, mole: dict | None, settings: dict):
     :data:`ROUNDING`; else with the amounts read as micromolar in a cell of the run's
     ``cell_volume`` (``N_A x 1e-6 x V`` molecules per unit, 602 at 1 fL), counts rounded.
     None when the counts are whole already, or a size was given."""
-    from ..errors import ModelError as _ModelError
-    from ..ssa._model import initial_counts
+    from ..ssa._model import fixed_species, initial_counts
     from ..ssa.approx import scaled_network
 
     if mole is not None or settings.get("volume") is not None or \
@@ -462,16 +461,16 @@ def _whole_network(source: Path, net, mole: dict | None, settings: dict):
     try:
         initial_counts(net)
         return None
-    except _ModelError:
+    except ModelError:
         pass
     x0 = np.asarray(net.initial_state, dtype=float)
-    changed = np.any(np.asarray(net.stoichiometry) != 0, axis=1) & (x0 != 0)
+    changed = ~fixed_species(net) & (x0 != 0)
     change = np.abs(np.rint(x0) - x0)[changed] / np.abs(x0[changed])
     try:
         if not change.size or float(np.max(change)) <= ROUNDING:
             return (scaled_network(net, 1.0),
                     "own size, initial counts rounded to whole molecules")
-        omega = AVOGADRO * 1e-6 * float(_target(settings) or CELL_VOLUME)
+        omega = AVOGADRO * MICROMOLAR * float(_target(settings) or CELL_VOLUME)
         big = _load(source, system_size=omega)
         return (scaled_network(big, 1.0),
                 f"amounts read as uM in {float(_target(settings) or CELL_VOLUME):g} L "

@@ -18,6 +18,21 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _jump_kind(states, s, j, nu_idx, nu_val, nu_ptr, lower, upper):
+    """Where channel ``j`` takes state ``s``: 1 inside the box, 2 out of it, 3 to a
+    negative count."""
+    k = 1
+    for q in range(nu_ptr[j], nu_ptr[j + 1]):
+        i = nu_idx[q]
+        c = states[s, i] + nu_val[q]
+        if c < 0:
+            return 3
+        if c < lower[i] or c > upper[i]:
+            k = 2
+    return k
+
+
 @njit(cache=True, nogil=True)
 def table_edges(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, table, delta,
                 identity):
@@ -45,15 +60,7 @@ def table_edges(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, tabl
                 if not (a >= 0.0 and a < np.inf):  # negative, NaN or infinite
                     faulty[s] = True
                 continue
-            k = 1
-            for q in range(nu_ptr[j], nu_ptr[j + 1]):
-                i = nu_idx[q]
-                c = states[s, i] + nu_val[q]
-                if c < 0:
-                    k = 3
-                    break
-                if c < lower[i] or c > upper[i]:
-                    k = 2
+            k = _jump_kind(states, s, j, nu_idx, nu_val, nu_ptr, lower, upper)
             if k == 1 and not identity and table[codes[s] + delta[j]] < 0:
                 k = 4
             kind[s, j] = k
@@ -364,15 +371,7 @@ def table_generator(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, 
                 if not (a >= 0.0 and a < np.inf):  # negative, NaN or infinite
                     faulty[s] = True
                 continue
-            k = 1
-            for q in range(nu_ptr[j], nu_ptr[j + 1]):
-                i = nu_idx[q]
-                c = states[s, i] + nu_val[q]
-                if c < 0:
-                    k = 3
-                    break
-                if c < lower[i] or c > upper[i]:
-                    k = 2
+            k = _jump_kind(states, s, j, nu_idx, nu_val, nu_ptr, lower, upper)
             if k == 3:
                 faulty[s] = True
                 continue

@@ -133,6 +133,11 @@ class _Extended:
         func = ex.compile_vector(exprs, slots, f"{self.net.id}.lna_course_{what}")
         return func, (np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp))
 
+    def diffusion(self, v: np.ndarray, omega: float) -> np.ndarray:
+        """``D = (1/Omega) N diag(|v|) N^T`` over the extended state (model units; zero
+        rows and columns for the rule variables)."""
+        return (self.stoich * (np.abs(v) / omega)) @ self.stoich.T
+
     def evaluate(self, z: np.ndarray, p: np.ndarray, t: float):
         """``(F, A, v)``: drift, its Jacobian and the channel rates at ``(z, p, t)``."""
         v = np.zeros(self.n_c)
@@ -200,14 +205,32 @@ def _segments(net: ReactionNetwork, times: np.ndarray, rtol: float, atol: float,
     return model, firings
 
 
+def _counted_cv(mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    """CV (counts) of the species with at least :data:`VALID_MIN_COUNT` molecules, 0 for
+    the others: the quantity the validity rule compares with :data:`CV_VALID`."""
+    counted = mean >= VALID_MIN_COUNT
+    sd = np.sqrt(np.clip(variance, 0.0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(counted, sd / np.where(counted, mean, 1.0), 0.0)
+
+
 def _invalid(z: np.ndarray, c: np.ndarray, net: ReactionNetwork, omega: float) -> bool:
     """A species with at least :data:`VALID_MIN_COUNT` molecules has a CV above
     :data:`CV_VALID` (its fluctuations are no longer small against its mean)."""
     n_s = net.n_species
-    mean = omega * z[:n_s]
-    sd = omega * np.sqrt(np.clip(np.diagonal(c)[:n_s], 0.0, None))
-    counted = mean >= VALID_MIN_COUNT
-    return bool(np.any(sd[counted] > CV_VALID * mean[counted]))
+    cv = _counted_cv(omega * z[:n_s], omega * omega * np.diagonal(c)[:n_s])
+    return bool(np.any(cv > CV_VALID))
+
+
+class _OutOfTime(SimulationError):
+    """The course's own wall-time limit passed (``stop_invalid`` keeps what is done)."""
+
+
+def _check_time(deadline: float | None, ext: "_Extended", what: str, t: float) -> None:
+    """:class:`_OutOfTime` once the course's own wall-time limit has passed."""
+    if deadline is not None and _wall.perf_counter() > deadline:
+        raise _OutOfTime(f"lna: the time-dependent LNA of model '{ext.net.id}' did not "
+                              f"finish in time ({what} stopped at t={t:.4g})")
 
 
 def course_arrays(net: ReactionNetwork, times, *, rtol: float = 1e-6,
@@ -276,8 +299,8 @@ def course_arrays(net: ReactionNetwork, times, *, rtol: float = 1e-6,
         if t_stop - t0 > 1e-12 * max(1.0, abs(t_stop)):
             try:
                 z, cov = _integrate(ext, z, cov, p, t0, t_stop, rtol, atol, deadline, omega)
-            except SimulationError as err:
-                if not (stop_invalid and done > 1 and "did not finish in time" in str(err)):
+            except _OutOfTime:
+                if not (stop_invalid and done > 1):
                     raise
                 cut = f"the time limit stopped the course at t={t0:.4g}"
                 stopped = float(times[done - 1])
@@ -361,9 +384,10 @@ def _lyapunov_step(a: np.ndarray, d: np.ndarray, h: float) -> tuple[np.ndarray, 
 def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol, deadline,
                      omega):
     """Large systems: the mean by LSODA with its exact ``n x n`` Jacobian (dense output),
-    the covariance by exact exponential steps (:func:`_lyapunov_step`) on the mean
-    solver's own step grid, ``A`` and ``D`` frozen at each step's midpoint (second order
-    in the step; unconditionally stable, so stiff fast modes cost nothing -- an implicit
+    the covariance by exact exponential steps (:func:`_lyapunov_step`) from
+    :data:`COV_STEPS` equal steps refined by step doubling (:func:`_adaptive_step`), ``A``
+    and ``D`` frozen at each step's midpoint of the dense mean (second order in the step;
+    unconditionally stable, so stiff fast modes cost nothing -- an implicit
     solver on the ``n^2`` covariance unknowns would factorise a Kronecker-sum matrix
     whose LU fills in)."""
     from scipy.integrate import solve_ivp
@@ -372,9 +396,7 @@ def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol
         return z, cov
 
     def rhs(tt, y):
-        if deadline is not None and _wall.perf_counter() > deadline:
-            raise SimulationError(f"lna: the time-dependent LNA of model '{ext.net.id}' did "
-                                  f"not finish in time (stopped at t={tt:.4g})")
+        _check_time(deadline, ext, "the mean", tt)
         return ext.evaluate(y, p, tt)[0]
 
     with single_threaded_blas():
@@ -390,14 +412,11 @@ def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol
         n_s = ext.net.n_species
 
         def step(a_, b_, c_):
-            if deadline is not None and _wall.perf_counter() > deadline:
-                raise SimulationError(f"lna: the time-dependent LNA of model "
-                                      f"'{ext.net.id}' did not finish in time (covariance "
-                                      f"stopped at t={a_:.4g})")
+            _check_time(deadline, ext, "the covariance", a_)
             mid = 0.5 * (a_ + b_)
             zm = sol.sol(mid)
             _, a, v = ext.evaluate(zm, p, mid)
-            d = (ext.stoich * (np.abs(v) / omega)) @ ext.stoich.T
+            d = ext.diffusion(v, omega)
             # variables in their own scale (species at least one molecule): the step's
             # matrices then have entries of comparable size, which the block exponential
             # needs (species amounts of 1e-20 mol beside a potential of -60 mV)
@@ -459,12 +478,10 @@ def _integrate_coupled(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, at
         return z, cov
 
     def rhs(tt, y):
-        if deadline is not None and _wall.perf_counter() > deadline:
-            raise SimulationError(f"lna: the time-dependent LNA of model '{ext.net.id}' did "
-                                  f"not finish in time (stopped at t={tt:.4g})")
+        _check_time(deadline, ext, "the integration", tt)
         c = y[n_x:].reshape(n_x, n_x)
         drift, a, v = ext.evaluate(y[:n_x], p, tt)
-        d = (ext.stoich * (np.abs(v) / omega)) @ ext.stoich.T
+        d = ext.diffusion(v, omega)
         ac = a @ c
         return np.concatenate([drift, (ac + ac.T + d).ravel()])
 
@@ -489,10 +506,7 @@ def _integrate_coupled(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, at
 def _course_settings(net, ext, model, times, mean, cov, out_z, out_c, firings, rtol,
                      atol) -> dict:
     n_s = net.n_species
-    sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
-    counted = mean >= VALID_MIN_COUNT
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cv = np.where(counted, sd / np.where(counted, mean, 1.0), 0.0)
+    cv = _counted_cv(mean, np.diagonal(cov, axis1=1, axis2=2))
     bad = np.flatnonzero(np.any(cv > CV_VALID, axis=1))
     invalid = (net.species_ids[int(np.argmax(cv[bad[0]]))] if bad.size else None)
     extra_ids = list(model.slots_names[n_s:])

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from .direct import _direct_select
 from ._kernels import _fail, _fire_events, _mass_action, _start, _collect_run
 from ._program import _eval
 from ._rng import _exponential, _normal, _poisson, _uniform
@@ -179,6 +180,21 @@ def _pick(a, mask, value, a_total, rng):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _leap_length(rng, a0c, tau, t, stop):
+    """``(step, fire_critical, capped)`` of one leap: the non-critical leap ``tau`` or, if
+    sooner, the exponential waiting time of the critical channels (total ``a0c``), which
+    then fire once; cut at ``stop`` (then nothing critical fires)."""
+    tau2 = _exponential(rng) / a0c if a0c > 0.0 else math.inf
+    fire_crit = tau2 <= tau
+    step = tau2 if fire_crit else tau
+    capped = t + step >= stop
+    if capped:
+        step = stop - t
+        fire_crit = False
+    return step, fire_crit, capped
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _exact_step(cptr, csp, cdel, x, t, stop, a, a0, rng, info, max_count, counters):
     """Critical-reaction regime of tau-leaping: one exact SSA step (direct method), or up
     to ``stop`` if the next reaction comes later. Returns ``(t, channel or -1, status)``;
@@ -187,15 +203,7 @@ def _exact_step(cptr, csp, cdel, x, t, stop, a, a0, rng, info, max_count, counte
     if t + tau >= stop:
         return stop, -1, 0
     t += tau
-    target = _uniform(rng) * a0
-    acc = 0.0
-    jf = -1
-    for j in range(a.shape[0]):
-        if a[j] > 0.0:
-            acc += a[j]
-            jf = j
-            if target < acc:
-                break
+    jf = _direct_select(a, _uniform(rng) * a0)
     for q in range(cptr[jf], cptr[jf + 1]):
         i = csp[q]
         x[i] += cdel[q]
@@ -341,13 +349,7 @@ def _tau_leap(cptr, csp, cdel, x, t, stop, a, use, crit, a0c, tau, rng, xnew, co
     fired = 0.0
     capped = False
     while True:
-        tau2 = _exponential(rng) / a0c if a0c > 0.0 else math.inf
-        fire_crit = tau2 <= tau
-        step = tau2 if fire_crit else tau
-        capped = t + step >= stop
-        if capped:
-            step = stop - t
-            fire_crit = False
+        step, fire_crit, capped = _leap_length(rng, a0c, tau, t, stop)
         for i in range(S):
             xnew[i] = x[i]
         fired = 0.0
@@ -390,13 +392,7 @@ def _tau_leap_trapezoidal(ma_flag, ma_coef, ma_ptr, ma_species, ma_order, code, 
     fired = 0.0
     capped = False
     while True:
-        tau2 = _exponential(rng) / a0c if a0c > 0.0 else math.inf
-        fire_crit = tau2 <= tau
-        step = tau2 if fire_crit else tau
-        capped = t + step >= stop
-        if capped:
-            step = stop - t
-            fire_crit = False
+        step, fire_crit, capped = _leap_length(rng, a0c, tau, t, stop)
         half = 0.5 * step
         for i in range(S):
             xnew[i] = x[i]

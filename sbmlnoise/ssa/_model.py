@@ -326,6 +326,15 @@ def _check_integer(net) -> None:
             element=net.reactions[j].id, feature="non-integer stoichiometry")
 
 
+def fixed_species(net) -> np.ndarray:
+    """Boolean mask: species that no reaction, event assignment or rate rule changes."""
+    changed = np.any(np.asarray(net.stoichiometry) != 0, axis=1)
+    targets = {v for e in net.events for v, _ in e.assignments}
+    targets |= {v for v, _ in net.rate_rules}
+    return np.array([not changed[i] and sid not in targets
+                     for i, sid in enumerate(net.species_ids)], dtype=bool)
+
+
 def initial_counts(net) -> np.ndarray:
     """``net.initial_state`` as whole molecule counts (float64). A species that nothing
     changes (no reaction, event or rule: a boundary stimulus, a fixed enzyme level) is a
@@ -334,11 +343,7 @@ def initial_counts(net) -> np.ndarray:
     rounded = np.rint(x0)
     bad = np.abs(x0 - rounded) > 1e-6 * np.maximum(1.0, np.abs(x0))
     if bad.any():
-        changed = np.any(np.asarray(net.stoichiometry) != 0, axis=1)
-        targets = {v for e in net.events for v, _ in e.assignments}
-        targets |= {v for v, _ in net.rate_rules}
-        fixed = np.array([not changed[i] and sid not in targets
-                          for i, sid in enumerate(net.species_ids)], dtype=bool)
+        fixed = fixed_species(net)
         rounded = np.where(fixed, x0, rounded)
         bad &= ~fixed
     if bad.any():
