@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 _TemporalFunction = Callable[[str, np.ndarray], np.ndarray]
 
 
+#: molecules below which a species' mean makes it absent: its Fano factor and CV (ratios
+#: to the mean) are undefined (NaN) -- the rate equations leave 1e-300 molecules of a species
+#: that is gone, and a variance at the integrator's resolution over that is no statistic
+ABSENT = 1e-9
+
+
 @dataclass(frozen=True, eq=False)
 class NoiseStatistics:
     """Means and (co)variances of molecule counts, with optional temporal statistics.
@@ -83,18 +89,24 @@ class NoiseStatistics:
     def std(self) -> pd.Series:
         return np.sqrt(self.variance.clip(lower=0.0)).rename("std")
 
+    def _present(self) -> np.ndarray:
+        """Species whose mean is at least :data:`ABSENT` molecules (in absolute value)."""
+        return np.abs(self.mean.to_numpy(dtype=float)) >= ABSENT
+
     @property
     def fano(self) -> pd.Series:
+        """``Var / mean`` per species; NaN for an absent species (:data:`ABSENT`)."""
         mean = self.mean.to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.where(mean != 0, self.variance.to_numpy() / mean, np.nan)
+            values = np.where(self._present(), self.variance.to_numpy() / mean, np.nan)
         return pd.Series(values, index=self.mean.index, name="fano")
 
     @property
     def cv(self) -> pd.Series:
+        """``sd / mean`` per species; NaN for an absent species (:data:`ABSENT`)."""
         mean = self.mean.to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.where(mean != 0, self.std.to_numpy() / mean, np.nan)
+            values = np.where(self._present(), self.std.to_numpy() / mean, np.nan)
         return pd.Series(values, index=self.mean.index, name="cv")
 
     @property

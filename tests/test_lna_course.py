@@ -17,7 +17,7 @@ from scipy.integrate import quad
 import sbmlnoise as sn
 from sbmlnoise.errors import UnsupportedFeature
 from sbmlnoise.lna import _course
-from sbmlnoise.lna._course import _lyapunov_step, course_refusal
+from sbmlnoise.lna._course import course_refusal
 from sbmlnoise.lna._lna import lna_course
 
 K, G = 10.0, 2.0
@@ -30,7 +30,7 @@ def _poisson(t):
 @pytest.fixture(params=["coupled", "split"])
 def scheme(request, monkeypatch):
     """Both integration schemes: mean and covariance together (LSODA) and the split
-    exponential scheme the large models use."""
+    scheme (L-stable SDIRK stages on the covariance) the large models use."""
     if request.param == "split":
         monkeypatch.setattr(_course, "SPLIT_FROM", 0)
     return request.param
@@ -113,12 +113,58 @@ def test_rate_rule_variable_inherits_species_noise(scheme):
     assert course.settings["rule_sd"]["p"] == pytest.approx(math.sqrt(c[1, 1]), rel=1e-3)
 
 
-def test_lyapunov_step_is_exact_and_stable_for_stiff_modes():
-    for g, h in [(2.0, 0.1), (1e6, 1.0), (1e-3, 5.0)]:
-        f, q = _lyapunov_step(np.array([[-g]]), np.array([[3.0]]), h)
-        assert f[0, 0] == pytest.approx(math.exp(-g * h), rel=1e-10, abs=1e-300)
-        assert q[0, 0] == pytest.approx(3.0 * (1 - math.exp(-2 * g * h)) / (2 * g),
-                                        rel=1e-9)
+def test_split_scheme_tracks_a_stiff_mode_driven_by_a_moving_rate(monkeypatch):
+    # k' = 1 (birth rate t), death g X with g = 1e4: stiff, the quasi-static Poisson law
+    # moves with k. The split scheme's L-stable stages land on it at every step (an
+    # exponential step with the coefficients frozen at mid-step is first order here).
+    monkeypatch.setattr(_course, "SPLIT_FROM", 0)
+    g = 1e4
+    net = sn.load(f"model m; => X; k; X => ; g*X; k' = 1e6; k = 0; g = {g}; X = 0; end")
+    t = np.array([0.0, 1e-3, 0.5, 1.0, 2.0])
+    course = lna_course(net, t)
+    exact = 1e6 * (t / g - (1.0 - np.exp(-g * t)) / g ** 2)
+    np.testing.assert_allclose(course.mean["X"], exact, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(course.variance["X"], exact, rtol=2e-3, atol=1e-6)
+
+
+def test_split_scheme_agrees_with_the_coupled_integration_on_a_stiff_network(monkeypatch):
+    # twelve species (the split scheme's size), rates from 1e4 to 1e-2 per unit time, a
+    # species no reaction changes (zero variance), nonlinear binding, an event that
+    # resets one species and a rate rule on the input: the coupled LSODA integration of
+    # mean and covariance (rtol 1e-7) is the reference
+    lines = ["model m", "  species F", "  => A; k", "  A + B -> C; kb*A*B", "  C -> A + B; ku*C",
+             "  C -> D; 1e4*C", "  D -> ; 1e-2*D", "  B -> B + E; 3*B*F", "  E -> ; 2*E"]
+    for i in range(5):
+        lines.append(f"  {'E' if i == 0 else f'S{i}'} -> S{i + 1}; {10.0 ** (i - 1)}*"
+                     f"{'E' if i == 0 else f'S{i}'}")
+    lines += ["  S5 -> ; 0.5*S5", "  k' = 20 - 0.1*k", "  k = 100; kb = 0.01; ku = 5",
+              "  A = 50; B = 300; C = 0; D = 0; E = 0; F = 7",
+              "  S1 = 0; S2 = 0; S3 = 0; S4 = 0; S5 = 0",
+              "  E1: at (time >= 2): D = 0", "end"]
+    net = sn.load("\n".join(lines))
+    t = np.array([0.0, 0.3, 1.0, 2.0, 2.5, 4.0, 8.0])
+    monkeypatch.setattr(_course, "SPLIT_FROM", 100)
+    ref = lna_course(net, t, rtol=1e-7)
+    monkeypatch.setattr(_course, "SPLIT_FROM", 0)
+    split = lna_course(net, t)
+    np.testing.assert_allclose(split.mean.to_numpy(), ref.mean.to_numpy(), rtol=1e-5,
+                               atol=1e-6)
+    c_ref = np.asarray(ref.covariance, float).reshape(len(t), net.n_species, -1)
+    c_split = np.asarray(split.covariance, float).reshape(len(t), net.n_species, -1)
+    for k in range(1, len(t)):
+        # in units of sd_i sd_j (Poisson floor of one molecule): 3e-3
+        sd = np.sqrt(np.maximum(np.diag(c_ref[k]), 1.0))
+        assert np.max(np.abs(c_split[k] - c_ref[k]) / np.outer(sd, sd)) < 3e-3
+    f = net.species_ids.index("F")
+    assert np.all(c_split[:, f, :] == 0.0) or np.max(np.abs(c_split[:, f, :])) < 1e-9
+    assert np.all(np.linalg.eigvalsh(c_split[-1]) > -1e-9 * np.max(np.abs(c_split[-1])))
+
+
+def test_psd_projection_removes_only_negative_eigenvalues():
+    c = np.array([[1.0, 0.0], [0.0, -1e-6]])
+    np.testing.assert_array_equal(_course._psd(c), np.diag([1.0, 0.0]))
+    good = np.array([[2.0, 1.0], [1.0, 2.0]])
+    assert _course._psd(good) is good
 
 
 def test_refusals_name_the_element():

@@ -48,7 +48,29 @@ def test_approximate_ensembles_are_sized_by_a_timed_pilot():
 
 
 def test_cle_time_course_records_its_runs():
-    # birth-death at 1e5 molecules with a late event: the CLE answers the time course
+    # birth-death at 1e5 molecules with an event (that restates k): the CLE answers the
+    # time course. (An event at t = 1e9 puts the end of the window so far that the runs
+    # reach their step cap early, and the time-dependent LNA answers instead.)
+    model = """model big
+      => X; k
+      X => ; g*X
+      E1: at time > 20: k = 1e5
+      k = 1e5; g = 1; X = 1e5
+    end"""
+    rep = sn.analyze(model, seed=5, trajectories=0, thermo=None)
+    st = rep.statistics["timecourse"]
+    assert st.settings["ssa_method"] in ("cle", "tau_leap", "hybrid")
+    assert _runs_in_range(st.settings["runs"])
+    assert float(st.time) > 20
+    # stationary from the start: Poisson(k/g) at every time, so mean 1e5 and Fano 1
+    assert abs(float(st.mean["X"]) - 1e5) < 5 * float(st.stderr["mean"]["X"])
+    assert float(st.fano["X"]) == pytest.approx(1.0, abs=5 * float(st.stderr["fano"]["X"]))
+
+
+def test_late_event_window_beyond_the_step_cap_gets_the_lna():
+    # the window runs to 5 relaxation times after t = 1e9: the CLE runs reach their step
+    # cap long before, and the time-dependent LNA (exact moments for this linear model)
+    # answers over the whole window
     model = """model big
       => X; k
       X => ; g*X
@@ -57,11 +79,13 @@ def test_cle_time_course_records_its_runs():
     end"""
     rep = sn.analyze(model, seed=5, trajectories=0, thermo=None)
     st = rep.statistics["timecourse"]
-    assert st.settings["ssa_method"] in ("cle", "tau_leap", "hybrid")
-    assert _runs_in_range(st.settings["runs"])
-    # stationary from the start: Poisson(k/g) at every time, so mean 1e5 and Fano 1
-    assert abs(float(st.mean["X"]) - 1e5) < 5 * float(st.stderr["mean"]["X"])
-    assert float(st.fano["X"]) == pytest.approx(1.0, abs=5 * float(st.stderr["fano"]["X"]))
+    assert st.method == "timecourse:lna"
+    assert "step cap" in st.settings["approximation"]
+    t = float(st.time)
+    assert t > 1e9
+    mean = 2e5 - 1e5 * math.exp(-(t - 1e9))
+    assert float(st.mean["X"]) == pytest.approx(mean, rel=1e-5)
+    assert float(st.fano["X"]) == pytest.approx(1.0, rel=1e-4)
 
 
 def _runs_in_range(runs):

@@ -125,6 +125,13 @@ def time_scales(net: ReactionNetwork, amounts: np.ndarray) -> dict:
             eig = np.linalg.eigvals(jac)
     except (SbmlnoiseError, np.linalg.LinAlgError, ValueError, ZeroDivisionError):
         return fallback
+    return scales_of(eig)
+
+
+def scales_of(eig) -> dict:
+    """:func:`time_scales` from the reduced Jacobian's eigenvalues ``eig``."""
+    fallback = {"slow": 1.0, "fast": 1.0, "period": None}
+    eig = np.asarray(eig, dtype=complex)
     eig = eig[np.isfinite(eig)]
     if eig.size == 0:
         return fallback
@@ -183,6 +190,7 @@ def build_context(net: ReactionNetwork, *, time: float | None = None) -> ModelCo
     ss = fluxes = None
     no_fixed_point = None
     unstable = False
+    unstable_eig = None
     try:
         ss = steady_state(net)
         amounts = ss.to_numpy(dtype=float)
@@ -194,6 +202,8 @@ def build_context(net: ReactionNetwork, *, time: float | None = None) -> ModelCo
         unstable = bool(err.unstable)
         if not unstable:
             no_fixed_point = first_line(err)
+        elif err.eigenvalues is not None and len(err.eigenvalues):
+            unstable_eig = err.eigenvalues
     except ModelError:  # math undefined at the initial state: one line naming the reaction
         raise
     except (SbmlnoiseError, ValueError, np.linalg.LinAlgError) as err:
@@ -205,8 +215,12 @@ def build_context(net: ReactionNetwork, *, time: float | None = None) -> ModelCo
         net.require_stochastic("fsp/ssa")
     except UnsupportedFeature as err:
         stochastic_reason = first_line(err)
+    # an oscillator's time scales are those of its unstable fixed point (the period of the
+    # leading rotation), not of the initial state's linearisation (all species at zero)
+    scales = scales_of(unstable_eig) if unstable_eig is not None else \
+        time_scales(net, reference)
     return ModelContext(net=net, steady_state=ss, fluxes=fluxes, no_fixed_point=no_fixed_point,
-                        unstable=unstable, scales=time_scales(net, reference),
+                        unstable=unstable, scales=scales,
                         stochastic_reason=stochastic_reason, time=time, warnings=tuple(notes))
 
 

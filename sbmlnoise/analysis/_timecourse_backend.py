@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from ..dynamics._timecourse import MIN_RUNS as _MIN_RUNS
-from ..errors import SimulationError
+from ..errors import SimulationError, UnsupportedFeature
 from ..stats import NoiseStatistics
 from ._backends import Backend, Cost, Refusal, Request, RunState, register_backend
 from ._context import ModelContext
@@ -121,7 +121,17 @@ class TimeCourseBackend(Backend):
             if reached is None or reached <= 0:
                 raise
             # the propensities grew beyond the initial-state estimate: the window the
-            # per-run event cap allows is the answer (said so), once
+            # per-run event cap allows is the answer (said so), once -- unless that is
+            # under a tenth of the window (statistics of the start, not of the model):
+            # then the time-dependent LNA over the whole window, when it applies
+            if reached < 0.1 * t_end and _course_refusal(ctx) is None:
+                try:
+                    return _lna_course(
+                        ctx, times, why, state,
+                        because=(f"the {method} runs reached their step cap at t="
+                                 f"{reached:.4g}, under a tenth of the window"))
+                except (SimulationError, UnsupportedFeature):
+                    pass
             t_end = 0.5 * reached
             cut = np.linspace(0.0, t_end, N_TIMES)
             try:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..network import ReactionNetwork
-from ..stats import NoiseStatistics
+from ..stats import ABSENT, NoiseStatistics
 
 if TYPE_CHECKING:
     from ._result import AnalysisReport
@@ -57,10 +57,16 @@ class ConcentrationStatistics(NoiseStatistics):
     Everything else (mean, covariance, std, ACF, PSD, distributions) is in concentrations;
     ``extra["molecules_per_concentration"]`` holds ``Omega V`` per species."""
 
+    def _scale(self) -> np.ndarray:
+        return pd.Series(self.extra["molecules_per_concentration"]) \
+            .reindex(self.mean.index).to_numpy(dtype=float)
+
+    def _present(self) -> np.ndarray:
+        return np.abs(self.mean.to_numpy(dtype=float) * self._scale()) >= ABSENT
+
     @property
     def fano(self) -> pd.Series:
-        scale = pd.Series(self.extra["molecules_per_concentration"]).reindex(self.mean.index)
-        return (super().fano * scale.to_numpy(dtype=float)).rename("fano")
+        return (super().fano * self._scale()).rename("fano")
 
 
 def molecules_per_concentration(net: ReactionNetwork) -> pd.Series:

@@ -99,6 +99,8 @@ class _Extended:
 
         self.net = net
         self.model = model
+        #: the split scheme's covariance step, carried from one segment to the next
+        self.cov_step: float | None = None
         slots = model.slots
         n_x = model.n_x
         self.n_x = n_x
@@ -346,51 +348,94 @@ def _integrate(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol, dead
     return _integrate_coupled(ext, z, cov, p, t0, t1, rtol, atol, deadline, omega)
 
 
-#: initial covariance steps per segment of the split scheme (refined by step doubling)
+#: initial covariance steps per segment of the split scheme (then adapted)
 COV_STEPS = 4
+#: local error per covariance step of the split scheme, relative to ``sd_i sd_j`` (the
+#: LNA's own error is of order 1/counts; this keeps the numerical error well below the
+#: noise it describes)
+COV_RTOL = 1e-3
+#: Alexander's L-stable two-stage SDIRK (stiffly accurate, second order)
+_GAMMA = 1.0 - math.sqrt(0.5)
 
 
-def _lyapunov_step(a: np.ndarray, d: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(F, Q)`` with ``F = exp(A h)`` and ``Q = int_0^h exp(A s) D exp(A^T s) ds``, so
-    that ``C(h) = F C(0) F^T + Q`` exactly for constant ``A``, ``D``.
+class _Shifted:
+    """Solver of ``X - c (A X + X A^T) = R`` (one implicit stage of the covariance ODE):
+    the Lyapunov equation ``M X + X M^T = -R`` with ``M = c A - I/2``, by Bartels-Stewart
+    (one real Schur form ``A = U T U^T``, LAPACK ``trsyl`` on the quasi-triangular
+    ``c T - I/2``). ``growth`` is the largest real part of ``A``'s eigenvalues."""
 
-    Van Loan's block exponential (Van Loan 1978, doi:10.1109/TAC.1978.1101743) at a step
-    small enough that ``||A h0|| <= 1/2`` (the ``exp(-A h)`` block cannot overflow for a
-    stiff ``A``), then doubling ``Q(2h) = Q(h) + F(h) Q(h) F(h)^T``, ``F(2h) = F(h)^2``
-    -- scaling and squaring for the covariance, stable for any stiffness."""
-    from scipy.linalg import expm
+    def __init__(self, a: np.ndarray, c: float) -> None:
+        from scipy.linalg import schur
 
-    n = a.shape[0]
-    norm = float(np.linalg.norm(a, 1)) * h
-    k = int(math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
-    k = min(k, 200)
-    h0 = h / 2.0 ** k
-    # Q is linear in D: exponentiate with D normalised (its block must not be lost in
-    # round-off against A's), then scale back
-    size = float(np.max(np.abs(d))) or 1.0
-    m = np.zeros((2 * n, 2 * n))
-    m[:n, :n] = -a * h0
-    m[:n, n:] = (d / size) * h0
-    m[n:, n:] = a.T * h0
-    e = expm(m)
-    f = e[n:, n:].T
-    q = f @ e[:n, n:]
-    for _ in range(k):
-        q = q + f @ q @ f.T
-        f = f @ f
-    return f, (0.5 * size) * (q + q.T)
+        t, self.u = schur(a)
+        self.growth = float(np.max(np.diagonal(t))) if t.size else 0.0
+        self.m = c * t - 0.5 * np.eye(t.shape[0])
+
+    def solve(self, r: np.ndarray) -> np.ndarray | None:
+        from scipy.linalg.lapack import dtrsyl
+
+        u = self.u
+        y, scale, info = dtrsyl(self.m, self.m, -(u.T @ r @ u), tranb="T")
+        if info < 0 or not scale or not np.all(np.isfinite(y)):
+            return None
+        x = u @ (y / scale) @ u.T
+        return 0.5 * (x + x.T)
+
+
+def _sdirk_step(coefficients, t: float, h: float, y: np.ndarray):
+    """One step of the covariance ODE ``dC/dt = A C + C A^T + D`` by Alexander's two-stage
+    L-stable SDIRK (Alexander 1977, doi:10.1137/0714068; ``gamma = 1 - 1/sqrt 2``, stiffly
+    accurate: the fast covariance modes land on their quasi-static value at the step's
+    end, so a stiff ``A`` costs no accuracy), with the embedded first-order solution
+    ``y + h k1`` filtered through the stage matrix for the error estimate (Shampine's
+    filter, as in Hairer & Wanner's RADAU5). Returns ``(y_new, error)`` or None when a
+    stage is singular or an unstable mode outgrows the step."""
+    g = _GAMMA
+    a1, d1 = coefficients(t + g * h)
+    s1 = _Shifted(a1, g * h)
+    if g * h * s1.growth > 0.25:
+        return None
+    z1 = s1.solve(y + g * h * d1)
+    if z1 is None:
+        return None
+    k1 = (z1 - y) / (g * h)
+    a2, d2 = coefficients(t + h)
+    s2 = _Shifted(a2, g * h)
+    if g * h * s2.growth > 0.25:
+        return None
+    z2 = s2.solve(y + (1.0 - g) * h * k1 + g * h * d2)
+    if z2 is None:
+        return None
+    err = s2.solve(z2 - (y + h * k1))
+    if err is None:
+        return None
+    return z2, err
+
+
+def _psd(c: np.ndarray) -> np.ndarray:
+    """``c`` with its negative eigenvalues set to zero (the nearest covariance matrix in
+    the Frobenius norm; a step's error of tolerance size can leave a nearly singular
+    covariance -- a species with no noise -- slightly indefinite, and that must not
+    accumulate)."""
+    w, v = np.linalg.eigh(c)
+    if w.size == 0 or w[0] >= 0.0:
+        return c
+    out = (v * np.maximum(w, 0.0)) @ v.T
+    return 0.5 * (out + out.T)
 
 
 def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol, deadline,
                      omega):
     """Large systems: the mean by LSODA with its exact ``n x n`` Jacobian (dense output),
-    the covariance by exact exponential steps (:func:`_lyapunov_step`) from
-    :data:`COV_STEPS` equal steps refined by step doubling (:func:`_adaptive_step`), ``A``
-    and ``D`` frozen at each step's midpoint of the dense mean (second order in the step;
-    unconditionally stable, so stiff fast modes cost nothing -- an implicit
-    solver on the ``n^2`` covariance unknowns would factorise a Kronecker-sum matrix
-    whose LU fills in)."""
+    the covariance by the L-stable SDIRK of :func:`_sdirk_step` with ``A`` and ``D`` from
+    the dense mean at each stage time, each stage one Lyapunov solve (:class:`_Shifted`,
+    ``O(n^3)``; an implicit solver on the ``n^2`` covariance unknowns as one vector would
+    factorise a Kronecker-sum matrix whose LU fills in). Adaptive steps keep the filtered
+    local error within ``max(rtol, COV_RTOL)`` of ``sd_i sd_j`` in every entry. Variables
+    are scaled to their own size over the segment (species at least one molecule), so a
+    potential in mV beside amounts of 1e-20 mol keeps its diffusion block in round-off."""
     from scipy.integrate import solve_ivp
+    from .._deadline import check
 
     if t1 <= t0:
         return z, cov
@@ -399,6 +444,7 @@ def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol
         _check_time(deadline, ext, "the mean", tt)
         return ext.evaluate(y, p, tt)[0]
 
+    n_s = ext.net.n_species
     with single_threaded_blas():
         sol = solve_ivp(rhs, (t0, t1), z, method="LSODA",
                         jac=lambda tt, y: ext.evaluate(y, p, tt)[1], rtol=rtol, atol=atol,
@@ -406,63 +452,67 @@ def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol
         if not sol.success:
             raise SimulationError(f"lna: the rate equations of model '{ext.net.id}' failed: "
                                   f"{sol.message}")
-        grid = np.linspace(t0, t1, COV_STEPS + 1)
-        c = cov
+        # variables in the scale of their noise (species: the Poisson sd of their largest
+        # amount, at least one molecule; rule variables: their value times the species'
+        # median relative Poisson sd), so that the stage solves and the positivity
+        # projection see entries of comparable size (amounts of 1e-20 mol beside a
+        # potential of -60 mV; 1e17 molecules beside none)
+        top = np.max(np.abs(np.asarray(sol.y, float)), axis=1)
+        sc = np.empty_like(top)
+        poisson = np.maximum(top[:n_s], 1.0 / omega) / omega
+        sc[:n_s] = np.sqrt(poisson)
+        rel = float(np.median(np.sqrt(poisson) / np.maximum(top[:n_s], 1.0 / omega))) \
+            if n_s else 1.0
+        sc[n_s:] = np.maximum(top[n_s:], 1e-12) * rel
+        outer = np.outer(sc, sc)
+        ratio = sc[None, :] / sc[:, None]
 
-        n_s = ext.net.n_species
-
-        def step(a_, b_, c_):
-            _check_time(deadline, ext, "the covariance", a_)
-            mid = 0.5 * (a_ + b_)
-            zm = sol.sol(mid)
-            _, a, v = ext.evaluate(zm, p, mid)
-            d = ext.diffusion(v, omega)
-            # variables in their own scale (species at least one molecule): the step's
-            # matrices then have entries of comparable size, which the block exponential
-            # needs (species amounts of 1e-20 mol beside a potential of -60 mV)
-            sc = np.abs(np.asarray(zm, float))
-            sc[:n_s] = np.maximum(sc[:n_s], 1.0 / omega)
-            sc[n_s:] = np.maximum(sc[n_s:], 1e-12)
-            outer = np.outer(sc, sc)
-            f, q = _lyapunov_step(a * sc[None, :] / sc[:, None], d / outer, b_ - a_)
-            out = (f @ (c_ / outer) @ f.T + q) * outer
-            return 0.5 * (out + out.T)
+        def coefficients(tt):
+            zm = sol.sol(tt)
+            _, a, v = ext.evaluate(zm, p, tt)
+            return a * ratio, ext.diffusion(v, omega) / outer
 
         # variances below a thousandth of a Poisson variance (species) or of (1e-8 x the
         # value)^2 (rule variables) are not resolved by the error control
-        floor = np.max(np.abs(np.asarray(sol.y, float)), axis=1)
-        floor[:n_s] = 1e-3 * np.maximum(floor[:n_s], 1.0 / omega) / omega
-        floor[n_s:] = (1e-8 * np.maximum(floor[n_s:], 1e-12)) ** 2
-        for i in range(1, len(grid)):
-            c = _adaptive_step(step, grid[i - 1], grid[i], c, rtol, floor)
-    return np.asarray(sol.y[:, -1], float).copy(), c
-
-
-#: local relative error per covariance step of the split scheme (the LNA's own error is
-#: of order 1/counts; this keeps the numerical error well below the noise it describes)
-COV_RTOL = 1e-3
-#: deepest halving of one covariance step by :func:`_adaptive_step`
-MAX_HALVINGS = 12
-
-
-def _adaptive_step(step, a_: float, b_: float, c: np.ndarray, rtol: float,
-                   floor: np.ndarray, depth: int = 0) -> np.ndarray:
-    """Covariance from ``a_`` to ``b_`` with step-doubling error control: one step and two
-    half steps agree to ``max(rtol, COV_RTOL)`` in every entry relative to
-    ``sd_i sd_j`` (each variable in its own units, ``sd_i^2`` at least ``floor_i``), else each
-    half is refined in turn; the two half steps' (more accurate) value is kept."""
-    from .._deadline import check
-
-    check("lna: the covariance of the time-dependent LNA")
-    whole = step(a_, b_, c)
-    mid = 0.5 * (a_ + b_)
-    halves = step(mid, b_, step(a_, mid, c))
-    sd = np.sqrt(np.maximum(np.abs(np.diagonal(halves)), floor))
-    err = float(np.max(np.abs(whole - halves) / np.outer(sd, sd)))
-    if depth >= MAX_HALVINGS or err <= max(rtol, COV_RTOL):
-        return halves
-    c = _adaptive_step(step, a_, mid, c, rtol, floor, depth + 1)
-    return _adaptive_step(step, mid, b_, c, rtol, floor, depth + 1)
+        floor = np.empty_like(sc)
+        floor[:n_s] = 1e-3
+        floor[n_s:] = (1e-8 / rel) ** 2
+        tol = max(rtol, COV_RTOL)
+        y = cov / outer
+        t = t0
+        h = min(ext.cov_step or (t1 - t0) / COV_STEPS, t1 - t0)
+        h_min = 1e-14 * max(1.0, abs(t1))
+        while t < t1:
+            check("lna: the covariance of the time-dependent LNA")
+            _check_time(deadline, ext, "the covariance", t)
+            last = t + h >= t1 - 1e-12 * max(1.0, abs(t1))
+            if last:
+                h = t1 - t
+            out = _sdirk_step(coefficients, t, h, y)
+            if out is None:
+                if h <= h_min:
+                    raise SimulationError(f"lna: the covariance of model '{ext.net.id}' "
+                                          f"cannot be stepped at t={t:.4g}")
+                h *= 0.25
+                continue
+            new, err = out
+            # error relative to sd_i sd_j, the variances the geometric mean of the step's
+            # start and end (a step that blows up cannot vouch for itself); a negative
+            # variance beyond the tolerance is an error of its size
+            before = np.maximum(np.diagonal(y), 0.0)
+            after = np.diagonal(new)
+            sd = np.sqrt(np.maximum(np.sqrt(before * np.maximum(after, 0.0)), floor))
+            e = float(np.max(np.abs(err) / np.outer(sd, sd)))
+            e = max(e, float(np.max(-np.minimum(after, 0.0) / (sd * sd))))
+            factor = min(5.0, max(0.2, 0.9 * math.sqrt(tol / e))) if e > 0 else 5.0
+            if e <= tol or h <= h_min:
+                t = t1 if last else t + h
+                y = _psd(new)
+                ext.cov_step = max(h * factor, ext.cov_step or 0.0) if last else h * factor
+                h = h * factor
+            else:
+                h *= factor
+    return np.asarray(sol.y[:, -1], float).copy(), y * outer
 
 
 def _integrate_coupled(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol,

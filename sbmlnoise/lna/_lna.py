@@ -53,7 +53,7 @@ from ..errors import NoSteadyState, SimulationError, UnsupportedFeature
 from ._extras import LazyExtras
 from ._model import problem
 from ..network import ReactionNetwork
-from ..stats import NoiseStatistics
+from ..stats import ABSENT, NoiseStatistics
 from ..importer._tellurium import accepts_model
 
 __all__ = ["lna", "LNATimeCourse", "noise_decomposition", "find_reporter_pairs",
@@ -605,12 +605,13 @@ class LNATimeCourse(Sequence):
     @property
     def fano(self) -> pd.DataFrame:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self.variance / self.mean.where(self.mean != 0)
+            return self.variance / self.mean.where(self.mean.abs() >= ABSENT)
 
     @property
     def cv(self) -> pd.DataFrame:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.sqrt(self.variance.clip(lower=0)) / self.mean.where(self.mean != 0)
+            return np.sqrt(self.variance.clip(lower=0)) / self.mean.where(
+                self.mean.abs() >= ABSENT)
 
     def at(self, k: int) -> NoiseStatistics:
         """The statistics at ``times[k]`` (negative ``k`` counts from the end)."""
