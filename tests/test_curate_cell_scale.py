@@ -106,3 +106,16 @@ def test_cell_scale_can_be_turned_off_or_moved(tmp_path):
     rows = _rows(tmp_path / "big.sqlite", big.models[0]["id"])
     mean, fano, _ = rows[("X", "lna @ 5e-14 L (rescaled)")]
     assert mean == pytest.approx(1e-6 * AVOGADRO * 5e-14 / 1.5, rel=1e-6)
+
+
+def test_rescaled_rows_outside_the_lna_validity_are_named():
+    from sbmlnoise.curate._worker import _cell_validity
+    key = "lna @ 1e-15 L (rescaled)"
+    rows = [{"species": "A", "method": key, "mean": 200.0, "cv": 1.3},   # Fano 338
+            {"species": "B", "method": key, "mean": 50.0, "cv": 2.0},    # few molecules
+            {"species": "C", "method": key, "mean": 1e4, "cv": 0.01},    # Poisson
+            {"species": "D", "method": key, "mean": None, "cv": None}]
+    note = _cell_validity(rows)
+    assert note is not None and key in note and "A (CV 1.3" in note
+    assert "1 species" in note and "B (" not in note
+    assert _cell_validity(rows[1:]) is None

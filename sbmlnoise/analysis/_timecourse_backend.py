@@ -282,9 +282,10 @@ def _lna_course(ctx: ModelContext, times: np.ndarray, why: str, state: RunState,
         if stopped is not None and float(course.times[-1]) < fast:
             from ..errors import UnsupportedFeature
             raise UnsupportedFeature(
-                f"the time-dependent LNA stops being valid at t={stopped:.4g} (a species' CV "
-                f"exceeds {CV_VALID:g}), before the fastest relaxation time ({fast:.3g}): no "
-                "noise answer at this system size", feature="LNA validity")
+                f"the time-dependent LNA is no longer valid at t={stopped:.4g} (a species' CV "
+                f"exceeds {CV_VALID:g}) and its last valid output time "
+                f"(t={float(course.times[-1]):.4g}) is before the fastest relaxation time "
+                f"({fast:.3g}): no noise answer at this system size", feature="LNA validity")
         if stopped is not None:
             why = (f"{why}; the LNA stops being valid at t={stopped:.4g} (a species' CV "
                    f"exceeds {CV_VALID:g}), so the statistics are at t="

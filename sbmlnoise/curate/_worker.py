@@ -365,6 +365,9 @@ def _analyze_model(job: dict, result: dict, workdir: str) -> None:
         if cell_rows:
             rows += cell_rows
             result["methods"].append(cell_rows[-1]["method"])
+            invalid = _cell_validity(cell_rows)
+            if invalid:
+                result["warnings"].append(invalid)
     result["species"] = rows
 
     t = time.perf_counter()
@@ -512,6 +515,26 @@ def _cell_rows(info: dict | None, name: str, lna, settings: dict) -> list[dict]:
         rows.append({"species": str(sid), "method": key, "mean": m2, "variance": v2,
                      "fano": _finite(lna.fano[sid]), "cv": cv})
     return rows
+
+
+def _cell_validity(rows: list[dict]) -> str | None:
+    """A warning naming the rescaled species outside the LNA's validity at the cell volume
+    (CV above :data:`~sbmlnoise.lna._course.CV_VALID` at
+    :data:`~sbmlnoise.lna._course.VALID_MIN_COUNT` molecules or more: the fluctuations are
+    no longer small against the mean there), else None."""
+    from ..lna._course import CV_VALID, VALID_MIN_COUNT
+
+    bad = [r for r in rows if r["mean"] is not None and r["cv"] is not None
+           and r["mean"] >= VALID_MIN_COUNT and r["cv"] > CV_VALID]
+    if not bad:
+        return None
+    bad.sort(key=lambda r: -r["cv"])
+    shown = ", ".join(f"{r['species']} (CV {r['cv']:.2g} at {r['mean']:.3g} molecules)"
+                      for r in bad[:3])
+    return one_line(f"{rows[0]['method']}: the LNA is outside its validity for {len(bad)} "
+                    f"species (CV > {CV_VALID:g} at >= {VALID_MIN_COUNT:g} molecules): {shown}"
+                    f"{' ...' if len(bad) > 3 else ''}; their rescaled rows are not a "
+                    "reliable noise estimate at this volume", 400)
 
 
 def _remaining(job: dict, start: float) -> float | None:
