@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    from ._blas import single_threaded_blas
     from .report._terminal import cli_hint
     try:
         with warnings.catch_warnings():
@@ -66,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             # drawing noise (font fallbacks, log-axis limits) is not the user's business
             warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
             warnings.filterwarnings("ignore", category=UserWarning, module="networkx")
-            return int(args._run(args) or 0)
+            # one BLAS thread: the matrices are small and a loaded machine makes every
+            # multi-threaded call spin (sbmlnoise._blas)
+            with single_threaded_blas():
+                return int(args._run(args) or 0)
     except (SbmlnoiseError, FileNotFoundError, ValueError, KeyError, OSError) as err:
         print(f"sbmlnoise: error: {cli_hint(_one_line(err))}", file=sys.stderr)
         return 2

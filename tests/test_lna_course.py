@@ -128,16 +128,19 @@ def test_split_scheme_tracks_a_stiff_mode_driven_by_a_moving_rate(monkeypatch):
 
 
 def test_split_scheme_agrees_with_the_coupled_integration_on_a_stiff_network(monkeypatch):
-    # twelve species (the split scheme's size), rates from 1e4 to 1e-2 per unit time, a
-    # species no reaction changes (zero variance), nonlinear binding, an event that
-    # resets one species and a rate rule on the input: the coupled LSODA integration of
-    # mean and covariance (rtol 1e-7) is the reference
+    # fourteen species (the split scheme's size), rates from 1e4 to 1e-2 per unit time, a
+    # species no reaction changes (zero variance), nonlinear binding, a conserved pair
+    # (G0 + G1) whose total an event makes random (G1 = 0 at t = 1), an event that resets
+    # one species and a rate rule on the input: the coupled LSODA integration of mean and
+    # covariance (rtol 1e-7) is the reference
     lines = ["model m", "  species F", "  => A; k", "  A + B -> C; kb*A*B", "  C -> A + B; ku*C",
              "  C -> D; 1e4*C", "  D -> ; 1e-2*D", "  B -> B + E; 3*B*F", "  E -> ; 2*E"]
     for i in range(5):
         lines.append(f"  {'E' if i == 0 else f'S{i}'} -> S{i + 1}; {10.0 ** (i - 1)}*"
                      f"{'E' if i == 0 else f'S{i}'}")
-    lines += ["  S5 -> ; 0.5*S5", "  k' = 20 - 0.1*k", "  k = 100; kb = 0.01; ku = 5",
+    lines += ["  S5 -> ; 0.5*S5", "  G0 -> G1; 0.02*G0*S1", "  G1 -> G0; 3*G1",
+              "  S2 -> S2 + S3; 0.5*G1", "  k' = 20 - 0.1*k", "  k = 100; kb = 0.01; ku = 5",
+              "  G0 = 40; G1 = 0", "  E2: at (time >= 1): G1 = 0",
               "  A = 50; B = 300; C = 0; D = 0; E = 0; F = 7",
               "  S1 = 0; S2 = 0; S3 = 0; S4 = 0; S5 = 0",
               "  E1: at (time >= 2): D = 0", "end"]
@@ -158,6 +161,10 @@ def test_split_scheme_agrees_with_the_coupled_integration_on_a_stiff_network(mon
     f = net.species_ids.index("F")
     assert np.all(c_split[:, f, :] == 0.0) or np.max(np.abs(c_split[:, f, :])) < 1e-9
     assert np.all(np.linalg.eigvalsh(c_split[-1]) > -1e-9 * np.max(np.abs(c_split[-1])))
+    g0, g1 = net.species_ids.index("G0"), net.species_ids.index("G1")
+    total = c_split[:, g0, g0] + c_split[:, g1, g1] + 2 * c_split[:, g0, g1]
+    assert np.all(np.abs(total[t < 1]) < 1e-6)  # conserved: no variance of the total
+    assert np.all(total[t > 1] > 1.0)           # after the event: the random total stays
 
 
 def test_psd_projection_removes_only_negative_eigenvalues():

@@ -31,6 +31,7 @@ from ._rule_stats import assignment_statistics
 from ._result import AnalysisReport
 from ._units import check_units, report_in_units
 from .._deadline import within_wall_time
+from .._blas import one_blas_thread
 
 __all__ = ["analyze", "METHODS", "versions"]
 
@@ -47,6 +48,7 @@ SSA_N_SE = 4.0
 TRAJECTORY_MAX_EVENTS = 200_000
 
 
+@one_blas_thread
 @within_wall_time
 def analyze(net, method: str = "auto", species=None, *, seed: int | None = None,
             t_end: float | None = None, burn_in: float | None = None,

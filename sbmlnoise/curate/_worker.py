@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np  # noqa: F401
 import pandas as pd  # noqa: F401
 
+from .._blas import one_blas_thread
 from ..analysis import analyze as _analyze
 from ..annotate import annotate as _annotate
 from ..errors import ModelError, SimulationError, UnsupportedFeature
@@ -654,6 +655,7 @@ def _vm_size() -> float:
     return 0.0
 
 
+@one_blas_thread
 def run_job(job: dict) -> dict:
     """Run the job's worker in THIS process and classify the outcome (never raises)."""
     result = new_result()
