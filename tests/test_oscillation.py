@@ -302,3 +302,16 @@ def test_noise_dynamics_picks_answers_by_kind():
     toggle = sn.noise_dynamics(sn.load(MODELS_DIR / "toggle_switch.ant"), seed=1)
     assert toggle.kind == "multistable"
     assert len(toggle.multistability.switching) == 2
+
+
+def test_oscillator_time_scales_come_from_its_unstable_fixed_point():
+    # started far from the cycle (X = Y = 0), the linearisation at the initial state knows
+    # nothing of the rotation; the context takes the unstable fixed point's eigenvalues:
+    # J = [[b - 1, a^2], [-b, -a^2]] = [[2, 1], [-3, -1]] at (a, b/a), lambda = 1/2 +- i
+    # sqrt(3)/2, so period 2 pi / (sqrt(3)/2) and the relaxation time 1/|Re| = 2
+    from sbmlnoise.analysis._context import build_context
+    net = sn.load(BRUSSELATOR.replace("X = 1; Y = 3", "X = 0; Y = 0"), system_size=100)
+    ctx = build_context(net)
+    assert ctx.unstable
+    assert ctx.scales["period"] == pytest.approx(2 * math.pi / (math.sqrt(3) / 2), rel=1e-6)
+    assert ctx.scales["slow"] == pytest.approx(2.0, rel=1e-6)
