@@ -703,9 +703,18 @@ def _approx_chunk(m, am, method, x0, p0, times, states, keep, want_cov, mean, m2
     a_mid = np.zeros(M)
     rr = np.zeros(S)
     integer = method == TAU_LEAP
+    has_events = m.n_events > 0
     for r in range(states.shape[0]):
         rng = states[r]
-        a0, status = _start(m, x0, p0, x, p, a, order, prev, pend, vals, stack, info, integer)
+        if has_events:
+            a0, status = _start(m, x0, p0, x, p, a, order, prev, pend, vals, stack, info,
+                                integer)
+        else:  # nothing to fire at t = 0; _approx_run evaluates (and checks) the laws
+            for i in range(S):
+                x[i] = x0[i]
+            for i in range(p.shape[0]):
+                p[i] = p0[i]
+            status = 0
         if status == 0:
             status = _approx_run(m, am, method, x, p, a, times, buf, rng, stack, prev, pend,
                                  vals, params, max_count, max_steps, info, counters, work_m,
