@@ -126,8 +126,9 @@ def to_copasi(text, net, times):
 
 
 def copasi_moments(dm, times, runs, seed, species):
-    """CPU time per run and the mean and variance of ``species`` at every output time
-    over ``runs`` seeded COPASI tau-leap runs (arrays over ``times``).
+    """CPU time per run and the mean and variance of ``species`` (a name, or a list of
+    names: then arrays (T, len(species))) at every output time over ``runs`` seeded
+    COPASI tau-leap runs (arrays over ``times``).
 
     The loop drives COPASI's task directly (initialise, process from the initial values,
     read the time series), so basico's per-call Python overhead (building a DataFrame) is
@@ -137,7 +138,8 @@ def copasi_moments(dm, times, runs, seed, species):
 
     task = dm.getTask("Time-Course")
     seed_param = task.getMethod().getParameter("Random Seed")
-    values = np.empty((runs, len(times)))
+    names = [species] if isinstance(species, str) else list(species)
+    values = np.empty((runs, len(times), len(names)))
     cpu = 0.0
     for i in range(runs):
         seed_param.setUIntValue(int(seed) * 100003 + i + 1)
@@ -148,11 +150,15 @@ def copasi_moments(dm, times, runs, seed, species):
         cpu += time.process_time() - t0
         ts = task.getTimeSeries()
         if i == 0:
-            col = [ts.getTitle(j) for j in range(ts.getNumVariables())].index(species)
+            titles = [ts.getTitle(j) for j in range(ts.getNumVariables())]
+            cols = [titles.index(name) for name in names]
             assert ts.getRecordedSteps() == len(times), ts.getRecordedSteps()
             assert abs(ts.getData(ts.getRecordedSteps() - 1, 0) - times[-1]) < 1e-9
         for k in range(len(times)):
-            values[i, k] = ts.getData(k, col)
+            for c, col in enumerate(cols):
+                values[i, k, c] = ts.getData(k, col)
+    if isinstance(species, str):
+        values = values[:, :, 0]
     return cpu / runs, values.mean(axis=0), values.var(axis=0, ddof=1)
 
 
@@ -261,20 +267,20 @@ REFERENCE_RUNS = 2000
 FULL_SWEEP_RUNS = 40_000
 
 
-def sweep_tolerances(net, times, species):
-    """Exact mean and variance of ``species`` at ``times[1:]`` and the tolerances of the
-    sweep: the relative standard errors of a ``REFERENCE_RUNS``-run ensemble (mean:
-    sqrt(var / R) / mean; variance: sqrt(2 / (R - 1)), normal theory)."""
+def sweep_tolerances(net, times):
+    """Exact means and variances of every species at ``times[1:]`` ((T-1, S) arrays) and
+    the tolerances of the sweep: the relative standard errors of a
+    ``REFERENCE_RUNS``-run ensemble (mean: sqrt(var / R) / mean; variance:
+    sqrt(2 / (R - 1)), normal theory)."""
     from _linear_moments import linear_moments
 
-    mean, var = linear_moments(net, times[1:])
-    i = net.index(species)
-    m, v = mean[:, i], var[:, i]
+    m, v = linear_moments(net, times[1:])
     return m, v, np.sqrt(v / REFERENCE_RUNS) / m, np.sqrt(2.0 / (REFERENCE_RUNS - 1))
 
 
-def sweep_point(kind, eps, text, net, times, runs, seed, species):
-    """CPU time per run and mean/variance of ``species`` at ``times[1:]`` of sbmlnoise's
+def sweep_point(kind, eps, text, net, times, runs, seed):
+    """CPU time per run and means/variances ((T-1, S): every species) at ``times[1:]`` of
+    sbmlnoise's
     ``tau_leap`` (``kind`` "ours": explicit, "trap": ``scheme="trapezoidal"``) or COPASI's
     tau-leap (``kind`` "copasi") at ``eps``."""
     if kind in ("ours", "trap"):
@@ -285,13 +291,14 @@ def sweep_point(kind, eps, text, net, times, runs, seed, species):
         ens = sn.ssa(net, times=times, runs=runs, seed=seed, method="tau_leap", workers=1,
                      epsilon=eps, scheme=scheme)
         cpu = (time.process_time() - t0) / runs
-        return cpu, ens.mean[species].to_numpy()[1:], ens.variance[species].to_numpy()[1:]
+        ids = list(net.species_ids)
+        return cpu, ens.mean[ids].to_numpy()[1:], ens.variance[ids].to_numpy()[1:]
     import basico
 
     dm = to_copasi(text, net, times)
     basico.set_task_settings("Time-Course", {"method": {"Epsilon": float(eps)}}, model=dm)
     try:
-        cpu, mean, var = copasi_moments(dm, times, runs, seed, species)
+        cpu, mean, var = copasi_moments(dm, times, runs, seed, list(net.species_ids))
     finally:
         basico.remove_datamodel(dm)
     return cpu, mean[1:], var[1:]
@@ -303,10 +310,12 @@ def sweep(quick: bool, models=None) -> list[dict]:
 
     For every ε in ``SWEEP_EPS`` each solver runs ``runs`` (40,000; 10,000 with
     ``quick``) seeded runs; its error at an output time is the relative error of the mean
-    and of the variance of the model's species against the exact moments. A setting is
-    *accurate* when at every output time after 0 both errors are within the standard
-    error of a 2,000-run ensemble (``sweep_tolerances``), i.e. its bias could not be seen
-    in the ensembles the main table uses; the measured error has a sampling SE of
+    and of the variance of a species against the exact moments. A setting is *accurate*
+    when at every output time after 0 both errors are within the standard error of a
+    2,000-run ensemble (``sweep_tolerances``), i.e. its bias could not be seen in the
+    ensembles the main table uses -- for every species (``accurate``, the criterion the
+    summary uses) and, as in the first version of this sweep, for the model's named
+    species alone (``accurate_named``); the measured error has a sampling SE of
     sqrt(2000 / runs) of that tolerance (0.22 at 40,000 runs). A solver's *largest
     accurate* ε is the largest grid value below its first inaccurate one. A solver's
     sweep stops after two inaccurate settings in a row.
@@ -320,37 +329,52 @@ def sweep(quick: bool, models=None) -> list[dict]:
         text, t_end, species = MODELS[label]
         net = sn.load(text)
         times = np.linspace(0, t_end, 11)
-        m_ex, v_ex, tol_m, tol_v = sweep_tolerances(net, times, species)
+        m_ex, v_ex, tol_m, tol_v = sweep_tolerances(net, times)
+        ids = list(net.species_ids)
+        named = ids.index(species)
         for kind, name in SWEEP_SOLVERS:
-            failed, misses = False, 0
+            failed = failed_named = False
+            misses = 0
             for eps in SWEEP_EPS:
                 if misses >= 2:  # two inaccurate settings in a row: larger ones are too
                     break
-                cpu, m, v = sweep_point(kind, eps, text, net, times, runs, 7, species)
-                em = float(np.max(np.abs(m / m_ex - 1) / tol_m))
-                ev = float(np.max(np.abs(v / v_ex - 1) / tol_v))
+                cpu, m, v = sweep_point(kind, eps, text, net, times, runs, 7)
+                em_s = np.max(np.abs(m / m_ex - 1) / tol_m, axis=0)  # per species
+                ev_s = np.max(np.abs(v / v_ex - 1) / tol_v, axis=0)
+                worst = int(np.argmax(np.maximum(em_s, ev_s)))
+                em, ev = float(em_s.max()), float(ev_s.max())
                 ok = em <= 1.0 and ev <= 1.0
+                ok_named = em_s[named] <= 1.0 and ev_s[named] <= 1.0
                 rows.append({"model": label, "solver": name, "eps": eps, "runs": runs,
                              "cpu_per_run": cpu, "mean_err": em, "var_err": ev,
-                             "accurate": ok, "counted": ok and not failed})
+                             "worst": ids[worst], "species": species,
+                             "mean_err_named": float(em_s[named]),
+                             "var_err_named": float(ev_s[named]),
+                             "accurate": ok, "counted": ok and not failed,
+                             "accurate_named": bool(ok_named),
+                             "counted_named": bool(ok_named) and not failed_named})
                 failed = failed or not ok
-                misses = 0 if ok else misses + 1
+                failed_named = failed_named or not ok_named
+                misses = 0 if ok_named else misses + 1
                 print(f"{label:42s} {name:20s} eps {eps:<5} {cpu * 1e3:8.4f} ms/run "
                       f"max|mean err|/tol {em:5.2f} max|var err|/tol {ev:5.2f} "
-                      f"{'accurate' if ok else 'NOT accurate'}", flush=True)
+                      f"(worst {ids[worst]}; {species} alone {em_s[named]:5.2f} "
+                      f"{ev_s[named]:5.2f}) {'accurate' if ok else 'NOT accurate'}",
+                      flush=True)
     return rows
 
 
-def sweep_summary(rows) -> list[str]:
+def sweep_summary(rows, key: str = "counted") -> list[str]:
     """Markdown: per model, each solver's largest accurate ε, its CPU time per run and
-    the speed ratio there."""
+    the speed ratio there (``key`` "counted": every species accurate;
+    "counted_named": the model's named species only)."""
     lines = ["| model | solver | largest accurate ε | ms CPU / run there | speed-up over "
              "COPASI at equal accuracy |", "|---|---|---|---|---|"]
     for label in dict.fromkeys(r["model"] for r in rows):
         best = {}
         for _, solver in SWEEP_SOLVERS:
             ok = [r for r in rows if r["model"] == label and r["solver"] == solver
-                  and r["counted"]]
+                  and r.get(key, r["counted"])]
             best[solver] = max(ok, key=lambda r: r["eps"]) if ok else None
         cop = best["COPASI tau-leap"]
         for _, solver in SWEEP_SOLVERS:
@@ -373,22 +397,30 @@ def sweep_markdown(rows, quick: bool) -> str:
              f"Generated by `python benchmarks/approx.py --sweep{' --quick' if quick else ''}` "
              f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (load average "
              f"{load:.1f}), {rows[0]['runs']:,} seeded runs per setting, one core, CPU "
-             "time. Errors are the largest over the 10 output times after 0 of the "
-             "model's species (P), in units of the tolerance: the relative standard error "
+             "time. Errors are the largest over the 10 output times after 0 and over all "
+             "species (the species where the larger is reached: *worst*), in units of the "
+             "tolerance: the relative standard error "
              f"of a {REFERENCE_RUNS:,}-run ensemble at that time (variance: "
              f"{np.sqrt(2.0 / (REFERENCE_RUNS - 1)):.3f}; mean: sqrt(var / {REFERENCE_RUNS})"
              " / mean from the exact moments). A setting is accurate when both are <= 1; "
              "a solver's largest accurate ε is the largest grid value below its first "
              "inaccurate one (the settings up to it in bold). A solver's sweep stops after "
-             "two inaccurate settings in a row.", ""]
+             "two inaccurate settings in a row of the named species. **Every species "
+             "accurate** (the criterion of record):", ""]
     lines += sweep_summary(rows)
+    lines += ["", "The first version of this sweep judged the named species (P) alone; "
+              "by that criterion (which misses an error in the mRNA's variance):", ""]
+    lines += sweep_summary(rows, "counted_named")
     lines += ["", "| model | solver | ε | ms CPU / run | max mean err / tol | "
-              "max variance err / tol | accurate |", "|---|---|---|---|---|---|---|"]
+              "max variance err / tol | worst | P alone: mean, variance err / tol | "
+              "accurate (all; P alone) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         eps = f"**{r['eps']:g}**" if r["counted"] else f"{r['eps']:g}"
         lines.append(f"| {r['model']} | {r['solver']} | {eps} | "
                      f"{r['cpu_per_run'] * 1e3:.4f} | {r['mean_err']:.2f} | "
-                     f"{r['var_err']:.2f} | {'yes' if r['accurate'] else 'no'} |")
+                     f"{r['var_err']:.2f} | {r['worst']} | {r['mean_err_named']:.2f}, "
+                     f"{r['var_err_named']:.2f} | {'yes' if r['accurate'] else 'no'}; "
+                     f"{'yes' if r['accurate_named'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -457,7 +489,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.sweep:
         rows = sweep(args.quick)
-        for line in sweep_summary(rows):
+        for line in sweep_summary(rows) + ["", "named species alone:"] + \
+                sweep_summary(rows, "counted_named"):
             print(line)
         if args.out:
             write_sweep(rows, Path(args.out), args.quick)
