@@ -113,6 +113,21 @@ def test_rate_rule_variable_inherits_species_noise(scheme):
     assert course.settings["rule_sd"]["p"] == pytest.approx(math.sqrt(c[1, 1]), rel=1e-3)
 
 
+def test_rule_variable_noise_at_a_mole_scale_system_size(scheme):
+    # the same linear model in model units at Omega = 1e22 molecules per unit (amounts of a
+    # few units: 1e22 molecules, a Poisson sd 1e-11 of the amount): the rule variable's
+    # covariance must not be lost beside the species' (scaled variables of 1e-11 and 1)
+    omega = 1e22
+    net = sn.load("model m; => X; k; X => ; g*X; p' = X - a*p; p = 0; a = 1; k = 10; "
+                  "g = 2; X = 5; end", system_size=omega)
+    from scipy.linalg import solve_continuous_lyapunov
+    a = np.array([[-G, 0.0], [1.0, -1.0]])
+    c = solve_continuous_lyapunov(a, -np.diag([2 * K, 0.0])) / omega  # model units
+    course = lna_course(net, [0.0, 20.0])
+    assert course.variance["X"].iloc[-1] == pytest.approx(c[0, 0] * omega ** 2, rel=1e-3)
+    assert course.settings["rule_sd"]["p"] == pytest.approx(math.sqrt(c[1, 1]), rel=1e-3)
+
+
 def test_split_scheme_tracks_a_stiff_mode_driven_by_a_moving_rate(monkeypatch):
     # k' = 1 (birth rate t), death g X with g = 1e4: stiff, the quasi-static Poisson law
     # moves with k. The split scheme's L-stable stages land on it at every step (an
@@ -131,7 +146,7 @@ def test_split_scheme_agrees_with_the_coupled_integration_on_a_stiff_network(mon
     # fourteen species (the split scheme's size), rates from 1e4 to 1e-2 per unit time, a
     # species no reaction changes (zero variance), nonlinear binding, a conserved pair
     # (G0 + G1) whose total an event makes random (G1 = 0 at t = 1), an event that resets
-    # one species and a rate rule on the input: the coupled LSODA integration of mean and
+    # one species and a rate rule on the input that reads a species: the coupled LSODA integration of mean and
     # covariance (rtol 1e-7) is the reference
     lines = ["model m", "  species F", "  => A; k", "  A + B -> C; kb*A*B", "  C -> A + B; ku*C",
              "  C -> D; 1e4*C", "  D -> ; 1e-2*D", "  B -> B + E; 3*B*F", "  E -> ; 2*E"]
@@ -139,7 +154,7 @@ def test_split_scheme_agrees_with_the_coupled_integration_on_a_stiff_network(mon
         lines.append(f"  {'E' if i == 0 else f'S{i}'} -> S{i + 1}; {10.0 ** (i - 1)}*"
                      f"{'E' if i == 0 else f'S{i}'}")
     lines += ["  S5 -> ; 0.5*S5", "  G0 -> G1; 0.02*G0*S1", "  G1 -> G0; 3*G1",
-              "  S2 -> S2 + S3; 0.5*G1", "  k' = 20 - 0.1*k", "  k = 100; kb = 0.01; ku = 5",
+              "  S2 -> S2 + S3; 0.5*G1", "  k' = 20 - 0.1*k + 0.5*S5", "  k = 100; kb = 0.01; ku = 5",
               "  G0 = 40; G1 = 0", "  E2: at (time >= 1): G1 = 0",
               "  A = 50; B = 300; C = 0; D = 0; E = 0; F = 7",
               "  S1 = 0; S2 = 0; S3 = 0; S4 = 0; S5 = 0",
@@ -161,6 +176,10 @@ def test_split_scheme_agrees_with_the_coupled_integration_on_a_stiff_network(mon
     f = net.species_ids.index("F")
     assert np.all(c_split[:, f, :] == 0.0) or np.max(np.abs(c_split[:, f, :])) < 1e-9
     assert np.all(np.linalg.eigvalsh(c_split[-1]) > -1e-9 * np.max(np.abs(c_split[-1])))
+    # the rate-rule variable reads S5: it inherits (and feeds back) the species' noise
+    assert ref.settings["rule_sd"]["k"] > 0.1
+    assert split.settings["rule_sd"]["k"] == pytest.approx(ref.settings["rule_sd"]["k"],
+                                                           rel=3e-3)
     g0, g1 = net.species_ids.index("G0"), net.species_ids.index("G1")
     total = c_split[:, g0, g0] + c_split[:, g1, g1] + 2 * c_split[:, g0, g1]
     assert np.all(np.abs(total[t < 1]) < 1e-6)  # conserved: no variance of the total

@@ -405,14 +405,24 @@ class _Frame:
     changed a conserved total by a fluctuating amount."""
 
     def __init__(self, stoich_scaled: np.ndarray, n_s: int) -> None:
-        n_x, n_c = stoich_scaled.shape
-        m = np.zeros((n_x, n_c + n_x - n_s))
-        m[:, :n_c] = stoich_scaled
-        m[n_s:, n_c:] = np.eye(n_x - n_s)
-        u, sv, _ = np.linalg.svd(m, full_matrices=True)
-        top = float(sv[0]) if sv.size else 0.0
-        self.r = int(np.sum(sv > 1e-10 * top)) if top > 0 else 0
-        self.t = u
+        n_x = stoich_scaled.shape[0]
+        n_r = n_x - n_s
+        # the range of the species' stoichiometry (columns normalised: only the range
+        # matters, and channels of very different sizes must not hide each other)
+        cols = stoich_scaled[:n_s]
+        norms = np.linalg.norm(cols, axis=0)
+        cols = cols[:, norms > 0] / norms[norms > 0]
+        if cols.size:
+            u, sv, _ = np.linalg.svd(cols, full_matrices=True)
+            r_s = int(np.sum(sv > 1e-10 * float(sv[0])))
+        else:
+            u, r_s = np.eye(n_s), 0
+        t = np.zeros((n_x, n_x))
+        t[:n_s, :r_s] = u[:, :r_s]
+        t[n_s:, r_s:r_s + n_r] = np.eye(n_r)  # rule variables all move
+        t[:n_s, r_s + n_r:] = u[:, r_s:]
+        self.r = r_s + n_r
+        self.t = t
 
     def rotate(self, c: np.ndarray) -> np.ndarray:
         return self.t.T @ c @ self.t
@@ -621,8 +631,11 @@ def _integrate_coupled(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, at
         return block_diag(a, np.kron(a, eye) + np.kron(eye, a))
 
     y0 = np.concatenate([z, cov.ravel()])
-    # covariances are of the order of amount^2 / Omega: scale their tolerance accordingly
-    tol = np.concatenate([np.full(n_x, atol), np.full(n_x * n_x, max(atol * atol, 1e-300))])
+    # covariances are of the order of amount / Omega (a Poisson variance; 1/Omega^2 for a
+    # species of one molecule): their absolute tolerance is the smaller of atol^2 and
+    # atol / Omega (atol^2 alone is only 20x below a Poisson variance at Omega = 1e22)
+    tol = np.concatenate([np.full(n_x, atol),
+                          np.full(n_x * n_x, max(min(atol * atol, atol / omega), 1e-300))])
     with single_threaded_blas():
         sol = solve_ivp(rhs, (t0, t1), y0, method="LSODA", jac=jac, rtol=rtol, atol=tol)
     if not sol.success:
