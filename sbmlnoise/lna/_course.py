@@ -513,9 +513,13 @@ def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol
     the dense mean at each stage time, each stage one Lyapunov solve (:class:`_Shifted`,
     ``O(n^3)``; an implicit solver on the ``n^2`` covariance unknowns as one vector would
     factorise a Kronecker-sum matrix whose LU fills in). Adaptive steps keep the filtered
-    local error within ``max(rtol, COV_RTOL)`` of ``sd_i sd_j`` in every entry. Variables
-    are scaled to their own size over the segment (species at least one molecule), so a
-    potential in mV beside amounts of 1e-20 mol keeps its diffusion block in round-off."""
+    local error within ``max(rtol, COV_RTOL)`` of ``sd_i sd_j`` in every entry, and each
+    accepted covariance is projected onto the positive semidefinite matrices
+    (:func:`_psd`). Variables are scaled to the size of their noise over the segment
+    (species: a Poisson sd, at least one molecule), so a potential in mV beside amounts of
+    1e-20 mol keeps its diffusion block in round-off, and the covariance is carried in the
+    segment's conservation-law frame (:class:`_Frame`: stage solves of the moving
+    directions only)."""
     from scipy.integrate import solve_ivp
     from .._deadline import check
 
