@@ -128,6 +128,19 @@ def test_rule_variable_noise_at_a_mole_scale_system_size(scheme):
     assert course.settings["rule_sd"]["p"] == pytest.approx(math.sqrt(c[1, 1]), rel=1e-3)
 
 
+def test_species_driven_by_a_rate_rule_inherits_the_noise(scheme):
+    # as test_rate_rule_variable_inherits_species_noise, with p a species (no reaction
+    # changes it: a zero stoichiometry row, but it moves)
+    net = sn.load("model m; species p; => X; k; X => ; g*X; p' = X - a*p; p = 0; a = 1; "
+                  "k = 10; g = 2; X = 5; end")
+    from scipy.linalg import solve_continuous_lyapunov
+    a = np.array([[-G, 0.0], [1.0, -1.0]])
+    c = solve_continuous_lyapunov(a, -np.diag([2 * K, 0.0]))
+    course = lna_course(net, [0.0, 20.0])
+    assert course.variance["p"].iloc[-1] == pytest.approx(c[1, 1], rel=1e-3)
+    assert course.variance["X"].iloc[-1] == pytest.approx(c[0, 0], rel=1e-3)
+
+
 def test_split_scheme_tracks_a_stiff_mode_driven_by_a_moving_rate(monkeypatch):
     # k' = 1 (birth rate t), death g X with g = 1e4: stiff, the quasi-static Poisson law
     # moves with k. The split scheme's L-stable stages land on it at every step (an

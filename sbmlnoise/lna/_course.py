@@ -379,6 +379,9 @@ class _Shifted:
     def __init__(self, a: np.ndarray, c: float) -> None:
         from scipy.linalg import schur
 
+        if a.size == 0:  # nothing moves (every direction conserved)
+            self.u, self.growth, self.m = a, 0.0, a
+            return
         t, self.u = schur(a)
         self.growth = float(np.max(np.diagonal(t))) if t.size else 0.0
         self.m = c * t - 0.5 * np.eye(t.shape[0])
@@ -387,6 +390,8 @@ class _Shifted:
         from scipy.linalg.lapack import dtrsyl
 
         u = self.u
+        if u.size == 0:
+            return r.copy()
         y, scale, info = dtrsyl(self.m, self.m, -(u.T @ r @ u), tranb="T")
         if info < 0 or not scale or not np.all(np.isfinite(y)):
             return None
@@ -404,25 +409,21 @@ class _Frame:
     instead of ``O(n^3)`` (BIOMD0000000088: 75 of 105). ``C_vv`` is zero unless an event
     changed a conserved total by a fluctuating amount."""
 
-    def __init__(self, stoich_scaled: np.ndarray, n_s: int) -> None:
+    def __init__(self, stoich_scaled: np.ndarray, ruled: np.ndarray) -> None:
         n_x = stoich_scaled.shape[0]
-        n_r = n_x - n_s
-        # the range of the species' stoichiometry (columns normalised: only the range
-        # matters, and channels of very different sizes must not hide each other)
-        cols = stoich_scaled[:n_s]
+        # the range of the stoichiometry plus the variables that rate rules drive (species
+        # or not); columns normalised: only the range matters, and channels of very
+        # different sizes must not hide each other
+        cols = np.concatenate([stoich_scaled, np.eye(n_x)[:, np.asarray(ruled, np.intp)]],
+                              axis=1)
         norms = np.linalg.norm(cols, axis=0)
         cols = cols[:, norms > 0] / norms[norms > 0]
         if cols.size:
             u, sv, _ = np.linalg.svd(cols, full_matrices=True)
-            r_s = int(np.sum(sv > 1e-10 * float(sv[0])))
+            self.r = int(np.sum(sv > 1e-10 * float(sv[0])))
         else:
-            u, r_s = np.eye(n_s), 0
-        t = np.zeros((n_x, n_x))
-        t[:n_s, :r_s] = u[:, :r_s]
-        t[n_s:, r_s:r_s + n_r] = np.eye(n_r)  # rule variables all move
-        t[:n_s, r_s + n_r:] = u[:, r_s:]
-        self.r = r_s + n_r
-        self.t = t
+            u, self.r = np.eye(n_x), 0
+        self.t = u
 
     def rotate(self, c: np.ndarray) -> np.ndarray:
         return self.t.T @ c @ self.t
@@ -552,7 +553,7 @@ def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol
         sc[n_s:] = np.maximum(top[n_s:], 1e-12) * rel
         outer = np.outer(sc, sc)
         ratio = sc[None, :] / sc[:, None]
-        frame = _Frame(ext.stoich / sc[:, None], n_s)
+        frame = _Frame(ext.stoich / sc[:, None], ext.rr_index)
         r, tf = frame.r, frame.t
 
         def coefficients(tt):
@@ -605,6 +606,13 @@ def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol
                 h = h * factor
             else:
                 h *= factor
+        # variables nothing moves (no channel changes them, no rule) keep the covariance
+        # rows they came in with: exact zeros stay zero (not round-off of the rotation)
+        still = ~np.any(ext.stoich, axis=1)
+        still[ext.rr_index] = False
+        still &= ~np.any(cov, axis=1)
+        y_full[still, :] = 0.0
+        y_full[:, still] = 0.0
     return np.asarray(sol.y[:, -1], float).copy(), y_full * outer
 
 
