@@ -169,6 +169,14 @@ def prepare(net, backend: str = "fsp") -> StochasticModel:
             f"{backend}: model '{net.id}' has time-dependent rates; the projected generator "
             "must be constant (use sn.ssa)", feature="csymbol time")
     x0f = np.asarray(net.initial_state, dtype=float)
+    huge = ~(np.abs(x0f) < 2.0 ** 62)  # also NaN
+    if np.any(huge):
+        i = int(np.argmax(huge))
+        raise UnsupportedFeature(
+            f"{backend}: initial count of species '{net.species_ids[i]}' is {x0f[i]:.3g}, "
+            "beyond any enumerable state space (load the model at a cell volume: "
+            "sn.load(..., volume=1e-15))", element=net.species_ids[i],
+            feature="huge initial count")
     x0 = np.round(x0f).astype(np.int64)
     if np.any(np.abs(x0f - x0) > 1e-6 * np.maximum(1.0, np.abs(x0f))) or np.any(x0 < 0):
         i = int(np.argmax(np.abs(x0f - x0)))
