@@ -96,6 +96,38 @@ def table_edges(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, tabl
     return src, dst, rxn, rate, osrc, orxn, orate, faulty
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _add_sorted(indices, data, start, pos, i, value):
+    """Add ``value`` at row ``i`` of the column being built in ``indices/data[start:pos]``
+    (rows ascending; few per column: insertion sort, a repeated row merged). Returns
+    the new end ``pos``."""
+    k = pos - 1
+    while k >= start:
+        if indices[k] == i:
+            data[k] += value
+            return pos
+        if indices[k] < i:
+            break
+        k -= 1
+    for r in range(pos, k + 1, -1):  # insert after k
+        indices[r] = indices[r - 1]
+        data[r] = data[r - 1]
+    indices[k + 1] = i
+    data[k + 1] = value
+    return pos + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _set_diagonal(indices, data, start, pos, j, out, self_rate, has_self):
+    """The diagonal entry of column ``j``: minus the total rate out (``out``), plus the
+    rate of jumps that return to ``j`` itself when there are any (their sum first, in
+    edge order, so the value is bit-identical to a dense accumulation)."""
+    for k in range(start, pos):
+        if indices[k] == j:
+            data[k] = (self_rate + out) if has_self else out
+            return
+
+
 @njit(cache=True, nogil=True)
 def generator_csc(src, dst, rate, extra_out, n, indptr, indices, data):
     """CSC arrays of the column-convention generator of the edges ``src -> dst``.
@@ -157,30 +189,9 @@ def generator_csc(src, dst, rate, extra_out, n, indptr, indices, data):
                 self_rate += rate[e]
                 has_self = True
                 continue
-            k = pos - 1
-            found = False
-            while k >= start:
-                if indices[k] == i:
-                    data[k] += rate[e]
-                    found = True
-                    break
-                if indices[k] < i:
-                    break
-                k -= 1
-            if found:
-                continue
-            # insert after k
-            for r in range(pos, k + 1, -1):
-                indices[r] = indices[r - 1]
-                data[r] = data[r - 1]
-            indices[k + 1] = i
-            data[k + 1] = rate[e]
-            pos += 1
-        for k in range(start, pos):
-            if indices[k] == j:
-                d = -(total + extra_out[j]) if extra_out.size else -(total + 0.0)
-                data[k] = (self_rate + d) if has_self else d
-                break
+            pos = _add_sorted(indices, data, start, pos, i, rate[e])
+        out = -(total + extra_out[j]) if extra_out.size else -(total + 0.0)
+        _set_diagonal(indices, data, start, pos, j, out, self_rate, has_self)
         indptr[j + 1] = pos
     return pos
 
@@ -389,29 +400,8 @@ def table_generator(props, states, nu_idx, nu_val, nu_ptr, lower, upper, codes, 
                 self_rate += a
                 has_self = True
                 continue
-            kk = pos - 1
-            found = False
-            while kk >= start:
-                if indices[kk] == t:
-                    data[kk] += a
-                    found = True
-                    break
-                if indices[kk] < t:
-                    break
-                kk -= 1
-            if found:
-                continue
-            for q in range(pos, kk + 1, -1):
-                indices[q] = indices[q - 1]
-                data[q] = data[q - 1]
-            indices[kk + 1] = t
-            data[kk + 1] = a
-            pos += 1
-        for kk in range(start, pos):
-            if indices[kk] == s:
-                d = -(total + 0.0)
-                data[kk] = (self_rate + d) if has_self else d
-                break
+            pos = _add_sorted(indices, data, start, pos, t, a)
+        _set_diagonal(indices, data, start, pos, s, -(total + 0.0), self_rate, has_self)
         indptr[s + 1] = pos
     return pos, o, m
 
