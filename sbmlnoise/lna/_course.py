@@ -140,38 +140,36 @@ class _Extended:
         rows and columns for the rule variables)."""
         return (self.stoich * (np.abs(v) / omega)) @ self.stoich.T
 
+    def _drift(self, z: np.ndarray, p: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(F, v)``: drift and channel rates (errors of the laws ignored, as NaN/inf)."""
+        v = np.zeros(self.n_c)
+        self._rates(z, p, t, v)
+        drift = self.stoich @ v
+        if self.n_rules:
+            f = np.zeros(self.n_rules)
+            self._rules(z, p, t, f)
+            drift[self.rr_index] += f
+        return drift, v
+
     def drift(self, z: np.ndarray, p: np.ndarray, t: float) -> np.ndarray:
         """``F(z, t)`` alone (the mean's right-hand side)."""
-        v = np.zeros(self.n_c)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            self._rates(z, p, t, v)
-            drift = self.stoich @ v
-            if self.n_rules:
-                f = np.zeros(self.n_rules)
-                self._rules(z, p, t, f)
-                drift[self.rr_index] += f
-        return drift
+            return self._drift(z, p, t)[0]
 
     def evaluate(self, z: np.ndarray, p: np.ndarray, t: float):
         """``(F, A, v)``: drift, its Jacobian and the channel rates at ``(z, p, t)``."""
-        v = np.zeros(self.n_c)
-        dv = np.zeros(len(self._dv_idx[0]))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            self._rates(z, p, t, v)
+            drift, v = self._drift(z, p, t)
+            dv = np.zeros(len(self._dv_idx[0]))
             self._dv(z, p, t, dv)
-            a = np.zeros((self.n_x, self.n_x))
             jv = np.zeros((self.n_c, self.n_x))
             jv[self._dv_idx] = dv
-            drift = self.stoich @ v
-            a += self.stoich @ jv
+            a = self.stoich @ jv
             if self.n_rules:
-                f = np.zeros(self.n_rules)
                 df = np.zeros(len(self._df_idx[0]))
-                self._rules(z, p, t, f)
                 self._df(z, p, t, df)
                 jf = np.zeros((self.n_rules, self.n_x))
                 jf[self._df_idx] = df
-                drift[self.rr_index] += f
                 a[self.rr_index] += jf
         return drift, a, v
 
@@ -383,7 +381,7 @@ class _Shifted:
             self.u, self.growth, self.m = a, 0.0, a
             return
         t, self.u = schur(a)
-        self.growth = float(np.max(np.diagonal(t))) if t.size else 0.0
+        self.growth = float(np.max(np.diagonal(t)))
         self.m = c * t - 0.5 * np.eye(t.shape[0])
 
     def solve(self, r: np.ndarray) -> np.ndarray | None:
@@ -418,12 +416,18 @@ class _Frame:
                               axis=1)
         norms = np.linalg.norm(cols, axis=0)
         cols = cols[:, norms > 0] / norms[norms > 0]
-        if cols.size:
-            u, sv, _ = np.linalg.svd(cols, full_matrices=True)
+        # variables nothing moves are exact unit vectors of V (their covariance rows are
+        # then carried without round-off: exact zeros stay zero)
+        moving = np.flatnonzero(np.any(cols != 0, axis=1))
+        still = np.flatnonzero(~np.any(cols != 0, axis=1))
+        t = np.zeros((n_x, n_x))
+        self.r = 0
+        if moving.size:
+            u, sv, _ = np.linalg.svd(cols[moving], full_matrices=True)
             self.r = int(np.sum(sv > 1e-10 * float(sv[0])))
-        else:
-            u, self.r = np.eye(n_x), 0
-        self.t = u
+            t[np.ix_(moving, np.arange(moving.size))] = u
+        t[still, moving.size + np.arange(still.size)] = 1.0
+        self.t = t
 
     def rotate(self, c: np.ndarray) -> np.ndarray:
         return self.t.T @ c @ self.t
@@ -493,18 +497,22 @@ def _psd(c: np.ndarray) -> np.ndarray:
     the Frobenius norm; a step's error of tolerance size can leave a nearly singular
     covariance -- a species with no noise -- slightly indefinite, and that must not
     accumulate)."""
-    if c.size == 0:
+    live = np.flatnonzero(np.any(c != 0, axis=1))  # rows of exact zeros stay so
+    if live.size == 0:
         return c
+    sub = c[np.ix_(live, live)]
     try:  # positive definite (the common case): a Cholesky factor is the cheap proof
-        np.linalg.cholesky(c)
+        np.linalg.cholesky(sub)
         return c
     except np.linalg.LinAlgError:
         pass
-    w, v = np.linalg.eigh(c)
+    w, v = np.linalg.eigh(sub)
     if w[0] >= 0.0:
         return c
-    out = (v * np.maximum(w, 0.0)) @ v.T
-    return 0.5 * (out + out.T)
+    fixed = (v * np.maximum(w, 0.0)) @ v.T
+    out = c.copy()
+    out[np.ix_(live, live)] = 0.5 * (fixed + fixed.T)
+    return out
 
 
 def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol, deadline,
@@ -606,13 +614,6 @@ def _integrate_split(ext: _Extended, z, cov, p, t0: float, t1: float, rtol, atol
                 h = h * factor
             else:
                 h *= factor
-        # variables nothing moves (no channel changes them, no rule) keep the covariance
-        # rows they came in with: exact zeros stay zero (not round-off of the rotation)
-        still = ~np.any(ext.stoich, axis=1)
-        still[ext.rr_index] = False
-        still &= ~np.any(cov, axis=1)
-        y_full[still, :] = 0.0
-        y_full[:, still] = 0.0
     return np.asarray(sol.y[:, -1], float).copy(), y_full * outer
 
 
