@@ -377,12 +377,15 @@ class ReactionNetwork:
         func = ex.compile_vector([e for _, _, e in entries], self.slots, self.id + ".jacobian")
         return func, rows, cols
 
-    def rate_jacobian(self, amounts, t: float = 0.0) -> np.ndarray:
-        """Exact d rates / d amounts, shape (n_reactions, n_species)."""
+    def rate_jacobian(self, amounts, t: float = 0.0, parameters=None) -> np.ndarray:
+        """Exact d rates / d amounts, shape (n_reactions, n_species), at the model's
+        parameter values or at ``parameters`` (ordered as ``parameter_ids``: values an
+        event has changed). Only the non-zero entries are evaluated."""
         func, rows, cols = self._rate_jacobian_function
         values = np.zeros(len(rows))
+        p = self.parameter_values if parameters is None else np.asarray(parameters, float)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            func(np.asarray(amounts, float), self.parameter_values, float(t), values)
+            func(np.asarray(amounts, float), p, float(t), values)
         out = np.zeros((self.n_reactions, self.n_species))
         out[rows, cols] = values
         return out

@@ -111,10 +111,13 @@ def test_cell_scale_can_be_turned_off_or_moved(tmp_path):
 def test_rescaled_rows_outside_the_lna_validity_are_named():
     from sbmlnoise.curate._worker import _cell_validity
     key = "lna @ 1e-15 L (rescaled)"
-    rows = [{"species": "A", "method": key, "mean": 200.0, "cv": 1.3},   # Fano 338
-            {"species": "B", "method": key, "mean": 50.0, "cv": 2.0},    # few molecules
-            {"species": "C", "method": key, "mean": 1e4, "cv": 0.01},    # Poisson
-            {"species": "D", "method": key, "mean": None, "cv": None}]
+    def row(sid, mean, cv):
+        var = None if mean is None else (cv * mean) ** 2
+        return {"species": sid, "method": key, "mean": mean, "variance": var, "cv": cv}
+    rows = [row("A", 200.0, 1.3),    # Fano 338
+            row("B", 50.0, 2.0),     # few molecules
+            row("C", 1e4, 0.01),     # Poisson
+            row("D", None, None)]
     note = _cell_validity(rows)
     assert note is not None and key in note and "A (CV 1.3" in note
     assert "1 species" in note and "B (" not in note

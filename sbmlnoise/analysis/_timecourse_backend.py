@@ -124,7 +124,7 @@ class TimeCourseBackend(Backend):
             # per-run event cap allows is the answer (said so), once -- unless that is
             # under a tenth of the window (statistics of the start, not of the model):
             # then the time-dependent LNA over the whole window, when it applies
-            if reached < 0.1 * t_end and _course_refusal(ctx) is None:
+            if reached < 0.1 * t_end:
                 try:
                     return _lna_course(
                         ctx, times, why, state,
@@ -280,7 +280,6 @@ def _lna_course(ctx: ModelContext, times: np.ndarray, why: str, state: RunState,
                                       f"before the fastest relaxation time ({fast:.3g})")
             why = f"{why}; {course.settings['cut']}"
         if stopped is not None and float(course.times[-1]) < fast:
-            from ..errors import UnsupportedFeature
             raise UnsupportedFeature(
                 f"the time-dependent LNA is no longer valid at t={stopped:.4g} (a species' CV "
                 f"exceeds {CV_VALID:g}) and its last valid output time "
@@ -308,8 +307,6 @@ def _lna_course(ctx: ModelContext, times: np.ndarray, why: str, state: RunState,
 def _check_lna_course(ctx: ModelContext, course) -> None:
     """Refuse an LNA course that no honest reading supports: a mean that goes negative
     (the model's laws leave their domain) or species that change with too few molecules."""
-    from ..errors import UnsupportedFeature
-
     mean = np.asarray(course.mean, dtype=float)
     ids = list(course.mean.columns)
     scale = float(np.max(np.abs(mean))) if mean.size else 0.0

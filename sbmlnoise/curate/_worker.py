@@ -523,10 +523,11 @@ def _cell_validity(rows: list[dict]) -> str | None:
     (CV above :data:`~sbmlnoise.lna._course.CV_VALID` at
     :data:`~sbmlnoise.lna._course.VALID_MIN_COUNT` molecules or more: the fluctuations are
     no longer small against the mean there), else None."""
-    from ..lna._course import CV_VALID, VALID_MIN_COUNT
+    from ..lna._course import CV_VALID, VALID_MIN_COUNT, beyond_validity
 
-    bad = [r for r in rows if r["mean"] is not None and r["cv"] is not None
-           and r["mean"] >= VALID_MIN_COUNT and r["cv"] > CV_VALID]
+    known = [r for r in rows if r["mean"] is not None and r["variance"] is not None]
+    mask = beyond_validity([r["mean"] for r in known], [r["variance"] for r in known])
+    bad = [r for r, out in zip(known, mask) if out]
     if not bad:
         return None
     bad.sort(key=lambda r: -r["cv"])

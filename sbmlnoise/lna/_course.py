@@ -226,12 +226,17 @@ def _counted_cv(mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
         return np.where(counted, sd / np.where(counted, mean, 1.0), 0.0)
 
 
+def beyond_validity(mean, variance) -> np.ndarray:
+    """The validity rule of the LNA, per species (or per time and species): at least
+    :data:`VALID_MIN_COUNT` molecules and a CV above :data:`CV_VALID` (counts)."""
+    return _counted_cv(np.asarray(mean, float), np.asarray(variance, float)) > CV_VALID
+
+
 def _invalid(z: np.ndarray, c: np.ndarray, net: ReactionNetwork, omega: float) -> bool:
     """A species with at least :data:`VALID_MIN_COUNT` molecules has a CV above
     :data:`CV_VALID` (its fluctuations are no longer small against its mean)."""
     n_s = net.n_species
-    cv = _counted_cv(omega * z[:n_s], omega * omega * np.diagonal(c)[:n_s])
-    return bool(np.any(cv > CV_VALID))
+    return bool(np.any(beyond_validity(omega * z[:n_s], omega * omega * np.diagonal(c)[:n_s])))
 
 
 class _OutOfTime(SimulationError):

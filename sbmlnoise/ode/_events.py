@@ -160,22 +160,11 @@ class _EventModel:
         self.rr_func = self._compile([e for _, e in net.rate_rules], "rate_rules")
         self._setup_constraints(net, slots)
         self.jac: Callable | None = None
-        self._jac_idx: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.intp),
-                                                         np.zeros(0, np.intp))
         if not (net.rate_rules or self.n_constraints or net.variable_stoichiometry
                 or net.has_delays or extra):
-            try:
-                # only the non-zero entries (a large network's Jacobian is sparse: 105
-                # species x 110 reactions has about 400 of 11,550)
-                rows, cols, flat = [], [], []
-                for r, row in enumerate(net.rate_jacobian_expressions):
-                    for c, e in enumerate(row):
-                        if e != ex.ZERO:
-                            rows.append(r)
-                            cols.append(c)
-                            flat.append(e)
-                self._jac_idx = (np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp))
-                self.jac = ex.compile_vector(flat, slots, net.id + ".event_jacobian")
+            try:  # the network's sparse, cached derivative (compiled here on first use)
+                net.rate_jacobian(self.x0, 0.0)
+                self.jac = net.rate_jacobian
             except UnsupportedFeature:
                 self.jac = None
         self._setup_events(net, slots)
@@ -447,13 +436,7 @@ class _EventModel:
         ``jac`` is not None)."""
         jac = self.jac
         assert jac is not None  # the solver asks for it only when it was compiled
-        n_r = len(self.net.reactions)
-        out = np.zeros(len(self._jac_idx[0]))
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            jac(x, p, t, out)
-        dense = np.zeros((n_r, self.n_x))
-        dense[self._jac_idx] = out
-        return self.stoich @ dense
+        return self.stoich @ jac(x, t, parameters=p)
 
     def _eval(self, func, n, x, p, t) -> np.ndarray:
         out = np.zeros(n)
